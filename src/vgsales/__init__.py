@@ -1,0 +1,3 @@
+"""The SageMaker video game hit prediction workshop as code."""
+
+__version__ = "0.1.0"
