@@ -49,5 +49,17 @@ class EmulatorServer:
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
+    def client_env(self) -> dict[str, str]:
+        """What a client (boto3, the SageMaker SDK, Terraform) needs in its environment to use this server.
+
+        The emulator accepts any credentials; these dummy ones only satisfy the clients' signers.
+        """
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
     def stop(self) -> None:
         self._server.stop()
