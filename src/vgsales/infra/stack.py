@@ -1,0 +1,243 @@
+"""`invoke setup`, `teardown` and `status`: the stack's long-lived resources on either target."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from .. import resources, target
+from ..console import console, step
+from ..emulator import daemon
+from ..errors import WorkshopError
+from ..settings import Settings
+from ..state import RunState
+from . import terraform
+from .terraform import TerraformStack
+from .terraform_cli import mirror_from_env
+
+NOTEBOOK_BUNDLE = Path(__file__).resolve().parents[3] / "notebooks"
+# Records that describe resources on the target; they go when the resources go.
+TARGET_RECORDS = ("stack", "training", "endpoint")
+
+
+def terraform_variables(settings: Settings) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        "region": settings.region,
+        "name_prefix": settings.name_prefix,
+        "data_prefix": settings.data_prefix,
+        "tags": dict(settings.tags),
+        "create_notebook_instance": settings.terraform.create_notebook_instance,
+        "notebook_instance_type": settings.terraform.notebook_instance_type,
+        "idle_timeout_minutes": settings.terraform.idle_timeout_minutes,
+    }
+    if NOTEBOOK_BUNDLE.is_dir() and any(NOTEBOOK_BUNDLE.glob("*.ipynb")):
+        variables["notebook_bundle_dir"] = str(NOTEBOOK_BUNDLE)
+    if settings.target == "local":
+        # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
+        variables["s3_use_path_style"] = True
+        variables["provider_max_retries"] = 2
+    return variables
+
+
+def _stack(settings: Settings, env: dict[str, str]) -> TerraformStack:
+    mirror = settings.terraform.plugin_mirror or mirror_from_env()
+    return TerraformStack(RunState(settings).terraform_dir, env, plugin_mirror=mirror)
+
+
+def _discard_stale_local_state(settings: Settings) -> bool:
+    """The emulator keeps everything in memory: if it is gone, so is every resource local state records.
+
+    Only ever applied to the local target; real AWS state is never discarded.
+    """
+    if settings.target != "local" or daemon.status(target.emulator_dir(settings)) is not None:
+        return False
+    state = RunState(settings)
+    leftovers = terraform.recorded_resources(terraform.state_file(state.terraform_dir))
+    had_records = any(state.has(name) for name in TARGET_RECORDS)
+    if not leftovers and not had_records:
+        return False
+    console.print(
+        f"[yellow]The local emulator is not running, so the {len(leftovers)} resource(s) that local state "
+        "recorded are gone with it (the emulator keeps everything in memory). Discarding the stale local "
+        "state; nothing on AWS is touched.[/yellow]"
+    )
+    terraform.discard_state(state.terraform_dir)
+    state.forget(*TARGET_RECORDS)
+    return True
+
+
+def setup(settings: Settings) -> dict[str, Any]:
+    _discard_stale_local_state(settings)
+    if settings.target == "local":
+        with step("Starting the local AWS emulator"):
+            info = daemon.start(target.emulator_dir(settings), host=settings.emulator.host, port=settings.emulator.port)
+        console.print(f"Emulator: {info.url} (pid {info.pid})")
+    with target.activate(settings) as env:
+        identity = _caller_identity(settings)
+        stack = _stack(settings, env)
+        variables = terraform_variables(settings)
+        with step("terraform init"):
+            stack.init()
+        with step("terraform plan"):
+            plan = stack.plan(variables)
+        if not plan.has_changes:
+            console.print("The stack is up to date: nothing to change.")
+        else:
+            console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
+            if settings.target == "aws" and settings.confirm:
+                _confirm(plan.text, identity, settings)
+            with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
+                stack.apply(variables)
+        outputs = stack.outputs()
+    state = RunState(settings)
+    state.write("stack", {"target": settings.target, **outputs})
+    _print_outputs(outputs)
+    return outputs
+
+
+def _caller_identity(settings: Settings) -> dict[str, str]:
+    """Check credentials before planning, so a missing login is one clear message, not a Terraform error."""
+    try:
+        return boto3.client("sts", region_name=settings.region).get_caller_identity()
+    except (NoCredentialsError, ClientError, BotoCoreError) as exc:
+        raise WorkshopError(
+            f"Cannot use AWS credentials for the {settings.target} target in {settings.region}: {exc}. "
+            "Log in first (for example `aws configure sso` or set AWS_PROFILE), or use the local target."
+        ) from None
+
+
+def _confirm(plan_text: str, identity: dict[str, str], settings: Settings) -> None:
+    console.print(plan_text)
+    question = (
+        f"Create these resources in AWS account {identity.get('Account')} ({settings.region})? "
+        "They cost money while they exist. [y/N] "
+    )
+    if not sys.stdin or not sys.stdin.isatty():
+        raise WorkshopError(
+            "The aws target asks before creating resources, but there is no terminal to ask on. "
+            "Review the plan above and run again with INVOKE_WORKSHOP_CONFIRM=false (or confirm: false in your "
+            "settings file) to apply without asking. Nothing was created."
+        )
+    if console.input(question).strip().lower() not in ("y", "yes"):
+        raise WorkshopError("Setup cancelled: nothing was created.")
+
+
+def _print_outputs(outputs: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Stack", show_header=False)
+    for name in ("region", "bucket_name", "role_arn", "notebook_instance_name", "notebook_console_url"):
+        if outputs.get(name):
+            table.add_row(name, str(outputs[name]))
+    console.print(table)
+
+
+def teardown(settings: Settings) -> list[str]:
+    """Remove everything the stack owns, newest first; returns what was removed. Safe to run again."""
+    removed: list[str] = []
+    if _discard_stale_local_state(settings):
+        removed.append("stale local state")
+    if settings.target == "local" and daemon.status(target.emulator_dir(settings)) is None:
+        console.print("Nothing to tear down: the local emulator is not running and no local state is left.")
+        return removed
+    with target.activate(settings) as env:
+        sagemaker = boto3.client("sagemaker", region_name=settings.region)
+        for resource in resources.find(sagemaker, settings.name_prefix):
+            with step(f"Removing {resource.kind} {resource.name}"):
+                outcome = resources.remove(sagemaker, resource)
+            if outcome in ("deleted", "stopped"):
+                removed.append(f"{resource.kind} {resource.name}")
+        stack = _stack(settings, env)
+        if stack.managed_resources():
+            count = len(stack.managed_resources())
+            with step("terraform init"):
+                stack.init()
+            with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
+                stack.destroy(terraform_variables(settings))
+            removed.append(f"{count} Terraform-managed resources")
+    RunState(settings).forget(*TARGET_RECORDS)
+    if settings.target == "local":
+        with step("Stopping the local AWS emulator"):
+            if daemon.stop(target.emulator_dir(settings)):
+                removed.append("local emulator")
+    if removed:
+        console.print(f"Teardown complete: removed {len(removed)} item(s).")
+    else:
+        console.print("Nothing to tear down: no resources of this stack were found.")
+    return removed
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    kind: str
+    name: str
+    state: str
+    costs_money: bool
+
+
+def status(settings: Settings) -> list[StatusLine]:
+    """What exists for the stack on the target right now, read from the target itself."""
+    lines: list[StatusLine] = []
+    if settings.target == "local":
+        info = daemon.status(target.emulator_dir(settings))
+        if info is None:
+            return lines
+        lines.append(StatusLine("emulator", info.url, f"running (pid {info.pid})", False))
+    with target.activate(settings):
+        lines.extend(_stack_lines(settings))
+        sagemaker = boto3.client("sagemaker", region_name=settings.region)
+        for resource in resources.find(sagemaker, settings.name_prefix):
+            lines.append(StatusLine(resource.kind, resource.name, resource.status or "exists", resource.costs_money))
+    return lines
+
+
+def _stack_lines(settings: Settings) -> list[StatusLine]:
+    """The Terraform-managed resources, found by the stack's names on the target."""
+    prefix = settings.name_prefix
+    lines = []
+    s3 = boto3.client("s3", region_name=settings.region)
+    for bucket in s3.list_buckets().get("Buckets", []):
+        if bucket["Name"].startswith(f"{prefix}-"):
+            count = s3.list_objects_v2(Bucket=bucket["Name"]).get("KeyCount", 0)
+            lines.append(StatusLine("bucket", bucket["Name"], f"{count} object(s)", False))
+    iam = boto3.client("iam", region_name=settings.region)
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            if role["RoleName"].startswith(f"{prefix}-"):
+                lines.append(StatusLine("role", role["RoleName"], "exists", False))
+    sagemaker = boto3.client("sagemaker", region_name=settings.region)
+    for page in sagemaker.get_paginator("list_notebook_instance_lifecycle_configs").paginate(NameContains=prefix):
+        for config in page["NotebookInstanceLifecycleConfigs"]:
+            if config["NotebookInstanceLifecycleConfigName"].startswith(f"{prefix}-"):
+                lines.append(StatusLine("lifecycle-config", config["NotebookInstanceLifecycleConfigName"], "exists", False))
+    for page in sagemaker.get_paginator("list_notebook_instances").paginate(NameContains=prefix):
+        for notebook in page["NotebookInstances"]:
+            if notebook["NotebookInstanceName"].startswith(f"{prefix}-"):
+                state = notebook["NotebookInstanceStatus"]
+                lines.append(StatusLine("notebook-instance", notebook["NotebookInstanceName"], state, state in ("Pending", "InService")))
+    return lines
+
+
+def status_json(lines: list[StatusLine]) -> dict[str, Any]:
+    return {"resources": [asdict(line) for line in lines]}
+
+
+def print_status(lines: list[StatusLine]) -> None:
+    from rich.table import Table
+
+    if not lines:
+        console.print("Nothing exists for this stack on the target.")
+        return
+    table = Table(title="Stack resources")
+    for column in ("kind", "name", "state", "costs money now"):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(line.kind, line.name, line.state, "[red]yes[/red]" if line.costs_money else "no")
+    console.print(table)
+    if any(line.costs_money for line in lines):
+        console.print("[red]Some resources cost money while they run: `invoke teardown` removes them.[/red]")

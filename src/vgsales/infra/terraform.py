@@ -1,0 +1,147 @@
+"""The one place that drives Terraform, through python-terraform.
+
+python-terraform 0.10.1 (2019) predates Terraform 1.x; the call patterns here are the ones that work with
+Terraform 1.11 (see NOTES §3): apply with skip_plan, destroy without -force, outputs read as a whole,
+plan's exit code 2 meaning "changes", and errors checked by return code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, IsNotFlagged, Terraform
+
+from ..errors import WorkshopError
+from ..target import environment
+from .terraform_cli import cli_config_env
+
+ROOT_MODULE = Path(__file__).resolve().parents[3] / "terraform"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def state_file(work_dir: Path) -> Path:
+    return work_dir / "terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    add: int
+    change: int
+    destroy: int
+    text: str
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy)
+
+
+class TerraformStack:
+    """The root configuration, applied with state and plugin cache kept in one target's own folder.
+
+    Each target gets its own state file and TF_DATA_DIR, so a local run can never read or write the
+    state of the aws target.
+    """
+
+    def __init__(
+        self,
+        work_dir: Path,
+        env: Mapping[str, str],
+        plugin_mirror: str | None = None,
+        root_module: Path = ROOT_MODULE,
+    ) -> None:
+        binary = shutil.which("terraform")
+        if binary is None:
+            raise WorkshopError(
+                "Terraform is not on PATH. Install Terraform 1.6 or newer "
+                "(https://developer.hashicorp.com/terraform/install) and run the task again."
+            )
+        self.work_dir = work_dir
+        self.state_file = state_file(work_dir)
+        self._env = {
+            **env,
+            "TF_DATA_DIR": str(work_dir / "data"),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            **cli_config_env(plugin_mirror, work_dir),
+        }
+        self._tf = Terraform(working_dir=str(root_module), terraform_bin_path=binary)
+
+    def _run(self, command: str, *args: str, **options: Any) -> tuple[int, str, str]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with environment(self._env):
+            rc, out, err = self._tf.cmd(command, *args, no_color=IsFlagged, **options)
+        return rc, out or "", err or ""
+
+    def _check(self, what: str, result: tuple[int, str, str], ok: tuple[int, ...] = (0,)) -> str:
+        rc, out, err = result
+        if rc not in ok:
+            detail = _ANSI.sub("", err.strip() or out.strip())
+            raise WorkshopError(f"terraform {what} failed (exit {rc}):\n{_last_lines(detail, 30)}")
+        return out
+
+    def init(self) -> None:
+        self._check("init", self._run("init", backend=False, upgrade=IsNotFlagged))
+
+    def plan(self, variables: Mapping[str, Any], destroy: bool = False) -> PlanSummary:
+        options: dict[str, Any] = {"var": dict(variables), "state": str(self.state_file), "input": False}
+        if destroy:
+            options["destroy"] = IsFlagged
+        # -detailed-exitcode: 0 no changes, 2 changes, 1 error.
+        out = self._check("plan", self._run("plan", detailed_exitcode=IsFlagged, **options), ok=(0, 2))
+        return _summarise_plan(out)
+
+    def apply(self, variables: Mapping[str, Any]) -> str:
+        options = {"var": dict(variables), "state": str(self.state_file), "input": False}
+        return self._check("apply", self._run("apply", auto_approve=IsFlagged, **options))
+
+    def destroy(self, variables: Mapping[str, Any]) -> str:
+        options = {"var": dict(variables), "state": str(self.state_file), "input": False}
+        return self._check("destroy", self._run("destroy", auto_approve=IsFlagged, **options))
+
+    def outputs(self) -> dict[str, Any]:
+        out = self._check("output", self._run("output", json=IsFlagged, state=str(self.state_file)))
+        return {name: item["value"] for name, item in json.loads(out or "{}").items()}
+
+    def managed_resources(self) -> list[str]:
+        return recorded_resources(self.state_file)
+
+    def discard_state(self) -> None:
+        discard_state(self.work_dir)
+
+
+def recorded_resources(state_file: Path) -> list[str]:
+    """Addresses of the resources a state file records, read without calling Terraform or the target."""
+    if not state_file.is_file():
+        return []
+    state = json.loads(state_file.read_text() or "{}")
+    addresses = []
+    for resource in state.get("resources", []):
+        if resource.get("mode") != "managed":
+            continue
+        prefix = f"{resource['module']}." if resource.get("module") else ""
+        addresses.extend(f"{prefix}{resource['type']}.{resource['name']}" for _ in resource.get("instances", []))
+    return addresses
+
+
+def discard_state(work_dir: Path) -> None:
+    """Forget local state; only ever used for the emulator, whose resources are gone with it."""
+    for path in work_dir.glob("terraform.tfstate*"):
+        path.unlink()
+
+
+def _summarise_plan(text: str) -> PlanSummary:
+    clean = _ANSI.sub("", text)
+    match = re.search(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", clean)
+    counts = tuple(int(n) for n in match.groups()) if match else (0, 0, 0)
+    return PlanSummary(*counts, text=clean)
+
+
+def _last_lines(text: str, count: int) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[-count:])

@@ -1,0 +1,161 @@
+"""`invoke deploy`: model -> endpoint config -> endpoint, through sagemaker-core.
+
+Names derive from the training job and the serving settings, so running deploy again for the same model
+and settings finds everything in place and changes nothing; a new model (or new settings) gets a new
+config and the one endpoint is updated to it, then the config and model it replaced are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from botocore.exceptions import ClientError
+from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig, Tag
+from sagemaker.core.utils.exceptions import FailedStatusError
+
+from .. import resources, target
+from ..console import console, step
+from ..errors import WorkshopError
+from ..settings import Settings
+from ..state import RunState
+
+VARIANT = "AllTraffic"
+
+
+def endpoint_name(settings: Settings) -> str:
+    return f"{settings.name_prefix}-endpoint"
+
+
+def _names(settings: Settings, training_job: str) -> tuple[str, str]:
+    """Model and endpoint config names: `<prefix>-model-<job stamp>`, `<prefix>-config-<job stamp>-<hash>`."""
+    stamp = "-".join(training_job.rsplit("-", 2)[-2:])
+    serving = json.dumps(
+        [settings.deploy.instance_type, settings.deploy.instance_count, settings.deploy.serverless and vars(settings.deploy.serverless)],
+        default=str,
+    )
+    digest = hashlib.sha256(serving.encode()).hexdigest()[:6]
+    return f"{settings.name_prefix}-model-{stamp}", f"{settings.name_prefix}-config-{stamp}-{digest}"
+
+
+def run(settings: Settings) -> dict:
+    state = RunState(settings)
+    stack = state.read("stack")
+    training = state.read("training")
+    model_name, config_name = _names(settings, training["training_job_name"])
+    name = endpoint_name(settings)
+    tags = [Tag(key=tag["Key"], value=tag["Value"]) for tag in resources.stack_tags(settings)]
+    with target.activate(settings):
+        if _get(Model, model_name) is None:
+            with step(f"Creating model {model_name}"):
+                Model.create(
+                    model_name=model_name,
+                    primary_container=ContainerDefinition(image=training["image"], model_data_url=training["model_data_url"]),
+                    execution_role_arn=stack["role_arn"],
+                    tags=tags,
+                )
+        if _get(EndpointConfig, config_name) is None:
+            with step(f"Creating endpoint config {config_name}"):
+                EndpointConfig.create(endpoint_config_name=config_name, production_variants=[_variant(settings, model_name)], tags=tags)
+        endpoint = _get(Endpoint, name)
+        replaced = None
+        if endpoint is not None and endpoint.endpoint_status == "Failed":
+            with step(f"Removing failed endpoint {name}"):
+                endpoint.delete()
+                endpoint.wait_for_delete(poll=1)
+            endpoint = None
+        if endpoint is None:
+            with step(f"Creating endpoint {name}"):
+                endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=config_name, tags=tags)
+                _wait_in_service(endpoint)
+        elif endpoint.endpoint_config_name != config_name:
+            replaced = endpoint.endpoint_config_name
+            with step(f"Updating endpoint {name} to {config_name}"):
+                endpoint.endpoint_config_name = config_name
+                endpoint.update()
+                _wait_in_service(endpoint)
+        elif endpoint.endpoint_status != "InService":
+            with step(f"Waiting for endpoint {name}"):
+                _wait_in_service(endpoint)
+        else:
+            console.print(f"Endpoint {name} already serves {model_name}: nothing to change.")
+        if replaced:
+            _remove_replaced(replaced, keep_model=model_name)
+    record = {
+        "endpoint_name": name,
+        "endpoint_config_name": config_name,
+        "model_name": model_name,
+        "training_job_name": training["training_job_name"],
+        "region": settings.region,
+    }
+    state.write("endpoint", record)
+    console.print(usage_snippets(name, settings.region))
+    return record
+
+
+def _variant(settings: Settings, model_name: str) -> ProductionVariant:
+    serverless = settings.deploy.serverless
+    if serverless is not None:
+        return ProductionVariant(
+            variant_name=VARIANT,
+            model_name=model_name,
+            serverless_config=ProductionVariantServerlessConfig(
+                memory_size_in_mb=serverless.memory_mb, max_concurrency=serverless.max_concurrency
+            ),
+        )
+    return ProductionVariant(
+        variant_name=VARIANT,
+        model_name=model_name,
+        initial_instance_count=settings.deploy.instance_count,
+        instance_type=settings.deploy.instance_type,
+    )
+
+
+def _get(resource_class, name: str):
+    try:
+        return resource_class.get(name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
+
+
+def _wait_in_service(endpoint: Endpoint) -> None:
+    try:
+        endpoint.wait_for_status("InService", poll=1)
+    except FailedStatusError:
+        endpoint.refresh()
+        raise WorkshopError(
+            f"Endpoint {endpoint.endpoint_name} failed to come up: {endpoint.failure_reason}. "
+            "Check the model artifact of the training job, then run `invoke deploy` again "
+            "(it replaces the failed endpoint), or `invoke teardown`."
+        ) from None
+
+
+def _remove_replaced(config_name: str, keep_model: str) -> None:
+    """The config (and its model) an update replaced serve nothing now; leaving them would only clutter."""
+    config = _get(EndpointConfig, config_name)
+    if config is None:
+        return
+    models = {variant.model_name for variant in config.production_variants}
+    config.delete()
+    for model_name in models - {keep_model}:
+        model = _get(Model, model_name)
+        if model is not None:
+            model.delete()
+
+
+def usage_snippets(name: str, region: str) -> str:
+    row = "0:57 1:8.1 2:0 ..."  # a libsvm row, zero-based feature indices in the manifest's order
+    return (
+        f"\nEndpoint [bold]{name}[/bold] is InService. Call it with a libsvm row (feature order: manifest.json):\n\n"
+        "  # Python (boto3)\n"
+        f"  import boto3\n"
+        f"  runtime = boto3.client('sagemaker-runtime', region_name='{region}')\n"
+        f"  response = runtime.invoke_endpoint(EndpointName='{name}', ContentType='text/x-libsvm', Body=b'{row}')\n"
+        "  print(response['Body'].read())\n\n"
+        "  # AWS CLI\n"
+        f"  aws sagemaker-runtime invoke-endpoint --region {region} --endpoint-name {name} \\\n"
+        f"      --content-type text/x-libsvm --body '{row}' --cli-binary-format raw-in-base64-out out.json\n"
+    )

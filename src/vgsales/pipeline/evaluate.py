@@ -1,0 +1,56 @@
+"""`invoke evaluate`: score the held-out test split through the endpoint, as the workshop did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+
+from .. import target
+from ..console import console
+from ..evaluate import evaluate_run, render_confusion_matrix, render_table
+from ..features import Manifest
+from ..predict import progress_bar
+from ..settings import Settings
+from ..state import RunState
+
+
+def run(settings: Settings) -> dict:
+    state = RunState(settings)
+    data = state.read("data")
+    training = state.read("training")
+    endpoint = state.read("endpoint")
+    manifest = Manifest.from_json(Path(data["manifest"]))
+    name = endpoint["endpoint_name"]
+    with target.activate(settings):
+        runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
+
+        def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
+            response = runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
+            return response["Body"].read(), response.get("ContentType", "text/csv")
+
+        with progress_bar(console=console) as progress:
+            evaluation = evaluate_run(
+                Path(data["test_split"]),
+                state.evaluation_dir,
+                invoke,
+                batch_size=settings.evaluate.batch_size,
+                content_type=settings.evaluate.content_type,
+                n_features=manifest.n_features,
+                concurrency=settings.evaluate.concurrency,
+                context={
+                    "target": settings.target,
+                    "endpoint": name,
+                    "training job": training["training_job_name"],
+                    "image": training["image"],
+                    "hyperparameters": training["hyperparameters"],
+                    "dataset sha256": manifest.sha256,
+                },
+                progress=progress,
+            )
+    console.print(render_table(evaluation.metrics))
+    console.print(render_confusion_matrix(evaluation.metrics))
+    record = {"run_dir": str(state.evaluation_dir), **{k: str(v) for k, v in vars(evaluation.outputs).items()}}
+    state.write("evaluation", record)
+    console.print(f"Evaluation written to [bold]{state.evaluation_dir}[/bold]")
+    return record

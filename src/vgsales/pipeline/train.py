@@ -1,0 +1,146 @@
+"""`invoke train`: a training job with SageMaker's built-in XGBoost, through sagemaker-core.
+
+The image is pinned (never `latest`, which still means XGBoost 0.72) and the emulator trains with the
+same XGBoost release, so a model trained on either target loads in the other.
+"""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+from sagemaker.core import image_uris
+from sagemaker.core.resources import TrainingJob
+from sagemaker.core.shapes import (
+    AlgorithmSpecification,
+    Channel,
+    DataSource,
+    OutputDataConfig,
+    ResourceConfig,
+    S3DataSource,
+    StoppingCondition,
+    Tag,
+)
+from sagemaker.core.utils.exceptions import FailedStatusError
+
+from .. import target
+from ..console import console
+from ..emulator.xgboost_algorithm import validate_hyperparameters
+from ..errors import WorkshopError
+from ..resources import stack_tags
+from ..settings import Settings
+from ..state import RunState
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+# libsvm is what `invoke data` uploads; the built-in algorithm takes it as text/libsvm.
+CONTENT_TYPE = "text/libsvm"
+
+
+def run(settings: Settings) -> dict:
+    state = RunState(settings)
+    stack = state.read("stack")
+    data = state.read("data")
+    training = settings.training
+    hyperparameters = validate_hyperparameters(training.hyperparameters)
+    with target.activate(settings):
+        image = image_uris.retrieve("xgboost", settings.region, training.image_version)
+        name = timestamped_name(settings, "xgb")
+        # Several instances each read their own share of the files (distributed XGBoost on SageMaker).
+        distribution = "ShardedByS3Key" if training.instance_count > 1 else "FullyReplicated"
+        job = TrainingJob.create(
+            training_job_name=name,
+            role_arn=stack["role_arn"],
+            algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
+            hyper_parameters=hyperparameters,
+            input_data_config=[_channel(channel, data[f"{channel}_uri"], distribution) for channel in ("train", "validation")],
+            output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack['bucket_name']}/{settings.data_prefix}/output"),
+            resource_config=ResourceConfig(
+                instance_type=training.instance_type,
+                instance_count=training.instance_count,
+                volume_size_in_gb=training.volume_size_gb,
+            ),
+            stopping_condition=_stopping_condition(settings),
+            enable_managed_spot_training=training.use_spot,
+            tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in stack_tags(settings)],
+        )
+        console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
+        started = time.monotonic()
+        try:
+            job.wait(poll=1, logs=True)
+        except FailedStatusError:
+            job.refresh()
+            raise WorkshopError(_failure_message(job, settings)) from None
+        except KeyboardInterrupt:
+            # A job left running keeps billing: stop it, and say so.
+            job.stop()
+            raise WorkshopError(
+                f"Interrupted: training job {name} was asked to stop, so it stops billing. "
+                "Run `invoke train` again to start a new one."
+            ) from None
+        job.refresh()
+        if job.training_job_status != "Completed":
+            raise WorkshopError(_failure_message(job, settings))
+    record = {
+        "training_job_name": name,
+        "training_job_arn": job.training_job_arn,
+        "image": image,
+        "model_data_url": job.model_artifacts.s3_model_artifacts,
+        "hyperparameters": hyperparameters,
+        "instance_type": training.instance_type,
+        "instance_count": training.instance_count,
+        "final_metrics": {m.metric_name: m.value for m in (job.final_metric_data_list or [])},
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    state.write("training", record)
+    state.forget("endpoint")  # a new model: the endpoint record no longer describes what serves it
+    console.print(f"[green]Training job {name} completed[/green] in {record['seconds']} s; model at {record['model_data_url']}")
+    for metric, value in record["final_metrics"].items():
+        console.print(f"  {metric}: {value:.4f}")
+    return record
+
+
+def timestamped_name(settings: Settings, kind: str) -> str:
+    """`<prefix>-<kind>-YYYYmmdd-HHMMSS`: unique per second, sortable, and found by teardown's prefix search."""
+    return f"{settings.name_prefix}-{kind}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+
+
+def _channel(name: str, uri: str, distribution: str) -> Channel:
+    return Channel(
+        channel_name=name,
+        content_type=CONTENT_TYPE,
+        data_source=DataSource(
+            s3_data_source=S3DataSource(s3_data_type="S3Prefix", s3_uri=uri, s3_data_distribution_type=distribution)
+        ),
+    )
+
+
+def _stopping_condition(settings: Settings) -> StoppingCondition:
+    training = settings.training
+    if training.use_spot:
+        return StoppingCondition(
+            max_runtime_in_seconds=training.max_runtime_seconds, max_wait_time_in_seconds=training.max_wait_seconds
+        )
+    return StoppingCondition(max_runtime_in_seconds=training.max_runtime_seconds)
+
+
+def _failure_message(job: TrainingJob, settings: Settings, lines: int = 15) -> str:
+    tail = "\n".join(last_log_lines(job.training_job_name, settings.region, lines)) or "(no log lines)"
+    return (
+        f"Training job {job.training_job_name} ended {job.training_job_status}: {job.failure_reason}. "
+        f"Fix the cause and run `invoke train` again. The last log lines were:\n{tail}"
+    )
+
+
+def last_log_lines(job_name: str, region: str, count: int) -> list[str]:
+    """The job's last log lines across its streams, for a failure message."""
+    logs = boto3.client("logs", region_name=region)
+    try:
+        streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/")["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    events = []
+    for stream in streams:
+        page = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], limit=count, startFromHead=False)
+        events.extend(page["events"])
+    events.sort(key=lambda event: event["timestamp"])
+    return [event["message"] for event in events[-count:]]

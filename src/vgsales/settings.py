@@ -1,0 +1,386 @@
+"""The `workshop` section of invoke's configuration, checked once into typed settings.
+
+Every value a user can set is validated here, before any task creates or spends anything, so that a typo
+in invoke.yaml or an INVOKE_WORKSHOP_* variable gets a one-paragraph WorkshopError instead of a failure
+halfway through a run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkshopError
+
+TARGETS = ("local", "aws")
+
+# Regions that offer SageMaker notebook instances. terraform/variables.tf validates the same list; a test
+# keeps the two equal.
+SAGEMAKER_REGIONS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+)
+
+# Instance families SageMaker offers for each use. t2/t3 cannot train; m4 is missing from newer regions but
+# still valid where it exists, so it is accepted.
+_GENERAL = ("m4", "m5", "m5d", "m6i", "m6id", "m7i", "c4", "c5", "c5d", "c5n", "c6i", "c6id", "c7i", "r5", "r5d", "r6i", "r7i")
+_GPU = ("p3", "p3dn", "p4d", "g4dn", "g5", "g6")
+INSTANCE_FAMILIES = {
+    "training": _GENERAL + _GPU,
+    "hosting": _GENERAL + _GPU + ("t2", "t3", "inf1", "inf2"),
+}
+_INSTANCE_SIZE = r"(medium|large|xlarge|[0-9]{1,2}xlarge|metal)"
+
+# The hosting payload limit of InvokeEndpoint; one libsvm row of this dataset is well under 200 bytes.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+CONTENT_TYPES = ("text/x-libsvm", "text/libsvm", "text/csv")
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+@dataclass(frozen=True)
+class TerraformSettings:
+    plugin_mirror: str | None = None
+    create_notebook_instance: bool = True
+    notebook_instance_type: str = "ml.t3.medium"
+    idle_timeout_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    image_version: str = "3.2-0"
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    volume_size_gb: int = 10
+    max_runtime_seconds: int = 3600
+    use_spot: bool = False
+    max_wait_seconds: int = 7200
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    memory_mb: int
+    max_concurrency: int
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    serverless: ServerlessSettings | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    batch_size: int = 100
+    content_type: str = "text/x-libsvm"
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    region: str
+    data_source: str
+    name_prefix: str
+    data_prefix: str
+    state_dir: Path
+    confirm: bool
+    tags: Mapping[str, str]
+    terraform: TerraformSettings
+    emulator: EmulatorSettings
+    training: TrainingSettings
+    deploy: DeploySettings
+    evaluate: EvaluateSettings
+
+    @property
+    def target_dir(self) -> Path:
+        """Everything this project keeps for one target; the two targets never share a file."""
+        return self.state_dir / self.target
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
+        """Build settings from invoke's `workshop` mapping, refusing unknown keys and bad values."""
+        reader = _Reader(_plain(config), "workshop")
+        target = reader.choice("target", TARGETS)
+        region = reader.choice("region", SAGEMAKER_REGIONS)
+        name_prefix = reader.text("name_prefix")
+        check_name_prefix(name_prefix)
+        data_prefix = reader.text("data_prefix")
+        check_data_prefix(data_prefix)
+        state_dir = Path(reader.text("state_dir")).expanduser()
+        if project_dir is not None and not state_dir.is_absolute():
+            state_dir = project_dir / state_dir
+        tags = reader.mapping("tags")
+        for key, value in tags.items():
+            if not isinstance(value, (str, int, float, bool)):
+                raise _bad("workshop.tags", f"tag {key!r} has a {type(value).__name__} value; tags are strings")
+        settings = cls(
+            target=target,
+            region=region,
+            data_source=reader.text("data_source"),
+            name_prefix=name_prefix,
+            data_prefix=data_prefix,
+            state_dir=state_dir,
+            confirm=reader.boolean("confirm"),
+            tags={str(k): str(v) for k, v in tags.items()},
+            terraform=_terraform(reader.section("terraform")),
+            emulator=_emulator(reader.section("emulator")),
+            training=_training(reader.section("training")),
+            deploy=_deploy(reader.section("deploy")),
+            evaluate=_evaluate(reader.section("evaluate")),
+        )
+        reader.refuse_unknown()
+        return settings
+
+
+def check_name_prefix(prefix: str) -> None:
+    """The stack's name prefix becomes part of S3 bucket names and SageMaker resource names.
+
+    S3: lowercase letters, digits and hyphens, starting with a letter or digit. SageMaker: letters, digits
+    and hyphens, no leading or trailing hyphen, at most 63 characters in all, and the longest name we derive
+    ("<prefix>-endpoint-config-YYYYmmdd-HHMMSS") adds 32 characters. Each failure names the rule it broke.
+    """
+    rules = (
+        (len(prefix) >= 3, "it must be at least 3 characters long"),
+        (len(prefix) <= 24, "it must be at most 24 characters long, so derived SageMaker names stay within 63"),
+        (re.fullmatch(r"[a-z0-9-]+", prefix) is not None, "S3 bucket names allow only lowercase letters, digits and hyphens"),
+        (re.match(r"[a-z]", prefix) is not None, "it must start with a lowercase letter"),
+        (not prefix.endswith("-"), "SageMaker names cannot end with a hyphen"),
+        ("--" not in prefix, "it must not contain two hyphens in a row (S3 reserves some such names)"),
+        (not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")), "S3 reserves names with this beginning"),
+    )
+    for ok, rule in rules:
+        if not ok:
+            raise _bad("workshop.name_prefix", f"{prefix!r} is not a valid name prefix: {rule}")
+
+
+def check_data_prefix(prefix: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}", prefix) or "//" in prefix or prefix.endswith("/"):
+        raise _bad(
+            "workshop.data_prefix",
+            f"{prefix!r} is not a valid S3 key prefix: use letters, digits, '.', '_', '-' and single '/' "
+            "separators, not starting or ending with '/'",
+        )
+
+
+def check_instance_type(key: str, value: str, use: str) -> None:
+    match = re.fullmatch(rf"ml\.([a-z0-9]+)\.{_INSTANCE_SIZE}", value)
+    if match is None:
+        raise _bad(key, f"{value!r} is not a SageMaker instance type; they look like ml.m5.xlarge")
+    if match.group(1) not in INSTANCE_FAMILIES[use]:
+        families = ", ".join(f"ml.{f}" for f in INSTANCE_FAMILIES[use])
+        raise _bad(key, f"{value!r} is not an instance family SageMaker offers for {use}; use one of {families}")
+
+
+def _terraform(reader: _Reader) -> TerraformSettings:
+    mirror = reader.optional_text("plugin_mirror")
+    instance_type = reader.text("notebook_instance_type")
+    check_instance_type(reader.key("notebook_instance_type"), instance_type, "hosting")
+    settings = TerraformSettings(
+        plugin_mirror=mirror,
+        create_notebook_instance=reader.boolean("create_notebook_instance"),
+        notebook_instance_type=instance_type,
+        idle_timeout_minutes=reader.integer("idle_timeout_minutes", 0, 24 * 60),
+    )
+    reader.refuse_unknown()
+    return settings
+
+
+def _emulator(reader: _Reader) -> EmulatorSettings:
+    settings = EmulatorSettings(host=reader.text("host"), port=reader.integer("port", 0, 65535))
+    reader.refuse_unknown()
+    from .emulator.server import require_loopback  # the emulator owns the loopback rule
+
+    try:
+        require_loopback(settings.host)
+    except ValueError as exc:
+        raise _bad(reader.key("host"), str(exc)) from None
+    return settings
+
+
+def _training(reader: _Reader) -> TrainingSettings:
+    version = reader.text("image_version")
+    if version == "latest" or not re.fullmatch(r"[0-9]+\.[0-9]+-[0-9]+", version):
+        raise _bad(
+            reader.key("image_version"),
+            f"{version!r} is not a pinned XGBoost image version; use one like '3.2-0' ('latest' still means "
+            "XGBoost 0.72)",
+        )
+    instance_type = reader.text("instance_type")
+    check_instance_type(reader.key("instance_type"), instance_type, "training")
+    max_runtime = reader.integer("max_runtime_seconds", 1, 28 * 24 * 3600)
+    use_spot = reader.boolean("use_spot")
+    max_wait = reader.integer("max_wait_seconds", 1, 28 * 24 * 3600)
+    if use_spot and max_wait < max_runtime:
+        raise _bad(
+            reader.key("max_wait_seconds"),
+            f"managed spot training needs max_wait_seconds ({max_wait}) >= max_runtime_seconds ({max_runtime})",
+        )
+    hyperparameters = reader.mapping("hyperparameters")
+    from .emulator.xgboost_algorithm import validate_hyperparameters  # one rule book for both targets
+
+    validate_hyperparameters(hyperparameters)
+    settings = TrainingSettings(
+        image_version=version,
+        instance_type=instance_type,
+        instance_count=reader.integer("instance_count", 1, 100),
+        volume_size_gb=reader.integer("volume_size_gb", 1, 16384),
+        max_runtime_seconds=max_runtime,
+        use_spot=use_spot,
+        max_wait_seconds=max_wait,
+        hyperparameters=dict(hyperparameters),
+    )
+    reader.refuse_unknown()
+    return settings
+
+
+def _deploy(reader: _Reader) -> DeploySettings:
+    instance_type = reader.text("instance_type")
+    check_instance_type(reader.key("instance_type"), instance_type, "hosting")
+    serverless = None
+    if reader.get("serverless") is not None:
+        sub = reader.section("serverless")
+        memory = sub.integer("memory_mb", 1024, 6144)
+        if memory not in SERVERLESS_MEMORY_MB:
+            raise _bad(sub.key("memory_mb"), f"{memory} is not a serverless memory size; use one of {SERVERLESS_MEMORY_MB}")
+        serverless = ServerlessSettings(memory_mb=memory, max_concurrency=sub.integer("max_concurrency", 1, 200))
+        sub.refuse_unknown()
+    else:
+        reader.take("serverless")
+    settings = DeploySettings(
+        instance_type=instance_type,
+        instance_count=reader.integer("instance_count", 1, 100),
+        serverless=serverless,
+    )
+    reader.refuse_unknown()
+    return settings
+
+
+def _evaluate(reader: _Reader) -> EvaluateSettings:
+    settings = EvaluateSettings(
+        batch_size=reader.integer("batch_size", 1, 10_000),
+        content_type=reader.choice("content_type", CONTENT_TYPES),
+        concurrency=reader.integer("concurrency", 1, 64),
+    )
+    reader.refuse_unknown()
+    return settings
+
+
+def _plain(value: Any) -> Any:
+    """invoke hands out DataProxy objects; turn them into plain dicts so they can be validated and copied."""
+    if isinstance(value, Mapping) or hasattr(value, "_config"):
+        return {str(k): _plain(value[k]) for k in value}
+    return value
+
+
+def _bad(key: str, problem: str) -> WorkshopError:
+    return WorkshopError(
+        f"Invalid setting {key}: {problem}. Nothing was created. Fix it in invoke.yaml, in the file you pass "
+        f"with -f, or in the INVOKE_{key.upper().replace('.', '_')} environment variable."
+    )
+
+
+class _Reader:
+    """Takes keys out of one mapping, type-checking each, so that leftovers are exactly the unknown keys."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise _bad(path, f"expected a mapping of settings, got {data!r}")
+        self._data = dict(data)
+        self._path = path
+
+    def key(self, name: str) -> str:
+        return f"{self._path}.{name}"
+
+    def get(self, name: str) -> Any:
+        return self._data.get(name)
+
+    def take(self, name: str) -> Any:
+        if name not in self._data:
+            raise _bad(self.key(name), "it is missing (the default invoke.yaml beside tasks.py sets it)")
+        return self._data.pop(name)
+
+    def section(self, name: str) -> _Reader:
+        return _Reader(self.take(name), self.key(name))
+
+    def text(self, name: str) -> str:
+        value = self.take(name)
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(self.key(name), f"expected a non-empty text, got {value!r}")
+        return value.strip()
+
+    def optional_text(self, name: str) -> str | None:
+        if self._data.get(name) in (None, ""):
+            self._data.pop(name, None)
+            return None
+        return self.text(name)
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        value = self.take(name)
+        if value not in allowed:
+            raise _bad(self.key(name), f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.take(name)
+        # Environment overrides arrive as text; invoke casts them to the default's type, but a file may not.
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise _bad(self.key(name), f"expected true or false, got {value!r}")
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int:
+        value = self.take(name)
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(self.key(name), f"expected a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise _bad(self.key(name), f"{value} is out of range; allowed is {low} to {high}")
+        return value
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        value = self.take(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _bad(self.key(name), f"expected a mapping, got {value!r}")
+        return value
+
+    def refuse_unknown(self) -> None:
+        if self._data:
+            unknown = ", ".join(sorted(self._data))
+            raise _bad(self._path, f"unknown key(s) {unknown} (a typo?); see invoke.yaml for the keys")

@@ -1,0 +1,142 @@
+"""invoke tasks: thin wiring from the command line to the vgsales package.
+
+    invoke setup train deploy evaluate teardown     the whole workshop (local target by default)
+    INVOKE_WORKSHOP_TARGET=aws invoke setup         the same on a real AWS account
+
+Settings live under `workshop` in invoke's configuration tree (invoke.yaml beside this file, a file given
+with -f, or INVOKE_WORKSHOP_* variables); see README.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from invoke import Collection, Exit, task
+
+from vgsales.errors import WorkshopError
+from vgsales.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+def settings_of(c) -> Settings:
+    return Settings.from_config(c.config.workshop, project_dir=PROJECT_DIR)
+
+
+def user_errors(body):
+    """Turn a WorkshopError into invoke's Exit: one clear message and exit code 1, never a traceback."""
+
+    @functools.wraps(body)
+    def wrapper(c, *args, **kwargs):
+        try:
+            return body(c, *args, **kwargs)
+        except WorkshopError as exc:
+            raise Exit(f"Error: {exc}", code=1) from None
+        except KeyboardInterrupt:
+            raise Exit(
+                "Interrupted. Whatever was created so far is recorded on the target; run the task again to "
+                "continue, or `invoke teardown` to remove everything.",
+                code=130,
+            ) from None
+
+    return wrapper
+
+
+@task
+@user_errors
+def setup(c):
+    """Create the stack (bucket, role, notebook instance) with Terraform; starts the emulator on the local target."""
+    from vgsales.infra import stack
+
+    stack.setup(settings_of(c))
+
+
+@task
+@user_errors
+def teardown(c):
+    """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
+    from vgsales.infra import stack
+
+    stack.teardown(settings_of(c))
+
+
+@task(help={"json": "print a JSON object with a `resources` list instead of a table"})
+@user_errors
+def status(c, json_=False):
+    """List what exists for the stack on the target, and what costs money while it runs."""
+    from vgsales.infra import stack
+
+    lines = stack.status(settings_of(c))
+    if json_:
+        print(json.dumps(stack.status_json(lines), indent=2))
+    else:
+        stack.print_status(lines)
+
+
+@task
+@user_errors
+def data(c):
+    """Download and verify the dataset, preprocess it as the workshop did, upload train/validation to S3."""
+    from vgsales.pipeline import data as stage
+
+    stage.run(settings_of(c))
+
+
+@task(pre=[data])
+@user_errors
+def train(c):
+    """Train SageMaker's built-in XGBoost on the uploaded data, streaming the training log."""
+    from vgsales.pipeline import train as stage
+
+    stage.run(settings_of(c))
+
+
+@task
+@user_errors
+def deploy(c):
+    """Deploy the trained model to an endpoint (or update it to a new model) and wait until it serves."""
+    from vgsales.pipeline import deploy as stage
+
+    stage.run(settings_of(c))
+
+
+@task
+@user_errors
+def evaluate(c):
+    """Send the held-out test split to the endpoint and report accuracy, precision, recall, F1 and ROC AUC."""
+    from vgsales.pipeline import evaluate as stage
+
+    stage.run(settings_of(c))
+
+
+@task(name="start")
+@user_errors
+def emulator_start(c):
+    """Start the local AWS emulator in the background (setup does this for you)."""
+    from vgsales.infra import local
+
+    local.start(settings_of(c))
+
+
+@task(name="stop")
+@user_errors
+def emulator_stop(c):
+    """Stop the local AWS emulator; everything in it is gone (it keeps state in memory)."""
+    from vgsales.infra import local
+
+    local.stop(settings_of(c))
+
+
+@task(name="status")
+@user_errors
+def emulator_status(c):
+    """Say whether the local AWS emulator runs, where, and since when."""
+    from vgsales.infra import local
+
+    local.status(settings_of(c))
+
+
+namespace = Collection(setup, teardown, status, data, train, deploy, evaluate)
+namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status))

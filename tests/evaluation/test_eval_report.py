@@ -1,0 +1,68 @@
+"""report.md puts this run beside the workshop's published result and records the run's context."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgsales.evaluate import compute_metrics
+from vgsales.report import PUBLISHED_RESULT, write_report
+
+CONTEXT = {
+    "timestamp": "2026-11-02T10:00:00+00:00",
+    "endpoint": "vgsales-endpoint",
+    "training job": "vgsales-xgboost-20261102",
+    "image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
+    "hyperparameters": {"max_depth": 3, "eta": 0.1, "objective": "binary:logistic"},
+    "dataset sha256": "4ad802a9e51792e7a96b84da4501e5f64c97484d937ede9441d2e1145c1d7b03",
+    "note": "a | pipe",
+}
+
+
+def metrics_for(confusion, auc_noise: float = 0.0):
+    (tn, fp), (fn, tp) = confusion
+    y_true = np.array([0] * (tn + fp) + [1] * (fn + tp))
+    y_score = np.array([0.1] * tn + [0.9] * fp + [0.2] * fn + [0.8] * tp) + auc_noise
+    return compute_metrics(y_true, y_score)
+
+
+def table_row(text: str, label: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in line.strip("|").split(" | ")]
+
+
+def test_report_shows_both_results_side_by_side_with_context(tmp_path):
+    metrics = metrics_for(((620, 51), (59, 73)))
+    path = write_report(metrics, tmp_path / "report.md", CONTEXT)
+    text = path.read_text()
+
+    assert "| metric | this run | workshop (XGBoost 0.72) |" in text
+    assert table_row(text, "accuracy") == ["accuracy", "0.8630", "0.8655"]
+    assert table_row(text, "error rate") == ["error rate", "0.1370", "0.1345"]
+    assert table_row(text, "recall (hits)") == ["recall (hits)", "0.553", "0.553"]
+    assert table_row(text, "confusion matrix [[tn, fp], [fn, tp]]")[1:] == ["[[620, 51], [59, 73]]",
+                                                                            "[[622, 49], [59, 73]]"]
+    assert table_row(text, "test rows")[1:] == ["803", "803"]
+    assert "XGBoost 0.72" in text and "3.2.0" in text
+    assert "2 more false positives (non-hits predicted as hits: 51, not 49)" in text
+    assert "2 fewer true negatives" in text and "accuracy -0.0025" in text
+    assert "identical to the XGBoost 3.2.0 reference" in text
+    for value in ("vgsales-endpoint", "vgsales-xgboost-20261102", "sagemaker-xgboost:3.2-0",
+                  "max_depth=3, eta=0.1, objective=binary:logistic", CONTEXT["dataset sha256"],
+                  "2026-11-02T10:00:00+00:00", "a \\| pipe"):
+        assert value in text
+
+
+def test_report_says_when_the_workshop_is_reproduced_exactly(tmp_path):
+    text = write_report(metrics_for(PUBLISHED_RESULT.confusion_matrix), tmp_path / "r.md", {}).read_text()
+    assert "reproduces the workshop's confusion matrix exactly" in text
+
+
+def test_report_warns_when_the_split_is_not_the_workshops(tmp_path):
+    text = write_report(metrics_for(((90, 10), (5, 15))), tmp_path / "r.md", {}).read_text()
+    assert "120 test rows with 20 hits, not the workshop's 803 with 132" in text
+
+
+def test_report_links_plots_relative_to_itself(tmp_path):
+    images = {"Confusion matrix": tmp_path / "confusion_matrix.png"}
+    text = write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "report.md", {}, images).read_text()
+    assert "![Confusion matrix](confusion_matrix.png)" in text
