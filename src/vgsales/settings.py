@@ -249,7 +249,7 @@ def _training(reader: _Reader) -> TrainingSettings:
             f"managed spot training needs max_wait_seconds ({max_wait}) >= max_runtime_seconds ({max_runtime})",
         )
     hyperparameters = reader.mapping("hyperparameters")
-    from .emulator.xgboost_algorithm import validate_hyperparameters  # one rule book for both targets
+    from .emulator.xgboost_hyperparameters import validate_hyperparameters  # one rule book for both targets
 
     validate_hyperparameters(hyperparameters)
     settings = TrainingSettings(

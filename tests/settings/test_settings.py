@@ -76,7 +76,7 @@ BAD_VALUES = [
     ({"training.hyperparameters.num_round": "many"}, r"num_round"),
     ({"evaluate.batch_size": 0}, r"evaluate\.batch_size: 0 is out of range"),
     ({"evaluate.content_type": "application/json"}, r"not one of text/x-libsvm"),
-    ({"deploy.serverless": {"memory_mb": 1000, "max_concurrency": 5}}, r"not a serverless memory size"),
+    ({"deploy.serverless": {"memory_mb": 1500, "max_concurrency": 5}}, r"not a serverless memory size"),
     ({"emulator.host": "0.0.0.0"}, r"loopback only"),
     ({"confirm": "maybe"}, r"expected true or false"),
     ({"trainig": {}}, r"unknown key\(s\) trainig"),

@@ -1,25 +1,64 @@
-"""Serve the emulated AWS APIs on loopback, with the project's patches installed."""
+"""Serve the emulated AWS APIs over HTTPS on loopback, with the project's patches installed.
+
+One moto application answers S3, IAM, STS, CloudWatch Logs, SageMaker and SageMaker Runtime on a single
+port; moto routes each request by the service in its SigV4 signature. It runs on cheroot rather than moto's
+werkzeug server: werkzeug's development server closes the connection after every response, so each request
+would pay a new TCP and TLS handshake, and the Go SDK in Terraform intermittently fails reading a response
+whose connection is being torn down. cheroot keeps connections alive with a pool of worker threads.
+"""
 
 from __future__ import annotations
 
+import atexit
+import datetime
 import importlib
 import ipaddress
+import json
+import logging
+import os
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
-from moto.server import ThreadedMotoServer
+import moto
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from ..errors import WorkshopError
+from . import hosting, tls
+from .compat import s3_policy
+
+log = logging.getLogger(__name__)
 
 # Each module exposes install(), which patches moto in-process. It must be idempotent.
 PATCH_MODULES = ("compat", "training", "hosting")
 
+# Answered by the emulator itself, not by moto; bucket names cannot contain "_", so S3 never needs it.
+HEALTH_PATH = "/_vgsales/health"
+SERVICE_NAME = "vgsales-emulator"
 
-def install_patches() -> None:
-    for name in PATCH_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:  # a patch module not written yet
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
-        module.install()
+# moto reads these when it builds a backend, so they must be set before the first request.
+MOTO_SETTINGS = {
+    # Without it IAM knows no AWS managed policy, and attaching e.g. AmazonSageMakerFullAccess fails.
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+}
+
+DEFAULT_REGION = "us-east-1"
+LISTEN_BACKLOG = 128
+# Workers serve requests, not connections: an idle keep-alive connection waits in cheroot's selector, so
+# this bounds concurrent requests (a 16-client load test, the SDK's log polling, Terraform's parallelism).
+WORKER_THREADS = 32
+# How long a connection may sit idle or stall mid-request before the server closes it.
+CONNECTION_TIMEOUT_SECONDS = 60
+
+
+class NotLoopbackError(WorkshopError, ValueError):
+    """A bind address off loopback. A ValueError too, for callers that validate settings."""
 
 
 def require_loopback(host: str) -> None:
@@ -29,37 +68,215 @@ def require_loopback(host: str) -> None:
     except ValueError:
         is_loopback = host == "localhost"
     if not is_loopback:
-        raise ValueError(f"the emulator listens on loopback only (127.0.0.0/8 or ::1), not on {host!r}")
+        raise NotLoopbackError(
+            f"The local AWS emulator listens on loopback only (127.0.0.0/8, ::1 or localhost), not on {host!r}: "
+            "it accepts any credentials, so another machine must never reach it. Set workshop.emulator.host "
+            "to 127.0.0.1."
+        )
+
+
+def configure_moto() -> None:
+    for name, value in MOTO_SETTINGS.items():
+        os.environ[name] = value
+
+
+def install_patches() -> None:
+    for name in PATCH_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:  # a patch module not written yet
+            if exc.name != f"{__package__}.{name}":
+                raise
+            log.warning("emulator patch module %s is missing; its APIs behave as plain moto", name)
+            continue
+        module.install()
+
+
+def client_env(url: str, ca_bundle: Path | str, region: str = DEFAULT_REGION) -> dict[str, str]:
+    """What a client (boto3, the SageMaker SDK, Terraform) needs in its environment to use an emulator.
+
+    The emulator accepts any credentials; these dummy ones only satisfy the clients' signers. The CA bundle
+    is the emulator's own throw-away CA, so clients trust it without touching the system store.
+    """
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_CA_BUNDLE": str(ca_bundle),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # No client should wait for an EC2 metadata service that a laptop does not have.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 class EmulatorServer:
-    """moto in a thread of this process, on a free loopback port unless one is given."""
+    """moto in threads of this process, serving HTTPS on a free loopback port unless one is given.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    cert_dir holds the certificate files; without one they go to a private temporary folder that stop()
+    removes.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, cert_dir: Path | None = None) -> None:
         require_loopback(host)
+        configure_moto()
         install_patches()
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._host = host
+        self._requested_port = port
+        self._cert_dir = cert_dir
+        self._own_cert_dir: Path | None = None
+        self._certificate: tls.Certificate | None = None
+        self._server: wsgi.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.started_at: datetime.datetime | None = None
 
-    def start(self) -> "EmulatorServer":
-        self._server.start()
+    def start(self) -> EmulatorServer:
+        if self._server is not None:
+            return self
+        cert_dir = self._cert_dir
+        if cert_dir is None:
+            cert_dir = self._own_cert_dir = Path(tempfile.mkdtemp(prefix="vgsales-emulator-"))
+            # The folder holds a private key: remove it even if the process ends without stop().
+            atexit.register(shutil.rmtree, cert_dir, True)
+        self._certificate = tls.issue(cert_dir)
+        try:
+            self._serve()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("emulator serving %s (moto %s)", self.url, moto.__version__)
         return self
+
+    def _serve(self) -> None:
+        assert self._certificate is not None
+        self.started_at = datetime.datetime.now(datetime.timezone.utc)
+        # InvokeEndpoint skips moto's generic routing: the load benchmark's hot path (see hosting.py).
+        app = _Gateway(hosting.serve_invocations(_Dispatcher(create_backend_app)), self._health)
+        server = wsgi.Server(
+            (self._host, self._requested_port),
+            app,
+            numthreads=WORKER_THREADS,
+            server_name=SERVICE_NAME,
+            request_queue_size=LISTEN_BACKLOG,
+            timeout=CONNECTION_TIMEOUT_SECONDS,
+        )
+        adapter = BuiltinSSLAdapter(str(self._certificate.cert_file), str(self._certificate.key_file))
+        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        server.ssl_adapter = adapter
+        server.error_log = _ErrorLog()
+        try:
+            server.prepare()
+        except OSError as exc:
+            raise WorkshopError(
+                f"The local AWS emulator cannot listen on {self._host}:{self._requested_port} ({exc}). Another "
+                "program may use that port; set workshop.emulator.port to 0 to pick a free one."
+            ) from None
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, name="emulator-accept", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.bind_addr[1])
 
     @property
     def url(self) -> str:
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"https://{host}:{self.port}"
 
-    def client_env(self) -> dict[str, str]:
-        """What a client (boto3, the SageMaker SDK, Terraform) needs in its environment to use this server.
+    @property
+    def ca_bundle(self) -> Path:
+        if self._certificate is None:
+            raise RuntimeError("the emulator is not started")
+        return self._certificate.ca_bundle
 
-        The emulator accepts any credentials; these dummy ones only satisfy the clients' signers.
-        """
-        return {
-            "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+    def client_env(self, region: str = DEFAULT_REGION) -> dict[str, str]:
+        return client_env(self.url, self.ca_bundle, region)
 
     def stop(self) -> None:
-        self._server.stop()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._certificate is not None:
+            tls.remove(self._certificate)
+            self._certificate = None
+        if self._own_cert_dir is not None:
+            shutil.rmtree(self._own_cert_dir, ignore_errors=True)
+            self._own_cert_dir = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "service": SERVICE_NAME,
+            "pid": os.getpid(),
+            "moto": moto.__version__,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+        }
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's request router, remembering which backend serves which host name.
+
+    moto lists its package folder on every lookup, twice per request: about 40% of the CPU time of a
+    simple request. The answer cannot change while the server runs.
+    """
+
+    def __init__(self, create_app: Callable[..., Any]) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+class _Gateway:
+    """Answers the health check, gives moto the environ it expects, and hands everything else to moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], health: Callable[[], dict[str, Any]]) -> None:
+        self._app = s3_policy.record_transport(app)
+        self._health = health
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            body = json.dumps(self._health()).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        # moto matches S3 keys against the undecoded path, which werkzeug's server calls RAW_URI.
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        if "SSL_PROTOCOL" in environ:
+            environ[s3_policy.TLS_VERSION_ENVIRON_KEY] = environ["SSL_PROTOCOL"]
+
+        def logged_start_response(status: str, headers: Any, *args: Any) -> Any:
+            # Server errors always, everything at DEBUG; the path only, since query strings can carry
+            # presigned-URL signatures, and never a header but the operation's name.
+            level = logging.WARNING if status.startswith("5") else logging.DEBUG
+            if log.isEnabledFor(level):
+                operation = environ.get("HTTP_X_AMZ_TARGET", "")
+                log.log(
+                    level, "%s %s %s -> %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), operation, status
+                )
+            return start_response(status, headers, *args)
+
+        return self._app(environ, logged_start_response)
+
+
+class _ErrorLog:
+    """cheroot reports connection-level trouble here; it goes to our log instead of stderr."""
+
+    def __call__(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(level if level >= logging.WARNING else logging.DEBUG, "%s", msg, exc_info=traceback)

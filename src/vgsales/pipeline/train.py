@@ -25,7 +25,7 @@ from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
 from ..console import console
-from ..emulator.xgboost_algorithm import validate_hyperparameters
+from ..emulator.xgboost_hyperparameters import validate_hyperparameters
 from ..errors import WorkshopError
 from ..resources import stack_tags
 from ..settings import Settings

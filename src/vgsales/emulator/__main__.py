@@ -1,0 +1,64 @@
+"""`python -m vgsales.emulator --state-dir DIR`: run the emulator in the foreground until SIGTERM or Ctrl-C.
+
+daemon.start() runs this same command in the background. The server announces itself by writing the info
+and PID files into the state folder once it listens, and removes them when it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import WorkshopError
+from . import daemon
+from .server import EmulatorServer
+
+log = logging.getLogger("vgsales.emulator")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m vgsales.emulator",
+        description="Serve the emulated AWS APIs (S3, IAM, STS, CloudWatch Logs, SageMaker) on loopback.",
+    )
+    parser.add_argument("--state-dir", type=Path, required=True, help="folder for the info, PID, log and TLS files")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    stop_requested = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop_requested.set())
+
+    state_dir = args.state_dir.resolve()
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        emulator = EmulatorServer(args.host, args.port, cert_dir=state_dir).start()
+    except WorkshopError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    assert emulator.started_at is not None
+    info = daemon.EmulatorInfo(
+        url=emulator.url, pid=os.getpid(), ca_bundle=emulator.ca_bundle, started_at=emulator.started_at
+    )
+    daemon.write_files(state_dir, info)
+    log.info("ready: %s (pid %d, state in %s)", info.url, info.pid, state_dir)
+    try:
+        while not stop_requested.wait(1.0):
+            pass
+    finally:
+        log.info("stopping")
+        emulator.stop()
+        daemon.remove_files(state_dir, info.pid)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Bucket policy conditions, evaluated against how the request really arrived.
+
+moto gap (5.2.5, FakeBucket.get_permission): bucket policies are evaluated without any request context,
+and moto's condition check knows only StringEquals and treats every other operator as "matches". A
+`Deny ... Bool aws:SecureTransport=false` statement (the stack's deny-non-TLS policy) therefore denies
+every object call, including the DeleteObjects that empties the bucket on destroy; and a condition that
+does not match makes moto return DENIED even for Allow statements.
+
+Here the bucket policy is evaluated with AWS's rules (policy.py) against the request context: whether the
+request came over TLS, and which TLS version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any
+
+from moto.iam.access_control import PermissionResult
+from moto.s3.models import FakeBucket
+
+from . import policy
+from ._patching import patch
+
+# Set per request by record_transport(); empty outside a served request (e.g. moto's in-process mock).
+_NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
+_request_context: ContextVar[Mapping[str, str]] = ContextVar("vgsales_request_context", default=_NO_CONTEXT)
+
+# The WSGI environ key the emulator's request handler fills with the connection's TLS version.
+TLS_VERSION_ENVIRON_KEY = "vgsales.tls_version"
+
+
+def install() -> None:
+    patch(FakeBucket, "get_permission", _get_permission)
+
+
+def record_transport(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """WSGI middleware: remember, for the duration of each request, whether it arrived over TLS."""
+
+    def recorded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        token = _request_context.set(request_context(environ))
+        try:
+            return app(environ, start_response)
+        finally:
+            _request_context.reset(token)
+
+    return recorded
+
+
+def request_context(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The global condition keys we can know about a request, lower-cased as AWS compares them."""
+    secure = environ.get("wsgi.url_scheme") == "https"
+    context = {"aws:securetransport": "true" if secure else "false"}
+    version = environ.get(TLS_VERSION_ENVIRON_KEY)
+    if secure and version:
+        # "TLSv1.3" -> "1.3", the form s3:TlsVersion takes
+        context["s3:tlsversion"] = version.removeprefix("TLSv")
+    return context
+
+
+def _get_permission(self: FakeBucket, action: str, resource: str) -> PermissionResult:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+    outcome = policy.evaluate([document], action, resource, _request_context.get(), resource_policy=True)
+    return _PERMISSION[outcome.decision]
+
+
+_PERMISSION = {
+    policy.Decision.EXPLICIT_DENY: PermissionResult.DENIED,
+    policy.Decision.ALLOWED: PermissionResult.PERMITTED,
+    policy.Decision.IMPLICIT_DENY: PermissionResult.NEUTRAL,  # moto then falls back to ACLs
+}

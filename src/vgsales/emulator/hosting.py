@@ -1,0 +1,416 @@
+"""Endpoints load their model for real, and InvokeEndpoint serves predictions from it.
+
+moto marks an endpoint InService at once and answers InvokeEndpoint with canned bytes, even for endpoints that
+do not exist. After install():
+- CreateEndpoint is Creating until the model of the endpoint config's first variant is downloaded from
+  emulated S3 and loaded, then InService; Failed with a FailureReason when the artifact is missing, corrupt or
+  not for the built-in XGBoost algorithm. Serverless variants work the same way.
+- UpdateEndpoint (which moto lacks) is Updating while the new model loads; the old one keeps serving. On
+  success the new one replaces it; on failure the endpoint stays InService on the old one with a FailureReason,
+  as on AWS. DeleteEndpoint unloads the model.
+- InvokeEndpoint predicts with the loaded booster, in the built-in container's formats (xgboost_serving.py),
+  and fails as AWS does: ValidationError for an unknown endpoint or an oversize body, ModelError (424, with
+  OriginalStatusCode and OriginalMessage) for what the container refuses. Requests share the booster, which is
+  only read, so serving is concurrent and never reloads.
+"""
+
+from __future__ import annotations
+
+import functools
+import http
+import inspect
+import io
+import json
+import logging
+import os
+import re
+import tarfile
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.iam.models import get_account_id_from
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemakerruntime import responses as runtime_responses
+
+from . import backends
+from .training import is_builtin_xgboost, warm_up
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+    from .xgboost_serving import ServingError
+
+log = logging.getLogger(__name__)
+
+PATCH_MARK = "__vgsales_hosting__"
+
+
+class ModelLoadError(Exception):
+    """Why an endpoint could not load its model; becomes the endpoint's FailureReason."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    booster: xgb.Booster
+    num_features: int
+    variant_name: str
+    model_name: str
+    log_stream: backends.LogStream
+    production_variants: list[dict[str, Any]]  # of the endpoint config it was loaded for
+
+
+# Endpoint ARN -> the model it serves. Readers take a reference without a lock; writers replace entries whole.
+_LOADED: dict[str, LoadedModel] = {}
+# Endpoint ARN -> number of the latest load started, so that a superseded or deleted load never publishes.
+_GENERATION: dict[str, int] = {}
+_LOCK = threading.Lock()
+
+
+def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
+    import xgboost as xgb  # imported on first use, see training.XGBOOST_MODULES
+
+    from .xgboost_algorithm import MODEL_FILENAME
+
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:*") as archive:
+            files = [member for member in archive.getmembers() if member.isfile()]
+            chosen = [m for m in files if m.name.rsplit("/", 1)[-1] == MODEL_FILENAME] or files
+            if len(chosen) != 1:
+                raise ModelLoadError(
+                    f"Unable to load model: {url} holds {len(files)} files and no '{MODEL_FILENAME}'; the built-in "
+                    "XGBoost algorithm expects one model file."
+                )
+            extracted = archive.extractfile(chosen[0])
+            content = extracted.read() if extracted else b""
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ModelLoadError(f"Unable to load model: {url} is not a valid model.tar.gz ({exc}).") from None
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(content))
+    except (xgb.core.XGBoostError, UnicodeDecodeError) as exc:
+        # XGBoost may quote the unreadable bytes, and then fails to decode its own message.
+        text = str(exc).strip() if isinstance(exc, xgb.core.XGBoostError) else ""
+        first_line = text.splitlines()[0] if text else "unreadable model"
+        raise ModelLoadError(
+            f"Unable to load model: {chosen[0].name} in {url} is not an XGBoost model that Booster.load_model can "
+            f"read ({first_line})."
+        ) from None
+    # Requests run concurrently in their own threads; one OpenMP thread each keeps them from oversubscribing.
+    booster.set_param({"nthread": 1})
+    return booster
+
+
+def load_model(backend: Any, endpoint_name: str, config_name: str) -> LoadedModel:
+    """Download and load the model of an endpoint config's first production variant."""
+    config = backend.endpoint_configs.get(config_name)
+    if config is None or not config.production_variants:
+        raise ModelLoadError(f"Endpoint configuration {config_name} does not exist or has no production variant.")
+    variant = config.production_variants[0]
+    variant_name = variant.get("VariantName", "AllTraffic")
+    model = backend._models.get(variant["ModelName"])
+    if model is None:
+        raise ModelLoadError(f"Model {variant['ModelName']} of production variant {variant_name} does not exist.")
+    container = model.primary_container or (model.containers[0] if model.containers else {})
+    image = container.get("Image")
+    if not is_builtin_xgboost(image):
+        raise ModelLoadError(
+            f"The local emulator cannot run the inference image {image!r} of model {model.model_name}: it serves only "
+            "models of the SageMaker built-in XGBoost algorithm (image repository sagemaker-xgboost or xgboost). "
+            "Use the aws target for other images."
+        )
+    url = container.get("ModelDataUrl")
+    if not url:
+        raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")
+    stream = backends.LogStream(
+        backend.account_id, backend.region_name, f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator"
+    )
+    stream.write([f"Loading the model of variant {variant_name} from {url}"])
+    try:
+        archive = backends.get_object(backend.account_id, backend.region_name, url)
+    except (backends.S3ObjectMissing, ValueError):
+        message = (
+            f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure that there '
+            "is an object located at the URL and that the role passed to CreateModel has permissions to download the model."
+        )
+        stream.write([message])
+        raise ModelLoadError(message) from None
+    try:
+        booster = _booster_from_archive(archive, url)
+    except ModelLoadError as exc:
+        stream.write([str(exc)])
+        raise ModelLoadError(
+            f"The primary container for production variant {variant_name} did not pass the ping health check: {exc} "
+            "Please check CloudWatch logs for this endpoint."
+        ) from None
+    stream.write([f"Model loaded successfully: {booster.num_features()} features, {booster.num_boosted_rounds()} rounds."])
+    return LoadedModel(
+        booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants)
+    )
+
+
+def _start_load(backend: Any, endpoint: Any, config_name: str, updating: bool) -> None:
+    with _LOCK:
+        generation = _GENERATION.get(endpoint.arn, 0) + 1
+        _GENERATION[endpoint.arn] = generation
+
+    def run() -> None:
+        loaded, error = None, None
+        try:
+            loaded = load_model(backend, endpoint.endpoint_name, config_name)
+        except ModelLoadError as exc:
+            error = str(exc)
+        except Exception as exc:  # an emulator bug must still end the load, never leave it Creating
+            log.exception("loading the model of endpoint %s failed", endpoint.endpoint_name)
+            error = f"Unable to load model: {type(exc).__name__}: {exc}"
+        with _LOCK:
+            if _GENERATION.get(endpoint.arn) != generation or backend.endpoints.get(endpoint.endpoint_name) is not endpoint:
+                return  # deleted, or another update started meanwhile
+            if loaded is not None:
+                _LOADED[endpoint.arn] = loaded
+                if updating:
+                    endpoint.production_variants = endpoint._process_production_variants(loaded.production_variants)
+                    endpoint.endpoint_config_name = config_name
+                endpoint.failure_reason = None
+                endpoint.endpoint_status = "InService"
+            else:
+                endpoint.failure_reason = (error or "")[:1024]
+                # A failed update leaves the endpoint serving its previous model, as AWS rolls back.
+                endpoint.endpoint_status = "InService" if updating else "Failed"
+            endpoint.last_modified_time = utcnow()
+
+    threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True).start()
+
+
+def _unload(arn: str) -> None:
+    with _LOCK:
+        _LOADED.pop(arn, None)
+        _GENERATION.pop(arn, None)
+
+
+# --- InvokeEndpoint ---------------------------------------------------------------------------------------
+
+
+def _error(status: int, code: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+    return status, headers, json.dumps(body).encode()
+
+
+def _validation_error(message: str, status: int = 400) -> tuple[int, dict[str, str], bytes]:
+    return _error(status, "ValidationError", {"message": message})
+
+
+def _model_error(region: str, account_id: str, endpoint_name: str, loaded: LoadedModel, failure: ServingError):
+    console = (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#logEventViewer:group=/aws/sagemaker/Endpoints/{endpoint_name}"
+    )
+    message = (
+        f'Received client error ({failure.status}) from primary with message "{failure.message}". '
+        f"See {console} in account {account_id} for more information."
+    )
+    return _error(
+        424,
+        "ModelError",
+        {
+            "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
+            "LogStreamArn": loaded.log_stream.arn,
+            "Message": message,
+            "OriginalMessage": failure.message,
+            "OriginalStatusCode": failure.status,
+        },
+    )
+
+
+def invoke(
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    body: bytes,
+    content_type: str | None,
+    accept: str | None,
+    target_variant: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
+    from . import xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
+
+    backend = sagemaker_models.sagemaker_backends[account_id][region]
+    endpoint = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        return _validation_error(f"Endpoint {endpoint_name} of account {account_id} not found.")
+    loaded = _LOADED.get(endpoint.arn)
+    if loaded is None:
+        return _validation_error(
+            f"Endpoint {endpoint_name} of account {account_id} is not serving: its status is {endpoint.endpoint_status}."
+        )
+    if len(body) > xgboost_serving.MAX_PAYLOAD_BYTES:
+        return _validation_error(f"Request {uuid.uuid4()} has oversize body.", status=413)
+    if target_variant and target_variant != loaded.variant_name:
+        return _validation_error(
+            f"Target variant {target_variant} is not served by endpoint {endpoint_name}; the local emulator serves "
+            f"its first production variant, {loaded.variant_name}."
+        )
+    try:
+        prediction = xgboost_serving.predict(loaded.booster, loaded.num_features, body, content_type, accept)
+    except xgboost_serving.ServingError as failure:
+        loaded.log_stream.write([f"Request refused with status {failure.status}: {failure.message}"])
+        return _model_error(region, account_id, endpoint_name, loaded, failure)
+    headers = {"Content-Type": prediction.content_type, "x-Amzn-Invoked-Production-Variant": loaded.variant_name}
+    return 200, headers, prediction.body
+
+
+# --- a shortcut past moto's request pipeline ---------------------------------------------------------------
+
+_INVOCATION_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+# SigV4: "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/sagemaker/aws4_request, ..."
+_SAGEMAKER_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/sagemaker/aws4_request")
+
+
+def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap the emulator's WSGI app so that InvokeEndpoint requests skip moto's routing and dispatch.
+
+    Answers exactly what the patched moto handler answers (both call invoke()), resolving the account the way
+    moto does, but in a fraction of the time per request: moto's router scans its package folder and parses
+    the request generically, which costs more than a prediction. Everything else goes to ``app``.
+    """
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = _INVOCATION_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
+        credential = _SAGEMAKER_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")) if path else None
+        length = environ.get("CONTENT_LENGTH")
+        if not credential or not length or environ.get("HTTP_CONTENT_ENCODING"):
+            return app(environ, start_response)
+        access_key, region = credential.groups()
+        # moto's precedence: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then the access key.
+        account_id = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+        body = environ["wsgi.input"].read(int(length))
+        status, headers, content = invoke(
+            account_id,
+            region,
+            unquote(path.group(1)),
+            body,
+            environ.get("CONTENT_TYPE"),
+            environ.get("HTTP_ACCEPT"),
+            environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"),
+        )
+        response_headers = {**headers, "x-amzn-RequestId": str(uuid.uuid4()), "Content-Length": str(len(content))}
+        start_response(f"{status} {http.HTTPStatus(status).phrase}", list(response_headers.items()))
+        return [content]
+
+    return middleware
+
+
+# --- moto patches -----------------------------------------------------------------------------------------
+
+
+def _patched_endpoint_init(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.endpoint_status = "Creating"
+
+    return __init__
+
+
+def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def create_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        name = arguments["endpoint_name"]
+        if name in self.endpoints:
+            arn = sagemaker_models.FakeEndpoint.arn_formatter(name, self.account_id, self.region_name)
+            raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+        endpoint = original(self, *args, **kwargs)
+        # A model left from an earlier endpoint of this name (say, before a moto reset) must never answer for it.
+        _unload(endpoint.arn)
+        _start_load(self, endpoint, arguments["endpoint_config_name"], updating=False)
+        return endpoint
+
+    return create_endpoint
+
+
+def _patched_delete(original: Callable[..., None]) -> Callable[..., None]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def delete_endpoint(self: Any, *args: Any, **kwargs: Any) -> None:
+        endpoint = self.endpoints.get(signature.bind(self, *args, **kwargs).arguments["endpoint_name"])
+        original(self, *args, **kwargs)
+        if endpoint is not None:
+            _unload(endpoint.arn)
+
+    return delete_endpoint
+
+
+def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+    """SageMakerModelBackend.update_endpoint, which moto lacks."""
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = sagemaker_models.FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    if endpoint_config_name not in self.endpoint_configs:
+        arn = sagemaker_models.FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint configuration '{arn}'.")
+    if endpoint.endpoint_status in ("Creating", "Updating"):
+        raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(
+            message=f'Cannot update endpoint "{endpoint.arn}" because its status is {endpoint.endpoint_status}; '
+            "delete it and create it again."
+        )
+    endpoint.failure_reason = None
+    endpoint.endpoint_status = "Updating"
+    endpoint.last_modified_time = utcnow()
+    _start_load(self, endpoint, endpoint_config_name, updating=True)
+    return endpoint
+
+
+def _update_endpoint_response(self: Any) -> ActionResult:
+    endpoint = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"), endpoint_config_name=self._get_param("EndpointConfigName")
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _invoke_endpoint_response(self: Any) -> tuple[str, dict[str, str], bytes]:
+    endpoint_name = unquote(self.path.split("/")[2])  # /endpoints/<name>/invocations
+    status, headers, body = invoke(
+        self.current_account,
+        self.region,
+        endpoint_name,
+        self.raw_body or b"",
+        self.headers.get("Content-Type"),
+        self.headers.get("Accept"),
+        self.headers.get("X-Amzn-SageMaker-Target-Variant"),
+    )
+    # moto takes the status of a plain (headers, body) response from a "status" header.
+    return body, {**headers, "status": str(status)}  # type: ignore[return-value]
+
+
+def install() -> None:
+    """Patch moto in-process; calling it again changes nothing."""
+    backend_class = sagemaker_models.SageMakerModelBackend
+    if getattr(backend_class.create_endpoint, PATCH_MARK, False):
+        return
+    endpoint_class = sagemaker_models.FakeEndpoint
+    endpoint_class.__init__ = _patched_endpoint_init(endpoint_class.__init__)  # type: ignore[method-assign]
+    create = _patched_create(backend_class.create_endpoint)
+    setattr(create, PATCH_MARK, True)
+    backend_class.create_endpoint = create  # type: ignore[method-assign]
+    backend_class.delete_endpoint = _patched_delete(backend_class.delete_endpoint)  # type: ignore[method-assign]
+    backend_class.update_endpoint = update_endpoint  # type: ignore[attr-defined]
+    sagemaker_responses.SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+    runtime = runtime_responses.SageMakerRuntimeResponse
+    # Bodies are model input, often not UTF-8 text; moto would otherwise decode them (and fail on bytes).
+    runtime.use_raw_body = True
+    runtime.invoke_endpoint = _invoke_endpoint_response  # type: ignore[method-assign]
+    warm_up((f"{__package__}.xgboost_serving", f"{__package__}.xgboost_algorithm"))

@@ -1,0 +1,523 @@
+"""CreateTrainingJob runs the built-in XGBoost algorithm for real, and StopTrainingJob stops it.
+
+moto records a training job and answers DescribeTrainingJob/ListTrainingJobs, but marks it Completed at once
+and runs nothing. After install() a job moves as on AWS: InProgress (Starting, Downloading, Training, Uploading)
+then Completed, Failed with a FailureReason ("ClientError: ..." for the user's mistakes, "AlgorithmError: ..."
+otherwise) or Stopped (by StopTrainingJob, or MaxRuntimeExceeded). The job runs in a background thread of the
+emulator: it reads its channels from emulated S3, trains with the installed xgboost, streams each round to
+CloudWatch Logs (/aws/sagemaker/TrainingJobs, stream "<job>/algo-1-<epoch>") and writes
+<S3OutputPath>/<job>/output/model.tar.gz.
+
+Only the built-in XGBoost image (repository sagemaker-xgboost, or the legacy xgboost) is executed; any other
+image fails the job with a reason saying the emulator cannot run it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from moto.core.responses import EmptyResult
+from moto.core.utils import utcnow
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+
+from . import backends
+from .xgboost_hyperparameters import (
+    CONTAINER_METRICS,
+    NATIVE_METRICS,
+    InvalidHyperparameter,
+    TrainingPlan,
+    UnsupportedByEmulator,
+    training_plan,
+)
+
+if TYPE_CHECKING:
+    from .xgboost_algorithm import TrainingOutcome
+    from .xgboost_data import DataFile
+
+log = logging.getLogger(__name__)
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+XGBOOST_REPOSITORIES = frozenset({"sagemaker-xgboost", "xgboost"})
+CHANNELS = ("train", "validation")
+DEFAULT_MAX_RUNTIME_SECONDS = 86400  # AWS's default when a StoppingCondition gives none
+PATCH_MARK = "__vgsales_training__"
+
+# The metric definitions AWS attaches to the built-in algorithm: one per metric and data set, parsed from the
+# round lines the algorithm logs.
+METRIC_VALUE = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+XGBOOST_METRIC_DEFINITIONS = [
+    {"Name": f"{data}:{metric}", "Regex": rf".*\[[0-9]+\].*#011{data}-{re.escape(metric)}:{METRIC_VALUE}.*"}
+    for data in CHANNELS
+    for metric in NATIVE_METRICS + CONTAINER_METRICS
+]
+
+# xgboost, scikit-learn and pandas take a second or more to import. The emulator should not wait for them when
+# it starts: install() imports these in the background, and a job imports them (from the cache by then) to run.
+XGBOOST_MODULES = (f"{__package__}.xgboost_algorithm", f"{__package__}.xgboost_data")
+
+
+def _xgboost_modules():  # -> (xgboost_algorithm, xgboost_data)
+    return tuple(importlib.import_module(name) for name in XGBOOST_MODULES)
+
+
+def warm_up(modules: tuple[str, ...]) -> None:
+    """Import modules in a background thread. Not a daemon, so a process never exits mid-import."""
+    # These register exit hooks when imported, which Python refuses once a short-lived process has begun to
+    # shut down (it still waits for this thread); importing them here first keeps that off the thread.
+    import concurrent.futures.process
+    import concurrent.futures.thread
+
+    del concurrent  # imported for their side effect only
+
+    def run() -> None:
+        for name in modules:
+            importlib.import_module(name)
+
+    threading.Thread(target=run, name="emulator-warm-up").start()
+
+
+class JobFailure(Exception):
+    """Ends a job as Failed; ``kind`` is ClientError (the user can fix it) or AlgorithmError."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def reason(self) -> str:
+        return f"{self.kind}: {self}"
+
+
+class JobStopped(Exception):
+    """Ends a job as Stopped, by StopTrainingJob or MaxRuntimeInSeconds."""
+
+
+def image_repository(image: str) -> str:
+    """The repository name of an image URI, without registry, namespace, tag or digest."""
+    without_digest = image.split("@", 1)[0]
+    last_component = without_digest.rsplit("/", 1)[-1]
+    return last_component.split(":", 1)[0]
+
+
+def image_tag(image: str) -> str | None:
+    last_component = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last_component.split(":", 1)[1] if ":" in last_component else None
+
+
+def is_builtin_xgboost(image: str | None) -> bool:
+    return bool(image) and image_repository(image) in XGBOOST_REPOSITORIES  # type: ignore[arg-type]
+
+
+def _info(message: str, level: str = "INFO") -> str:
+    # The container's log prefix, e.g. "[2026-11-27:22:46:33:INFO] ..."
+    return f"[{time.strftime('%Y-%m-%d:%H:%M:%S', time.gmtime())}:{level}] {message}"
+
+
+def _transition(job: Any, status: str, message: str, job_status: str | None = None, final: bool = False) -> None:
+    """Record a secondary status. Builds new containers instead of mutating them, because request threads
+    serialise the job at any moment and must never see a half-updated list or dict."""
+    now = utcnow()
+    transitions = [dict(entry) for entry in job.secondary_status_transitions or []]
+    if transitions and "EndTime" not in transitions[-1]:
+        transitions[-1]["EndTime"] = now
+    entry = {"Status": status, "StartTime": now, "StatusMessage": message}
+    if final:
+        entry["EndTime"] = now
+    transitions.append(entry)
+    job.secondary_status_transitions = transitions
+    job.secondary_status = status
+    if job_status:
+        job.training_job_status = job_status
+    job.last_modified_time = now
+
+
+def _prepare(job: Any, user_metric_definitions: list[dict[str, str]]) -> None:
+    """Give a new job AWS's initial state. Every attribute a later phase sets exists from here on: moto builds
+    responses from the object's __dict__, which must not grow while a request thread iterates it."""
+    job.training_job_status = "InProgress"
+    job.secondary_status = "Starting"
+    job.secondary_status_transitions = [
+        {"Status": "Starting", "StartTime": job.creation_time, "StatusMessage": "Preparing the instances for training"}
+    ]
+    job.training_start_time = None
+    job.training_end_time = None
+    job.final_metric_data_list = None
+    job.failure_reason = None
+    job.training_time_in_seconds = None
+    job.billable_time_in_seconds = None
+    if job.algorithm_specification is None:
+        return
+    image = job.algorithm_specification.get("TrainingImage")
+    # moto replaces MetricDefinitions with a placeholder; AWS keeps the user's, or the built-in algorithm's.
+    definitions = XGBOOST_METRIC_DEFINITIONS if is_builtin_xgboost(image) else user_metric_definitions
+    if definitions:
+        job.algorithm_specification["MetricDefinitions"] = [dict(d) for d in definitions]
+    else:
+        job.algorithm_specification.pop("MetricDefinitions", None)
+
+
+_RUNS: dict[str, TrainingRun] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+class TrainingRun:
+    """One training job executing in a thread of the emulator."""
+
+    def __init__(self, backend: Any, job: Any) -> None:
+        self.backend = backend
+        self.job = job
+        self.account_id: str = backend.account_id
+        self.region: str = backend.region_name
+        self._lock = threading.Lock()
+        self._stop_reason: str | None = None
+        condition = job.stopping_condition or {}
+        self.max_runtime = float(condition.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS)
+        self._started = time.monotonic()
+        self._training_started: datetime | None = None
+        self._streams: list[backends.LogStream] = []
+        self._algorithm: Any = None  # the xgboost_algorithm and xgboost_data modules, once the job runs
+        self._data: Any = None
+
+    # --- control from request threads -------------------------------------------------------------------
+    def start(self) -> None:
+        with _RUNS_LOCK:
+            _RUNS[self.job.arn] = self
+        threading.Thread(target=self._run, name=f"training-job-{self.job.training_job_name}", daemon=True).start()
+
+    def request_stop(self) -> None:
+        with self._lock:
+            if self.job.training_job_status != "InProgress":
+                raise ValidationError(
+                    message=f"The request was rejected because the training job is in status {self.job.training_job_status}."
+                )
+            self._stop_reason = "Stopped"
+            _transition(self.job, "Stopping", "Stopping the training job", job_status="Stopping")
+
+    def should_stop(self) -> bool:
+        if self._stop_reason is None and time.monotonic() - self._started >= self.max_runtime:
+            self._stop_reason = "MaxRuntimeExceeded"
+        return self._stop_reason is not None
+
+    def _check_stop(self) -> None:
+        if self.should_stop():
+            raise JobStopped()
+
+    # --- the job itself ---------------------------------------------------------------------------------
+    def _log(self, *messages: str, level: str = "INFO") -> None:
+        if self._streams:
+            self._streams[0].write(_info(message, level) for message in messages)
+
+    def _round(self, line: str) -> None:
+        if self._streams:
+            self._streams[0].write([line])
+
+    def _phase(self, status: str, message: str) -> None:
+        with self._lock:
+            if self._stop_reason is None or self.job.training_job_status == "InProgress":
+                _transition(self.job, status, message)
+
+    def _run(self) -> None:
+        outcome = None
+        try:
+            self._algorithm, self._data = _xgboost_modules()
+            self._open_logs()
+            self._check_image()
+            plan = self._plan()
+            self._check_stop()
+            self._training_started = utcnow()
+            self.job.training_start_time = self._training_started
+            self._phase("Downloading", "Downloading input data")
+            channels = self._download()
+            self._check_stop()
+            self._phase("Training", "Training image download completed. Training in progress.")
+            outcome = self._train(plan, channels)
+            if outcome.stopped:
+                if plan.save_model_on_termination:
+                    self._upload(outcome)
+                raise JobStopped()
+            self._check_stop()
+            self._phase("Uploading", "Uploading generated training model")
+            self._upload(outcome)
+            self._finish("Completed", "Completed", "Training job completed", outcome)
+        except JobStopped:
+            self._finish_stopped(outcome)
+        except JobFailure as failure:
+            self._fail(failure.reason)
+        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
+            log.exception("training job %s crashed", self.job.training_job_name)
+            self._fail(f"AlgorithmError: {type(exc).__name__}: {exc}")
+        finally:
+            with _RUNS_LOCK:
+                _RUNS.pop(self.job.arn, None)
+
+    def _open_logs(self) -> None:
+        count = int((self.job.resource_config or {}).get("InstanceCount") or 1)
+        epoch = int(time.time())
+        name = self.job.training_job_name
+        # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
+        self._streams = [
+            backends.LogStream(self.account_id, self.region, LOG_GROUP, f"{name}/algo-{i}-{epoch}")
+            for i in range(1, count + 1)
+        ]
+        for stream in self._streams[1:]:
+            stream.write([_info(f"The local emulator runs this job as one process; see stream {self._streams[0].stream}.")])
+        if count > 1:
+            self._log(f"ResourceConfig asks for {count} instances; the local emulator runs the job as one process.")
+
+    def _check_image(self) -> None:
+        spec = self.job.algorithm_specification or {}
+        image = spec.get("TrainingImage")
+        if not is_builtin_xgboost(image):
+            what = f"the training image {image!r}" if image else f"the algorithm {spec.get('AlgorithmName')!r}"
+            raise JobFailure(
+                "ClientError",
+                f"The local emulator cannot run {what}: it executes only the SageMaker built-in XGBoost algorithm "
+                "(image repository sagemaker-xgboost or xgboost). Use the aws target for other images.",
+            )
+        hyperparameters = self.job.hyper_parameters or {}
+        if "sagemaker_program" in hyperparameters or "sagemaker_submit_directory" in hyperparameters:
+            raise JobFailure(
+                "ClientError",
+                "The local emulator runs the XGBoost image in algorithm mode only; script mode (sagemaker_program, "
+                "a training script of your own) needs the aws target.",
+            )
+        tag = image_tag(image)
+        version = self._algorithm.XGBOOST_VERSION
+        self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} in-process with xgboost {version}.")
+        if tag and not tag.startswith(".".join(version.split(".")[:2])):
+            self._log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
+
+    def _plan(self) -> TrainingPlan:
+        try:
+            plan = training_plan(self.job.hyper_parameters or {})
+        except InvalidHyperparameter as exc:
+            raise JobFailure("ClientError", str(exc)) from None
+        except UnsupportedByEmulator as exc:
+            raise JobFailure("ClientError", str(exc)) from None
+        self._log(*plan.notes)
+        return plan
+
+    def _channel_files(self, channel: dict[str, Any]) -> list[DataFile]:
+        name = channel["ChannelName"]
+        source = (channel.get("DataSource") or {}).get("S3DataSource")
+        if not source:
+            raise JobFailure("ClientError", f"Channel '{name}' has no S3DataSource; the emulator reads channels from S3 only.")
+        if (channel.get("CompressionType") or "None") != "None":
+            raise JobFailure("ClientError", f"Channel '{name}' is compressed ({channel['CompressionType']}); the built-in "
+                             "XGBoost algorithm reads uncompressed libsvm or CSV files.")
+        if source.get("S3DataDistributionType") == "ShardedByS3Key":
+            self._log(f"Channel '{name}' is ShardedByS3Key; with one process every object is read.")
+        uris = self._channel_uris(name, source)
+        files = []
+        for uri in uris:
+            try:
+                files.append(self._data.DataFile(uri, backends.get_object(self.account_id, self.region, uri)))
+            except backends.S3ObjectMissing as exc:
+                raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
+            self._check_stop()
+        self._log(f"Channel '{name}': {len(files)} file(s), {sum(len(f.content) for f in files)} bytes.")
+        return files
+
+    def _channel_uris(self, name: str, source: dict[str, Any]) -> list[str]:
+        uri = source.get("S3Uri", "")
+        data_type = source.get("S3DataType") or "S3Prefix"
+        try:
+            if data_type == "S3Prefix":
+                bucket, _ = backends.parse_s3_uri(uri)
+                keys = [k for k in backends.list_objects(self.account_id, self.region, uri) if self._data.is_data_file(k)]
+                uris = [f"s3://{bucket}/{key}" for key in keys]
+            elif data_type == "ManifestFile":
+                uris = self._manifest_uris(uri)
+            else:
+                raise JobFailure("ClientError", f"Channel '{name}' uses S3DataType {data_type}, which the built-in "
+                                 "XGBoost algorithm does not read (use S3Prefix or ManifestFile).")
+        except (backends.S3ObjectMissing, ValueError) as exc:
+            raise JobFailure("ClientError", f"Data download failed for channel '{name}' at {uri}: {exc}.") from None
+        if not uris:
+            raise JobFailure(
+                "ClientError",
+                f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
+                f"exists in the selected region ({self.region}), that objects exist under that S3 prefix, and that the "
+                f'role "{self.job.role_arn}" has "s3:ListBucket" permissions on the bucket.',
+            )
+        return uris
+
+    def _manifest_uris(self, uri: str) -> list[str]:
+        try:
+            entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+            prefix = entries[0]["prefix"]
+            return [prefix + relative for relative in entries[1:]]
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+            raise ValueError(f"the manifest is not of the form [{{\"prefix\": \"s3://...\"}}, \"key\", ...] ({exc})") from None
+
+    def _download(self) -> dict[str, tuple[str, list[DataFile]]]:
+        channels = {c["ChannelName"]: c for c in self.job.input_data_config or []}
+        unknown = sorted(set(channels) - set(CHANNELS))
+        if unknown:
+            raise JobFailure("ClientError", f"Extraneous channel found: {unknown[0]}. The built-in XGBoost algorithm "
+                             "reads the channels 'train' (required) and 'validation' (optional).")
+        if "train" not in channels:
+            raise JobFailure("ClientError", "Channel 'train' is required by the built-in XGBoost algorithm, but the job "
+                             f"has {', '.join(repr(c) for c in channels) or 'no channels'}.")
+        downloaded = {}
+        for name, channel in channels.items():
+            try:
+                data_format = self._data.training_format(channel.get("ContentType"))
+            except (self._data.InvalidTrainingData, self._data.UnsupportedTrainingData) as exc:
+                raise JobFailure("ClientError", str(exc)) from None
+            downloaded[name] = (data_format, self._channel_files(channel))
+        if "validation" in downloaded and downloaded["validation"][0] != downloaded["train"][0]:
+            raise JobFailure("ClientError", "Channels 'train' and 'validation' must have the same content type.")
+        return downloaded
+
+    def _train(self, plan: TrainingPlan, channels: dict[str, tuple[str, list[DataFile]]]) -> TrainingOutcome:
+        data_format, train_files = channels["train"]
+        validation_files = channels.get("validation", (data_format, None))[1]
+        try:
+            data = self._data.load_training_data(train_files, validation_files, data_format, plan.csv_weights)
+        except self._data.InvalidTrainingData as exc:
+            raise JobFailure("ClientError", str(exc)) from None
+        self._log(f"Train matrix has {data.train.num_row()} rows and {data.train.num_col()} columns")
+        if data.validation is not None:
+            self._log(f"Validation matrix has {data.validation.num_row()} rows")
+        self._check_stop()
+        try:
+            return self._algorithm.train(plan, data, self._round, self.should_stop)
+        except self._algorithm.XGBoostError as exc:
+            # XGBoost rejects what it cannot train on (labels out of range for the objective, bad parameter
+            # combinations): the user's to fix, as the container reports it.
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JobFailure("ClientError", f"XGBoost could not train on this data and these hyperparameters: {first_line}") from None
+
+    def _output_uri(self) -> str:
+        return self.job.model_artifacts["S3ModelArtifacts"]
+
+    def _upload(self, outcome: TrainingOutcome) -> None:
+        archive = self._algorithm.model_archive(outcome.booster)
+        try:
+            backends.put_object(self.account_id, self.region, self._output_uri(), archive)
+        except (backends.S3ObjectMissing, ValueError) as exc:
+            raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self._output_uri()}: {exc}.") from None
+
+    def _set_end_times(self) -> None:
+        end = utcnow()
+        self.job.training_end_time = end
+        start = self._training_started or self.job.creation_time
+        seconds = max(1, math.ceil((end - start).total_seconds()))
+        self.job.training_time_in_seconds = seconds
+        self.job.billable_time_in_seconds = seconds
+
+    def _set_metrics(self, outcome: TrainingOutcome | None) -> None:
+        if outcome is None or not outcome.final_metrics:
+            return
+        now = utcnow()
+        self.job.final_metric_data_list = [
+            {"MetricName": name, "Value": value, "Timestamp": now} for name, value in outcome.final_metrics.items()
+        ]
+
+    def _finish(self, job_status: str, status: str, message: str, outcome: TrainingOutcome | None) -> None:
+        with self._lock:
+            self._set_metrics(outcome)
+            self._set_end_times()
+            _transition(self.job, status, message, job_status=job_status, final=True)
+
+    def _finish_stopped(self, outcome: TrainingOutcome | None) -> None:
+        reason = self._stop_reason or "Stopped"
+        self._log("Training stopped: " + ("MaxRuntimeInSeconds exceeded." if reason == "MaxRuntimeExceeded" else "StopTrainingJob was called."))
+        message = "Training job runtime exceeded MaxRuntimeInSeconds provided" if reason == "MaxRuntimeExceeded" else "Training job stopped"
+        self._finish("Stopped", reason, message, outcome)
+
+    def _fail(self, reason: str) -> None:
+        try:
+            self._log(f"Reporting training FAILURE: {reason}", level="ERROR")
+        except Exception:  # the logs are best effort; the job's status is what matters
+            log.exception("could not log the failure of training job %s", self.job.training_job_name)
+        with self._lock:
+            self.job.failure_reason = reason[:1024]
+            self._set_end_times()
+            _transition(self.job, "Failed", "Training job failed", job_status="Failed", final=True)
+
+
+# --- moto patches -----------------------------------------------------------------------------------------
+
+
+def _patched_job_init(original: Callable[..., None]) -> Callable[..., None]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        # moto overwrites the user's MetricDefinitions in place; keep a copy to restore.
+        spec = bound.arguments.get("algorithm_specification") or {}
+        user_definitions = [dict(d) for d in spec.get("MetricDefinitions") or []]
+        original(self, *args, **kwargs)
+        _prepare(self, user_definitions)
+
+    return __init__
+
+
+def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def create_training_job(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = signature.bind(self, *args, **kwargs).arguments["training_job_name"]
+        if name in self.training_jobs:
+            arn = sagemaker_models.FakeTrainingJob.arn_formatter(name, self.account_id, self.region_name)
+            raise ResourceInUseException(
+                message="Training job names must be unique within an AWS account and region, and a training job "
+                f"with this name already exists ({arn})"
+            )
+        job = original(self, *args, **kwargs)
+        TrainingRun(self, job).start()
+        return job
+
+    return create_training_job
+
+
+def stop_training_job(self: Any, training_job_name: str) -> None:
+    """SageMakerModelBackend.stop_training_job, which moto lacks."""
+    job = self.training_jobs.get(training_job_name)
+    if job is None:
+        arn = sagemaker_models.FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find training job '{arn}'.")
+    with _RUNS_LOCK:
+        run = _RUNS.get(job.arn)
+    if run is None:
+        raise ValidationError(
+            message=f"The request was rejected because the training job is in status {job.training_job_status}."
+        )
+    run.request_stop()
+
+
+def _stop_training_job_response(self: Any) -> EmptyResult:
+    self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
+    return EmptyResult()
+
+
+def install() -> None:
+    """Patch moto in-process; calling it again changes nothing."""
+    backend_class = sagemaker_models.SageMakerModelBackend
+    if getattr(backend_class.create_training_job, PATCH_MARK, False):
+        return
+    job_class = sagemaker_models.FakeTrainingJob
+    job_class.__init__ = _patched_job_init(job_class.__init__)  # type: ignore[method-assign]
+    create = _patched_create(backend_class.create_training_job)
+    setattr(create, PATCH_MARK, True)
+    backend_class.create_training_job = create  # type: ignore[method-assign]
+    backend_class.stop_training_job = stop_training_job  # type: ignore[attr-defined]
+    sagemaker_responses.SageMakerResponse.stop_training_job = _stop_training_job_response  # type: ignore[attr-defined]
+    warm_up(XGBOOST_MODULES)

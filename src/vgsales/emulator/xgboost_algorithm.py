@@ -1,0 +1,110 @@
+"""The built-in XGBoost algorithm's training run: a plan and data in, a booster, its metrics and the artifact out.
+
+Each boosting round is reported as the container prints it to CloudWatch, e.g.
+``[3]#011train-auc:0.87512#011validation-auc:0.85201`` (``#011`` is how CloudWatch shows the tab the container
+writes), and the caller can stop the run between rounds.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import xgboost as xgb
+
+from .xgboost_data import TrainingData
+from .xgboost_hyperparameters import TrainingPlan, metric_is_maximized
+from .xgboost_metrics import container_metric
+
+MODEL_FILENAME = "xgboost-model"
+TAB = "#011"
+XGBOOST_VERSION = xgb.__version__
+XGBoostError = xgb.core.XGBoostError
+
+EvalsLog = dict[str, dict[str, list[float]]]
+
+
+def format_round(epoch: int, evals_log: EvalsLog) -> str:
+    parts = [f"[{epoch}]"]
+    for data_name, metrics in evals_log.items():
+        for metric_name, values in metrics.items():
+            parts.append(f"{data_name}-{metric_name}:{values[-1]:.5f}")
+    return TAB.join(parts)
+
+
+class _RoundReporter(xgb.callback.TrainingCallback):
+    def __init__(self, report: Callable[[str], None], should_stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self._report = report
+        self._should_stop = should_stop
+        self.latest: dict[str, float] = {}
+        self.rounds = 0
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: EvalsLog) -> bool:
+        self.rounds = epoch + 1
+        if evals_log:
+            self._report(format_round(epoch, evals_log))
+            self.latest = {
+                f"{data_name}:{metric_name}": float(values[-1])
+                for data_name, metrics in evals_log.items()
+                for metric_name, values in metrics.items()
+            }
+        return self._should_stop()
+
+
+@dataclass
+class TrainingOutcome:
+    booster: xgb.Booster
+    rounds: int
+    final_metrics: dict[str, float]  # e.g. {"train:auc": 0.91, "validation:auc": 0.87}
+    stopped: bool  # the caller's should_stop ended the run before num_round
+
+
+def train(
+    plan: TrainingPlan,
+    data: TrainingData,
+    report: Callable[[str], None],
+    should_stop: Callable[[], bool] = lambda: False,
+) -> TrainingOutcome:
+    """Run xgboost.train as the algorithm does: evaluate on train (and validation), honour early stopping."""
+    evals = [(data.train, "train")]
+    if data.validation is not None:
+        evals.append((data.validation, "validation"))
+    custom = container_metric(plan.container_metrics, plan.objective) if plan.container_metrics else None
+    last_metric = (plan.native_metrics + plan.container_metrics)[-1:] or [None]
+    maximize = metric_is_maximized(last_metric[0]) if custom and last_metric[0] else None
+    stop_checks = {"stopped": False}
+
+    def stop_requested() -> bool:
+        stop_checks["stopped"] = stop_checks["stopped"] or should_stop()
+        return stop_checks["stopped"]
+
+    reporter = _RoundReporter(report, stop_requested)
+    booster = xgb.train(
+        plan.params,
+        data.train,
+        num_boost_round=plan.num_round,
+        evals=evals,
+        early_stopping_rounds=plan.early_stopping_rounds,
+        maximize=maximize,
+        verbose_eval=False,
+        callbacks=[reporter],
+        custom_metric=custom,
+    )
+    return TrainingOutcome(booster, reporter.rounds, reporter.latest, stop_checks["stopped"])
+
+
+def model_archive(booster: xgb.Booster) -> bytes:
+    """model.tar.gz as the algorithm writes it: one member, ``xgboost-model``, loadable with Booster.load_model."""
+    raw = bytes(booster.save_raw(raw_format="ubj"))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        member = tarfile.TarInfo(MODEL_FILENAME)
+        member.size = len(raw)
+        member.mode = 0o644
+        member.mtime = int(time.time())
+        archive.addfile(member, io.BytesIO(raw))
+    return buffer.getvalue()

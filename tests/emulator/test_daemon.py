@@ -1,0 +1,200 @@
+"""The background emulator that separate invoke commands share: start, status, stop, and their edge cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from vgsales.emulator import daemon
+from vgsales.errors import WorkshopError
+
+SECRET = "do-not-log-this-secret-key-7f3a"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped) still answers kill(0); it is not running.
+    status = f"/proc/{pid}/status"
+    if os.path.exists(status):
+        with open(status) as handle:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in handle)
+    return True
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    """One background emulator for the tests that only look at it; stopped at the end."""
+    state_dir = tmp_path_factory.mktemp("emulator")
+    previous = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    os.environ["AWS_SECRET_ACCESS_KEY"] = SECRET  # a user's real key in the shell that starts it
+    try:
+        info = daemon.start(state_dir)
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_SECRET_ACCESS_KEY")
+        else:
+            os.environ["AWS_SECRET_ACCESS_KEY"] = previous
+    yield state_dir, info
+    daemon.stop(state_dir)
+
+
+def test_start_writes_the_pid_info_log_and_tls_files(running):
+    state_dir, info = running
+    assert info.url.startswith("https://127.0.0.1:")
+    assert (state_dir / daemon.PID_FILE).read_text().strip() == str(info.pid)
+    recorded = json.loads((state_dir / daemon.INFO_FILE).read_text())
+    assert recorded == info.to_json()
+    assert info.ca_bundle == state_dir / "ca.pem"
+    assert stat.S_IMODE((state_dir / "server.key").stat().st_mode) == 0o600
+    assert "ready" in (state_dir / daemon.LOG_FILE).read_text()
+    assert info.pid != os.getpid() and alive(info.pid)
+
+
+def test_status_finds_the_running_emulator(running):
+    state_dir, info = running
+    assert daemon.status(state_dir) == info
+    assert daemon.health(info.url, info.ca_bundle)["pid"] == info.pid
+
+
+def test_a_second_start_returns_the_running_emulator(running):
+    state_dir, info = running
+    assert daemon.start(state_dir) == info
+
+
+def test_client_env_reaches_the_background_emulator(running, monkeypatch):
+    _, info = running
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for name, value in info.client_env().items():
+        monkeypatch.setenv(name, value)
+    assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"
+
+
+def test_the_server_gets_no_credentials_and_logs_none(running):
+    state_dir, info = running
+    environ_file = f"/proc/{info.pid}/environ"
+    if os.path.exists(environ_file):
+        with open(environ_file, "rb") as handle:
+            assert SECRET.encode() not in handle.read()
+    assert SECRET not in (state_dir / daemon.LOG_FILE).read_text()
+
+
+def test_start_stop_status_cycle(tmp_path):
+    info = daemon.start(tmp_path)
+    assert daemon.status(tmp_path) == info
+    assert daemon.stop(tmp_path) is True
+    assert not alive(info.pid)
+    assert daemon.status(tmp_path) is None
+    for name in (daemon.PID_FILE, daemon.INFO_FILE, "ca.pem", "server.pem", "server.key"):
+        assert not (tmp_path / name).exists(), name
+    # The server shut down on SIGTERM, cleanly, rather than being killed.
+    assert "stopping" in (tmp_path / daemon.LOG_FILE).read_text()
+
+
+def test_stop_when_nothing_runs_is_a_quiet_no(tmp_path):
+    assert daemon.stop(tmp_path) is False
+    assert daemon.stop(tmp_path / "never-created") is False
+    assert daemon.status(tmp_path / "never-created") is None
+
+
+def test_a_stale_pid_file_is_cleaned_and_a_new_emulator_starts(tmp_path):
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    stale = daemon.EmulatorInfo(
+        url="https://127.0.0.1:9", pid=finished.pid, ca_bundle=tmp_path / "ca.pem", started_at=daemon._now()
+    )
+    daemon.write_files(tmp_path, stale)
+    assert daemon.status(tmp_path) is None
+    assert not (tmp_path / daemon.PID_FILE).exists()
+    assert not (tmp_path / daemon.INFO_FILE).exists()
+    daemon.write_files(tmp_path, stale)
+    info = daemon.start(tmp_path)
+    try:
+        assert info.pid != finished.pid
+        assert daemon.status(tmp_path) == info
+    finally:
+        daemon.stop(tmp_path)
+
+
+def test_a_pid_reused_by_another_program_is_never_signalled(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        reused = daemon.EmulatorInfo(
+            url="https://127.0.0.1:9", pid=other.pid, ca_bundle=tmp_path / "ca.pem", started_at=daemon._now()
+        )
+        daemon.write_files(tmp_path, reused)
+        assert daemon.status(tmp_path) is None
+        daemon.write_files(tmp_path, reused)
+        assert daemon.stop(tmp_path) is False
+        assert other.poll() is None, "stop() signalled a process that is not the emulator"
+        assert not (tmp_path / daemon.PID_FILE).exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_hung_emulator_keeps_its_files_until_stop_ends_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(daemon, "HEALTH_TIMEOUT_SECONDS", 0.5)
+    info = daemon.start(tmp_path)
+    os.kill(info.pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        assert daemon.status(tmp_path) is None
+        assert (tmp_path / daemon.PID_FILE).exists(), "status() forgot a live emulator; stop() could not end it"
+        assert daemon.stop(tmp_path, timeout=1) is True  # SIGTERM waits on a stopped process; SIGKILL does not
+        assert not alive(info.pid)
+    finally:
+        if alive(info.pid):
+            os.kill(info.pid, signal.SIGKILL)
+
+
+def test_start_refuses_a_non_loopback_host_before_spawning(tmp_path):
+    with pytest.raises(WorkshopError, match="loopback only"):
+        daemon.start(tmp_path, host="0.0.0.0")
+    assert not (tmp_path / daemon.LOG_FILE).exists()
+
+
+def test_a_busy_port_fails_start_with_the_servers_reason(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(WorkshopError, match="exited during start-up") as failed:
+            daemon.start(tmp_path, port=port)
+        assert time.monotonic() - started < daemon.START_TIMEOUT_SECONDS
+    assert "cannot listen" in str(failed.value)
+    assert daemon.status(tmp_path) is None
+
+
+def test_foreground_server_runs_until_sigterm(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vgsales.emulator", "--state-dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + daemon.START_TIMEOUT_SECONDS
+        while daemon.status(tmp_path) is None:
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "the foreground server never became healthy"
+            time.sleep(0.1)
+        assert daemon.status(tmp_path).pid == process.pid
+        process.terminate()
+        assert process.wait(timeout=daemon.STOP_TIMEOUT_SECONDS) == 0
+        assert not (tmp_path / daemon.INFO_FILE).exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -1,0 +1,459 @@
+"""Endpoints on the emulator load the model for real and serve predictions like the built-in XGBoost container."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import os
+import tarfile
+import threading
+import time
+import uuid
+
+import boto3
+import numpy as np
+import pytest
+import scipy.sparse
+import xgboost as xgb
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from moto.core.responses import BaseResponse
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemakerruntime import responses as runtime_responses
+from sklearn.datasets import dump_svmlight_file, make_classification
+from werkzeug.test import Client
+
+from vgsales.emulator import hosting, xgboost_serving
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
+FEATURES = 5
+
+features, labels = make_classification(n_samples=300, n_features=FEATURES, n_informative=3, random_state=11)
+ROWS = np.round(features, 3).astype(np.float32)
+ROWS[ROWS == 0] = 0.001  # libsvm leaves zeros out (as missing values); keep both formats equal
+LABELS = labels.astype(np.float32)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def train(rounds: int, seed: int) -> xgb.Booster:
+    params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "seed": seed, "subsample": 0.9}
+    return xgb.train(params, xgb.DMatrix(ROWS, label=LABELS), num_boost_round=rounds)
+
+
+def archive(booster: xgb.Booster, tmp_path) -> bytes:
+    """model.tar.gz as the algorithm writes it, built without the emulator's code."""
+    model_file = tmp_path / "xgboost-model.ubj"  # the format the algorithm writes, named so XGBoost need not guess
+    booster.save_model(str(model_file))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(model_file, arcname="xgboost-model")
+    return buffer.getvalue()
+
+
+def as_csv(rows: np.ndarray) -> str:
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in rows)
+
+
+def as_libsvm(rows: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    dump_svmlight_file(rows, np.zeros(len(rows)), buffer, zero_based=True)
+    return buffer.getvalue()
+
+
+def wait_for_endpoint(sagemaker, name: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        description = sagemaker.describe_endpoint(EndpointName=name)
+        if description["EndpointStatus"] not in ("Creating", "Updating"):
+            return description
+        assert time.monotonic() < deadline, f"endpoint {name} still {description['EndpointStatus']} after {timeout} s"
+        time.sleep(0.02)
+
+
+class Stack:
+    """Creates models, endpoint configs and endpoints against the emulator, as a deploy step would."""
+
+    def __init__(self, bucket: str) -> None:
+        self.s3 = boto3.client("s3")
+        self.sagemaker = boto3.client("sagemaker")
+        self.runtime = boto3.client("sagemaker-runtime")
+        self.bucket = bucket
+
+    def upload(self, content: bytes) -> str:
+        key = f"models/{unique('model')}/model.tar.gz"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=content)
+        return f"s3://{self.bucket}/{key}"
+
+    def config(self, model_data_url: str, image: str = XGBOOST_IMAGE, serverless: bool = False) -> str:
+        model = unique("model")
+        self.sagemaker.create_model(
+            ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": image, "ModelDataUrl": model_data_url}
+        )
+        variant = {"VariantName": "AllTraffic", "ModelName": model}
+        if serverless:
+            variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+        else:
+            variant.update(InitialInstanceCount=1, InstanceType="ml.m5.large", InitialVariantWeight=1.0)
+        config = unique("config")
+        self.sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant])
+        return config
+
+    def endpoint(self, config: str) -> tuple[str, dict]:
+        name = unique("endpoint")
+        self.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+        return name, wait_for_endpoint(self.sagemaker, name)
+
+    def invoke(self, endpoint: str, body, content_type: str = "text/csv", **extra) -> tuple[bytes, dict]:
+        response = self.runtime.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType=content_type, **extra)
+        return response["Body"].read(), response
+
+
+@pytest.fixture(scope="module")
+def served(emulator, tmp_path_factory):
+    """One endpoint serving a known booster, shared by the module's read-only tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in emulator.client_env().items():
+            patch.setenv(name, value)
+        bucket = unique("vgsales-hosting-test")
+        boto3.client("s3").create_bucket(Bucket=bucket)
+        stack = Stack(bucket)
+        booster = train(rounds=12, seed=1)
+        url = stack.upload(archive(booster, tmp_path_factory.mktemp("model")))
+        name, description = stack.endpoint(stack.config(url))
+        assert description["EndpointStatus"] == "InService", description.get("FailureReason")
+    return {"bucket": bucket, "endpoint": name, "booster": booster, "url": url}
+
+
+@pytest.fixture
+def stack(aws_env, served):
+    return Stack(served["bucket"])
+
+
+def expected(booster: xgb.Booster, rows: np.ndarray) -> np.ndarray:
+    return booster.predict(xgb.DMatrix(rows))
+
+
+# --- real predictions ----------------------------------------------------------------------------------
+
+
+def test_csv_predictions_equal_booster_predict(stack, served):
+    body, response = stack.invoke(served["endpoint"], as_csv(ROWS[:50]))
+    assert response["ContentType"].startswith("text/csv")
+    assert response["InvokedProductionVariant"] == "AllTraffic"
+    scores = np.array(body.decode().split(","), dtype=float)
+    np.testing.assert_allclose(scores, expected(served["booster"], ROWS[:50]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("content_type", ["text/libsvm", "text/x-libsvm"])
+def test_libsvm_predictions_equal_booster_predict(stack, served, content_type):
+    body, _ = stack.invoke(served["endpoint"], as_libsvm(ROWS[:100]), content_type)
+    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], ROWS[:100]), rtol=1e-6)
+
+
+def test_sparse_libsvm_rows_treat_absent_features_as_missing(stack, served):
+    body, _ = stack.invoke(served["endpoint"], b"1 0:0.5 3:-1.25\n0\n0 4:2", "text/x-libsvm")
+    sparse = scipy.sparse.csr_matrix(([0.5, -1.25, 2.0], [0, 3, 4], [0, 2, 2, 3]), shape=(3, FEATURES))
+    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], sparse), rtol=1e-6)
+
+
+def test_json_accept_gives_the_containers_json(stack, served):
+    body, response = stack.invoke(served["endpoint"], as_csv(ROWS[:3]), Accept="application/json")
+    assert response["ContentType"] == "application/json"
+    scores = [p["score"] for p in json.loads(body)["predictions"]]
+    np.testing.assert_allclose(scores, expected(served["booster"], ROWS[:3]), rtol=1e-6)
+
+
+def test_jsonlines_accept(stack, served):
+    body, _ = stack.invoke(served["endpoint"], as_csv(ROWS[:2]), Accept="application/jsonlines")
+    assert [set(json.loads(line)) for line in body.decode().splitlines()] == [{"score"}, {"score"}]
+
+
+def test_concurrent_requests_share_the_model(stack, served):
+    batches = [ROWS[i:i + 20] for i in range(0, 200, 20)]
+    wanted = [expected(served["booster"], batch) for batch in batches]
+    failures: list[Exception] = []
+
+    def client(offset: int) -> None:
+        runtime = boto3.client("sagemaker-runtime")
+        try:
+            for round_ in range(10):
+                index = (offset + round_) % len(batches)
+                body = runtime.invoke_endpoint(
+                    EndpointName=served["endpoint"], Body=as_libsvm(batches[index]), ContentType="text/libsvm"
+                )["Body"].read()
+                np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), wanted[index], rtol=1e-6)
+        except (AssertionError, ClientError) as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+
+
+def test_a_serverless_variant_serves(stack, served):
+    name, description = stack.endpoint(stack.config(served["url"], serverless=True))
+    assert description["EndpointStatus"] == "InService"
+    assert "CurrentServerlessConfig" in description["ProductionVariants"][0]
+    body, _ = stack.invoke(name, as_csv(ROWS[:4]))
+    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], ROWS[:4]), rtol=1e-6)
+
+
+# --- errors as AWS gives them ----------------------------------------------------------------------------
+
+
+BAD_REQUESTS = {
+    "csv with too few features": ("1.0,2.0", "text/csv", None, 400),
+    "csv with a label column too": (as_csv(np.column_stack([LABELS[:2], ROWS[:2]])), "text/csv", None, 400),
+    "libsvm feature beyond the model": ("0 0:1.0 9:2.5", "text/libsvm", None, 400),
+    "non-numeric csv": ("1,2,three,4,5", "text/csv", None, 415),
+    "ragged csv": ("1,2,3,4,5\n1,2", "text/csv", None, 415),
+    "malformed libsvm": ("0 1:2 x:y", "text/libsvm", None, 415),
+    "garbage bytes": (bytes(range(128, 256)) * 4, "text/csv", None, 415),
+    "unsupported content type": ('{"instances": [[1, 2, 3, 4, 5]]}', "application/json", None, 415),
+    "empty body": (b"", "text/csv", None, 400),
+    "unsupported accept": ("1,2,3,4,5", "text/csv", "application/x-recordio-protobuf", 406),
+}
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS, ids=list(BAD_REQUESTS))
+def test_a_bad_request_is_a_model_error_and_the_endpoint_keeps_serving(stack, served, case):
+    body, content_type, accept, original_status = BAD_REQUESTS[case]
+    extra = {"Accept": accept} if accept else {}
+    with pytest.raises(ClientError) as refused:
+        stack.invoke(served["endpoint"], body, content_type, **extra)
+    error = refused.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == original_status
+    assert error["OriginalMessage"] in error["Error"]["Message"]
+    assert error["Error"]["Message"].startswith(f"Received client error ({original_status}) from primary with message")
+    assert error["LogStreamArn"].endswith(f"log-group:/aws/sagemaker/Endpoints/{served['endpoint']}")
+    good, _ = stack.invoke(served["endpoint"], as_csv(ROWS[:1]))
+    assert float(good) == pytest.approx(float(expected(served["booster"], ROWS[:1])[0]), rel=1e-6)
+
+
+def test_an_unknown_endpoint_is_a_validation_error(stack):
+    with pytest.raises(ClientError) as refused:
+        stack.invoke(unique("missing"), "1,2,3,4,5")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "not found" in refused.value.response["Error"]["Message"]
+
+
+def test_an_oversize_body_is_refused_before_the_model(stack, served):
+    too_big = b"1" * (xgboost_serving.MAX_PAYLOAD_BYTES + 1)
+    with pytest.raises(ClientError) as refused:
+        stack.invoke(served["endpoint"], too_big)
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+# --- endpoint lifecycle ----------------------------------------------------------------------------------
+
+
+def test_a_missing_artifact_fails_the_endpoint(stack):
+    name, description = stack.endpoint(stack.config(f"s3://{stack.bucket}/nowhere/model.tar.gz"))
+    assert description["EndpointStatus"] == "Failed"
+    assert description["FailureReason"].startswith('Failed to download model data for container "container_1"')
+    with pytest.raises(ClientError) as refused:
+        stack.invoke(name, "1,2,3,4,5")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [os.urandom(2048), b"not a tarball at all", "garbage-in-a-tar"],
+    ids=["random bytes", "text", "tar of a non-model"],
+)
+def test_a_corrupt_artifact_fails_the_endpoint(stack, content):
+    if content == "garbage-in-a-tar":
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            member = tarfile.TarInfo("xgboost-model")
+            member.size = 64
+            tar.addfile(member, io.BytesIO(os.urandom(64)))
+        content = buffer.getvalue()
+    _, description = stack.endpoint(stack.config(stack.upload(content)))
+    assert description["EndpointStatus"] == "Failed"
+    assert "did not pass the ping health check: Unable to load model" in description["FailureReason"]
+
+
+def test_an_image_the_emulator_cannot_run_fails_the_endpoint(stack, served):
+    _, description = stack.endpoint(stack.config(served["url"], image="123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1"))
+    assert description["EndpointStatus"] == "Failed"
+    assert "cannot run the inference image" in description["FailureReason"]
+
+
+def test_update_loads_the_new_model_and_a_failed_update_keeps_the_old(stack, served, tmp_path):
+    name, _ = stack.endpoint(stack.config(served["url"]))
+    other = train(rounds=3, seed=5)
+    new_config = stack.config(stack.upload(archive(other, tmp_path)))
+
+    stack.sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=new_config)
+    assert stack.sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] in ("Updating", "InService")
+    description = wait_for_endpoint(stack.sagemaker, name)
+    assert description["EndpointStatus"] == "InService" and description["EndpointConfigName"] == new_config
+    body, _ = stack.invoke(name, as_csv(ROWS[:5]))
+    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(other, ROWS[:5]), rtol=1e-6)
+
+    broken_config = stack.config(stack.upload(b"corrupt"))
+    stack.sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=broken_config)
+    description = wait_for_endpoint(stack.sagemaker, name)
+    assert description["EndpointStatus"] == "InService"
+    assert description["EndpointConfigName"] == new_config
+    assert "Unable to load model" in description["FailureReason"]
+    body, _ = stack.invoke(name, as_csv(ROWS[:5]))
+    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(other, ROWS[:5]), rtol=1e-6)
+
+
+def test_update_refuses_unknown_names(stack, served):
+    with pytest.raises(ClientError) as unknown_endpoint:
+        stack.sagemaker.update_endpoint(EndpointName=unique("missing"), EndpointConfigName=unique("c"))
+    assert unknown_endpoint.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as unknown_config:
+        stack.sagemaker.update_endpoint(EndpointName=served["endpoint"], EndpointConfigName=unique("missing"))
+    assert "Could not find endpoint configuration" in unknown_config.value.response["Error"]["Message"]
+
+
+def test_delete_unloads_the_model(stack, served):
+    name, description = stack.endpoint(stack.config(served["url"]))
+    stack.invoke(name, as_csv(ROWS[:1]))
+
+    stack.sagemaker.delete_endpoint(EndpointName=name)
+    assert description["EndpointArn"] not in hosting._LOADED
+    with pytest.raises(ClientError) as refused:
+        stack.invoke(name, as_csv(ROWS[:1]))
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_a_duplicate_endpoint_name_is_refused(stack, served):
+    with pytest.raises(ClientError) as refused:
+        stack.sagemaker.create_endpoint(EndpointName=served["endpoint"], EndpointConfigName=unique("any"))
+    assert "Cannot create already existing endpoint" in refused.value.response["Error"]["Message"]
+
+
+# --- the shortcut past moto's pipeline answers as moto's handler does ------------------------------------
+
+
+def signed(path: str, body: bytes, content_type: str, access_key: str = "testing") -> dict[str, str]:
+    request = AWSRequest(
+        method="POST", url=f"https://runtime.sagemaker.us-east-1.amazonaws.com{path}", data=body,
+        headers={"Content-Type": content_type},
+    )
+    SigV4Auth(Credentials(access_key, "secret"), "sagemaker", "us-east-1").add_auth(request)
+    return {name: value.decode() if isinstance(value, bytes) else value for name, value in request.headers.items()}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "content_type"),
+    [
+        (None, as_libsvm(ROWS[:10]), "text/libsvm"),
+        (None, as_csv(ROWS[:3]).encode(), "text/csv"),
+        (None, b"1,2", "text/csv"),
+        (None, b"", "text/csv"),
+        ("missing-endpoint", b"1,2,3,4,5", "text/csv"),
+    ],
+    ids=["libsvm", "csv", "wrong feature count", "empty", "unknown endpoint"],
+)
+def test_serve_invocations_answers_as_the_moto_handler(served, endpoint, body, content_type):
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    fast_app = hosting.serve_invocations(moto_app)
+    path = f"/endpoints/{endpoint or served['endpoint']}/invocations"
+    headers = signed(path, body, content_type)
+    through_moto = Client(moto_app).post(path, data=body, headers=headers)
+    shortcut = Client(fast_app).post(path, data=body, headers=headers)
+
+    assert shortcut.status_code == through_moto.status_code
+    for header in ("Content-Type", "x-amzn-ErrorType", "x-Amzn-Invoked-Production-Variant"):
+        assert shortcut.headers.get(header) == through_moto.headers.get(header), header
+    assert shortcut.headers["x-amzn-RequestId"]
+    assert shortcut.data == through_moto.data
+
+
+def test_serve_invocations_leaves_other_requests_to_moto():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        start_response("204 No Content", [])
+        return [b""]
+
+    wrapped = hosting.serve_invocations(app)
+    Client(wrapped).get("/endpoints/e/invocations")
+    Client(wrapped).post("/", data=b"{}", headers=signed("/", b"{}", "application/x-amz-json-1.1"))
+    Client(wrapped).post("/endpoints/e/invocations", data=b"x")  # unsigned
+    assert seen == ["/endpoints/e/invocations", "/", "/endpoints/e/invocations"]
+
+
+# --- the moto internals the patches rely on --------------------------------------------------------------
+
+
+def _parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_moto_endpoint_internals_are_as_patched():
+    hosting.install()
+    backend_class = sagemaker_models.SageMakerModelBackend
+    assert _parameters(backend_class.create_endpoint) == ["self", "endpoint_name", "endpoint_config_name", "tags"]
+    assert _parameters(backend_class.delete_endpoint) == ["self", "endpoint_name"]
+    backend = backend_class("us-east-1", "123456789012")
+    assert backend.endpoints == {} and backend.endpoint_configs == {} and backend._models == {}
+    endpoint = sagemaker_models.FakeEndpoint(
+        account_id="123456789012", region_name="us-east-1", endpoint_name="shape", endpoint_config_name="c",
+        production_variants=[{"VariantName": "AllTraffic", "ServerlessConfig": {"MemorySizeInMB": 1024}}],
+        data_capture_config={}, tags=[],
+    )
+    assert endpoint.endpoint_status == "Creating"
+    for attribute in ("failure_reason", "endpoint_config_name", "production_variants", "last_modified_time", "arn"):
+        assert hasattr(endpoint, attribute), attribute
+    endpoint.failure_reason = "why"
+    assert endpoint.response_object["FailureReason"] == "why"
+    assert endpoint._process_production_variants([{"VariantName": "v", "InitialInstanceCount": 2}]) == [
+        {"VariantName": "v", "CurrentInstanceCount": 2, "DesiredInstanceCount": 2}
+    ]
+    model = sagemaker_models.Model("123456789012", "us-east-1", "m", "role", {"Image": "i"}, {})
+    assert model.primary_container == {"Image": "i"} and model.containers == []
+
+
+def test_moto_runtime_response_gives_what_invoke_reads():
+    hosting.install()
+    runtime = runtime_responses.SageMakerRuntimeResponse
+    assert runtime.invoke_endpoint is hosting._invoke_endpoint_response
+    assert runtime.use_raw_body is True
+    setup = inspect.getsource(BaseResponse.setup_class)
+    for needed in ("self.raw_body = self.body", "use_raw_body", "self.path = ", "self.headers"):
+        assert needed in setup, needed
+    # A plain (body, headers) answer takes its HTTP status from the "status" header.
+    status, _, body = BaseResponse._transform_response({}, ("x", {"status": "424"}))
+    assert status == 424 and body == "x"
+
+
+def test_update_endpoint_is_dispatched_to_our_handler():
+    hosting.install()
+    assert sagemaker_responses.SageMakerResponse.update_endpoint is hosting._update_endpoint_response
+    assert sagemaker_models.SageMakerModelBackend.update_endpoint is hosting.update_endpoint
+
+
+def test_install_is_idempotent():
+    hosting.install()
+    create = sagemaker_models.SageMakerModelBackend.create_endpoint
+    delete = sagemaker_models.SageMakerModelBackend.delete_endpoint
+    hosting.install()
+    assert sagemaker_models.SageMakerModelBackend.create_endpoint is create
+    assert sagemaker_models.SageMakerModelBackend.delete_endpoint is delete

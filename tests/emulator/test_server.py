@@ -1,0 +1,213 @@
+"""The emulator server: loopback only, HTTPS with its own CA, keep-alive, every API the project uses."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import stat
+import threading
+import time
+import uuid
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+from moto.s3.models import FakeBucket
+from moto.sagemaker.responses import SageMakerResponse
+
+from vgsales.emulator import server
+from vgsales.emulator.compat import _patching
+from vgsales.errors import WorkshopError
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def connect(emulator, context: ssl.SSLContext | None = None) -> http.client.HTTPSConnection:
+    if context is None:
+        context = ssl.create_default_context(cafile=str(emulator.ca_bundle))
+    return http.client.HTTPSConnection("127.0.0.1", emulator.port, timeout=10, context=context)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "192.168.0.10", "example.com"])
+def test_non_loopback_addresses_are_refused(host):
+    with pytest.raises(WorkshopError, match="loopback only") as refused:
+        server.EmulatorServer(host=host)
+    # Settings validation catches ValueError; the same error serves both callers.
+    assert isinstance(refused.value, ValueError)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_addresses_are_accepted(host):
+    server.require_loopback(host)
+
+
+def test_the_server_listens_on_loopback_only(emulator):
+    assert emulator.url.startswith("https://127.0.0.1:")
+    # Nothing answers on this machine's outward address (the one its default route uses), if it has one.
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routing only, no packet is sent
+        outside = probe.getsockname()[0]
+    except OSError:
+        pytest.skip("this machine has no network address besides loopback")
+    finally:
+        probe.close()
+    if outside.startswith("127."):
+        pytest.skip("this machine has no network address besides loopback")
+    with pytest.raises(OSError):
+        socket.create_connection((outside, emulator.port), timeout=2).close()
+
+
+def test_health_check_names_the_service_and_process(emulator):
+    connection = connect(emulator)
+    connection.request("GET", server.HEALTH_PATH)
+    response = connection.getresponse()
+    document = json.loads(response.read())
+    assert response.status == 200
+    assert document["service"] == server.SERVICE_NAME
+    assert document["moto"] == moto.__version__
+    assert isinstance(document["pid"], int)
+
+
+def test_certificate_is_trusted_only_through_the_emulators_ca_bundle(emulator):
+    with pytest.raises(ssl.SSLCertVerificationError):
+        connection = connect(emulator, ssl.create_default_context())  # the system store
+        connection.request("GET", server.HEALTH_PATH)
+    connection = connect(emulator)
+    connection.request("GET", server.HEALTH_PATH)
+    assert connection.getresponse().status == 200
+
+
+def test_the_certificate_is_valid_for_localhost_too(emulator):
+    context = ssl.create_default_context(cafile=str(emulator.ca_bundle))
+    connection = http.client.HTTPSConnection("localhost", emulator.port, timeout=10, context=context)
+    connection.request("GET", server.HEALTH_PATH)
+    assert connection.getresponse().status == 200
+
+
+def test_plain_http_is_not_served(emulator):
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    try:
+        connection.request("GET", server.HEALTH_PATH)
+        status = connection.getresponse().status
+    except (ConnectionError, http.client.HTTPException):
+        return  # the TLS layer dropped the plain-text connection
+    assert status == 400
+
+
+def test_private_key_is_owner_only_and_the_ca_key_is_never_written(emulator):
+    folder = emulator.ca_bundle.parent
+    key_file = folder / "server.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert sorted(path.name for path in folder.iterdir()) == ["ca.pem", "server.key", "server.pem"]
+    assert b"PRIVATE KEY" not in emulator.ca_bundle.read_bytes()
+    assert b"PRIVATE KEY" not in (folder / "server.pem").read_bytes()
+
+
+def test_connections_are_kept_alive(emulator):
+    connection = connect(emulator)
+    for _ in range(3):
+        connection.request("GET", server.HEALTH_PATH)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert response.getheader("Connection", "").lower() != "close"
+    first_socket = connection.sock
+    connection.request("GET", server.HEALTH_PATH)
+    connection.getresponse().read()
+    assert connection.sock is first_socket
+
+
+def test_client_env_points_boto3_at_the_emulator(emulator):
+    env = emulator.client_env(region="eu-west-1")
+    assert env["AWS_ENDPOINT_URL"] == emulator.url
+    assert env["AWS_CA_BUNDLE"] == str(emulator.ca_bundle)
+    assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "eu-west-1"
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
+
+
+def test_every_api_the_project_uses_is_served(aws_env):
+    name = unique("api")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"v")
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v"
+
+    assume = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume))["Role"]
+    assert boto3.client("sts").get_caller_identity()["Account"] == role["Arn"].split(":")[4]
+
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName=f"/test/{name}")
+    logs.create_log_stream(logGroupName=f"/test/{name}", logStreamName="s")
+    logs.put_log_events(
+        logGroupName=f"/test/{name}",
+        logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "m"}],
+    )
+    events = logs.get_log_events(logGroupName=f"/test/{name}", logStreamName="s")["events"]
+    assert [event["message"] for event in events] == ["m"]
+
+    assert "NotebookInstances" in boto3.client("sagemaker").list_notebook_instances()
+    # SageMaker Runtime is routed too: an unknown endpoint is AWS's ValidationError, not a 404 from the server.
+    with pytest.raises(ClientError) as unknown:
+        boto3.client("sagemaker-runtime").invoke_endpoint(EndpointName=name, Body=b"1", ContentType="text/csv")
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_concurrent_clients_are_served(aws_env):
+    errors: list[BaseException] = []
+
+    def client_loop() -> None:
+        sts = boto3.session.Session().client("sts")
+        try:
+            for _ in range(10):
+                sts.get_caller_identity()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+
+
+def test_a_port_in_use_is_a_workshop_error(emulator):
+    with pytest.raises(WorkshopError, match="cannot listen"):
+        server.EmulatorServer(port=emulator.port).start()
+
+
+def test_stop_removes_a_temporary_certificate_folder():
+    emulator = server.EmulatorServer().start()
+    folder = emulator.ca_bundle.parent
+    assert folder.is_dir()
+    emulator.stop()
+    assert not folder.exists()
+
+
+def test_install_patches_is_idempotent():
+    server.install_patches()
+    server.install_patches()
+    # A second install must not wrap our replacement in another layer: the original is still moto's own.
+    assert _patching.original(FakeBucket, "get_permission").__module__ == "moto.s3.models"
+    assert _patching.original(SageMakerResponse, "serialized").__module__ == "moto.core.responses"
+
+
+def test_managed_policies_are_loaded_before_any_backend_exists():
+    assert server.MOTO_SETTINGS["MOTO_IAM_LOAD_MANAGED_POLICIES"] == "true"
+    server.configure_moto()
+    from moto import settings
+
+    assert settings.load_iam_aws_managed_policies()

@@ -1,0 +1,530 @@
+"""Training jobs on the emulator run the built-in XGBoost algorithm for real (boto3 and the SageMaker SDK)."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import logging
+import re
+import tarfile
+import time
+import uuid
+from dataclasses import dataclass
+
+import boto3
+import numpy as np
+import pytest
+import xgboost as xgb
+from botocore.exceptions import ClientError
+from moto.core.responses import BaseResponse
+from moto.logs.models import LogsBackend
+from moto.s3.models import S3Backend
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
+from sklearn.datasets import dump_svmlight_file, make_classification
+
+from vgsales.emulator import training
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
+TERMINAL_JOB_STATES = ("Completed", "Failed", "Stopped")
+HYPERPARAMETERS = {
+    "num_round": "15",
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "max_depth": "3",
+    "eta": "0.3",
+    "subsample": "0.8",
+    "seed": "7",
+}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    features: np.ndarray
+    labels: np.ndarray
+
+    def split(self, start: int, stop: int) -> Dataset:
+        return Dataset(self.features[start:stop], self.labels[start:stop])
+
+    def libsvm(self) -> bytes:
+        buffer = io.BytesIO()
+        dump_svmlight_file(self.features, self.labels, buffer, zero_based=True)
+        return buffer.getvalue()
+
+    def csv(self, with_label: bool = True) -> bytes:
+        table = np.column_stack([self.labels, self.features]) if with_label else self.features
+        return "\n".join(",".join(repr(float(v)) for v in row) for row in table).encode()
+
+
+def make_dataset(rows: int = 600, features: int = 6, seed: int = 3) -> Dataset:
+    x, y = make_classification(n_samples=rows, n_features=features, n_informative=4, random_state=seed)
+    # Rounded values keep libsvm and CSV text exact, so both formats carry the same numbers; libsvm omits
+    # zeros (they become missing values), so there must be none.
+    x = np.round(x, 4)
+    x[x == 0] = 0.0001
+    return Dataset(x.astype(np.float32), y.astype(np.float32))
+
+
+def clients():
+    return boto3.client("s3"), boto3.client("sagemaker"), boto3.client("sagemaker-runtime"), boto3.client("logs")
+
+
+def channel(name: str, uri: str, content_type: str | None = "text/libsvm") -> dict:
+    spec = {
+        "ChannelName": name,
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
+    }
+    if content_type is not None:
+        spec["ContentType"] = content_type
+    return spec
+
+
+def create_job(
+    sagemaker,
+    name: str,
+    channels: list[dict],
+    output: str,
+    hyperparameters: dict[str, str] | None = None,
+    image: str = XGBOOST_IMAGE,
+    max_runtime: int = 3600,
+    instance_count: int = 1,
+) -> None:
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        RoleArn=ROLE_ARN,
+        HyperParameters=HYPERPARAMETERS if hyperparameters is None else hyperparameters,
+        InputDataConfig=channels,
+        OutputDataConfig={"S3OutputPath": output},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": instance_count, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": max_runtime},
+    )
+
+
+def wait_for_job(sagemaker, name: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        description = sagemaker.describe_training_job(TrainingJobName=name)
+        if description["TrainingJobStatus"] in TERMINAL_JOB_STATES:
+            return description
+        if time.monotonic() > deadline:
+            raise AssertionError(f"training job {name} still {description['TrainingJobStatus']} after {timeout} s")
+        time.sleep(0.05)
+
+
+def read_model(s3, uri: str) -> xgb.Booster:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        assert tar.getnames() == ["xgboost-model"]
+        raw = tar.extractfile("xgboost-model").read()
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+DATA = make_dataset()
+TRAIN, VALIDATION = DATA.split(0, 450), DATA.split(450, 600)
+LONG_RUN = {**HYPERPARAMETERS, "num_round": "1000000"}
+
+
+@pytest.fixture(scope="module")
+def data_bucket(emulator):
+    """A bucket holding the same data as libsvm and as CSV (label first); the module's tests share it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in emulator.client_env().items():
+            patch.setenv(name, value)
+        s3 = clients()[0]
+        bucket = unique("vgsales-training-test")
+        s3.create_bucket(Bucket=bucket)
+        for name, part in (("train", TRAIN), ("validation", VALIDATION)):
+            # Two objects per channel: a channel is every object under its prefix.
+            half = len(part.labels) // 2
+            for index, piece in enumerate((part.split(0, half), part.split(half, len(part.labels)))):
+                s3.put_object(Bucket=bucket, Key=f"libsvm/{name}/part-{index}.libsvm", Body=piece.libsvm())
+                s3.put_object(Bucket=bucket, Key=f"csv/{name}/part-{index}.csv", Body=piece.csv())
+        s3.put_object(Bucket=bucket, Key="libsvm/train/_SUCCESS", Body=b"not data: names starting with _ are skipped")
+    return bucket
+
+
+def channels(bucket: str, data_format: str = "libsvm", content_type: str | None = "text/libsvm", names=("train", "validation")):
+    return [channel(name, f"s3://{bucket}/{data_format}/{name}/", content_type) for name in names]
+
+
+@pytest.fixture
+def sagemaker(aws_env):
+    return clients()[1]
+
+
+def run_job(sagemaker, bucket, **kwargs) -> tuple[str, dict]:
+    name = unique("train")
+    kwargs.setdefault("channels", channels(bucket))
+    create_job(sagemaker, name, output=f"s3://{bucket}/output", **kwargs)
+    return name, wait_for_job(sagemaker, name)
+
+
+def in_process_booster(hyperparameters: dict[str, str]) -> xgb.Booster:
+    params = {k: v for k, v in hyperparameters.items() if k != "num_round"}
+    return xgb.train(
+        params, xgb.DMatrix(TRAIN.features, label=TRAIN.labels), num_boost_round=int(hyperparameters["num_round"])
+    )
+
+
+def round_lines(logs, name: str) -> list[str]:
+    streams = logs.describe_log_streams(logGroupName=training.LOG_GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
+    events = logs.get_log_events(
+        logGroupName=training.LOG_GROUP, logStreamName=streams[0]["logStreamName"], startFromHead=True
+    )["events"]
+    return [e["message"] for e in events if e["message"].startswith("[") and "#011" in e["message"]]
+
+
+# --- training for real ---------------------------------------------------------------------------------
+
+
+def test_libsvm_job_completes_with_a_real_model(aws_env, data_bucket):
+    s3, sagemaker, _, _ = clients()
+    name, job = run_job(sagemaker, data_bucket)
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == [
+        "Starting", "Downloading", "Training", "Uploading", "Completed",
+    ]
+    assert all("StatusMessage" in t and "EndTime" in t for t in job["SecondaryStatusTransitions"])
+    assert job["TrainingStartTime"] <= job["TrainingEndTime"]
+    assert job["BillableTimeInSeconds"] >= 1
+    artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact == f"s3://{data_bucket}/output/{name}/output/model.tar.gz"
+    booster = read_model(s3, artifact)
+    assert booster.num_boosted_rounds() == 15
+    assert booster.num_features() == TRAIN.features.shape[1]
+    # Same data, same hyperparameters, same XGBoost: the emulator trained the model, it did not make one up.
+    expected = in_process_booster(HYPERPARAMETERS).predict(xgb.DMatrix(VALIDATION.features))
+    np.testing.assert_allclose(booster.predict(xgb.DMatrix(VALIDATION.features)), expected, rtol=1e-5)
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert set(metrics) == {"train:auc", "validation:auc"}
+    assert 0.8 < metrics["validation:auc"] <= 1.0
+
+
+def test_csv_job_reads_the_label_from_the_first_column(aws_env, data_bucket):
+    s3, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, channels=channels(data_bucket, "csv", "text/csv"))
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    booster = read_model(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
+    assert booster.num_features() == TRAIN.features.shape[1]
+    expected = in_process_booster(HYPERPARAMETERS).predict(xgb.DMatrix(VALIDATION.features))
+    np.testing.assert_allclose(booster.predict(xgb.DMatrix(VALIDATION.features)), expected, rtol=1e-5)
+
+
+def test_a_channel_without_content_type_is_read_as_libsvm(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, channels=channels(data_bucket, content_type=None))
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+
+def test_training_without_validation_reports_train_metrics_only(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, channels=channels(data_bucket, names=("train",)))
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert [m["MetricName"] for m in job["FinalMetricDataList"]] == ["train:auc"]
+
+
+def test_container_metrics_and_early_stopping(aws_env, data_bucket):
+    s3, sagemaker, _, logs = clients()
+    hyperparameters = {k: v for k, v in HYPERPARAMETERS.items() if k != "eta"}
+    hyperparameters.update(num_round="400", eval_metric="accuracy,logloss", early_stopping_rounds="5", learning_rate="0.5")
+    name, job = run_job(sagemaker, data_bucket, hyperparameters=hyperparameters)
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    metrics = {m["MetricName"] for m in job["FinalMetricDataList"]}
+    assert {"validation:logloss", "validation:accuracy"} <= metrics
+    assert "#011validation-accuracy:" in round_lines(logs, name)[0]
+    assert read_model(s3, job["ModelArtifacts"]["S3ModelArtifacts"]).num_boosted_rounds() < 400
+
+
+def test_rounds_stream_to_cloudwatch_in_the_container_format(aws_env, data_bucket):
+    _, sagemaker, _, logs = clients()
+    name, job = run_job(sagemaker, data_bucket)
+
+    streams = logs.describe_log_streams(logGroupName=training.LOG_GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
+    assert len(streams) == 1 and streams[0]["logStreamName"].startswith(f"{name}/algo-1-")
+    lines = round_lines(logs, name)
+    assert len(lines) == 15
+    assert lines[0].startswith("[0]#011train-auc:") and "#011validation-auc:" in lines[0]
+    final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert lines[-1].endswith(f"validation-auc:{final['validation:auc']:.5f}")
+    # What the console and tuning jobs parse the metrics with.
+    definitions = {d["Name"]: d["Regex"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]}
+    assert float(re.match(definitions["validation:auc"], lines[-1]).group(1)) == pytest.approx(final["validation:auc"], abs=1e-5)
+
+
+def test_logs_are_written_while_the_job_runs(aws_env, data_bucket):
+    _, sagemaker, _, logs = clients()
+    name = unique("live")
+    create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output", hyperparameters=LONG_RUN)
+    try:
+        deadline = time.monotonic() + 30
+        while not round_lines_if_any(logs, name):
+            assert time.monotonic() < deadline, "no round was logged while the job ran"
+            time.sleep(0.05)
+        assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    finally:
+        sagemaker.stop_training_job(TrainingJobName=name)
+        wait_for_job(sagemaker, name)
+
+
+def round_lines_if_any(logs, name: str) -> list[str]:
+    try:
+        return round_lines(logs, name)
+    except (ClientError, IndexError):
+        return []
+
+
+def test_sdk_wait_with_logs_shows_the_rounds(aws_env, data_bucket):
+    from sagemaker.core.resources import TrainingJob
+
+    _, sagemaker, _, _ = clients()
+    name = unique("sdk")
+    create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output")
+    shown: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            shown.append(record.getMessage())
+
+    sdk_logger = logging.getLogger("sagemaker.core.resources")
+    handler, level = Collect(), sdk_logger.level
+    sdk_logger.addHandler(handler)
+    sdk_logger.setLevel(logging.INFO)
+    try:
+        TrainingJob.get(name).wait(poll=1, logs=True, timeout=60)
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.setLevel(level)
+    assert sum("#011validation-auc:" in line for line in shown) == 15
+
+
+def test_more_instances_run_as_one_process_with_a_stream_each(aws_env, data_bucket):
+    _, sagemaker, _, logs = clients()
+    name, job = run_job(sagemaker, data_bucket, instance_count=2)
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    streams = logs.describe_log_streams(logGroupName=training.LOG_GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
+    assert sorted(s["logStreamName"].split("/")[1].rsplit("-", 1)[0] for s in streams) == ["algo-1", "algo-2"]
+    first = logs.get_log_events(logGroupName=training.LOG_GROUP, logStreamName=streams[0]["logStreamName"])["events"]
+    assert any("runs the job as one process" in e["message"] for e in first)
+
+
+# --- failures ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"eta": "2"}, "ClientError: Hyperparameter 'eta' must be in [0, 1]"),
+        ({"max_depth": "deep"}, "ClientError: Hyperparameter 'max_depth' must be an integer"),
+        ({"colour": "blue"}, "ClientError: Hyperparameter 'colour' is not a hyperparameter"),
+        ({"num_round": None}, "ClientError: Hyperparameter 'num_round' is required"),
+        ({"objective": "multi:softmax"}, "ClientError: Objective 'multi:softmax' needs hyperparameter 'num_class'"),
+    ],
+)
+def test_an_invalid_hyperparameter_fails_the_job_naming_it(aws_env, data_bucket, change, reason):
+    _, sagemaker, _, _ = clients()
+    hyperparameters = {k: v for k, v in {**HYPERPARAMETERS, **change}.items() if v is not None}
+    _, job = run_job(sagemaker, data_bucket, hyperparameters=hyperparameters)
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["SecondaryStatus"] == "Failed"
+    assert job["FailureReason"].startswith(reason)
+
+
+def test_a_job_without_train_channel_fails(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, channels=channels(data_bucket, names=("validation",)))
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: Channel 'train' is required")
+
+
+def test_an_empty_channel_prefix_fails_like_aws(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    empty = [channel("train", f"s3://{data_bucket}/nothing-here/")]
+    _, job = run_job(sagemaker, data_bucket, channels=empty)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "ClientError: No S3 objects found under S3 URL" in job["FailureReason"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "reason"),
+    [
+        ("application/json", "is not an accepted ContentType"),
+        ("application/x-parquet", "the local emulator reads only libsvm and CSV"),
+    ],
+)
+def test_a_content_type_the_emulator_cannot_read_fails(aws_env, data_bucket, content_type, reason):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, channels=channels(data_bucket, content_type=content_type))
+    assert job["TrainingJobStatus"] == "Failed"
+    assert reason in job["FailureReason"] and job["FailureReason"].startswith("ClientError: ")
+
+
+def test_libsvm_declared_but_csv_given_fails_with_a_client_error(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    wrong = [channel(name, f"s3://{data_bucket}/csv/{name}/", "text/libsvm") for name in ("train", "validation")]
+    _, job = run_job(sagemaker, data_bucket, channels=wrong)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: Failed to load libsvm data")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-trainer:latest",
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5-cpu-py311",
+    ],
+)
+def test_an_image_the_emulator_cannot_run_fails_and_says_so(aws_env, data_bucket, image):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, image=image)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "cannot run the training image" in job["FailureReason"]
+    assert "FinalMetricDataList" not in job
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+        "111122223333.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-xgboost@sha256:" + "a" * 64,
+    ],
+)
+def test_the_builtin_image_is_recognised_for_any_registry_region_and_tag(image):
+    assert training.is_builtin_xgboost(image)
+
+
+def test_a_duplicate_job_name_is_refused(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    name, _ = run_job(sagemaker, data_bucket)
+    with pytest.raises(ClientError) as refused:
+        create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output")
+    assert refused.value.response["Error"]["Code"] == "ResourceInUse"
+
+
+# --- stopping --------------------------------------------------------------------------------------------
+
+
+def wait_until_training(sagemaker, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while sagemaker.describe_training_job(TrainingJobName=name)["SecondaryStatus"] != "Training":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_stop_training_job_stops_it(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    name = unique("stop")
+    create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output", hyperparameters=LONG_RUN)
+    wait_until_training(sagemaker, name)
+
+    sagemaker.stop_training_job(TrainingJobName=name)
+    assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] in ("Stopping", "Stopped")
+    job = wait_for_job(sagemaker, name, timeout=10)
+
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert job["SecondaryStatus"] == "Stopped"
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Stopping", "Stopped"]
+    with pytest.raises(ClientError) as again:
+        sagemaker.stop_training_job(TrainingJobName=name)
+    assert again.value.response["Error"]["Code"] == "ValidationException"
+    assert "is in status Stopped" in again.value.response["Error"]["Message"]
+
+
+def test_stopping_an_unknown_job_is_a_validation_error(aws_env):
+    _, sagemaker, _, _ = clients()
+    with pytest.raises(ClientError) as refused:
+        sagemaker.stop_training_job(TrainingJobName=unique("missing"))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_max_runtime_stops_the_job(aws_env, data_bucket):
+    s3, sagemaker, _, _ = clients()
+    hyperparameters = {**LONG_RUN, "save_model_on_termination": "true"}
+    started = time.monotonic()
+    _, job = run_job(sagemaker, data_bucket, hyperparameters=hyperparameters, max_runtime=1)
+
+    assert time.monotonic() - started < 10
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert job["SecondaryStatus"] == "MaxRuntimeExceeded"
+    assert job["SecondaryStatusTransitions"][-1]["StatusMessage"] == "Training job runtime exceeded MaxRuntimeInSeconds provided"
+    # save_model_on_termination keeps the rounds trained so far.
+    assert read_model(s3, job["ModelArtifacts"]["S3ModelArtifacts"]).num_boosted_rounds() > 0
+
+
+# --- the moto internals the patches rely on --------------------------------------------------------------
+
+
+def _parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_moto_training_job_internals_are_as_patched():
+    training.install()
+    init = _parameters(sagemaker_models.FakeTrainingJob.__init__)
+    assert {"training_job_name", "algorithm_specification", "stopping_condition"} <= set(init)
+    create = _parameters(sagemaker_models.SageMakerModelBackend.create_training_job)
+    assert create[:2] == ["self", "training_job_name"]
+    backend = sagemaker_models.SageMakerModelBackend("us-east-1", "123456789012")
+    assert backend.training_jobs == {}
+    job = backend.create_training_job(
+        training_job_name="shape", hyper_parameters={}, algorithm_specification={"TrainingImage": "x/other:1"},
+        role_arn="arn:aws:iam::123456789012:role/r", input_data_config=[], output_data_config={"S3OutputPath": "s3://b/o"},
+        resource_config={}, vpc_config={}, stopping_condition={}, tags=[], enable_network_isolation=False,
+        enable_inter_container_traffic_encryption=False, enable_managed_spot_training=False, checkpoint_config={},
+        debug_hook_config={}, debug_rule_configurations=[], tensor_board_output_config={}, experiment_config={},
+    )
+    wait_deadline = time.monotonic() + 10
+    while job.training_job_status == "InProgress" and time.monotonic() < wait_deadline:
+        time.sleep(0.01)
+    # The attributes the run sets become the response fields AWS names.
+    response = job.response_object
+    for field in ("TrainingJobStatus", "SecondaryStatus", "SecondaryStatusTransitions", "FailureReason",
+                  "TrainingEndTime", "BillableTimeInSeconds", "TrainingTimeInSeconds", "ModelArtifacts"):
+        assert field in response, field
+    assert response["TrainingJobStatus"] == "Failed"
+    assert response["ModelArtifacts"] == {"S3ModelArtifacts": "s3://b/o/shape/output/model.tar.gz"}
+
+
+def test_moto_serialises_jobs_from_their_attributes():
+    # _prepare creates every attribute up front because moto builds responses by iterating __dict__.
+    source = inspect.getsource(sagemaker_models.BaseObject.gen_response_object)
+    assert "self.__dict__.items()" in source
+
+
+def test_stop_training_job_is_dispatched_to_our_handler():
+    training.install()
+    assert sagemaker_responses.SageMakerResponse.stop_training_job is training._stop_training_job_response
+    assert sagemaker_models.SageMakerModelBackend.stop_training_job is training.stop_training_job
+    # moto dispatches an action to the response method of the same name, looked up when the request comes.
+    assert "camelcase_to_underscores(self._get_action())" in inspect.getsource(BaseResponse.call_action)
+
+
+def test_moto_s3_and_logs_backends_offer_what_the_jobs_use():
+    assert _parameters(S3Backend.list_objects)[:6] == ["self", "bucket", "prefix", "delimiter", "marker", "max_keys"]
+    assert _parameters(S3Backend.get_object)[:3] == ["self", "bucket_name", "key_name"]
+    assert _parameters(S3Backend.put_object)[:4] == ["self", "bucket_name", "key_name", "value"]
+    assert _parameters(LogsBackend.ensure_log_group) == ["self", "log_group_name"]
+    assert _parameters(LogsBackend.create_log_stream) == ["self", "log_group_name", "log_stream_name"]
+    assert _parameters(LogsBackend.put_log_events) == ["self", "log_group_name", "log_stream_name", "log_events"]
+
+
+def test_install_is_idempotent():
+    create = sagemaker_models.SageMakerModelBackend.create_training_job
+    init = sagemaker_models.FakeTrainingJob.__init__
+    training.install()
+    assert sagemaker_models.SageMakerModelBackend.create_training_job is create
+    assert sagemaker_models.FakeTrainingJob.__init__ is init

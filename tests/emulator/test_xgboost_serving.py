@@ -1,0 +1,86 @@
+"""Request parsing and response encoding of the built-in XGBoost container, without a server."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from vgsales.emulator.xgboost_serving import (
+    ServingError,
+    encode,
+    parse_csv,
+    parse_libsvm,
+    predict,
+)
+
+
+@pytest.fixture(scope="module")
+def booster() -> xgb.Booster:
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(200, 4)).astype(np.float32)
+    return xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(rows, label=rows[:, 0] > 0), 5)
+
+
+def test_libsvm_rows_become_a_sparse_matrix_with_the_models_width():
+    matrix = parse_libsvm(b"1 0:1.5 3:-2\n\n0 2:7e-1\r\n 1:4", num_features=4)
+    assert matrix.shape == (3, 4)
+    np.testing.assert_array_equal(matrix.toarray(), np.array([[1.5, 0, 0, -2], [0, 0, 0.7, 0], [0, 4, 0, 0]], dtype=np.float32))
+
+
+def test_a_libsvm_line_without_label_or_features_is_a_row_of_missing_values():
+    assert parse_libsvm(b"0\n1 0:1", num_features=2).shape == (2, 2)
+
+
+@pytest.mark.parametrize("body", [b"0 1:2 x:y", b"0 1:2:3", b"zero 1:2", b"0 1.5:2", b"0 -1:2", b"0 12", b"\xff\xfe", b"\n \n"])
+def test_malformed_libsvm_is_refused_with_415(body):
+    with pytest.raises(ServingError) as refused:
+        parse_libsvm(body, num_features=4)
+    assert refused.value.status == 415
+
+
+def test_a_libsvm_feature_beyond_the_model_is_refused_with_400():
+    with pytest.raises(ServingError) as refused:
+        parse_libsvm(b"0 4:1", num_features=4)
+    assert refused.value.status == 400 and "larger than feature size of trained model 4" in refused.value.message
+
+
+def test_csv_empty_fields_are_missing_values():
+    matrix = parse_csv(b"1,,3\n4,5,6\n", num_features=3)
+    assert np.isnan(matrix[0, 1]) and matrix[1, 2] == 6
+
+
+@pytest.mark.parametrize(("body", "status"), [(b"1,2", 400), (b"1,a,3", 415), (b"1,2,3\n1,2", 415), (b"\xff", 415)])
+def test_bad_csv_is_refused(body, status):
+    with pytest.raises(ServingError) as refused:
+        parse_csv(body, num_features=3)
+    assert refused.value.status == status
+
+
+def test_responses_are_encoded_like_the_container():
+    scores = np.array([0.25, 0.5], dtype=np.float32)
+    assert encode(scores, "text/csv").body == b"0.25,0.5"
+    assert json.loads(encode(scores, "application/json").body) == {"predictions": [{"score": 0.25}, {"score": 0.5}]}
+    assert encode(scores, "application/jsonlines").body == b'{"score": 0.25}\n{"score": 0.5}'
+
+
+def test_predict_matches_booster_predict_for_both_formats(booster):
+    rows = np.array([[0.5, -1.0, 2.0, 0.25], [1.0, 1.0, -1.0, 3.0]], dtype=np.float32)
+    wanted = booster.predict(xgb.DMatrix(rows))
+    csv = b"\n".join(b",".join(str(v).encode() for v in row) for row in rows)
+    libsvm = b"\n".join(b"0 " + b" ".join(f"{i}:{v}".encode() for i, v in enumerate(row)) for row in rows)
+    for body, content_type in ((csv, "text/csv"), (libsvm, "text/libsvm"), (csv, None)):
+        got = np.array(predict(booster, 4, body, content_type, None).body.split(b","), dtype=float)
+        np.testing.assert_allclose(got, wanted, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accept", "status"),
+    [("application/json", None, 415), ("text/plain", None, 415), ("text/csv", "application/xml", 406)],
+)
+def test_unsupported_types_are_refused(booster, content_type, accept, status):
+    with pytest.raises(ServingError) as refused:
+        predict(booster, 4, b"1,2,3,4", content_type, accept)
+    assert refused.value.status == status
