@@ -1,0 +1,1 @@
+"""Long-lived infrastructure: driving the Terraform configuration under terraform/."""

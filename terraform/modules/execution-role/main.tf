@@ -1,0 +1,173 @@
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  # id, not name: name is deprecated in provider 6 and id holds the region in both 5 and 6.
+  region  = data.aws_region.current.id
+  account = data.aws_caller_identity.current.account_id
+
+  # Built from parts rather than read from aws_iam_role.this.arn, so that the policy is known at plan time.
+  role_arn = "arn:${local.partition}:iam::${local.account}:role${var.path}${var.name}"
+
+  sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
+  pipeline_resource_arns = [
+    for type in ["training-job", "model", "endpoint-config", "endpoint"] :
+    "${local.sagemaker_arn_prefix}:${type}/${var.resource_name_prefix}-*"
+  ]
+  notebook_instance_arns = [
+    for name in var.notebook_instance_names : "${local.sagemaker_arn_prefix}:notebook-instance/${lower(name)}"
+  ]
+
+  trust_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "SageMakerAssumesRole"
+      Effect    = "Allow"
+      Principal = { Service = "sagemaker.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  }
+
+  statements = concat(
+    [
+      {
+        Sid      = "StackBucket"
+        Effect   = "Allow"
+        Action   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+        Resource = [var.bucket_arn]
+      },
+      {
+        Sid    = "StackBucketObjects"
+        Effect = "Allow"
+        Action = [
+          "s3:AbortMultipartUpload",
+          "s3:DeleteObject",
+          "s3:GetObject",
+          "s3:ListMultipartUploadParts",
+          "s3:PutObject",
+        ]
+        Resource = ["${var.bucket_arn}/*"]
+      },
+      {
+        Sid    = "SageMakerLogs"
+        Effect = "Allow"
+        Action = [
+          "logs:CreateLogGroup",
+          "logs:CreateLogStream",
+          "logs:DescribeLogStreams",
+          "logs:GetLogEvents",
+          "logs:PutLogEvents",
+        ]
+        Resource = [
+          "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/*",
+          "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/*:log-stream:*",
+        ]
+      },
+      {
+        # PutMetricData has no resource-level permissions; the namespace condition is the scope.
+        Sid       = "SageMakerMetrics"
+        Effect    = "Allow"
+        Action    = ["cloudwatch:PutMetricData"]
+        Resource  = ["*"]
+        Condition = { StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "aws/sagemaker/*"] } }
+      },
+      {
+        # GetAuthorizationToken is account-wide by design: it has no resource to scope to.
+        Sid      = "EcrLogin"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = ["*"]
+      },
+      {
+        Sid      = "EcrPullAlgorithmImages"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        Resource = [for repo in var.ecr_repository_names : "arn:${local.partition}:ecr:${local.region}:*:repository/${repo}"]
+      },
+      {
+        Sid    = "PipelineResources"
+        Effect = "Allow"
+        Action = [
+          "sagemaker:AddTags",
+          "sagemaker:CreateEndpoint",
+          "sagemaker:CreateEndpointConfig",
+          "sagemaker:CreateModel",
+          "sagemaker:CreateTrainingJob",
+          "sagemaker:DeleteEndpoint",
+          "sagemaker:DeleteEndpointConfig",
+          "sagemaker:DeleteModel",
+          "sagemaker:DeleteTags",
+          "sagemaker:DescribeEndpoint",
+          "sagemaker:DescribeEndpointConfig",
+          "sagemaker:DescribeModel",
+          "sagemaker:DescribeTrainingJob",
+          "sagemaker:InvokeEndpoint",
+          "sagemaker:ListTags",
+          "sagemaker:StopTrainingJob",
+          "sagemaker:UpdateEndpoint",
+        ]
+        Resource = local.pipeline_resource_arns
+      },
+      {
+        # List actions have no resource-level permissions in SageMaker.
+        Sid    = "PipelineListing"
+        Effect = "Allow"
+        Action = [
+          "sagemaker:ListEndpointConfigs",
+          "sagemaker:ListEndpoints",
+          "sagemaker:ListModels",
+          "sagemaker:ListTrainingJobs",
+        ]
+        Resource = ["*"]
+      },
+      {
+        # Training jobs and models run as this role, so whoever creates them must be allowed to pass it.
+        Sid       = "PassThisRoleToSageMaker"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [local.role_arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" } }
+      },
+    ],
+    length(local.notebook_instance_arns) == 0 ? [] : [{
+      Sid      = "OwnNotebookInstance"
+      Effect   = "Allow"
+      Action   = ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"]
+      Resource = local.notebook_instance_arns
+    }],
+    var.kms_key_arn == null ? [] : [{
+      Sid      = "BucketKey"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [var.kms_key_arn]
+    }],
+  )
+
+  policy = { Version = "2012-10-17", Statement = local.statements }
+}
+
+resource "aws_iam_role" "this" {
+  name                 = var.name
+  path                 = var.path
+  description          = "SageMaker execution role, limited to the resources of one workshop stack."
+  assume_role_policy   = jsonencode(local.trust_policy)
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "least-privilege"
+  role   = aws_iam_role.this.id
+  policy = jsonencode(local.policy)
+}
+
+resource "aws_iam_role_policy_attachment" "extra" {
+  for_each = toset(var.extra_managed_policy_arns)
+
+  role       = aws_iam_role.this.name
+  policy_arn = each.value
+}

@@ -1,0 +1,189 @@
+# Plans and applies against a mock provider: no AWS account and no network needed.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { id = "us-east-1", name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/vgsales-sagemaker-execution" }
+  }
+}
+
+variables {
+  name                    = "vgsales-sagemaker-execution"
+  bucket_arn              = "arn:aws:s3:::vgsales-20261101000000000000000001"
+  resource_name_prefix    = "vgsales"
+  notebook_instance_names = ["vgsales-notebook"]
+}
+
+run "least_privilege_policy" {
+  command = apply
+
+  assert {
+    condition = (
+      jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Service == "sagemaker.amazonaws.com"
+      && jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Action == "sts:AssumeRole"
+      && jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Effect == "Allow"
+      && length(jsondecode(aws_iam_role.this.assume_role_policy).Statement) == 1
+    )
+    error_message = "Only sagemaker.amazonaws.com may assume the role."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : [
+        for resource in statement.Resource :
+        resource == var.bucket_arn || resource == "${var.bucket_arn}/*"
+      ] if anytrue([for action in statement.Action : startswith(action, "s3:")])
+    ]))
+    error_message = "S3 permissions must be limited to the stack's bucket and its objects."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
+      if contains(statement.Resource, "*")
+      ])) == toset([
+      "cloudwatch:PutMetricData",
+      "ecr:GetAuthorizationToken",
+      "sagemaker:ListEndpointConfigs",
+      "sagemaker:ListEndpoints",
+      "sagemaker:ListModels",
+      "sagemaker:ListTrainingJobs",
+    ])
+    error_message = "Resource \"*\" is allowed only for actions that AWS cannot scope to a resource."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      contains(statement.Action, "cloudwatch:PutMetricData") == can(statement.Condition.StringLike["cloudwatch:namespace"])
+    ])
+    error_message = "PutMetricData must be limited to SageMaker's metric namespaces."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : [
+        for resource in statement.Resource : startswith(resource, "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/")
+      ] if anytrue([for action in statement.Action : startswith(action, "logs:")])
+    ]))
+    error_message = "CloudWatch Logs permissions must be limited to SageMaker's log groups in this account and region."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : [
+        for resource in statement.Resource : (
+          startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:training-job/vgsales-")
+          || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:model/vgsales-")
+          || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/vgsales-")
+          || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint/vgsales-")
+        )
+      ] if contains(statement.Action, "sagemaker:CreateTrainingJob")
+    ]))
+    error_message = "Training jobs, models, endpoint configs and endpoints must be scoped to the name prefix."
+  }
+
+  assert {
+    condition = length(setsubtract([
+      "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig",
+      "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:AddTags",
+      ], flatten([
+        for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
+    ]))) == 0
+    error_message = "The role must be able to run the whole pipeline: train, create a model, deploy, invoke, clean up."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      statement.Action == ["iam:PassRole"]
+      && statement.Resource == ["arn:aws:iam::123456789012:role/vgsales-sagemaker-execution"]
+      && try(statement.Condition.StringEquals["iam:PassedToService"], "") == "sagemaker.amazonaws.com"
+    ])
+    error_message = "iam:PassRole must be allowed for this role only, and only towards SageMaker."
+  }
+
+  assert {
+    condition = length([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      if contains(statement.Action, "iam:PassRole")
+    ]) == 1
+    error_message = "No other statement may grant iam:PassRole."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      contains(statement.Action, "sagemaker:StopNotebookInstance")
+      && statement.Resource == ["arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/vgsales-notebook"]
+    ])
+    error_message = "The notebook may stop itself (idle auto-stop) and nothing else."
+  }
+
+  assert {
+    condition     = output.policy_json == aws_iam_role_policy.this.policy && output.role_arn == aws_iam_role.this.arn
+    error_message = "The outputs must show the applied policy and the role ARN."
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.extra) == 0
+    error_message = "No managed policy is attached unless asked for."
+  }
+}
+
+run "extra_managed_policies_and_kms" {
+  command = plan
+
+  variables {
+    extra_managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSageMakerCanvasFullAccess"]
+    kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    notebook_instance_names   = []
+  }
+
+  assert {
+    condition     = keys(aws_iam_role_policy_attachment.extra) == ["arn:aws:iam::aws:policy/AmazonSageMakerCanvasFullAccess"]
+    error_message = "Each extra managed policy must be attached."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      statement.Resource == [var.kms_key_arn] && contains(statement.Action, "kms:Decrypt")
+    ])
+    error_message = "A bucket KMS key must be usable by the role."
+  }
+
+  assert {
+    condition = !anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : contains(statement.Action, "sagemaker:StopNotebookInstance")
+    ])
+    error_message = "Without a notebook the role must not be able to stop notebook instances."
+  }
+}
+
+run "rejects_an_object_arn_as_bucket" {
+  command = plan
+
+  variables {
+    bucket_arn = "arn:aws:s3:::vgsales-bucket/data/*"
+  }
+
+  expect_failures = [var.bucket_arn]
+}
+
+run "rejects_an_uppercase_resource_prefix" {
+  command = plan
+
+  variables {
+    resource_name_prefix = "VGSales"
+  }
+
+  expect_failures = [var.resource_name_prefix]
+}

@@ -1,0 +1,121 @@
+#!/bin/bash
+# on-start: runs as root at every start of the notebook instance; AWS stops it after 5 minutes, so it only
+# writes files. Only ~/SageMaker survives a stop, so everything here is rewritten at each start.
+#  1. the stack's settings for ec2-user: ~/.vgsales/stack.json (for Python) and ~/.vgsales/stack.env (shells);
+#  2. the idle auto-stop job: a systemd timer (AL2 and AL2023 both boot systemd; neither has initctl, AL2023
+#     has no cron) that runs a small checker every 5 minutes. Nothing is downloaded.
+# Terraform renders this file with templatefile, so in the source a shell expansion with braces has its dollar
+# doubled. The VGSALES_* overrides exist so that tests can run this script in a sandbox.
+set -euo pipefail
+
+NB_USER="$${VGSALES_NOTEBOOK_USER:-ec2-user}"
+HOME_DIR="$${VGSALES_NOTEBOOK_HOME:-/home/$NB_USER}"
+ROOT="$${VGSALES_ROOT:-}"
+SETTINGS_DIR="$HOME_DIR/.vgsales"
+IDLE_TIMEOUT_MINUTES=${idle_timeout_minutes}
+REGION='${region}'
+
+log() { echo "vgsales on-start: $*"; }
+
+mkdir -p "$SETTINGS_DIR"
+cat > "$SETTINGS_DIR/stack.json" <<'VGSALES_STACK_JSON'
+${stack_json}
+VGSALES_STACK_JSON
+cat > "$SETTINGS_DIR/stack.env" <<'VGSALES_STACK_ENV'
+${stack_env}
+VGSALES_STACK_ENV
+printf 'export VGSALES_STACK_FILE=%q\n' "$SETTINGS_DIR/stack.json" >> "$SETTINGS_DIR/stack.env"
+chmod 0644 "$SETTINGS_DIR/stack.json" "$SETTINGS_DIR/stack.env"
+chown -R "$NB_USER:" "$SETTINGS_DIR"
+
+# ~ on purpose: the line is read by ec2-user's shell.
+# shellcheck disable=SC2016
+HOOK='[ -f ~/.vgsales/stack.env ] && . ~/.vgsales/stack.env'
+if ! grep -qxF "$HOOK" "$HOME_DIR/.bashrc" 2>/dev/null; then
+  echo "$HOOK" >> "$HOME_DIR/.bashrc"
+  chown "$NB_USER:" "$HOME_DIR/.bashrc"
+fi
+log "wrote $SETTINGS_DIR/stack.json and stack.env"
+
+if [ "$IDLE_TIMEOUT_MINUTES" -eq 0 ]; then
+  log "idle auto-stop is off (idle_timeout_minutes = 0)"
+  exit 0
+fi
+
+UNIT_DIR="$ROOT/etc/systemd/system"
+CHECKER="$ROOT/usr/local/bin/vgsales-idle-stop"
+CONF="$ROOT/etc/vgsales/idle-stop.conf"
+mkdir -p "$UNIT_DIR" "$(dirname "$CHECKER")" "$(dirname "$CONF")"
+
+# systemd starts the checker with a bare PATH, so the tools are resolved now, where root's PATH has them.
+{
+  printf 'IDLE_TIMEOUT_MINUTES=%q\n' "$IDLE_TIMEOUT_MINUTES"
+  printf 'REGION=%q\n' "$REGION"
+  printf 'METADATA_FILE=%q\n' "$ROOT/opt/ml/metadata/resource-metadata.json"
+  printf 'JUPYTER_URL=%q\n' "$${VGSALES_JUPYTER_URL:-https://localhost:8443}"
+  printf 'AWS_CLI=%q\n' "$(command -v aws || echo /usr/bin/aws)"
+  printf 'CURL=%q\n' "$(command -v curl || echo /usr/bin/curl)"
+} > "$CONF"
+
+cat > "$CHECKER" <<'VGSALES_IDLE_STOP'
+#!/bin/bash
+# Stops this notebook instance once Jupyter has been idle for IDLE_TIMEOUT_MINUTES and no kernel is busy.
+# Run by vgsales-idle-stop.timer; its only argument is the settings file that on-start wrote.
+set -euo pipefail
+# shellcheck source=/dev/null
+. "$1"
+
+jupyter_api() {
+  # no_track_activity: asking Jupyter must not count as activity itself.
+  "$CURL" --silent --show-error --fail --insecure --max-time 10 "$JUPYTER_URL/api/$1?no_track_activity=1"
+}
+
+if ! status="$(jupyter_api status)" || ! kernels="$(jupyter_api kernels)"; then
+  echo "Jupyter does not answer at $JUPYTER_URL; not stopping."
+  exit 0
+fi
+if grep -Eq '"execution_state": *"busy"' <<< "$kernels"; then
+  echo "A kernel is busy; not stopping."
+  exit 0
+fi
+last_activity="$(grep -Eo '"last_activity": *"[^"]+"' <<< "$status" | head -n 1 | cut -d '"' -f 4 || true)"
+if [ -z "$last_activity" ] || ! last_epoch="$(date -u -d "$last_activity" +%s)"; then
+  echo "Jupyter reported no readable last_activity; not stopping."
+  exit 0
+fi
+idle_minutes=$(( ($(date -u +%s) - last_epoch) / 60 ))
+if [ "$idle_minutes" -lt "$IDLE_TIMEOUT_MINUTES" ]; then
+  echo "Idle for $idle_minutes of $IDLE_TIMEOUT_MINUTES minutes; not stopping."
+  exit 0
+fi
+name="$(grep -Eo '"ResourceName": *"[^"]+"' "$METADATA_FILE" | cut -d '"' -f 4)"
+echo "Idle for $idle_minutes minutes: stopping notebook instance $name."
+"$AWS_CLI" sagemaker stop-notebook-instance --region "$REGION" --notebook-instance-name "$name"
+VGSALES_IDLE_STOP
+chmod 0755 "$CHECKER"
+
+cat > "$UNIT_DIR/vgsales-idle-stop.service" <<VGSALES_SERVICE
+[Unit]
+Description=Stop this notebook instance when Jupyter is idle (vgsales)
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=$CHECKER $CONF
+VGSALES_SERVICE
+
+cat > "$UNIT_DIR/vgsales-idle-stop.timer" <<'VGSALES_TIMER'
+[Unit]
+Description=Check every 5 minutes whether Jupyter is idle (vgsales)
+
+[Timer]
+OnActiveSec=5min
+OnUnitActiveSec=5min
+
+[Install]
+WantedBy=timers.target
+VGSALES_TIMER
+
+systemctl daemon-reload
+systemctl enable --now vgsales-idle-stop.timer
+log "idle auto-stop installed: stops the instance after $IDLE_TIMEOUT_MINUTES idle minutes"

@@ -1,0 +1,550 @@
+"""Offline checks of terraform/: formatting, validation, the modules' own tests, input validation messages,
+checkov, and the notebook's lifecycle scripts run in a sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import textwrap
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
+SCRIPTS_DIR = TERRAFORM_DIR / "modules" / "notebook-instance" / "scripts"
+NOTEBOOK_NAME = "vgsales-notebook"
+STACK = {
+    "bucket_name": "vgsales-20261101000000000000000001",
+    "data_prefix": "video-game-sales",
+    "region": "us-east-1",
+    "role_arn": "arn:aws:iam::123456789012:role/vgsales-sagemaker-execution",
+    "name_prefix": "vgsales",
+}
+BUNDLE_URI = f"s3://{STACK['bucket_name']}/video-game-sales/notebook-bundle/"
+
+
+# --- Terraform: fmt, validate, terraform test ---------------------------------------------------------------
+
+
+def test_fmt(run_command, terraform_bin: str, terraform_env: dict[str, str]) -> None:
+    completed = run_command(
+        [terraform_bin, "fmt", "-check", "-recursive", "-diff", "-no-color"], TERRAFORM_DIR, terraform_env
+    )
+    assert completed.returncode == 0, completed.describe()
+
+
+def test_validate(terraform_jobs, terraform_config: str) -> None:
+    terraform_jobs.init(terraform_config)
+    validate = terraform_jobs.result(terraform_config, "validate")
+    assert validate.returncode == 0, validate.describe()
+    assert "The configuration is valid" in validate.output
+
+
+def test_terraform_test(terraform_jobs, tested_terraform_config: str) -> None:
+    terraform_jobs.init(tested_terraform_config)
+    completed = terraform_jobs.result(tested_terraform_config, "test")
+    assert completed.returncode == 0, completed.describe()
+    assert " 0 failed" in completed.output and " passed" in completed.output, completed.describe()
+
+
+def test_every_module_has_the_standard_layout() -> None:
+    for module in sorted((TERRAFORM_DIR / "modules").iterdir()):
+        for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+            assert (module / name).is_file(), f"{module.name} has no {name}"
+        assert list((module / "tests").glob("*.tftest.hcl")), f"{module.name} has no tests/*.tftest.hcl"
+
+
+@pytest.mark.parametrize("config", [".", "modules/data-bucket", "modules/execution-role", "modules/notebook-instance"])
+def test_readme_documents_every_input_and_output(config: str) -> None:
+    folder = TERRAFORM_DIR / config
+    readme = (folder / "README.md").read_text()
+    for kind, file in (("variable", "variables.tf"), ("output", "outputs.tf")):
+        names = re.findall(rf'^{kind} "([^"]+)"', (folder / file).read_text(), re.MULTILINE)
+        assert names, f"no {kind}s found in {file}"
+        missing = [name for name in names if f"| `{name}` |" not in readme]
+        assert not missing, f"{config}/README.md lacks table rows for these {kind}s: {missing}"
+
+
+# Message checks run from a test directory of their own, so that `terraform test` of the root never sees them.
+MESSAGE_TEST_DIR = "message-tests"
+# Each case is a root variable value that breaks exactly one rule, and words of the message naming that rule.
+MESSAGE_CASES = {
+    "prefix_upper_case": ("name_prefix", "vgSales", "lowercase letters, digits and hyphens"),
+    "prefix_too_short": ("name_prefix", "vg", "3 to 24 characters"),
+    "prefix_too_long": ("name_prefix", "video-game-sales-workshop", "SageMaker names end at 63"),
+    "prefix_leading_hyphen": ("name_prefix", "-vgsales", "must start with a lowercase letter or a digit"),
+    "prefix_trailing_hyphen": ("name_prefix", "vgsales-", "must end with a lowercase letter or a digit"),
+    "prefix_reserved": ("name_prefix", "sthree-vgsales", "S3 reserves these bucket name prefixes"),
+    "region": ("region", "mars-east-1", "offers SageMaker notebook instances"),
+    "instance_type": ("notebook_instance_type", "t3.medium", 'starts with "ml."'),
+}
+
+
+@pytest.fixture(scope="module")
+def validation_errors(terraform_jobs, terraform_workdir: Path) -> dict[str, list[dict]]:
+    """Diagnostics of `terraform test -json`, one file per case: files fail independently, so one run covers all."""
+    directory = terraform_workdir / MESSAGE_TEST_DIR
+    directory.mkdir(exist_ok=True)
+    for case, (variable, value, _) in MESSAGE_CASES.items():
+        (directory / f"{case}.tftest.hcl").write_text(
+            textwrap.dedent(
+                f"""\
+                mock_provider "aws" {{}}
+
+                run "{case}" {{
+                  command = plan
+
+                  variables {{
+                    {variable} = {json.dumps(value)}
+                  }}
+                }}
+                """
+            )
+        )
+    terraform_jobs.init(".")
+    completed = terraform_jobs.result(".", "test", "-json", f"-test-directory={MESSAGE_TEST_DIR}")
+    assert completed.returncode != 0, completed.describe()
+    errors: dict[str, list[dict]] = {case: [] for case in MESSAGE_CASES}
+    for line in completed.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("type") == "diagnostic" and message["diagnostic"]["severity"] == "error":
+            errors[Path(message["@testfile"]).name.removesuffix(".tftest.hcl")].append(message["diagnostic"])
+    return errors
+
+
+@pytest.mark.parametrize("case", MESSAGE_CASES)
+def test_validation_message_names_the_rule(validation_errors: dict[str, list[dict]], case: str) -> None:
+    variable, value, words = MESSAGE_CASES[case]
+    errors = validation_errors[case]
+    assert [error["summary"] for error in errors] == ["Invalid value for variable"], "only the broken rule may complain"
+    values = {item["traversal"]: item["statement"] for item in errors[0]["snippet"]["values"]}
+    assert values == {f"var.{variable}": f"is {json.dumps(value)}"}
+    assert words in " ".join(errors[0]["detail"].split())
+
+
+# --- checkov ------------------------------------------------------------------------------------------------
+
+
+def test_checkov_finds_nothing(run_command, checkov_bin: str, tmp_path: Path) -> None:
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", LOG_LEVEL="ERROR")
+    completed = run_command(
+        [
+            checkov_bin,
+            "--directory",
+            str(TERRAFORM_DIR),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        tmp_path,
+        env,
+    )
+    assert completed.returncode in (0, 1), completed.describe()  # 1 means failed checks, reported below
+    reports = json.loads(completed.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    results = [report["results"] for report in reports]
+    failed = [check for result in results for check in result["failed_checks"]]
+    skipped = [check for result in results for check in result["skipped_checks"]]
+    passed = sum(len(result["passed_checks"]) for result in results)
+    assert not failed, "\n".join(f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in failed)
+    assert passed >= 40, f"checkov checked suspiciously little: {passed} passed checks"
+    unexplained = [c for c in skipped if len((c["check_result"].get("suppress_comment") or "").strip()) < 20]
+    assert not unexplained, (
+        f"every skip needs its reason inline: {[(c['check_id'], c['resource']) for c in unexplained]}"
+    )
+
+
+# --- lifecycle scripts --------------------------------------------------------------------------------------
+
+RENDER_CONFIG = """\
+variable "template" {
+  type = string
+}
+
+variable "vars" {
+  type = any
+}
+
+output "rendered" {
+  value = templatefile(var.template, var.vars)
+}
+"""
+
+
+def render(run_command, terraform: str, env: dict[str, str], workdir: Path, script: str, variables: dict) -> str:
+    """A lifecycle script rendered by Terraform's own templatefile, with the variables the module passes."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "main.tf").write_text(RENDER_CONFIG)
+    (workdir / "render.tfvars.json").write_text(json.dumps({"template": str(SCRIPTS_DIR / script), "vars": variables}))
+    state = workdir / "render.tfstate"
+    for args in (
+        ["apply", "-auto-approve", "-no-color", "-var-file=render.tfvars.json", f"-state={state}"],
+        ["output", "-no-color", f"-state={state}", "-raw", "rendered"],
+    ):
+        completed = run_command([terraform, *args], workdir, env)
+        assert completed.returncode == 0, completed.describe()
+    return completed.output
+
+
+def on_start_variables(idle_timeout_minutes: int = 60) -> dict:
+    # The same variables as local.on_start_script in modules/notebook-instance/main.tf.
+    return {
+        "stack_json": json.dumps(STACK, separators=(",", ":"), sort_keys=True),
+        "stack_env": "\n".join(f"export VGSALES_{key.upper()}='{value}'" for key, value in sorted(STACK.items())),
+        "idle_timeout_minutes": idle_timeout_minutes,
+        "region": STACK["region"],
+    }
+
+
+def on_create_variables(bundle_s3_uri: str = BUNDLE_URI) -> dict:
+    # The same variables as local.on_create_script in modules/notebook-instance/main.tf.
+    return {"bundle_s3_uri": bundle_s3_uri, "workspace_folder": "video-game-sales", "region": STACK["region"]}
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    run_command, terraform_bin: str, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("render")
+    tf = (run_command, terraform_bin, terraform_env)
+    return {
+        "on-start": render(*tf, base / "on-start", "on-start.sh", on_start_variables()),
+        "on-start-no-idle-stop": render(
+            *tf, base / "on-start-0", "on-start.sh", on_start_variables(idle_timeout_minutes=0)
+        ),
+        "on-create": render(*tf, base / "on-create", "on-create.sh", on_create_variables()),
+        "on-create-no-bundle": render(
+            *tf, base / "on-create-none", "on-create.sh", on_create_variables(bundle_s3_uri="")
+        ),
+    }
+
+
+def write_executable(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("script", ["on-create.sh", "on-start.sh"])
+def test_script_sources_are_lf_and_small(script: str) -> None:
+    data = (SCRIPTS_DIR / script).read_bytes()
+    assert b"\r" not in data, f"{script} has CR characters: SageMaker runs it with bash, which chokes on CRLF"
+    assert data.startswith(b"#!/bin/bash\n")
+
+
+@pytest.mark.parametrize("name", ["on-start", "on-start-no-idle-stop", "on-create", "on-create-no-bundle"])
+def test_rendered_scripts_fit_sagemaker_limits(rendered: dict[str, str], name: str) -> None:
+    script = rendered[name]
+    assert "\r" not in script
+    assert len(script) < 16384
+    # SageMaker limits the base64-encoded content that the module sends.
+    assert len(script.encode()) * 4 / 3 <= 16384
+
+
+@pytest.mark.parametrize("name", ["on-start", "on-start-no-idle-stop", "on-create", "on-create-no-bundle"])
+def test_rendered_scripts_are_shellcheck_clean(
+    run_command, shellcheck_bin: str, rendered: dict[str, str], tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / f"{name}.sh"
+    path.write_text(rendered[name])
+    completed = run_command([shellcheck_bin, "--shell=bash", "--severity=style", str(path)], tmp_path, dict(os.environ))
+    assert completed.returncode == 0, completed.describe()
+
+
+class FakeJupyter:
+    """Answers /api/status and /api/kernels like the notebook instance's Jupyter server."""
+
+    def __init__(self) -> None:
+        self.last_activity = datetime.now(timezone.utc)
+        self.busy = False
+        self.requests: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                fake.requests.append(self.path)
+                path = self.path.split("?")[0]
+                stamp = fake.last_activity.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                if path == "/api/status":
+                    body = {"started": stamp, "last_activity": stamp, "connections": 1, "kernels": 1}
+                elif path == "/api/kernels":
+                    state = "busy" if fake.busy else "idle"
+                    body = [
+                        {
+                            "id": "k1",
+                            "name": "python3",
+                            "last_activity": stamp,
+                            "execution_state": state,
+                            "connections": 1,
+                        }
+                    ]
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Sandbox:
+    """A notebook instance's file system and commands, in a temporary folder.
+
+    Stubs on PATH record their arguments: aws (and, for `aws s3 cp`, copies from a local folder standing in
+    for S3) and systemctl. The user is whoever runs the tests, so chown works without root.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.root = base / "root"
+        self.home = base / "home"
+        self.bin = base / "bin"
+        self.s3 = base / "s3"
+        self.calls = base / "calls"
+        for folder in (self.root, self.home, self.bin, self.s3, self.calls):
+            folder.mkdir(parents=True)
+        metadata = self.root / "opt/ml/metadata/resource-metadata.json"
+        metadata.parent.mkdir(parents=True)
+        metadata.write_text(
+            json.dumps(
+                {
+                    "ResourceArn": f"arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{NOTEBOOK_NAME}",
+                    "ResourceName": NOTEBOOK_NAME,
+                }
+            )
+        )
+        write_executable(
+            self.bin / "aws",
+            textwrap.dedent(
+                f"""\
+                #!/bin/bash
+                echo "$*" >> {self.calls}/aws
+                if [ "$1 $2" = "s3 cp" ]; then
+                  for arg in "$@"; do case "$arg" in s3://*) source_path="{self.s3}/${{arg#s3://}}";; esac; done
+                  destination="${{*: -1}}"
+                  mkdir -p "$destination" && cp -R "$source_path/." "$destination/"
+                fi
+                """
+            ),
+        )
+        write_executable(self.bin / "systemctl", f'#!/bin/bash\necho "$*" >> {self.calls}/systemctl\n')
+        self.user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "PATH": f"{self.bin}:{os.environ['PATH']}",
+            "HOME": str(self.home),
+            "VGSALES_ROOT": str(self.root),
+            "VGSALES_NOTEBOOK_USER": self.user,
+            "VGSALES_NOTEBOOK_HOME": str(self.home),
+            **extra,
+        }
+
+    def run_script(self, script: str, **extra: str) -> subprocess.CompletedProcess:
+        path = self.base / "script.sh"
+        path.write_text(script)
+        return subprocess.run(
+            ["bash", str(path)], env=self.env(**extra), capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def recorded(self, command: str) -> list[str]:
+        path = self.calls / command
+        return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    return Sandbox(tmp_path)
+
+
+@pytest.fixture
+def jupyter():
+    server = FakeJupyter()
+    yield server
+    server.close()
+
+
+def test_on_start_writes_the_stack_settings(sandbox: Sandbox, rendered: dict[str, str], jupyter: FakeJupyter) -> None:
+    started = time.monotonic()
+    result = sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 10, "on-start must finish well within SageMaker's 5 minutes"
+
+    stack_file = sandbox.home / ".vgsales" / "stack.json"
+    assert json.loads(stack_file.read_text()) == STACK
+    for path in (stack_file, sandbox.home / ".vgsales" / "stack.env"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        assert path.owner() == sandbox.user
+
+    # A login shell of the notebook user sees the settings through ~/.bashrc.
+    shell = subprocess.run(
+        ["bash", "-c", f'. "{sandbox.home}/.bashrc"; env'],
+        env={"HOME": str(sandbox.home), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    variables = dict(line.split("=", 1) for line in shell.stdout.splitlines() if line.startswith("VGSALES_"))
+    assert variables == {
+        "VGSALES_BUCKET_NAME": STACK["bucket_name"],
+        "VGSALES_DATA_PREFIX": STACK["data_prefix"],
+        "VGSALES_REGION": STACK["region"],
+        "VGSALES_ROLE_ARN": STACK["role_arn"],
+        "VGSALES_NAME_PREFIX": STACK["name_prefix"],
+        "VGSALES_STACK_FILE": str(stack_file),
+    }
+
+    # Every start runs on-start again: the hook must not pile up.
+    assert sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url).returncode == 0
+    assert (sandbox.home / ".bashrc").read_text().count(".vgsales/stack.env") == 2  # one hook line names it twice
+
+
+def _installed_checker(sandbox: Sandbox) -> list[str]:
+    """The idle-stop service's command line, as systemd would run it."""
+    service = (sandbox.root / "etc/systemd/system/vgsales-idle-stop.service").read_text()
+    exec_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    return exec_start.removeprefix("ExecStart=").split()
+
+
+def _run_checker(sandbox: Sandbox) -> subprocess.CompletedProcess:
+    # systemd gives services a bare PATH: the checker must not depend on the caller's.
+    return subprocess.run(
+        _installed_checker(sandbox),
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_on_start_installs_the_idle_stop_timer(
+    curl_bin: str, sandbox: Sandbox, rendered: dict[str, str], jupyter: FakeJupyter
+) -> None:
+    result = sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url)
+    assert result.returncode == 0, result.stderr
+
+    timer = (sandbox.root / "etc/systemd/system/vgsales-idle-stop.timer").read_text()
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
+    assert sandbox.recorded("systemctl") == ["daemon-reload", "enable --now vgsales-idle-stop.timer"]
+    checker = _installed_checker(sandbox)
+    assert Path(checker[0]).is_relative_to(sandbox.root) and os.access(checker[0], os.X_OK)
+
+    # Active a minute ago: keeps running.
+    jupyter.last_activity = datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert _run_checker(sandbox).returncode == 0
+    assert sandbox.recorded("aws") == []
+
+    # Idle for two hours, but a kernel is still computing: keeps running.
+    jupyter.last_activity = datetime.now(timezone.utc) - timedelta(hours=2)
+    jupyter.busy = True
+    busy = _run_checker(sandbox)
+    assert busy.returncode == 0 and "busy" in busy.stdout
+    assert sandbox.recorded("aws") == []
+
+    # Idle for two hours and nothing running: stops itself.
+    jupyter.busy = False
+    idle = _run_checker(sandbox)
+    assert idle.returncode == 0, idle.stderr
+    assert sandbox.recorded("aws") == [
+        f"sagemaker stop-notebook-instance --region {STACK['region']} --notebook-instance-name {NOTEBOOK_NAME}"
+    ]
+    # Asking must not count as activity, or the instance would never be idle.
+    assert jupyter.requests and all("no_track_activity=1" in path for path in jupyter.requests)
+
+
+def test_idle_checker_leaves_the_instance_alone_when_jupyter_is_down(
+    curl_bin: str, sandbox: Sandbox, rendered: dict[str, str], jupyter: FakeJupyter
+) -> None:
+    assert sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url).returncode == 0
+    jupyter.close()
+    result = _run_checker(sandbox)
+    assert result.returncode == 0 and "not stopping" in result.stdout
+    assert sandbox.recorded("aws") == []
+
+
+def test_installed_idle_checker_is_shellcheck_clean(
+    run_command, shellcheck_bin: str, sandbox: Sandbox, rendered: dict[str, str], jupyter: FakeJupyter
+) -> None:
+    assert sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url).returncode == 0
+    checker = _installed_checker(sandbox)[0]
+    completed = run_command([shellcheck_bin, "--severity=style", checker], sandbox.base, dict(os.environ))
+    assert completed.returncode == 0, completed.describe()
+
+
+def test_idle_timeout_zero_installs_no_timer(sandbox: Sandbox, rendered: dict[str, str]) -> None:
+    result = sandbox.run_script(rendered["on-start-no-idle-stop"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads((sandbox.home / ".vgsales/stack.json").read_text()) == STACK
+    assert not (sandbox.root / "etc/systemd/system/vgsales-idle-stop.timer").exists()
+    assert sandbox.recorded("systemctl") == []
+
+
+def _fake_python(sandbox: Sandbox, seconds: float) -> Path:
+    """Stands in for conda_python3's python: records its arguments after a delay, like a slow pip."""
+    return write_executable(
+        sandbox.bin / "conda-python", f'#!/bin/bash\nsleep {seconds}\necho "$*" > {sandbox.calls}/pip\n'
+    )
+
+
+def test_on_create_copies_the_bundle_and_installs_in_the_background(sandbox: Sandbox, rendered: dict[str, str]) -> None:
+    bundle = sandbox.s3 / BUNDLE_URI.removeprefix("s3://")
+    (bundle / "wheels").mkdir(parents=True)
+    (bundle / "workshop.ipynb").write_text('{"cells": []}')
+    (bundle / "requirements.txt").write_text("vgsales\n")
+    (bundle / "vgsales-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (bundle / "wheels" / "rich-14.3.4-py3-none-any.whl").write_bytes(b"wheel")
+    python = _fake_python(sandbox, seconds=3)
+
+    started = time.monotonic()
+    result = sandbox.run_script(rendered["on-create"], VGSALES_CONDA_PYTHON=str(python))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 3, f"on-create waited {elapsed:.1f} s for the install instead of leaving it in the background"
+
+    workspace = sandbox.home / "SageMaker" / "video-game-sales"
+    assert (workspace / "workshop.ipynb").read_text() == '{"cells": []}'
+    assert (workspace / "wheels" / "rich-14.3.4-py3-none-any.whl").is_file()
+    assert workspace.owner() == sandbox.user and (workspace / "workshop.ipynb").owner() == sandbox.user
+    assert sandbox.recorded("aws") == [
+        f"s3 cp --recursive --only-show-errors --region {STACK['region']} {BUNDLE_URI} {workspace}"
+    ]
+
+    deadline = time.monotonic() + 20
+    while not (sandbox.calls / "pip").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sandbox.recorded("pip") == [
+        f"-m pip install --quiet --find-links {workspace}/wheels -r {workspace}/requirements.txt "
+        f"{workspace}/vgsales-0.1.0-py3-none-any.whl"
+    ]
+
+
+def test_on_create_without_a_bundle_only_makes_the_folder(sandbox: Sandbox, rendered: dict[str, str]) -> None:
+    result = sandbox.run_script(rendered["on-create-no-bundle"], VGSALES_CONDA_PYTHON=str(_fake_python(sandbox, 0)))
+    assert result.returncode == 0, result.stderr
+    assert (sandbox.home / "SageMaker" / "video-game-sales").is_dir()
+    assert sandbox.recorded("aws") == []
+    assert "nothing to install" in result.stdout

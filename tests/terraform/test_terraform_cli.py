@@ -1,0 +1,70 @@
+"""The Terraform CLI configuration for offline provider installation."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vgsales.errors import WorkshopError
+from vgsales.infra.terraform_cli import (
+    CLI_CONFIG_ENV,
+    MIRROR_ENV,
+    cli_config_env,
+    mirror_from_env,
+    render_cli_config,
+)
+
+
+def test_mirror_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    assert mirror_from_env() is None
+    monkeypatch.setenv(MIRROR_ENV, "")
+    assert mirror_from_env() is None
+    monkeypatch.setenv(MIRROR_ENV, "/srv/mirror")
+    assert mirror_from_env() == "/srv/mirror"
+
+
+def test_a_mirror_gets_a_cli_config_that_installs_aws_from_it(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror with space"
+    mirror.mkdir()
+    env = cli_config_env(str(mirror), tmp_path / "config")
+    config = Path(env[CLI_CONFIG_ENV])
+    assert config.parent == tmp_path / "config"
+    assert config.read_text() == render_cli_config(str(mirror))
+    text = config.read_text()
+    assert f'path = "{mirror}"' in text
+    assert 'exclude = ["registry.terraform.io/hashicorp/aws"]' in text
+
+
+def test_a_missing_mirror_is_a_workshop_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkshopError, match=MIRROR_ENV):
+        cli_config_env(str(tmp_path / "nowhere"), tmp_path / "config")
+
+
+def test_no_mirror_changes_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(CLI_CONFIG_ENV, raising=False)
+    assert cli_config_env(None, tmp_path) == {}
+    existing = tmp_path / "user.tfrc"
+    existing.write_text('plugin_cache_dir = "/tmp"\n')
+    monkeypatch.setenv(CLI_CONFIG_ENV, str(existing))
+    assert cli_config_env(None, tmp_path / "config") == {}
+
+
+def test_no_mirror_neutralises_a_cli_config_that_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CLI_CONFIG_ENV, str(tmp_path / "missing.tfrc"))
+    env = cli_config_env(None, tmp_path / "config")
+    assert Path(env[CLI_CONFIG_ENV]).read_text() == ""
+
+
+def test_terraform_accepts_the_generated_config(terraform_bin: str, tmp_path: Path) -> None:
+    """`terraform version` warns about a CLI configuration it cannot parse or find."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CHECKPOINT_DISABLE": "1"}
+    env.update(cli_config_env(str(mirror), tmp_path / "config"))
+    result = subprocess.run([terraform_bin, "version"], env=env, capture_output=True, text=True, check=True)
+    assert "problems with the CLI configuration" not in result.stdout + result.stderr
