@@ -15,6 +15,7 @@ module "data_bucket" {
   versioning_enabled      = var.bucket_versioning_enabled
   kms_key_arn             = var.kms_key_arn
   deny_insecure_transport = var.bucket_deny_insecure_transport
+  lifecycle_rules_enabled = var.bucket_lifecycle_rules_enabled
 }
 
 module "execution_role" {

@@ -155,6 +155,13 @@ variable "bucket_versioning_enabled" {
   nullable    = false
 }
 
+variable "bucket_lifecycle_rules_enabled" {
+  description = "Give the bucket its lifecycle rule (abort incomplete multipart uploads, expire old versions). The local target turns it off: provider 5.x waits about 55 s for a new rule to propagate, which would dominate a local run."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "bucket_deny_insecure_transport" {
   description = "Deny non-TLS requests to the bucket. Keep it on for AWS; turn it off only for an emulator that ignores the aws:SecureTransport condition (plain moto denies every request with it; the project's emulator evaluates it)."
   type        = bool

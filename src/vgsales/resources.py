@@ -47,11 +47,22 @@ def stack_tags(settings: Settings) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
 
 
+def sdk_tags(settings: Settings) -> list[dict[str, str]]:
+    """The same tags in sagemaker-core's shape (its resources each declare their own Tag model; dicts fit all)."""
+    return [{"key": tag["Key"], "value": tag["Value"]} for tag in stack_tags(settings)]
+
+
 def find(sagemaker, name_prefix: str, kinds: tuple[str, ...] = KINDS) -> list[PipelineResource]:
-    """Every resource of the given kinds whose name has the stack's prefix and that carries its tag."""
+    """Every resource of the given kinds whose name has the stack's prefix and that carries its tag.
+
+    Finished training jobs are history, not resources: SageMaker keeps them forever and they cost nothing,
+    so only running ones are returned (teardown stops them).
+    """
     found = []
     for kind in kinds:
         for item in _list(sagemaker, kind, name_prefix):
+            if kind == "training-job" and not item.costs_money:
+                continue
             if _tagged(sagemaker, item.arn, name_prefix):
                 found.append(item)
     return found
@@ -94,10 +105,10 @@ def remove(sagemaker, resource: PipelineResource, wait_seconds: float = 900, pol
         if resource.kind == "model":
             sagemaker.delete_model(ModelName=resource.name)
             return "deleted"
-        if resource.status in ("InProgress",):
+        if resource.status == "InProgress":
             sagemaker.stop_training_job(TrainingJobName=resource.name)
             return "stopped"
-        return "kept (training jobs cannot be deleted; not running)"
+        return "already stopping"
     except ClientError as exc:
         if _not_found(exc):
             return "already gone"

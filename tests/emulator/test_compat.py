@@ -364,6 +364,21 @@ def test_lifecycle_config_tags_are_kept_and_listed(aws_env):
     ]
 
 
+def test_gap_moto_cannot_list_lifecycle_configs():
+    assert _patching.original(SageMakerResponse, "list_notebook_instance_lifecycle_configs") is None
+
+
+def test_lifecycle_configs_are_listed_by_name(aws_env):
+    sagemaker = boto3.client("sagemaker")
+    names = sorted(unique("lcc-listed") for _ in range(2))
+    for name in names:
+        sagemaker.create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
+    pages = sagemaker.get_paginator("list_notebook_instance_lifecycle_configs").paginate(NameContains="lcc-listed")
+    listed = [c["NotebookInstanceLifecycleConfigName"] for page in pages for c in page["NotebookInstanceLifecycleConfigs"]]
+    assert set(names) <= set(listed)
+    assert all("lcc-listed" in name for name in listed)
+
+
 def test_listing_tags_of_a_missing_resource_is_a_validation_error(aws_env):
     with pytest.raises(ClientError) as missing:
         boto3.client("sagemaker").list_tags(

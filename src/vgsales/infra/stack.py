@@ -41,6 +41,9 @@ def terraform_variables(settings: Settings) -> dict[str, Any]:
         # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
         variables["s3_use_path_style"] = True
         variables["provider_max_retries"] = 2
+        # Provider 5.x waits ~55 s for a new lifecycle rule to "propagate", even against the emulator, where
+        # the rule has no effect (nothing lives long enough to expire). The module tests cover the rule.
+        variables["bucket_lifecycle_rules_enabled"] = False
     return variables
 
 
@@ -148,7 +151,8 @@ def teardown(settings: Settings) -> list[str]:
     with target.activate(settings) as env:
         sagemaker = boto3.client("sagemaker", region_name=settings.region)
         for resource in resources.find(sagemaker, settings.name_prefix):
-            with step(f"Removing {resource.kind} {resource.name}"):
+            verb = "Stopping" if resource.kind == "training-job" else "Removing"
+            with step(f"{verb} {resource.kind} {resource.name}"):
                 outcome = resources.remove(sagemaker, resource)
             if outcome in ("deleted", "stopped"):
                 removed.append(f"{resource.kind} {resource.name}")

@@ -12,7 +12,7 @@ import json
 
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
-from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig, Tag
+from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig
 from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import resources, target
@@ -45,7 +45,7 @@ def run(settings: Settings) -> dict:
     training = state.read("training")
     model_name, config_name = _names(settings, training["training_job_name"])
     name = endpoint_name(settings)
-    tags = [Tag(key=tag["Key"], value=tag["Value"]) for tag in resources.stack_tags(settings)]
+    tags = resources.sdk_tags(settings)
     with target.activate(settings):
         if _get(Model, model_name) is None:
             with step(f"Creating model {model_name}"):

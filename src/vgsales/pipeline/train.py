@@ -6,7 +6,10 @@ same XGBoost release, so a model trained on either target loads in the other.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import boto3
 from sagemaker.core import image_uris
@@ -19,7 +22,6 @@ from sagemaker.core.shapes import (
     ResourceConfig,
     S3DataSource,
     StoppingCondition,
-    Tag,
 )
 from sagemaker.core.utils.exceptions import FailedStatusError
 
@@ -27,7 +29,7 @@ from .. import target
 from ..console import console
 from ..emulator.xgboost_hyperparameters import validate_hyperparameters
 from ..errors import WorkshopError
-from ..resources import stack_tags
+from ..resources import sdk_tags
 from ..settings import Settings
 from ..state import RunState
 
@@ -61,12 +63,13 @@ def run(settings: Settings) -> dict:
             ),
             stopping_condition=_stopping_condition(settings),
             enable_managed_spot_training=training.use_spot,
-            tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in stack_tags(settings)],
+            tags=sdk_tags(settings),
         )
         console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
         started = time.monotonic()
         try:
-            job.wait(poll=1, logs=True)
+            with _streamed_logs():
+                job.wait(poll=1, logs=True)
         except FailedStatusError:
             job.refresh()
             raise WorkshopError(_failure_message(job, settings)) from None
@@ -97,6 +100,33 @@ def run(settings: Settings) -> dict:
     for metric, value in record["final_metrics"].items():
         console.print(f"  {metric}: {value:.4f}")
     return record
+
+
+class _LogLines(logging.Handler):
+    """Prints the training log lines sagemaker-core's wait() reads from CloudWatch, as they arrive.
+
+    The SDK logs each event as "<stream>:\n<message>" at INFO and leaves handlers to the application.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if getattr(record, "markup", True) is False:  # a log event from the job's container
+            console.print(f"  {message.split(chr(10), 1)[-1]}", markup=False)
+        else:
+            console.print(message)
+
+
+@contextmanager
+def _streamed_logs() -> Iterator[None]:
+    sdk_logger = logging.getLogger("sagemaker.core.resources")
+    handler, level = _LogLines(logging.INFO), sdk_logger.level
+    sdk_logger.addHandler(handler)
+    sdk_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.setLevel(level)
 
 
 def timestamped_name(settings: Settings, kind: str) -> str:

@@ -39,6 +39,13 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "lifecycle_rules_enabled" {
+  description = "Create the lifecycle rule (abort incomplete multipart uploads, expire noncurrent versions). Turn off only for throw-away buckets: the provider waits about a minute for a new rule to propagate."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "abort_incomplete_multipart_upload_days" {
   description = "Abort multipart uploads that were not completed after this many days, so their parts stop costing storage."
   type        = number

@@ -35,6 +35,7 @@ def install() -> None:
     patch(SageMakerResponse, "create_presigned_notebook_instance_url", _create_presigned_notebook_instance_url)
     patch(FakeSagemakerNotebookInstance, "to_dict", _notebook_instance_to_dict)
     patch(SageMakerResponse, "serialized", _serialized)
+    patch(SageMakerResponse, "list_notebook_instance_lifecycle_configs", _list_notebook_instance_lifecycle_configs)
 
 
 # --- Tags ------------------------------------------------------------------------------------------------
@@ -68,6 +69,26 @@ def _add_tags(self: SageMakerModelBackend, arn: str, tags: list[dict[str, str]])
     new_keys = {tag["Key"] for tag in tags}
     resource.tags = [tag for tag in resource.tags if tag["Key"] not in new_keys] + list(tags)
     return resource.tags
+
+
+# moto gap: ListNotebookInstanceLifecycleConfigs is not implemented (a 500); `invoke status` lists them.
+def _list_notebook_instance_lifecycle_configs(self: SageMakerResponse) -> ActionResult:
+    name_contains = (self._get_param("NameContains") or "").lower()
+    configs = sorted(
+        self.sagemaker_backend.notebook_instance_lifecycle_configurations.values(),
+        key=lambda config: config.notebook_instance_lifecycle_config_name,
+    )
+    summaries = [
+        {
+            "NotebookInstanceLifecycleConfigName": config.notebook_instance_lifecycle_config_name,
+            "NotebookInstanceLifecycleConfigArn": config.arn,
+            "CreationTime": config.creation_time,
+            "LastModifiedTime": config.last_modified_time,
+        }
+        for config in configs
+        if name_contains in config.notebook_instance_lifecycle_config_name.lower()
+    ]
+    return ActionResult({"NotebookInstanceLifecycleConfigs": summaries})
 
 
 # moto gap: CreateNotebookInstanceLifecycleConfig drops its Tags.

@@ -48,7 +48,7 @@ run "defaults_lock_the_bucket_down" {
 
   assert {
     condition = anytrue([
-      for rule in aws_s3_bucket_lifecycle_configuration.this.rule :
+      for rule in aws_s3_bucket_lifecycle_configuration.this[0].rule :
       rule.status == "Enabled" && try(one(rule.abort_incomplete_multipart_upload).days_after_initiation, 0) == 7
     ])
     error_message = "A lifecycle rule must abort incomplete multipart uploads after 7 days."
@@ -56,7 +56,7 @@ run "defaults_lock_the_bucket_down" {
 
   assert {
     condition = anytrue([
-      for rule in aws_s3_bucket_lifecycle_configuration.this.rule :
+      for rule in aws_s3_bucket_lifecycle_configuration.this[0].rule :
       try(one(rule.noncurrent_version_expiration).noncurrent_days, 0) == 30
     ])
     error_message = "Previous versions must expire after 30 days by default."
@@ -111,7 +111,7 @@ run "versioning_can_be_turned_off" {
   }
 
   assert {
-    condition     = length(one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration) == 0
+    condition     = length(one(aws_s3_bucket_lifecycle_configuration.this[0].rule).noncurrent_version_expiration) == 0
     error_message = "Without versioning there are no previous versions to expire."
   }
 }

@@ -1,0 +1,187 @@
+"""The notebook bundle: what a new notebook instance finds in ~/SageMaker/video-game-sales/.
+
+`invoke setup` builds it and passes its folder to Terraform (`notebook_bundle_dir`), which uploads it to the
+stack's bucket; the lifecycle configuration's on-create script copies it onto the instance and pip-installs
+its requirements.txt and wheel into the conda_python3 environment (Python 3.10 on AL2023). It holds:
+
+- both workshop notebooks, their kernel set to the instance's conda_python3;
+- invoke.yaml, the project's settings, which the notebooks read (vgsales.notebook.discover);
+- a wheel of this package, built from the source tree, and requirements.txt with the pins the instance needs;
+- bundle.json, what was built from which source, for anyone debugging an instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from ..errors import WorkshopError
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+NOTEBOOKS = ("cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipynb")
+INSTANCE_KERNEL = {"name": "conda_python3", "display_name": "conda_python3", "language": "python"}
+MANIFEST = "bundle.json"
+# Pinned on the instance exactly as in requirements.txt: the SDK whose behaviour the pipeline relies on, and
+# the emulator's packages, whose versions the package is tested with. Everything else installs from the
+# wheel's ranges, so the environment's preinstalled numpy, pandas, scikit-learn, matplotlib and boto3 stay
+# untouched when they already satisfy them (replacing numpy under conda's compiled packages breaks them).
+INSTANCE_PINS = ("sagemaker-core", "moto", "xgboost-cpu", "cheroot", "invoke", "python-terraform")
+# Source files the wheel is built from; nothing else of the tree (state, caches, venvs) gets near the build.
+_SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
+_BUILD_REQUIREMENT = re.compile(r"setuptools\s*>=\s*([0-9][0-9.]*)")
+PIP_TIMEOUT_SECONDS = 300
+
+
+def build_bundle(dest: Path, project_dir: Path = PROJECT_DIR, kernel: dict[str, str] | None = None) -> Path:
+    """Assemble the bundle in ``dest`` (replacing a bundle built there before) and return ``dest``.
+
+    ``dest`` must be empty, missing, or a bundle this function built: it is emptied first so that Terraform,
+    which uploads every file in it, never uploads a stale wheel.
+    """
+    dest = Path(dest).resolve()
+    project_dir = Path(project_dir).resolve()
+    _require_source_tree(project_dir)
+    _require_replaceable(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would survive the rename
+    try:
+        for name in NOTEBOOKS:
+            _copy_notebook(project_dir / "notebooks" / name, staging / name, kernel or INSTANCE_KERNEL)
+        shutil.copy2(project_dir / "invoke.yaml", staging / "invoke.yaml")
+        wheel = build_wheel(project_dir, staging)
+        (staging / "requirements.txt").write_text(instance_requirements(project_dir / "requirements.txt"))
+        _write_manifest(staging, project_dir, wheel)
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def build_wheel(project_dir: Path, out_dir: Path) -> Path:
+    """A wheel of the package with `pip wheel --no-deps`, built from a clean copy of the sources.
+
+    Built without pip's isolated build environment when the installed setuptools satisfies the project's
+    build requirement (offline and faster); otherwise pip fetches setuptools from the configured index.
+    """
+    with tempfile.TemporaryDirectory(prefix="vgsales-wheel-") as scratch:
+        source = Path(scratch) / "source"
+        source.mkdir()
+        for name in _SOURCE_FILES:
+            if (project_dir / name).is_file():
+                shutil.copy2(project_dir / name, source / name)
+        shutil.copytree(project_dir / "src", source / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        wheels = Path(scratch) / "wheels"
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels)]
+        if _installed_setuptools_suffices(project_dir / "pyproject.toml"):
+            command.append("--no-build-isolation")
+        command.append(str(source))
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise WorkshopError(
+                f"Building the vgsales wheel for the notebook bundle took over {PIP_TIMEOUT_SECONDS} s. pip may be "
+                "waiting for the package index to fetch setuptools: check your network or pip configuration."
+            ) from None
+        built = sorted(wheels.glob("vgsales-*.whl"))
+        if result.returncode != 0 or len(built) != 1:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            raise WorkshopError(
+                "Building the vgsales wheel for the notebook bundle failed (`pip wheel --no-deps`). pip said:\n"
+                f"{tail}\nFix the cause (a network problem fetching setuptools, or a broken pyproject.toml) and "
+                "run `invoke setup` again."
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(built[0], out_dir / built[0].name))
+
+
+def instance_requirements(requirements: Path) -> str:
+    """requirements.txt for the instance: the project's exact pins of INSTANCE_PINS, nothing else."""
+    pins = {}
+    for line in Path(requirements).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*==\s*(\S+)", line)
+        if match and _normalized(match.group(1)) in {_normalized(name) for name in INSTANCE_PINS}:
+            pins[_normalized(match.group(1))] = line
+    missing = [name for name in INSTANCE_PINS if _normalized(name) not in pins]
+    if missing:
+        raise WorkshopError(
+            f"{requirements} has no exact pin (name==version) for {', '.join(missing)}, which the notebook "
+            "instance installs at those versions. Restore the pins in requirements.txt."
+        )
+    header = (
+        "# Installed by the notebook instance's on-create script into conda_python3 (Python 3.10), together\n"
+        "# with the vgsales wheel beside this file. Pinned here: what must match the versions the project is\n"
+        "# tested with. Everything else comes from the wheel's version ranges, so the environment's\n"
+        "# preinstalled numpy, pandas, scikit-learn and matplotlib stay as they are when they satisfy them.\n"
+    )
+    return header + "".join(f"{pins[_normalized(name)]}\n" for name in INSTANCE_PINS)
+
+
+def _copy_notebook(source: Path, target: Path, kernel: dict[str, str]) -> None:
+    """The notebook with the instance's kernel, so Jupyter opens it without asking which kernel to use."""
+    document = json.loads(source.read_text(encoding="utf-8"))
+    document.setdefault("metadata", {})["kernelspec"] = dict(kernel)
+    target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _write_manifest(staging: Path, project_dir: Path, wheel: Path) -> None:
+    files = sorted(path for path in staging.iterdir() if path.is_file())
+    manifest = {
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": str(project_dir),
+        "package": wheel.name,
+        "files": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files},
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _require_source_tree(project_dir: Path) -> None:
+    needed = ["pyproject.toml", "invoke.yaml", "requirements.txt", "src/vgsales", *(f"notebooks/{n}" for n in NOTEBOOKS)]
+    missing = [name for name in needed if not (project_dir / name).exists()]
+    if missing:
+        raise WorkshopError(
+            f"Cannot build the notebook bundle: {project_dir} lacks {', '.join(missing)}. The bundle is built "
+            "from the project's source folder; run `invoke setup` from a complete checkout."
+        )
+
+
+def _require_replaceable(dest: Path) -> None:
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise WorkshopError(f"The notebook bundle folder {dest} is a file; remove it or choose another folder.")
+    if any(dest.iterdir()) and not (dest / MANIFEST).is_file():
+        raise WorkshopError(
+            f"The folder {dest} is not empty and holds no {MANIFEST}, so it is not a notebook bundle built "
+            "before. It is not overwritten: choose an empty or new folder for the bundle."
+        )
+
+
+def _installed_setuptools_suffices(pyproject: Path) -> bool:
+    match = _BUILD_REQUIREMENT.search(pyproject.read_text())
+    try:
+        installed = metadata.version("setuptools")
+    except metadata.PackageNotFoundError:
+        return False
+    needed = match.group(1) if match else "0"
+    return _version_tuple(installed) >= _version_tuple(needed)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
