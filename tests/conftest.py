@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+from vgsales.dataset import EXPECTED_COLUMNS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASET = PROJECT_ROOT.parent / "shared" / "data" / "Video_Games_Sales_as_at_22_Dec_2016.csv"
@@ -19,3 +23,136 @@ def shared_dataset() -> Path:
             pytest.fail(f"CI must provide the shared dataset at {SHARED_DATASET}")
         pytest.skip(f"the real dataset is not at {SHARED_DATASET}")
     return SHARED_DATASET
+
+
+# --- a generated dataset of the real schema ---------------------------------------------------------------
+# It mimics what the preprocessing cares about: blank cells that dropna() removes, 'tbd' user scores, a few
+# categories per column, and hits (Global_Sales > 1) that tend to have higher critic scores, so a model
+# trained on it learns something. Tests run with --import-mode=importlib, so helpers reach tests as fixtures.
+
+PLATFORMS = ("PS4", "XOne", "WiiU", "PC", "3DS")
+GENRES = ("Action", "Sports", "Racing", "Puzzle")
+PUBLISHERS = ("Nintendo", "Sony Computer Entertainment", "Ubisoft", "Electronic Arts", "Indie Co")
+RATINGS = ("E", "T", "M")
+
+
+def synthetic_frame(
+    rows: int = 400,
+    *,
+    hit_fraction: float = 0.2,
+    incomplete_fraction: float = 0.1,
+    tbd_fraction: float = 0.1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Raw rows as the CSV holds them: User_Score as text ('7.5', 'tbd' or blank)."""
+    rng = np.random.default_rng(seed)
+    is_hit = rng.random(rows) < hit_fraction
+    critic = np.where(is_hit, rng.integers(70, 98, rows), rng.integers(25, 90, rows)).astype(float)
+    user = np.round(critic / 10 + rng.normal(0, 0.8, rows), 1).clip(0, 10)
+    user_text = np.where(rng.random(rows) < tbd_fraction, "tbd", user.astype(str))
+    regional = rng.dirichlet(np.ones(4), rows)
+    total = np.round(np.where(is_hit, rng.uniform(1.05, 20, rows), rng.uniform(0.01, 0.95, rows)), 2)
+    frame = pd.DataFrame(
+        {
+            "Name": [f"Game {i}" for i in range(rows)],
+            "Platform": rng.choice(PLATFORMS, rows),
+            "Year_of_Release": rng.integers(2000, 2017, rows).astype(float),
+            "Genre": rng.choice(GENRES, rows),
+            "Publisher": rng.choice(PUBLISHERS, rows),
+            "NA_Sales": np.round(total * regional[:, 0], 2),
+            "EU_Sales": np.round(total * regional[:, 1], 2),
+            "JP_Sales": np.round(total * regional[:, 2], 2),
+            "Other_Sales": np.round(total * regional[:, 3], 2),
+            "Global_Sales": total,
+            "Critic_Score": critic,
+            "Critic_Count": rng.integers(5, 100, rows).astype(float),
+            "User_Score": user_text,
+            "User_Count": rng.integers(5, 1000, rows).astype(float),
+            "Developer": rng.choice(("Studio A", "Studio B", "Studio C"), rows),
+            "Rating": rng.choice(RATINGS, rows),
+        },
+        columns=list(EXPECTED_COLUMNS),
+    )
+    # Blank cells in columns the preprocessing keeps, so dropna() has rows to drop, as in the real file.
+    incomplete = np.flatnonzero(rng.random(rows) < incomplete_fraction)
+    kept_columns = ("Critic_Score", "User_Score", "Rating", "Publisher")
+    for offset, row in enumerate(incomplete):
+        frame.loc[row, kept_columns[offset % len(kept_columns)]] = np.nan
+    return frame
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Comma-separated with CRLF line ends, as the real file."""
+    path = Path(path)
+    frame.to_csv(path, index=False, lineterminator="\r\n")
+    return path
+
+
+@pytest.fixture
+def make_frame():
+    """``make_frame(rows=400, hit_fraction=0.2, incomplete_fraction=0.1, tbd_fraction=0.1, seed=0)``."""
+    return synthetic_frame
+
+
+@pytest.fixture
+def write_dataset(tmp_path: Path):
+    """``write_dataset(frame, name="dataset.csv") -> Path``: the frame as the real file is written."""
+
+    def write(frame: pd.DataFrame, name: str = "dataset.csv") -> Path:
+        return write_csv(frame, tmp_path / name)
+
+    return write
+
+
+@pytest.fixture
+def synthetic_csv(tmp_path: Path) -> Path:
+    """400 rows of the real schema, with incomplete rows, 'tbd' scores and about 20% hits."""
+    return write_csv(synthetic_frame(), tmp_path / "synthetic.csv")
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset_path(tmp_path_factory) -> Path:
+    """600 generated rows of the real schema, as a CSV file shared by the tests that run the pipeline."""
+    return write_csv(synthetic_frame(rows=600, seed=3), tmp_path_factory.mktemp("synthetic") / "games.csv")
+
+
+# --- settings and the local stack ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def terraform_available() -> None:
+    """Tests that apply the Terraform root need the binary; CI must have it."""
+    import shutil
+
+    if shutil.which("terraform") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have terraform on PATH")
+        pytest.skip("terraform is not on PATH")
+
+
+@pytest.fixture(scope="session")
+def make_settings():
+    """``make_settings(state_dir, **changes)``: the default settings with dotted-key changes, e.g.
+    ``make_settings(tmp, **{"training.instance_count": 2})``."""
+    import copy
+
+    from invoke import Config
+
+    from vgsales.settings import Settings, _plain
+
+    config = Config(project_location=str(PROJECT_ROOT))
+    config.load_project()
+    defaults = _plain(config.workshop)
+
+    def make(state_dir: Path, **changes):
+        data = copy.deepcopy(defaults)
+        data["state_dir"] = str(state_dir)
+        for dotted, value in changes.items():
+            *parents, leaf = dotted.split(".")
+            node = data
+            for parent in parents:
+                node = node[parent]
+            node[leaf] = value
+        return Settings.from_config(data, project_dir=PROJECT_ROOT)
+
+    return make

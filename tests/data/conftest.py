@@ -1,4 +1,4 @@
-"""Fixtures for the data tests: a generated dataset of the real schema and a loopback web server.
+"""Fixtures for the data tests: a loopback web server (the generated dataset is in tests/conftest.py).
 
 The generated dataset mimics what the preprocessing cares about: blank cells that dropna() removes, 'tbd'
 user scores, a few categories per column, and hits (Global_Sales > 1) that tend to have higher critic
@@ -13,92 +13,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-
-from vgsales.dataset import EXPECTED_COLUMNS
-
-PLATFORMS = ("PS4", "XOne", "WiiU", "PC", "3DS")
-GENRES = ("Action", "Sports", "Racing", "Puzzle")
-PUBLISHERS = ("Nintendo", "Sony Computer Entertainment", "Ubisoft", "Electronic Arts", "Indie Co")
-RATINGS = ("E", "T", "M")
-
-
-def synthetic_frame(
-    rows: int = 400,
-    *,
-    hit_fraction: float = 0.2,
-    incomplete_fraction: float = 0.1,
-    tbd_fraction: float = 0.1,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Raw rows as the CSV holds them: User_Score as text ('7.5', 'tbd' or blank)."""
-    rng = np.random.default_rng(seed)
-    is_hit = rng.random(rows) < hit_fraction
-    critic = np.where(is_hit, rng.integers(70, 98, rows), rng.integers(25, 90, rows)).astype(float)
-    user = np.round(critic / 10 + rng.normal(0, 0.8, rows), 1).clip(0, 10)
-    user_text = np.where(rng.random(rows) < tbd_fraction, "tbd", user.astype(str))
-    regional = rng.dirichlet(np.ones(4), rows)
-    total = np.round(np.where(is_hit, rng.uniform(1.05, 20, rows), rng.uniform(0.01, 0.95, rows)), 2)
-    frame = pd.DataFrame(
-        {
-            "Name": [f"Game {i}" for i in range(rows)],
-            "Platform": rng.choice(PLATFORMS, rows),
-            "Year_of_Release": rng.integers(2000, 2017, rows).astype(float),
-            "Genre": rng.choice(GENRES, rows),
-            "Publisher": rng.choice(PUBLISHERS, rows),
-            "NA_Sales": np.round(total * regional[:, 0], 2),
-            "EU_Sales": np.round(total * regional[:, 1], 2),
-            "JP_Sales": np.round(total * regional[:, 2], 2),
-            "Other_Sales": np.round(total * regional[:, 3], 2),
-            "Global_Sales": total,
-            "Critic_Score": critic,
-            "Critic_Count": rng.integers(5, 100, rows).astype(float),
-            "User_Score": user_text,
-            "User_Count": rng.integers(5, 1000, rows).astype(float),
-            "Developer": rng.choice(("Studio A", "Studio B", "Studio C"), rows),
-            "Rating": rng.choice(RATINGS, rows),
-        },
-        columns=list(EXPECTED_COLUMNS),
-    )
-    # Blank cells in columns the preprocessing keeps, so dropna() has rows to drop, as in the real file.
-    incomplete = np.flatnonzero(rng.random(rows) < incomplete_fraction)
-    kept_columns = ("Critic_Score", "User_Score", "Rating", "Publisher")
-    for offset, row in enumerate(incomplete):
-        frame.loc[row, kept_columns[offset % len(kept_columns)]] = np.nan
-    return frame
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Comma-separated with CRLF line ends, as the real file."""
-    path = Path(path)
-    frame.to_csv(path, index=False, lineterminator="\r\n")
-    return path
-
-
-@pytest.fixture
-def make_frame():
-    """``make_frame(rows=400, hit_fraction=0.2, incomplete_fraction=0.1, tbd_fraction=0.1, seed=0)``."""
-    return synthetic_frame
-
-
-@pytest.fixture
-def write_dataset(tmp_path: Path):
-    """``write_dataset(frame, name="dataset.csv") -> Path``: the frame as the real file is written."""
-
-    def write(frame: pd.DataFrame, name: str = "dataset.csv") -> Path:
-        return write_csv(frame, tmp_path / name)
-
-    return write
-
-
-@pytest.fixture
-def synthetic_csv(tmp_path: Path) -> Path:
-    """400 rows of the real schema, with incomplete rows, 'tbd' scores and about 20% hits."""
-    return write_csv(synthetic_frame(), tmp_path / "synthetic.csv")
 
 
 @dataclass

@@ -1,0 +1,159 @@
+"""`invoke setup` / `status` / `teardown` on the local target, against the real Terraform root and emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from vgsales import resources, target
+from vgsales.emulator import daemon
+from vgsales.infra import stack
+from vgsales.infra.terraform import TerraformStack, state_file
+from vgsales.settings import Settings
+from vgsales.state import RunState
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def require_terraform() -> None:
+    if shutil.which("terraform") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have terraform on PATH")
+        pytest.skip("terraform is not on PATH")
+
+
+def local_settings(state_dir: Path) -> Settings:
+    from invoke import Config
+
+    from vgsales.settings import _plain
+
+    config = Config(project_location=str(PROJECT_ROOT))
+    config.load_project()
+    data = _plain(config.workshop)
+    data["state_dir"] = str(state_dir)
+    return Settings.from_config(data, project_dir=PROJECT_ROOT)
+
+
+@pytest.fixture(scope="module")
+def stack_up(tmp_path_factory):
+    require_terraform()
+    settings = local_settings(tmp_path_factory.mktemp("state"))
+    outputs = stack.setup(settings)
+    yield settings, outputs
+    stack.teardown(settings)
+
+
+def test_setup_creates_the_stack_with_its_security_properties(stack_up):
+    settings, outputs = stack_up
+    assert RunState(settings).read("stack")["bucket_name"] == outputs["bucket_name"]
+    with target.activate(settings):
+        s3 = boto3.client("s3")
+        bucket = outputs["bucket_name"]
+        encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert block == {
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        }
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        deny_tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)]
+        assert deny_tls, policy
+        # The policy is evaluated, and TLS requests pass it.
+        s3.put_object(Bucket=bucket, Key="probe.txt", Body=b"x")
+        assert s3.get_object(Bucket=bucket, Key="probe.txt")["Body"].read() == b"x"
+
+        iam = boto3.client("iam")
+        role_name = outputs["role_arn"].rsplit("/", 1)[-1]
+        trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+        assert not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"], "no managed policies"
+
+        sagemaker = boto3.client("sagemaker")
+        notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs["notebook_instance_name"])
+        assert notebook["RootAccess"] == "Disabled"
+        assert notebook["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == "2"
+        assert notebook["NotebookInstanceLifecycleConfigName"] == outputs["lifecycle_config_name"]
+        assert notebook["InstanceType"] == "ml.t3.medium"
+        config = sagemaker.describe_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName=outputs["lifecycle_config_name"]
+        )
+        assert config["OnStart"] and config["OnCreate"]
+
+
+def test_setup_again_changes_nothing(stack_up):
+    settings, outputs = stack_up
+    assert stack.setup(settings) == outputs
+    with target.activate(settings) as env:
+        stack_ = TerraformStack(RunState(settings).terraform_dir, env)
+        plan = stack_.plan(stack.terraform_variables(settings))
+    assert not plan.has_changes, plan.text
+
+
+def test_status_lists_the_stack_and_what_costs_money(stack_up):
+    settings, outputs = stack_up
+    lines = {(line.kind, line.name): line for line in stack.status(settings)}
+    assert ("bucket", outputs["bucket_name"]) in lines
+    assert ("notebook-instance", outputs["notebook_instance_name"]) in lines
+    assert lines[("notebook-instance", outputs["notebook_instance_name"])].costs_money
+    assert ("lifecycle-config", outputs["lifecycle_config_name"]) in lines
+
+
+def every_resource(settings: Settings) -> dict[str, list]:
+    """Every resource kind the stack can create, listed on the emulator."""
+    with target.activate(settings):
+        s3, iam, sagemaker = boto3.client("s3"), boto3.client("iam"), boto3.client("sagemaker")
+        return {
+            "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
+            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(settings.name_prefix)],
+            "policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+            "lifecycle configs": sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"],
+            "notebook instances": sagemaker.list_notebook_instances()["NotebookInstances"],
+            "models": sagemaker.list_models()["Models"],
+            "endpoint configs": sagemaker.list_endpoint_configs()["EndpointConfigs"],
+            "endpoints": sagemaker.list_endpoints()["Endpoints"],
+        }
+
+
+def test_teardown_empties_every_resource_kind_then_is_idempotent(stack_up):
+    """Runs last: the stack's removal steps with the emulator kept alive, so it can be asked what is left."""
+    settings, _ = stack_up
+    before = every_resource(settings)
+    assert before["buckets"] and before["roles"] and before["notebook instances"] and before["lifecycle configs"]
+    with target.activate(settings) as env:
+        sagemaker = boto3.client("sagemaker")
+        for resource in resources.find(sagemaker, settings.name_prefix):
+            resources.remove(sagemaker, resource)
+        TerraformStack(RunState(settings).terraform_dir, env).destroy(stack.terraform_variables(settings))
+    after = every_resource(settings)
+    assert after == {kind: [] for kind in after}, after
+
+    emulator_dir = target.emulator_dir(settings)
+    removed = stack.teardown(settings)
+    assert "local emulator" in removed
+    assert daemon.status(emulator_dir) is None, "teardown stops the emulator"
+    assert not RunState(settings).has("stack")
+    assert stack.teardown(settings) == [], "a second teardown finds nothing"
+    assert stack.status(settings) == []
+
+
+def test_cli_teardown_with_nothing_left_exits_zero(tmp_path):
+    invoke = os.path.join(os.path.dirname(sys.executable), "invoke")
+    result = subprocess.run(
+        [invoke, "teardown"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "INVOKE_WORKSHOP_STATE_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to tear down" in result.stdout
+    status = subprocess.run(
+        [invoke, "status", "--json"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "INVOKE_WORKSHOP_STATE_DIR": str(tmp_path)},
+    )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout) == {"resources": []}
