@@ -148,7 +148,8 @@ def _write_manifest(staging: Path, project_dir: Path, wheel: Path) -> None:
 
 
 def _require_source_tree(project_dir: Path) -> None:
-    needed = ["pyproject.toml", "invoke.yaml", "requirements.txt", "src/vgsales", *(f"notebooks/{n}" for n in NOTEBOOKS)]
+    needed = ["pyproject.toml", "invoke.yaml", "requirements.txt", "src/vgsales"]
+    needed += [f"notebooks/{name}" for name in NOTEBOOKS]
     missing = [name for name in needed if not (project_dir / name).exists()]
     if missing:
         raise WorkshopError(

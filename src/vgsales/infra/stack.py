@@ -16,7 +16,7 @@ from ..emulator import daemon
 from ..errors import WorkshopError
 from ..settings import Settings
 from ..state import RunState
-from . import terraform
+from . import orphans, terraform
 from .terraform import TerraformStack
 from .terraform_cli import mirror_from_env
 
@@ -86,6 +86,7 @@ def setup(settings: Settings) -> dict[str, Any]:
         variables = terraform_variables(settings)
         with step("terraform init"):
             stack.init()
+        _clear_untracked(settings, stack)
         with step("terraform plan"):
             plan = stack.plan(variables)
         if not plan.has_changes:
@@ -95,12 +96,39 @@ def setup(settings: Settings) -> dict[str, Any]:
             if settings.target == "aws" and settings.confirm:
                 _confirm(plan.text, identity, settings)
             with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
-                stack.apply(variables)
+                stack.apply()
         outputs = stack.outputs()
     state = RunState(settings)
     state.write("stack", {"target": settings.target, **outputs})
     _print_outputs(outputs)
     return outputs
+
+
+def _clear_untracked(settings: Settings, stack: TerraformStack) -> None:
+    """Resources of the stack that exist on the target although the state does not record them.
+
+    A setup interrupted while a create call was in flight leaves one (Terraform never recorded it), and the next
+    apply would then fail on its taken name. In the emulator only this stack lives, so they are removed and
+    setup converges. On AWS they might be someone else's stack under the same prefix: stop and say so.
+    """
+    leftovers = orphans.untracked(orphans.find(settings), stack.state_file)
+    if not leftovers:
+        return
+    listing = ", ".join(str(resource) for resource in leftovers)
+    if settings.target != "local":
+        raise WorkshopError(
+            f"The {settings.target} target already has resources of stack {settings.name_prefix!r} that the local "
+            f"Terraform state ({stack.state_file}) does not record: {listing}. An earlier `invoke setup` was "
+            "probably interrupted while creating them, or the state folder was lost. Run `invoke teardown` (it finds "
+            "them by name and tag and removes them), then `invoke setup` again. Nothing was created."
+        )
+    console.print(
+        f"[yellow]An interrupted setup left {listing} in the emulator without recording it in Terraform state; "
+        "removing it so that setup can create it again.[/yellow]"
+    )
+    for resource in leftovers:
+        with step(f"Removing untracked {resource}"):
+            orphans.remove(settings, resource)
 
 
 def _caller_identity(settings: Settings) -> dict[str, str]:
@@ -140,8 +168,13 @@ def _print_outputs(outputs: dict[str, Any]) -> None:
     console.print(table)
 
 
-def teardown(settings: Settings) -> list[str]:
-    """Remove everything the stack owns, newest first; returns what was removed. Safe to run again."""
+def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
+    """Remove everything the stack owns, newest first; returns what was removed. Safe to run again.
+
+    What Terraform's state records goes with `terraform destroy`; whatever is left of the stack on the target
+    after that (the state was lost, or an interrupted setup never recorded it) is found there by name and tag
+    and removed too. keep_emulator leaves the (then empty) local emulator running, to inspect it.
+    """
     removed: list[str] = []
     if _discard_stale_local_state(settings):
         removed.append("stale local state")
@@ -164,8 +197,12 @@ def teardown(settings: Settings) -> list[str]:
             with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
                 stack.destroy(terraform_variables(settings))
             removed.append(f"{count} Terraform-managed resources")
+        for resource in orphans.find(settings):
+            with step(f"Removing {resource} (found on the target, not in Terraform state)"):
+                orphans.remove(settings, resource)
+            removed.append(str(resource))
     RunState(settings).forget(*TARGET_RECORDS)
-    if settings.target == "local":
+    if settings.target == "local" and not keep_emulator:
         with step("Stopping the local AWS emulator"):
             if daemon.stop(target.emulator_dir(settings)):
                 removed.append("local emulator")
@@ -174,6 +211,21 @@ def teardown(settings: Settings) -> list[str]:
     else:
         console.print("Nothing to tear down: no resources of this stack were found.")
     return removed
+
+
+def connection_lost(settings: Settings, exc: Exception) -> WorkshopError:
+    """What to tell a user whose task lost its connection to the target half-way."""
+    if settings.target == "local" and daemon.status(target.emulator_dir(settings)) is None:
+        return WorkshopError(
+            f"The local AWS emulator stopped while the task was running ({exc}). It keeps everything in memory, "
+            "so the local stack is gone with it. Run `invoke setup` to start over (it notices, and discards the "
+            "stale local state), or `invoke teardown` to just clean up."
+        )
+    return WorkshopError(
+        f"Lost the connection to the {settings.target} target in the middle of the task ({exc}). Check the network "
+        "(and, on the local target, `invoke emulator.status`), then run the task again: every task picks up what "
+        "exists. `invoke status` lists it, `invoke teardown` removes it."
+    )
 
 
 @dataclass(frozen=True)

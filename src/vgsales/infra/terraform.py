@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_terraform import IsFlagged, IsNotFlagged, Terraform
+from python_terraform import IsFlagged, Terraform
 
 from ..errors import WorkshopError
 from ..target import environment
@@ -86,19 +86,32 @@ class TerraformStack:
         return out
 
     def init(self) -> None:
-        self._check("init", self._run("init", backend=False, upgrade=IsNotFlagged))
+        rc, out, err = self._run("init", backend=False)
+        if rc != 0 and "registry.terraform.io" in err:
+            raise WorkshopError(
+                "terraform init cannot reach the provider registry (registry.terraform.io). On a machine without "
+                "internet access, point Terraform at a provider mirror: set VGSALES_TF_PLUGIN_MIRROR (or "
+                f"workshop.terraform.plugin_mirror) to a folder holding hashicorp/aws.\n{_last_lines(_ANSI.sub('', err), 8)}"
+            )
+        self._check("init", (rc, out, err))
 
-    def plan(self, variables: Mapping[str, Any], destroy: bool = False) -> PlanSummary:
+    @property
+    def plan_file(self) -> Path:
+        return self.work_dir / "setup.tfplan"
+
+    def plan(self, variables: Mapping[str, Any]) -> PlanSummary:
+        """Plan into plan_file, so that apply() carries out exactly what was shown (and skips a second refresh)."""
         options: dict[str, Any] = {"var": dict(variables), "state": str(self.state_file), "input": False}
-        if destroy:
-            options["destroy"] = IsFlagged
         # -detailed-exitcode: 0 no changes, 2 changes, 1 error.
-        out = self._check("plan", self._run("plan", detailed_exitcode=IsFlagged, **options), ok=(0, 2))
-        return _summarise_plan(out)
+        result = self._run("plan", detailed_exitcode=IsFlagged, out=str(self.plan_file), **options)
+        return _summarise_plan(self._check("plan", result, ok=(0, 2)))
 
-    def apply(self, variables: Mapping[str, Any]) -> str:
-        options = {"var": dict(variables), "state": str(self.state_file), "input": False}
-        return self._check("apply", self._run("apply", auto_approve=IsFlagged, **options))
+    def apply(self) -> str:
+        """Apply the saved plan; Terraform refuses it if the state changed since, instead of doing something else."""
+        try:
+            return self._check("apply", self._run("apply", str(self.plan_file), state=str(self.state_file), input=False))
+        finally:
+            self.plan_file.unlink(missing_ok=True)
 
     def destroy(self, variables: Mapping[str, Any]) -> str:
         options = {"var": dict(variables), "state": str(self.state_file), "input": False}

@@ -1,0 +1,69 @@
+"""What the benchmarks share: settings in a throw-away state folder, the prepared dataset, a figures table."""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from invoke import Config
+from rich.console import Console
+from rich.table import Table
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASET = PROJECT_ROOT.parent / "shared" / "data" / "Video_Games_Sales_as_at_22_Dec_2016.csv"
+console = Console(highlight=False)
+
+
+def dataset_source() -> str:
+    """The real dataset when it is beside the project (as in CI), else the public URL the project verifies."""
+    if SHARED_DATASET.is_file():
+        return str(SHARED_DATASET)
+    from vgsales.dataset import KNOWN_SOURCE_URL
+
+    return KNOWN_SOURCE_URL
+
+
+def settings(state_dir: Path | None = None, **changes):
+    """The default settings, in a temporary state folder unless one is given, with dotted-key changes."""
+    from vgsales.settings import Settings, _plain
+
+    config = Config(project_location=str(PROJECT_ROOT))
+    config.load_project()
+    data = copy.deepcopy(_plain(config.workshop))
+    data["state_dir"] = str(state_dir or tempfile.mkdtemp(prefix="vgsales-bench-"))
+    data["data_source"] = dataset_source()
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    return Settings.from_config(data, project_dir=PROJECT_ROOT)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
