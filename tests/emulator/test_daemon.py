@@ -198,3 +198,22 @@ def test_foreground_server_runs_until_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_an_exited_but_unreaped_process_counts_as_gone():
+    """An emulator started by an earlier command is reaped by init, late; until then it is a zombie."""
+    import subprocess
+    import sys
+    import time
+
+    from vgsales.emulator import daemon as daemon_module
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while not daemon_module._is_zombie(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert daemon_module._is_zombie(child.pid)
+        assert not daemon_module._is_alive(child.pid)
+    finally:
+        child.wait()

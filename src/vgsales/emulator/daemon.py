@@ -262,7 +262,17 @@ def _is_alive(pid: int) -> bool:
         return False
     except PermissionError:  # alive, but another user's: not ours
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """An emulator started by an earlier command has lost its parent: once it exits, it stays a zombie until
+    init reaps it (seconds, on some machines), and signal 0 still reaches a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or already reaped
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def _is_our_emulator(state_dir: Path, pid: int) -> bool:

@@ -6,9 +6,9 @@ test per fix that fails if moto changes underneath it. install() is idempotent.
 
 from __future__ import annotations
 
-from . import iam, s3_policy, sagemaker
+from . import iam, s3_policy, s3_versions, sagemaker
 
-MODULES = (s3_policy, sagemaker, iam)
+MODULES = (s3_policy, s3_versions, sagemaker, iam)
 
 
 def install() -> None:
