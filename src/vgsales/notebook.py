@@ -169,7 +169,7 @@ def _from_instance(stack_file: Path, bundle_dir: Path | None) -> Workshop:
         )
     config = _load_config(bundle_dir)
     # The stack decides where its resources are; the instance's own credentials are the aws target's.
-    config.update(target="aws", region=stack["region"], name_prefix=stack["name_prefix"], data_prefix=stack["data_prefix"])
+    config.update(target="aws", **{key: stack[key] for key in ("region", "name_prefix", "data_prefix")})
     settings = Settings.from_config(config, project_dir=bundle_dir)
     RunState(settings).write("stack", {"target": "aws", **stack})
     return Workshop(settings, "notebook instance", stack_file, stack)
@@ -195,7 +195,7 @@ def _read_stack_file(path: Path) -> dict[str, Any]:
 def _from_project(project_dir: Path) -> Workshop:
     settings = load_settings(project_dir)
     state = RunState(settings)
-    run_setup = "invoke setup" if settings.target == "local" else f"INVOKE_WORKSHOP_TARGET={settings.target} invoke setup"
+    run_setup = "invoke setup" if settings.target == "local" else "INVOKE_WORKSHOP_TARGET=aws invoke setup"
     if not state.has("stack"):
         raise WorkshopError(
             f"There is no {settings.target} stack for the project in {project_dir} yet (nothing at "
@@ -225,7 +225,9 @@ def clean_up(workshop: Workshop) -> list[str]:
             if outcome == "deleted":
                 removed.append(f"{resource.kind} {resource.name}")
     workshop.state.forget("endpoint")
-    console.print(f"Removed {len(removed)} resource(s)." if removed else "No endpoint, endpoint config or model was left.")
+    console.print(
+        f"Removed {len(removed)} resource(s)." if removed else "No endpoint, endpoint config or model was left."
+    )
     console.print(_what_remains(workshop))
     return removed
 

@@ -37,7 +37,9 @@ def endpoint_scores(settings: Settings) -> Predictions:
         runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
 
         def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
-            response = runtime.invoke_endpoint(EndpointName=endpoint["endpoint_name"], ContentType=content_type, Body=body)
+            response = runtime.invoke_endpoint(
+                EndpointName=endpoint["endpoint_name"], ContentType=content_type, Body=body
+            )
             return response["Body"].read(), response.get("ContentType", "text/csv")
 
         requests = batches(

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -38,6 +38,7 @@ INSTANCE_PINS = ("sagemaker-core", "moto", "xgboost-cpu", "cheroot", "invoke", "
 _SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 _BUILD_REQUIREMENT = re.compile(r"setuptools\s*>=\s*([0-9][0-9.]*)")
 PIP_TIMEOUT_SECONDS = 300
+WHEEL_TIMESTAMP = 315532800  # 1980-01-01, the earliest time a zip file can record
 
 
 def build_bundle(dest: Path, project_dir: Path = PROJECT_DIR, kernel: dict[str, str] | None = None) -> Path:
@@ -87,8 +88,12 @@ def build_wheel(project_dir: Path, out_dir: Path) -> Path:
         if _installed_setuptools_suffices(project_dir / "pyproject.toml"):
             command.append("--no-build-isolation")
         command.append(str(source))
+        # A fixed timestamp inside the wheel: the same sources build the same bytes (see _write_manifest).
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(WHEEL_TIMESTAMP)}
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False)
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False, env=env
+            )
         except subprocess.TimeoutExpired:
             raise WorkshopError(
                 f"Building the vgsales wheel for the notebook bundle took over {PIP_TIMEOUT_SECONDS} s. pip may be "
@@ -138,8 +143,9 @@ def _copy_notebook(source: Path, target: Path, kernel: dict[str, str]) -> None:
 
 def _write_manifest(staging: Path, project_dir: Path, wheel: Path) -> None:
     files = sorted(path for path in staging.iterdir() if path.is_file())
+    # No build time: the same sources must give the same bytes, or every `invoke setup` would re-upload the
+    # bundle and report a change.
     manifest = {
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": str(project_dir),
         "package": wheel.name,
         "files": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files},

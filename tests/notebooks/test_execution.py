@@ -1,0 +1,105 @@
+"""Both notebooks, executed headless against the local target, as a learner runs them: in order, no edits.
+
+One local stack (emulator, bucket, role; no notebook instance) serves both notebooks. The kernels find it the
+way a learner's does: the notebook's folder is the project's notebooks/, and INVOKE_WORKSHOP_* variables point
+the settings at this test's state folder and at the shared dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import boto3
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from vgsales import notebook, resources, target
+from vgsales.emulator import daemon
+from vgsales.infra import stack
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+NOTEBOOKS = ("cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipynb")
+CELL_TIMEOUT_SECONDS = 600
+MIN_ACCURACY = 0.86
+
+
+@pytest.fixture(scope="module")
+def local_stack(shared_dataset, tmp_path_factory):
+    if shutil.which("terraform") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have terraform on PATH")
+        pytest.skip("terraform is not on PATH")
+    state_dir = tmp_path_factory.mktemp("workshop-state")
+    with pytest.MonkeyPatch.context() as env:
+        # The kernels inherit these, so the notebooks find this stack as they would find a learner's.
+        env.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dir))
+        env.setenv("INVOKE_WORKSHOP_DATA_SOURCE", str(shared_dataset))
+        env.setenv("INVOKE_WORKSHOP_TERRAFORM_CREATE_NOTEBOOK_INSTANCE", "0")  # invoke reads "false" as true
+        env.delenv(notebook.PROJECT_DIR_ENV, raising=False)
+        env.delenv(notebook.STACK_FILE_ENV, raising=False)
+        settings = notebook.load_settings(PROJECT_ROOT)
+        try:
+            started = time.monotonic()
+            stack.setup(settings)
+            print(f"local stack set up in {time.monotonic() - started:.1f} s")
+            yield settings
+        finally:
+            try:
+                stack.teardown(settings)
+            finally:
+                daemon.stop(target.emulator_dir(settings))  # never leave an emulator running, even if teardown failed
+
+
+def outputs_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("display_data", "execute_result"):
+            parts.append(output.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def serving_resources(settings) -> list[str]:
+    with target.activate(settings):
+        sagemaker = boto3.client("sagemaker", region_name=settings.region)
+        return [item.name for item in resources.find(sagemaker, settings.name_prefix, kinds=notebook.SERVING_KINDS)]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_notebook_runs_in_order_and_reaches_the_workshop_accuracy(local_stack, name, tmp_path) -> None:
+    document = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    client = NotebookClient(document, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
+                            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    started = time.monotonic()
+    try:
+        client.execute()
+    finally:
+        nbformat.write(document, tmp_path / name)  # the executed notebook, for a look after a failure
+    print(f"{name} executed in {time.monotonic() - started:.1f} s")
+
+    cells = {cell.get("id"): cell for cell in document.cells}
+    assert not [cell.id for cell in document.cells if any(o.output_type == "error" for o in cell.get("outputs", []))]
+    # Discovery found the test's stack, through the project's invoke.yaml and the INVOKE_WORKSHOP_* variables.
+    assert str(local_stack.target_dir) in outputs_text(cells["setup-code"])
+    # The evaluation shows the confusion matrix and the accuracy.
+    evaluation_text = outputs_text(cells["evaluate-run"])
+    assert "Confusion matrix" in evaluation_text and "accuracy" in evaluation_text
+    matrix_text = outputs_text(cells["evaluate-matrix"])
+    accuracy = float(re.search(r"accuracy: (\d\.\d{4})", matrix_text).group(1))
+    assert accuracy >= MIN_ACCURACY
+    assert "predicted hit" in matrix_text and "actual hit" in matrix_text
+    metrics = notebook.Workshop(local_stack, "project", PROJECT_ROOT / "invoke.yaml", {}).metrics()
+    assert metrics.n == 803 and round(metrics.accuracy, 4) == accuracy
+    for row in metrics.confusion_matrix:
+        assert re.search(rf"\b{row[0]}\s+{row[1]}\b", matrix_text)
+    # The threshold comparison ran on the endpoint's scores, and the clean-up left nothing serving.
+    assert "0.5" in outputs_text(cells["further-table"])
+    assert "Removed 3 resource(s)." in outputs_text(cells["cleanup-run"])
+    assert serving_resources(local_stack) == []
