@@ -9,39 +9,13 @@ with -f, or INVOKE_WORKSHOP_* variables); see README.md.
 
 from __future__ import annotations
 
-import functools
 import json
-from pathlib import Path
 
-from invoke import Collection, Exit, task
+from invoke import Collection, task
 
-from vgsales.errors import WorkshopError
-from vgsales.settings import Settings
+from vgsales.cli import install_strict_environment, settings_of, user_errors
 
-PROJECT_DIR = Path(__file__).resolve().parent
-
-
-def settings_of(c) -> Settings:
-    return Settings.from_config(c.config.workshop, project_dir=PROJECT_DIR)
-
-
-def user_errors(body):
-    """Turn a WorkshopError into invoke's Exit: one clear message and exit code 1, never a traceback."""
-
-    @functools.wraps(body)
-    def wrapper(c, *args, **kwargs):
-        try:
-            return body(c, *args, **kwargs)
-        except WorkshopError as exc:
-            raise Exit(f"Error: {exc}", code=1) from None
-        except KeyboardInterrupt:
-            raise Exit(
-                "Interrupted. Whatever was created so far is recorded on the target; run the task again to "
-                "continue, or `invoke teardown` to remove everything.",
-                code=130,
-            ) from None
-
-    return wrapper
+install_strict_environment()
 
 
 @task
@@ -53,13 +27,13 @@ def setup(c):
     stack.setup(settings_of(c))
 
 
-@task
+@task(help={"keep_emulator": "local target: leave the emptied emulator running, to inspect that nothing is left"})
 @user_errors
-def teardown(c):
+def teardown(c, keep_emulator=False):
     """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
     from vgsales.infra import stack
 
-    stack.teardown(settings_of(c))
+    stack.teardown(settings_of(c), keep_emulator=keep_emulator)
 
 
 @task(help={"json": "print a JSON object with a `resources` list instead of a table"})

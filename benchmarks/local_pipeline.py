@@ -48,8 +48,8 @@ def run_stages() -> dict[str, float]:
             bodies[stage](chosen)
             times[stage] = time.perf_counter() - started
     finally:
+        stack.teardown(chosen)  # a no-op unless a stage failed; never leaves an emulator behind
         vgsales_console.console.file = saved
-        stack.teardown(chosen)
     return times
 
 

@@ -270,7 +270,7 @@ def _deploy(reader: _Reader) -> DeploySettings:
     instance_type = reader.text("instance_type")
     check_instance_type(reader.key("instance_type"), instance_type, "hosting")
     serverless = None
-    if reader.get("serverless") is not None:
+    if reader.get("serverless"):  # {} (the default, so that -f files can merge into it) or null: instances
         sub = reader.section("serverless")
         memory = sub.integer("memory_mb", 1024, 6144)
         if memory not in SERVERLESS_MEMORY_MB:

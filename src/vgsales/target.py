@@ -69,10 +69,13 @@ def activate(settings: Settings) -> Iterator[dict[str, str]]:
 
 def _reset_client_caches() -> None:
     import boto3
-    from sagemaker.core.utils.utils import SageMakerClient
+    from sagemaker.core.utils.logs import CloudWatchLogsClient
+    from sagemaker.core.utils.utils import SageMakerClient, SingletonMeta
 
     boto3.DEFAULT_SESSION = None
     SageMakerClient.reset()
+    # The client that streams training logs is a process-wide singleton of its own, with no reset().
+    SingletonMeta._instances.pop(CloudWatchLogsClient, None)
 
 
 def _sdk_config(settings: Settings) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,39 +14,20 @@ import pytest
 from vgsales import resources, target
 from vgsales.emulator import daemon
 from vgsales.infra import stack
-from vgsales.infra.terraform import TerraformStack, state_file
+from vgsales.infra.terraform import TerraformStack
 from vgsales.settings import Settings
 from vgsales.state import RunState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def require_terraform() -> None:
-    if shutil.which("terraform") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have terraform on PATH")
-        pytest.skip("terraform is not on PATH")
-
-
-def local_settings(state_dir: Path) -> Settings:
-    from invoke import Config
-
-    from vgsales.settings import _plain
-
-    config = Config(project_location=str(PROJECT_ROOT))
-    config.load_project()
-    data = _plain(config.workshop)
-    data["state_dir"] = str(state_dir)
-    return Settings.from_config(data, project_dir=PROJECT_ROOT)
-
-
 @pytest.fixture(scope="module")
-def stack_up(tmp_path_factory):
-    require_terraform()
-    settings = local_settings(tmp_path_factory.mktemp("state"))
-    outputs = stack.setup(settings)
-    yield settings, outputs
-    stack.teardown(settings)
+def stack_up(terraform_available, make_settings, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("state"))
+    try:  # a setup that fails half-way must not leave its emulator running
+        yield settings, stack.setup(settings)
+    finally:
+        stack.teardown(settings)
 
 
 def test_setup_creates_the_stack_with_its_security_properties(stack_up):

@@ -107,6 +107,9 @@ def client_env(url: str, ca_bundle: Path | str, region: str = DEFAULT_REGION) ->
         "AWS_REGION": region,
         # No client should wait for an EC2 metadata service that a laptop does not have.
         "AWS_EC2_METADATA_DISABLED": "true",
+        # The emulator does not throttle; retrying only delays the message when it is gone (10 SDK attempts
+        # took about 19 s to report a dead emulator).
+        "AWS_MAX_ATTEMPTS": "2",
     }
 
 

@@ -92,7 +92,9 @@ def stack_tag_value(settings: Settings) -> str:
     return settings.tags.get(STACK_TAG, settings.name_prefix)
 
 
-def remove(settings: Settings, resource: StackResource, *, wait_seconds: float = 1200, poll: float | None = None) -> None:
+def remove(
+    settings: Settings, resource: StackResource, *, wait_seconds: float = 1200, poll: float | None = None
+) -> None:
     """Remove one resource and wait until it is gone; one that is already gone counts as removed."""
     poll = poll if poll is not None else (0.1 if settings.target == "local" else 10.0)
     region = settings.region
@@ -124,7 +126,9 @@ def _tags_match(tags: Iterable[dict[str, str]], stack: str) -> bool:
 def _notebook_instances(sagemaker, prefix: str, stack: str) -> Iterable[StackResource]:
     for page in sagemaker.get_paginator("list_notebook_instances").paginate(NameContains=prefix):
         for item in page["NotebookInstances"]:
-            if item["NotebookInstanceName"].startswith(f"{prefix}-") and _sagemaker_tagged(sagemaker, item["NotebookInstanceArn"], stack):
+            if item["NotebookInstanceName"].startswith(f"{prefix}-") and _sagemaker_tagged(
+                sagemaker, item["NotebookInstanceArn"], stack
+            ):
                 yield StackResource("notebook-instance", item["NotebookInstanceName"])
 
 
@@ -132,7 +136,9 @@ def _lifecycle_configs(sagemaker, prefix: str, stack: str) -> Iterable[StackReso
     for page in sagemaker.get_paginator("list_notebook_instance_lifecycle_configs").paginate(NameContains=prefix):
         for item in page["NotebookInstanceLifecycleConfigs"]:
             name = item["NotebookInstanceLifecycleConfigName"]
-            if name.startswith(f"{prefix}-") and _sagemaker_tagged(sagemaker, item["NotebookInstanceLifecycleConfigArn"], stack):
+            if name.startswith(f"{prefix}-") and _sagemaker_tagged(
+                sagemaker, item["NotebookInstanceLifecycleConfigArn"], stack
+            ):
                 yield StackResource("lifecycle-config", name)
 
 
@@ -248,6 +254,7 @@ def _is_gone(exc: ClientError) -> bool:
     code, message = error.get("Code", ""), error.get("Message", "").lower()
     if code in ("NoSuchEntity", "NoSuchBucket", "ResourceNotFound"):
         return True
-    return code in ("ValidationException", "ValidationError") and (
-        "does not exist" in message or "not found" in message or "could not find" in message
+    # SageMaker says a notebook instance is gone with a bare "RecordNotFound".
+    return code in ("ValidationException", "ValidationError") and any(
+        words in message for words in ("does not exist", "not found", "could not find", "recordnotfound")
     )

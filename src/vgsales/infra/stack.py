@@ -16,16 +16,21 @@ from ..emulator import daemon
 from ..errors import WorkshopError
 from ..settings import Settings
 from ..state import RunState
-from . import orphans, terraform
+from . import bundle, orphans, terraform
 from .terraform import TerraformStack
 from .terraform_cli import mirror_from_env
 
-NOTEBOOK_BUNDLE = Path(__file__).resolve().parents[3] / "notebooks"
 # Records that describe resources on the target; they go when the resources go.
 TARGET_RECORDS = ("stack", "training", "endpoint")
 
 
+def bundle_dir(settings: Settings) -> Path:
+    """Where setup builds what the notebook instance's on-create copies (see infra/bundle.py)."""
+    return settings.target_dir / "notebook-bundle"
+
+
 def terraform_variables(settings: Settings) -> dict[str, Any]:
+    """The root's variables; the notebook bundle only if it was built (setup builds it when it is needed)."""
     variables: dict[str, Any] = {
         "region": settings.region,
         "name_prefix": settings.name_prefix,
@@ -35,8 +40,8 @@ def terraform_variables(settings: Settings) -> dict[str, Any]:
         "notebook_instance_type": settings.terraform.notebook_instance_type,
         "idle_timeout_minutes": settings.terraform.idle_timeout_minutes,
     }
-    if NOTEBOOK_BUNDLE.is_dir() and any(NOTEBOOK_BUNDLE.glob("*.ipynb")):
-        variables["notebook_bundle_dir"] = str(NOTEBOOK_BUNDLE)
+    if settings.terraform.create_notebook_instance and (bundle_dir(settings) / bundle.MANIFEST).is_file():
+        variables["notebook_bundle_dir"] = str(bundle_dir(settings))
     if settings.target == "local":
         # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
         variables["s3_use_path_style"] = True
@@ -83,6 +88,9 @@ def setup(settings: Settings) -> dict[str, Any]:
     with target.activate(settings) as env:
         identity = _caller_identity(settings)
         stack = _stack(settings, env)
+        if settings.terraform.create_notebook_instance:
+            with step("Building the notebook bundle (notebooks, settings, a wheel of this package)"):
+                bundle.build_bundle(bundle_dir(settings))
         variables = terraform_variables(settings)
         with step("terraform init"):
             stack.init()

@@ -61,10 +61,13 @@ def run(settings: Settings) -> dict:
         endpoint = _get(Endpoint, name)
         replaced = None
         if endpoint is not None and endpoint.endpoint_status == "Failed":
+            failed_config = endpoint.endpoint_config_name
             with step(f"Removing failed endpoint {name}"):
                 endpoint.delete()
                 endpoint.wait_for_delete(poll=1)
             endpoint = None
+            if failed_config != config_name:  # it served nothing, and would linger until teardown
+                _remove_replaced(failed_config, keep_model=model_name)
         if endpoint is None:
             with step(f"Creating endpoint {name}"):
                 endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=config_name, tags=tags)
@@ -75,6 +78,8 @@ def run(settings: Settings) -> dict:
                 endpoint.endpoint_config_name = config_name
                 endpoint.update()
                 _wait_in_service(endpoint)
+            if endpoint.endpoint_config_name != config_name:
+                _update_failed(endpoint, config_name, model_name)
         elif endpoint.endpoint_status != "InService":
             with step(f"Waiting for endpoint {name}"):
                 _wait_in_service(endpoint)
@@ -128,19 +133,38 @@ def _wait_in_service(endpoint: Endpoint) -> None:
         endpoint.refresh()
         raise WorkshopError(
             f"Endpoint {endpoint.endpoint_name} failed to come up: {endpoint.failure_reason}. "
-            "Check the model artifact of the training job, then run `invoke deploy` again "
-            "(it replaces the failed endpoint), or `invoke teardown`."
+            "Check the model artifact of the training job (or run `invoke train` for a new one), then run "
+            "`invoke deploy` again (it replaces the failed endpoint), or `invoke teardown`."
         ) from None
 
 
-def _remove_replaced(config_name: str, keep_model: str) -> None:
+def _update_failed(endpoint: Endpoint, config_name: str, model_name: str) -> None:
+    """A failed update rolls back: the endpoint is InService again, but on the model it served before."""
+    serving = endpoint.endpoint_config_name
+    reason = endpoint.failure_reason or "no reason given"
+    # The new config and model serve nothing; the ones still serving are left alone.
+    _remove_replaced(config_name, keep_model=_models_of(serving))
+    raise WorkshopError(
+        f"Updating endpoint {endpoint.endpoint_name} to model {model_name} failed: {reason}. The update was rolled "
+        f"back, so the endpoint still serves its previous configuration {serving}. Check the model artifact of the "
+        "training job (or run `invoke train` for a new one), then run `invoke deploy` again."
+    )
+
+
+def _models_of(config_name: str) -> set[str]:
+    config = _get(EndpointConfig, config_name)
+    return {variant.model_name for variant in config.production_variants} if config is not None else set()
+
+
+def _remove_replaced(config_name: str, keep_model: str | set[str]) -> None:
     """The config (and its model) an update replaced serve nothing now; leaving them would only clutter."""
     config = _get(EndpointConfig, config_name)
     if config is None:
         return
     models = {variant.model_name for variant in config.production_variants}
     config.delete()
-    for model_name in models - {keep_model}:
+    keep = {keep_model} if isinstance(keep_model, str) else keep_model
+    for model_name in models - keep:
         model = _get(Model, model_name)
         if model is not None:
             model.delete()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import boto3
+from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
 from sagemaker.core.resources import TrainingJob
 from sagemaker.core.shapes import (
@@ -49,37 +50,33 @@ def run(settings: Settings) -> dict:
         name = timestamped_name(settings, "xgb")
         # Several instances each read their own share of the files (distributed XGBoost on SageMaker).
         distribution = "ShardedByS3Key" if training.instance_count > 1 else "FullyReplicated"
-        job = TrainingJob.create(
-            training_job_name=name,
-            role_arn=stack["role_arn"],
-            algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
-            hyper_parameters=hyperparameters,
-            input_data_config=[_channel(channel, data[f"{channel}_uri"], distribution) for channel in ("train", "validation")],
-            output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack['bucket_name']}/{settings.data_prefix}/output"),
-            resource_config=ResourceConfig(
-                instance_type=training.instance_type,
-                instance_count=training.instance_count,
-                volume_size_in_gb=training.volume_size_gb,
-            ),
-            stopping_condition=_stopping_condition(settings),
-            enable_managed_spot_training=training.use_spot,
-            tags=sdk_tags(settings),
-        )
-        console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
-        started = time.monotonic()
         try:
+            job = TrainingJob.create(
+                training_job_name=name,
+                role_arn=stack["role_arn"],
+                algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
+                hyper_parameters=hyperparameters,
+                input_data_config=[_channel(channel, data[f"{channel}_uri"], distribution) for channel in ("train", "validation")],
+                output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack['bucket_name']}/{settings.data_prefix}/output"),
+                resource_config=ResourceConfig(
+                    instance_type=training.instance_type,
+                    instance_count=training.instance_count,
+                    volume_size_in_gb=training.volume_size_gb,
+                ),
+                stopping_condition=_stopping_condition(settings),
+                enable_managed_spot_training=training.use_spot,
+                tags=sdk_tags(settings),
+            )
+            console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
+            started = time.monotonic()
             with _streamed_logs():
                 job.wait(poll=1, logs=True)
         except FailedStatusError:
             job.refresh()
             raise WorkshopError(_failure_message(job, settings)) from None
         except KeyboardInterrupt:
-            # A job left running keeps billing: stop it, and say so.
-            job.stop()
-            raise WorkshopError(
-                f"Interrupted: training job {name} was asked to stop, so it stops billing. "
-                "Run `invoke train` again to start a new one."
-            ) from None
+            # From the create call on, the job may exist: one left running keeps billing. Stop it by name.
+            raise WorkshopError(_stop_interrupted(name, settings.region)) from None
         job.refresh()
         if job.training_job_status != "Completed":
             raise WorkshopError(_failure_message(job, settings))
@@ -127,6 +124,25 @@ def _streamed_logs() -> Iterator[None]:
     finally:
         sdk_logger.removeHandler(handler)
         sdk_logger.setLevel(level)
+
+
+def _stop_interrupted(name: str, region: str) -> str:
+    """Stop the job a Ctrl-C left behind, whether or not its create call had returned; say what happened."""
+    sagemaker = boto3.client("sagemaker", region_name=region)
+    try:
+        sagemaker.stop_training_job(TrainingJobName=name)
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        if "not found" in message.lower() or "could not find" in message.lower():
+            return f"Interrupted before training job {name} was created; nothing runs. Run `invoke train` to start one."
+        return (
+            f"Interrupted: training job {name} could not be stopped ({message}); it may have finished already. "
+            "`invoke status` shows whether it still runs, and `invoke teardown` stops it."
+        )
+    return (
+        f"Interrupted: training job {name} was asked to stop, so it stops billing. "
+        "Run `invoke train` again to start a new one."
+    )
 
 
 def timestamped_name(settings: Settings, kind: str) -> str:

@@ -1,0 +1,158 @@
+"""Faults of the pipeline's stages on the shared local stack, injected in-process, each followed by the recovery
+a user would run; after each, the emulator must hold exactly what the stack should at that point.
+
+The tests build on each other in file order (a failed training, then a failed endpoint, ...), as a user's
+session would, but each one checks its own starting point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from vgsales.errors import WorkshopError
+from vgsales.pipeline import data, deploy, evaluate, train
+
+NOT_LIBSVM = b"this is not libsvm\n\x00\x01\x02 neither is this\n"
+NOT_A_TARBALL = b"a model.tar.gz that is not a tar archive at all"
+
+
+def _overwrite(shared_stack, uri: str, body: bytes) -> None:
+    parts = urlsplit(uri)
+    with shared_stack.aws() as aws:
+        aws.s3.put_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"), Body=body)
+
+
+def _pipeline_resources(shared_stack, harness) -> dict[str, list[str]]:
+    found = shared_stack.inventory()
+    return {
+        kind: harness.of_kind(found, kind) for kind in ("model", "endpoint-config", "endpoint", "running-training-job")
+    }
+
+
+def _endpoint(shared_stack) -> dict:
+    with shared_stack.aws() as aws:
+        return aws.sagemaker.describe_endpoint(EndpointName=deploy.endpoint_name(shared_stack.settings))
+
+
+def _predict(shared_stack, rows: list[str]) -> list[float]:
+    with shared_stack.aws() as aws:
+        response = aws.runtime.invoke_endpoint(
+            EndpointName=deploy.endpoint_name(shared_stack.settings),
+            ContentType="text/x-libsvm",
+            Body="\n".join(rows).encode(),
+        )
+    return [float(score) for score in response["Body"].read().decode().split(",")]
+
+
+def _serving_exactly(shared_stack, harness) -> list[str]:
+    """What is left beyond the one endpoint, its config and its model that the endpoint record names."""
+    record = shared_stack.state().read("endpoint")
+    resources = _pipeline_resources(shared_stack, harness)
+    expected = {
+        "endpoint": [record["endpoint_name"]],
+        "endpoint-config": [record["endpoint_config_name"]],
+        "model": [record["model_name"]],
+        "running-training-job": [],
+    }
+    return [f"{kind} {name}" for kind, names in resources.items() for name in names if name not in expected[kind]]
+
+
+def test_a_training_job_that_fails(shared_stack, harness, trust_record):
+    settings = shared_stack.settings
+    data.run(settings)
+    _overwrite(shared_stack, shared_stack.state().read("data")["train_uri"] + "train.libsvm", NOT_LIBSVM)
+    harness.next_second()
+    with pytest.raises(WorkshopError) as failed:
+        train.run(settings)
+    message = str(failed.value)
+    assert re.search(r"Training job vgsales-xgb-[0-9-]+ ended Failed: ClientError: .*libsvm", message), message
+    assert "Fix the cause and run `invoke train` again. The last log lines were:" in message
+    assert not shared_stack.state().has("training"), "a failed job must not be recorded for deploy"
+    assert shared_stack.running_training_jobs() == []
+
+    # `invoke train` again: its `data` pre-task uploads the split again.
+    data.run(settings)
+    harness.next_second()
+    record = train.run(settings)
+    assert record["final_metrics"]["validation:auc"] > 0.8
+    stray = [f"{kind} {name}" for kind, names in _pipeline_resources(shared_stack, harness).items() for name in names]
+    trust_record.fault("train-fails", recovered=True, stray=stray)
+
+
+def test_an_endpoint_that_fails_to_come_up(shared_stack, harness, trust_record):
+    shared_stack.ensure("training")
+    settings = shared_stack.settings
+    assert _pipeline_resources(shared_stack, harness)["endpoint"] == [], "this fault needs a stack without an endpoint"
+    _overwrite(shared_stack, shared_stack.state().read("training")["model_data_url"], NOT_A_TARBALL)
+    with pytest.raises(WorkshopError) as failed:
+        deploy.run(settings)
+    message = str(failed.value)
+    assert "Endpoint vgsales-endpoint failed to come up: " in message
+    assert "is not a valid model.tar.gz" in message and "run `invoke deploy` again" in message, message
+    assert _endpoint(shared_stack)["EndpointStatus"] == "Failed"
+
+    # Recovery: a new model, then deploy again, which replaces the failed endpoint.
+    harness.next_second()
+    train.run(settings)
+    deploy.run(settings)
+    assert _endpoint(shared_stack)["EndpointStatus"] == "InService"
+    libsvm, _ = shared_stack.test_rows(3)
+    assert all(0.0 <= score <= 1.0 for score in _predict(shared_stack, libsvm))
+    trust_record.fault("endpoint-fails", recovered=True, stray=_serving_exactly(shared_stack, harness))
+
+
+def test_deploy_twice_changes_nothing(shared_stack, harness, trust_record):
+    shared_stack.ensure("endpoint")
+    before, resources_before = _endpoint(shared_stack), shared_stack.inventory()
+    record = deploy.run(shared_stack.settings)
+    after = _endpoint(shared_stack)
+    assert after["EndpointConfigName"] == before["EndpointConfigName"] == record["endpoint_config_name"]
+    assert after["LastModifiedTime"] == before["LastModifiedTime"], "the endpoint must not be updated"
+    assert shared_stack.inventory() == resources_before
+    trust_record.fault("deploy-twice", recovered=True, stray=_serving_exactly(shared_stack, harness))
+
+
+def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness, trust_record):
+    shared_stack.ensure("endpoint")
+    settings = shared_stack.settings
+    serving = shared_stack.state().read("endpoint")
+    libsvm, _ = shared_stack.test_rows(5)
+    scores = _predict(shared_stack, libsvm)
+    harness.next_second()
+    training = train.run(settings)
+    _overwrite(shared_stack, training["model_data_url"], NOT_A_TARBALL)
+    with pytest.raises(WorkshopError) as failed:
+        deploy.run(settings)
+    message = str(failed.value)
+    assert "failed: " in message and "is not a valid model.tar.gz" in message, message
+    assert f"still serves its previous configuration {serving['endpoint_config_name']}" in message
+    endpoint = _endpoint(shared_stack)
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
+        "InService",
+        serving["endpoint_config_name"],
+    )
+    assert _predict(shared_stack, libsvm) == scores, "the endpoint keeps serving the previous model"
+    resources = _pipeline_resources(shared_stack, harness)
+    assert resources["model"] == [serving["model_name"]] and resources["endpoint-config"] == [
+        serving["endpoint_config_name"]
+    ]
+
+    # Recovery: `invoke train deploy`.
+    harness.next_second()
+    train.run(settings)
+    record = deploy.run(settings)
+    assert record["endpoint_config_name"] != serving["endpoint_config_name"]
+    assert _endpoint(shared_stack)["EndpointConfigName"] == record["endpoint_config_name"]
+    trust_record.fault("update-fails", recovered=True, stray=_serving_exactly(shared_stack, harness))
+
+
+def test_the_recovered_stack_runs_the_whole_workshop(shared_stack):
+    shared_stack.ensure("endpoint")
+    record = evaluate.run(shared_stack.settings)
+    metrics = json.loads((shared_stack.state().evaluation_dir / "metrics.json").read_text())
+    assert metrics["n"] == 803 and metrics["accuracy"] >= 0.86, metrics
+    assert record["run_dir"] == str(shared_stack.state().evaluation_dir)
