@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from invoke import Config
 from rich.console import Console
 from rich.table import Table
 
@@ -28,19 +26,11 @@ def dataset_source() -> str:
 
 def settings(state_dir: Path | None = None, **changes):
     """The default settings, in a temporary state folder unless one is given, with dotted-key changes."""
-    from vgsales.settings import Settings, _plain
+    from vgsales.settings import Settings, project_defaults, with_changes
 
-    config = Config(project_location=str(PROJECT_ROOT))
-    config.load_project()
-    data = copy.deepcopy(_plain(config.workshop))
-    data["state_dir"] = str(state_dir or tempfile.mkdtemp(prefix="vgsales-bench-"))
-    data["data_source"] = dataset_source()
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for parent in parents:
-            node = node[parent]
-        node[leaf] = value
+    state = str(state_dir or tempfile.mkdtemp(prefix="vgsales-bench-"))
+    changes = {"state_dir": state, "data_source": dataset_source(), **changes}
+    data = with_changes(project_defaults(PROJECT_ROOT), changes)
     return Settings.from_config(data, project_dir=PROJECT_ROOT)
 
 

@@ -134,25 +134,12 @@ def terraform_available() -> None:
 def make_settings():
     """``make_settings(state_dir, **changes)``: the default settings with dotted-key changes, e.g.
     ``make_settings(tmp, **{"training.instance_count": 2})``."""
-    import copy
+    from vgsales.settings import Settings, project_defaults, with_changes
 
-    from invoke import Config
-
-    from vgsales.settings import Settings, _plain
-
-    config = Config(project_location=str(PROJECT_ROOT))
-    config.load_project()
-    defaults = _plain(config.workshop)
+    defaults = project_defaults(PROJECT_ROOT)
 
     def make(state_dir: Path, **changes):
-        data = copy.deepcopy(defaults)
-        data["state_dir"] = str(state_dir)
-        for dotted, value in changes.items():
-            *parents, leaf = dotted.split(".")
-            node = data
-            for parent in parents:
-                node = node[parent]
-            node[leaf] = value
+        data = with_changes(defaults, {"state_dir": str(state_dir), **changes})
         return Settings.from_config(data, project_dir=PROJECT_ROOT)
 
     return make

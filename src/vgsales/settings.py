@@ -7,6 +7,7 @@ halfway through a run.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -165,6 +166,27 @@ class Settings:
         return settings
 
 
+def project_defaults(project_dir: Path) -> dict[str, Any]:
+    """The `workshop` mapping of the invoke.yaml in project_dir as plain data, without environment overrides."""
+    from invoke import Config
+
+    config = Config(project_location=str(project_dir))
+    config.load_project()
+    return _plain(config.workshop)
+
+
+def with_changes(workshop: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a `workshop` mapping with dotted-key changes, e.g. {"training.instance_count": 2}."""
+    data = copy.deepcopy(_plain(workshop))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    return data
+
+
 def check_name_prefix(prefix: str) -> None:
     """The stack's name prefix becomes part of S3 bucket names and SageMaker resource names.
 
@@ -249,7 +271,9 @@ def _training(reader: _Reader) -> TrainingSettings:
             f"managed spot training needs max_wait_seconds ({max_wait}) >= max_runtime_seconds ({max_runtime})",
         )
     hyperparameters = reader.mapping("hyperparameters")
-    from .emulator.xgboost_hyperparameters import validate_hyperparameters  # one rule book for both targets
+    from .emulator.xgboost_hyperparameters import (
+        validate_hyperparameters,  # one rule book for both targets
+    )
 
     validate_hyperparameters(hyperparameters)
     settings = TrainingSettings(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -10,30 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from invoke import Config
 
 from vgsales.errors import WorkshopError
-from vgsales.settings import SAGEMAKER_REGIONS, Settings, _plain
+from vgsales.settings import SAGEMAKER_REGIONS, Settings, project_defaults, with_changes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def default_workshop() -> dict:
-    config = Config(project_location=str(PROJECT_ROOT))
-    config.load_project()
-    return _plain(config.workshop)
-
-
 def settings_with(**changes) -> Settings:
     """Defaults with dotted-key changes, e.g. settings_with(**{"training.instance_count": 0})."""
-    data = copy.deepcopy(default_workshop())
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for parent in parents:
-            node = node[parent]
-        node[leaf] = value
-    return Settings.from_config(data, project_dir=PROJECT_ROOT)
+    return Settings.from_config(with_changes(project_defaults(PROJECT_ROOT), changes), project_dir=PROJECT_ROOT)
 
 
 def test_defaults_are_the_workshops():
