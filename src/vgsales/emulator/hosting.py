@@ -41,6 +41,7 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemakerruntime import responses as runtime_responses
 
 from . import backends
+from .compat._patching import patch
 from .training import is_builtin_xgboost, warm_up
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PATCH_MARK = "__vgsales_hosting__"
 
 
 class ModelLoadError(Exception):
@@ -399,18 +399,14 @@ def _invoke_endpoint_response(self: Any) -> tuple[str, dict[str, str], bytes]:
 def install() -> None:
     """Patch moto in-process; calling it again changes nothing."""
     backend_class = sagemaker_models.SageMakerModelBackend
-    if getattr(backend_class.create_endpoint, PATCH_MARK, False):
-        return
     endpoint_class = sagemaker_models.FakeEndpoint
-    endpoint_class.__init__ = _patched_endpoint_init(endpoint_class.__init__)  # type: ignore[method-assign]
-    create = _patched_create(backend_class.create_endpoint)
-    setattr(create, PATCH_MARK, True)
-    backend_class.create_endpoint = create  # type: ignore[method-assign]
-    backend_class.delete_endpoint = _patched_delete(backend_class.delete_endpoint)  # type: ignore[method-assign]
-    backend_class.update_endpoint = update_endpoint  # type: ignore[attr-defined]
-    sagemaker_responses.SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+    patch(endpoint_class, "__init__", _patched_endpoint_init(endpoint_class.__init__))
+    patch(backend_class, "create_endpoint", _patched_create(backend_class.create_endpoint))
+    patch(backend_class, "delete_endpoint", _patched_delete(backend_class.delete_endpoint))
+    patch(backend_class, "update_endpoint", update_endpoint)
+    patch(sagemaker_responses.SageMakerResponse, "update_endpoint", _update_endpoint_response)
     runtime = runtime_responses.SageMakerRuntimeResponse
     # Bodies are model input, often not UTF-8 text; moto would otherwise decode them (and fail on bytes).
     runtime.use_raw_body = True
-    runtime.invoke_endpoint = _invoke_endpoint_response  # type: ignore[method-assign]
+    patch(runtime, "invoke_endpoint", _invoke_endpoint_response)
     warm_up((f"{__package__}.xgboost_serving", f"{__package__}.xgboost_algorithm"))

@@ -34,6 +34,7 @@ from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
 from . import backends
+from .compat._patching import patch
 from .xgboost_hyperparameters import (
     CONTAINER_METRICS,
     NATIVE_METRICS,
@@ -53,7 +54,6 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 XGBOOST_REPOSITORIES = frozenset({"sagemaker-xgboost", "xgboost"})
 CHANNELS = ("train", "validation")
 DEFAULT_MAX_RUNTIME_SECONDS = 86400  # AWS's default when a StoppingCondition gives none
-PATCH_MARK = "__vgsales_training__"
 
 # The metric definitions AWS attaches to the built-in algorithm: one per metric and data set, parsed from the
 # round lines the algorithm logs.
@@ -511,13 +511,9 @@ def _stop_training_job_response(self: Any) -> EmptyResult:
 def install() -> None:
     """Patch moto in-process; calling it again changes nothing."""
     backend_class = sagemaker_models.SageMakerModelBackend
-    if getattr(backend_class.create_training_job, PATCH_MARK, False):
-        return
     job_class = sagemaker_models.FakeTrainingJob
-    job_class.__init__ = _patched_job_init(job_class.__init__)  # type: ignore[method-assign]
-    create = _patched_create(backend_class.create_training_job)
-    setattr(create, PATCH_MARK, True)
-    backend_class.create_training_job = create  # type: ignore[method-assign]
-    backend_class.stop_training_job = stop_training_job  # type: ignore[attr-defined]
-    sagemaker_responses.SageMakerResponse.stop_training_job = _stop_training_job_response  # type: ignore[attr-defined]
+    patch(job_class, "__init__", _patched_job_init(job_class.__init__))
+    patch(backend_class, "create_training_job", _patched_create(backend_class.create_training_job))
+    patch(backend_class, "stop_training_job", stop_training_job)
+    patch(sagemaker_responses.SageMakerResponse, "stop_training_job", _stop_training_job_response)
     warm_up(XGBOOST_MODULES)
