@@ -261,29 +261,18 @@ def status(settings: Settings) -> list[StatusLine]:
 
 
 def _stack_lines(settings: Settings) -> list[StatusLine]:
-    """The Terraform-managed resources, found by the stack's names on the target."""
-    prefix = settings.name_prefix
+    """The Terraform-managed resources, found on the target by name prefix and tag, as teardown finds them."""
     lines = []
-    s3 = boto3.client("s3", region_name=settings.region)
-    for bucket in s3.list_buckets().get("Buckets", []):
-        if bucket["Name"].startswith(f"{prefix}-"):
-            count = s3.list_objects_v2(Bucket=bucket["Name"]).get("KeyCount", 0)
-            lines.append(StatusLine("bucket", bucket["Name"], f"{count} object(s)", False))
-    iam = boto3.client("iam", region_name=settings.region)
-    for page in iam.get_paginator("list_roles").paginate():
-        for role in page["Roles"]:
-            if role["RoleName"].startswith(f"{prefix}-"):
-                lines.append(StatusLine("role", role["RoleName"], "exists", False))
-    sagemaker = boto3.client("sagemaker", region_name=settings.region)
-    for page in sagemaker.get_paginator("list_notebook_instance_lifecycle_configs").paginate(NameContains=prefix):
-        for config in page["NotebookInstanceLifecycleConfigs"]:
-            if config["NotebookInstanceLifecycleConfigName"].startswith(f"{prefix}-"):
-                lines.append(StatusLine("lifecycle-config", config["NotebookInstanceLifecycleConfigName"], "exists", False))
-    for page in sagemaker.get_paginator("list_notebook_instances").paginate(NameContains=prefix):
-        for notebook in page["NotebookInstances"]:
-            if notebook["NotebookInstanceName"].startswith(f"{prefix}-"):
-                state = notebook["NotebookInstanceStatus"]
-                lines.append(StatusLine("notebook-instance", notebook["NotebookInstanceName"], state, state in ("Pending", "InService")))
+    for resource in orphans.find(settings):
+        state, costs_money = "exists", False
+        if resource.kind == "bucket":
+            count = boto3.client("s3", region_name=settings.region).list_objects_v2(Bucket=resource.name).get("KeyCount", 0)
+            state = f"{count} object(s)"
+        elif resource.kind == "notebook-instance":
+            sagemaker = boto3.client("sagemaker", region_name=settings.region)
+            state = sagemaker.describe_notebook_instance(NotebookInstanceName=resource.name)["NotebookInstanceStatus"]
+            costs_money = state in ("Pending", "InService")
+        lines.append(StatusLine(resource.kind, resource.name, state, costs_money))
     return lines
 
 
