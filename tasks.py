@@ -13,9 +13,7 @@ import json
 
 from invoke import Collection, task
 
-from vgsales.cli import install_strict_environment, settings_of, user_errors
-
-install_strict_environment()
+from vgsales.cli import settings_of, user_errors
 
 
 @task
@@ -42,11 +40,12 @@ def status(c, json_=False):
     """List what exists for the stack on the target, and what costs money while it runs."""
     from vgsales.infra import stack
 
-    lines = stack.status(settings_of(c))
+    settings = settings_of(c)
+    lines = stack.status(settings)
     if json_:
         print(json.dumps(stack.status_json(lines), indent=2))
     else:
-        stack.print_status(lines)
+        stack.print_status(lines, settings)
 
 
 @task

@@ -20,7 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import console, machine, median, percentile, print_table, settings  # noqa: E402
+from _common import (  # noqa: E402
+    console,
+    machine,
+    median,
+    percentile,
+    print_table,
+    settings,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 BUCKET = "vgsales-bench"
@@ -32,7 +39,7 @@ def prepare_splits(workdir: Path) -> tuple[Path, dict[str, str]]:
     chosen = settings(workdir)
     fetched = dataset.fetch(chosen.data_source, workdir / "cache")
     features.write_splits(features.prepare(dataset.load(fetched.path)), workdir / "data", fetched)
-    from vgsales.emulator.xgboost_hyperparameters import validate_hyperparameters
+    from vgsales.algorithm.hyperparameters import validate_hyperparameters
 
     return workdir / "data", validate_hyperparameters(chosen.training.hyperparameters)
 
@@ -101,7 +108,9 @@ def main() -> None:
     from sagemaker.core import image_uris
 
     from vgsales import target
-    from vgsales.emulator import daemon, xgboost_serving
+    from vgsales.algorithm import serving as xgboost_serving
+    from vgsales.emulator import daemon
+    from vgsales.target import local as local_target
 
     warnings.filterwarnings("ignore", message=".*Unknown file format")  # the container names its model file so
 
@@ -111,7 +120,7 @@ def main() -> None:
         data_dir, hyperparameters = prepare_splits(workdir)
         chosen = settings(workdir)
         started = time.perf_counter()
-        daemon.start(target.emulator_dir(chosen))
+        daemon.start(local_target.emulator_dir(chosen))
         console.print(f"emulator start: {time.perf_counter() - started:.2f} s")
         try:
             with target.activate(chosen):
@@ -162,7 +171,7 @@ def main() -> None:
                     xgboost_serving.predict(booster, booster.num_features(), bodies[index % len(bodies)], "text/x-libsvm", None)
                     serve.append(time.perf_counter() - started)
         finally:
-            daemon.stop(target.emulator_dir(chosen))
+            daemon.stop(local_target.emulator_dir(chosen))
 
     overhead = median(emulated) - median(local)
     print_table(

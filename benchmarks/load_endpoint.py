@@ -121,15 +121,16 @@ def bring_up(chosen) -> None:
 
 def serving(chosen) -> bool:
     from vgsales import target
+    from vgsales.records import DataRecord, EndpointRecord
     from vgsales.state import RunState
 
-    if not RunState(chosen).has("endpoint") or not RunState(chosen).has("data"):
+    if not RunState(chosen).has(EndpointRecord) or not RunState(chosen).has(DataRecord):
         return False
     try:
         with target.activate(chosen):
             import boto3
 
-            name = RunState(chosen).read("endpoint")["endpoint_name"]
+            name = RunState(chosen).read(EndpointRecord).endpoint_name
             status = boto3.client("sagemaker", region_name=chosen.region).describe_endpoint(EndpointName=name)
             return status["EndpointStatus"] == "InService"
     except Exception:
@@ -148,7 +149,9 @@ def main() -> None:
     from vgsales import target
     from vgsales.emulator import daemon
     from vgsales.infra import stack
+    from vgsales.records import DataRecord, EndpointRecord
     from vgsales.state import RunState
+    from vgsales.target import local as local_target
 
     temporary = args.state_dir is None
     state_dir = Path(tempfile.mkdtemp(prefix="vgsales-load-")) if temporary else args.state_dir.resolve()
@@ -161,9 +164,9 @@ def main() -> None:
                 bring_up(chosen)
             console.print(f"Stack up in {time.monotonic() - started:.1f} s ({state_dir})")
         state = RunState(chosen)
-        endpoint = state.read("endpoint")["endpoint_name"]
-        payloads = payloads_of(Path(state.read("data")["test_split"]), args.rows)
-        emulator = daemon.status(target.emulator_dir(chosen))
+        endpoint = state.read(EndpointRecord).endpoint_name
+        payloads = payloads_of(Path(state.read(DataRecord).test_split), args.rows)
+        emulator = daemon.status(local_target.emulator_dir(chosen))
         env = target.client_environment(chosen)
 
         warm_up = client((env, endpoint, payloads, 50, 0, time.monotonic() + 60))

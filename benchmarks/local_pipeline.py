@@ -20,13 +20,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PROJECT_ROOT, console, dataset_source, machine, median, print_table, settings  # noqa: E402
+from _common import (  # noqa: E402
+    PROJECT_ROOT,
+    console,
+    dataset_source,
+    machine,
+    median,
+    print_table,
+    settings,
+)
 
 STAGES = ("setup", "data", "train", "deploy", "evaluate", "teardown")
 
 
 def run_stages() -> dict[str, float]:
-    from vgsales import console as vgsales_console
+    from vgsales.cli import console as vgsales_console
     from vgsales.infra import stack
     from vgsales.pipeline import data, deploy, evaluate, train
 

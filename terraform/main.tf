@@ -1,5 +1,7 @@
 locals {
-  tags = merge({ Project = "vgsales-workshop", Stack = var.name_prefix }, var.tags)
+  # "vgsales:stack" is the one tag that identifies the stack (src/vgsales/discovery.py): teardown removes only
+  # what carries it with exactly this value. It goes last, so nothing in var.tags can replace it.
+  tags = merge({ Project = "vgsales-workshop" }, var.tags, { "vgsales:stack" = var.name_prefix })
 
   notebook_instance_name = "${var.name_prefix}-notebook"
   notebook_bundle_prefix = "${var.data_prefix}/notebook-bundle/"

@@ -16,14 +16,14 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Start of every resource name in the stack: the bucket (\"<name_prefix>-\" plus a unique suffix), the role, the notebook instance and the pipeline's training jobs, models and endpoints."
+  description = "Start of every resource name in the stack: the bucket (\"<name_prefix>-\" plus a unique suffix), the role, the notebook instance and the pipeline's training jobs, models and endpoints. Also the value of the vgsales:stack tag that identifies the stack. The same rules as src/vgsales/settings.py (NAME_PREFIX_RULES); tests/settings/name_prefixes.json holds the table both are tested against."
   type        = string
   default     = "vgsales"
   nullable    = false
 
   validation {
     condition     = length(var.name_prefix) >= 3 && length(var.name_prefix) <= 24
-    error_message = "name_prefix must be 3 to 24 characters long: the pipeline appends up to 39 characters (for example \"-endpoint-config-20261101-120000\") and SageMaker names end at 63."
+    error_message = "name_prefix must be 3 to 24 characters long: the pipeline appends up to 35 characters (deploy's endpoint config, \"-config-20261101-120000-a1b2-c3d4e5\") and SageMaker names end at 63."
   }
 
   validation {
@@ -32,18 +32,23 @@ variable "name_prefix" {
   }
 
   validation {
-    condition     = can(regex("^[a-z0-9]", var.name_prefix))
-    error_message = "name_prefix must start with a lowercase letter or a digit (S3 and SageMaker names start with a letter or digit)."
+    condition     = can(regex("^[a-z]", var.name_prefix))
+    error_message = "name_prefix must start with a lowercase letter."
   }
 
   validation {
-    condition     = can(regex("[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must end with a lowercase letter or a digit: SageMaker names built from it must not end with a hyphen."
+    condition     = !endswith(var.name_prefix, "-")
+    error_message = "name_prefix must not end with a hyphen: SageMaker names built from it cannot."
   }
 
   validation {
-    condition     = !can(regex("^(xn--|sthree-|amzn-s3-demo-)", var.name_prefix))
-    error_message = "name_prefix must not start with \"xn--\", \"sthree-\" or \"amzn-s3-demo-\": S3 reserves these bucket name prefixes."
+    condition     = !strcontains(var.name_prefix, "--")
+    error_message = "name_prefix must not contain two hyphens in a row (S3 reserves some such names)."
+  }
+
+  validation {
+    condition     = !can(regex("^(sthree-|amzn-s3-demo-)", var.name_prefix))
+    error_message = "name_prefix must not start with \"sthree-\" or \"amzn-s3-demo-\": S3 reserves these bucket name prefixes."
   }
 }
 
@@ -60,7 +65,7 @@ variable "data_prefix" {
 }
 
 variable "tags" {
-  description = "Tags for every resource of the stack, on top of Project and Stack."
+  description = "Tags for every resource of the stack, on top of Project and vgsales:stack (the stack's identity, always name_prefix)."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -68,6 +73,11 @@ variable "tags" {
   validation {
     condition     = alltrue([for key in keys(var.tags) : !startswith(lower(key), "aws:")])
     error_message = "tags must not use keys starting with \"aws:\", which AWS reserves."
+  }
+
+  validation {
+    condition     = !contains(keys(var.tags), "vgsales:stack")
+    error_message = "tags must not set \"vgsales:stack\": it identifies the stack for teardown and is always name_prefix."
   }
 }
 

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from invoke import Config
 
-from vgsales import resources, target
-from vgsales.console import console, step
-from vgsales.emulator import daemon
+from vgsales import discovery, target
+from vgsales.cli.console import console, step
 from vgsales.errors import WorkshopError
-from vgsales.evaluate import Metrics
+from vgsales.evaluation.metrics import Metrics
+from vgsales.records import EndpointRecord, EvaluationRecord, StackRecord
 from vgsales.settings import Settings
 from vgsales.state import RunState
 
@@ -46,6 +45,7 @@ STACK_KEYS = ("bucket_name", "data_prefix", "region", "role_arn", "name_prefix")
 # What the notebook's clean-up removes: everything that serves or is served. The stack itself (bucket,
 # role, notebook instance) belongs to `invoke teardown` on the machine that created it.
 SERVING_KINDS = ("endpoint", "endpoint-config", "model")
+assert set(SERVING_KINDS) <= set(discovery.PIPELINE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Workshop:
     settings: Settings
     found_in: str  # "notebook instance" or "project"
     origin: Path  # the stack file or the project's invoke.yaml
-    stack: Mapping[str, Any]
+    stack: StackRecord
 
     @property
     def state(self) -> RunState:
@@ -63,16 +63,15 @@ class Workshop:
 
     def metrics(self) -> Metrics:
         """The metrics of the last `evaluate` run."""
-        record = self.state.read("evaluation")
-        return Metrics.from_json(Path(record["metrics_json"]))
+        return Metrics.from_json(Path(self.state.read(EvaluationRecord).metrics_json))
 
     def rows(self) -> list[tuple[str, str]]:
         return [
             ("found in", f"{self.found_in} ({self.origin})"),
             ("target", self.settings.target),
             ("region", self.settings.region),
-            ("bucket", f"s3://{self.stack.get('bucket_name')}/{self.settings.data_prefix}/"),
-            ("execution role", str(self.stack.get("role_arn"))),
+            ("bucket", f"s3://{self.stack.bucket_name}/{self.settings.data_prefix}/"),
+            ("execution role", self.stack.role_arn),
             ("resource names", f"{self.settings.name_prefix}-..."),
             ("run records", str(self.settings.target_dir)),
         ]
@@ -171,8 +170,9 @@ def _from_instance(stack_file: Path, bundle_dir: Path | None) -> Workshop:
     # The stack decides where its resources are; the instance's own credentials are the aws target's.
     config.update(target="aws", **{key: stack[key] for key in ("region", "name_prefix", "data_prefix")})
     settings = Settings.from_config(config, project_dir=bundle_dir)
-    RunState(settings).write("stack", {"target": "aws", **stack})
-    return Workshop(settings, "notebook instance", stack_file, stack)
+    record = StackRecord.from_json({**stack, "target": "aws"}, str(stack_file))
+    RunState(settings).write(record)
+    return Workshop(settings, "notebook instance", stack_file, record)
 
 
 def _read_stack_file(path: Path) -> dict[str, Any]:
@@ -195,18 +195,19 @@ def _read_stack_file(path: Path) -> dict[str, Any]:
 def _from_project(project_dir: Path) -> Workshop:
     settings = load_settings(project_dir)
     state = RunState(settings)
-    run_setup = "invoke setup" if settings.target == "local" else "INVOKE_WORKSHOP_TARGET=aws invoke setup"
-    if not state.has("stack"):
+    where = target.of(settings)
+    run_setup = where.setup_command
+    if not state.has(StackRecord):
         raise WorkshopError(
             f"There is no {settings.target} stack for the project in {project_dir} yet (nothing at "
             f"{settings.target_dir}). Run `{run_setup}` in that folder first, then run this cell again."
         )
-    if settings.target == "local" and daemon.status(target.emulator_dir(settings)) is None:
+    if not where.service.is_up():
         raise WorkshopError(
             f"The local AWS emulator of the project in {project_dir} is not running, and everything the local "
             f"stack held went with it. Run `{run_setup}` in that folder, then run this cell again."
         )
-    return Workshop(settings, "project", project_dir / CONFIG_FILE, state.read("stack"))
+    return Workshop(settings, "project", project_dir / CONFIG_FILE, state.read(StackRecord))
 
 
 def clean_up(workshop: Workshop) -> list[str]:
@@ -218,13 +219,12 @@ def clean_up(workshop: Workshop) -> list[str]:
     settings = workshop.settings
     removed = []
     with target.activate(settings):
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        for resource in resources.find(sagemaker, settings.name_prefix, kinds=SERVING_KINDS):
-            with step(f"Removing {resource.kind} {resource.name}"):
-                outcome = resources.remove(sagemaker, resource)
+        for resource in discovery.find(settings, SERVING_KINDS):
+            with step(f"Removing {resource}"):
+                outcome = discovery.remove(settings, resource, poll=target.of(settings).poll_seconds)
             if outcome == "deleted":
-                removed.append(f"{resource.kind} {resource.name}")
-    workshop.state.forget("endpoint")
+                removed.append(str(resource))
+    workshop.state.forget(EndpointRecord)
     console.print(
         f"Removed {len(removed)} resource(s)." if removed else "No endpoint, endpoint config or model was left."
     )
@@ -239,12 +239,7 @@ def _what_remains(workshop: Workshop) -> str:
             "after the idle timeout) and the stack's bucket and role. Run `invoke teardown` on the machine that "
             "ran `invoke setup` to remove them all.[/yellow]"
         )
-    if workshop.settings.target == "local":
-        return "Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them."
-    return (
-        "[yellow]Still there: the stack's bucket, role and notebook instance. Run `INVOKE_WORKSHOP_TARGET=aws "
-        "invoke teardown` in the project folder to remove them.[/yellow]"
-    )
+    return target.of(workshop.settings).teardown_note
 
 
 def _show_workshop_errors_plainly() -> None:

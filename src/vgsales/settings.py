@@ -14,9 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .algorithm.hyperparameters import (
+    validate_hyperparameters,  # one rule book for both targets
+)
 from .errors import WorkshopError
+from .loopback import require_loopback
 
 TARGETS = ("local", "aws")
+# The one tag that identifies a stack, with its name_prefix as the value, on every resource the project creates
+# (terraform/main.tf puts it on the long-lived ones, the pipeline on the rest). Discovery trusts nothing else.
+STACK_TAG = "vgsales:stack"
+# Words a boolean setting accepts, from invoke.yaml, a -f file or an INVOKE_WORKSHOP_* variable alike.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
 
 # Regions that offer SageMaker notebook instances. terraform/variables.tf validates the same list; a test
 # keeps the two equal.
@@ -147,6 +157,10 @@ class Settings:
         for key, value in tags.items():
             if not isinstance(value, (str, int, float, bool)):
                 raise _bad("workshop.tags", f"tag {key!r} has a {type(value).__name__} value; tags are strings")
+            if key == STACK_TAG:
+                raise _bad("workshop.tags", f"{STACK_TAG!r} identifies the stack and is always its name_prefix; remove it")
+            if key.lower().startswith("aws:"):
+                raise _bad("workshop.tags", f"tag {key!r} starts with 'aws:', which AWS reserves")
         settings = cls(
             target=target,
             region=region,
@@ -187,24 +201,27 @@ def with_changes(workshop: Mapping[str, Any], changes: Mapping[str, Any]) -> dic
     return data
 
 
-def check_name_prefix(prefix: str) -> None:
-    """The stack's name prefix becomes part of S3 bucket names and SageMaker resource names.
+# The stack's name prefix becomes part of S3 bucket names ("<prefix>-" and 26 digits) and SageMaker resource
+# names (at most 63 characters; the longest the project derives is deploy's endpoint config,
+# "<prefix>-config-YYYYmmdd-HHMMSS-xxxx-hhhhhh", 35 characters more). terraform/variables.tf states the same
+# rules as validation blocks, and tests/settings/name_prefixes.json holds one table of good and bad names that
+# both must agree on.
+NAME_PREFIX_MAX = 24
+NAME_PREFIX_RULES = (
+    (r".{3,}", "it must be at least 3 characters long"),
+    (r".{0,24}", "it must be at most 24 characters long, so derived SageMaker names stay within 63"),
+    (r"[a-z0-9-]*", "S3 bucket names allow only lowercase letters, digits and hyphens"),
+    (r"[a-z].*", "it must start with a lowercase letter"),
+    (r".*[^-]", "SageMaker names cannot end with a hyphen"),
+    (r"(?!.*--).*", "it must not contain two hyphens in a row (S3 reserves some such names)"),
+    (r"(?!sthree-|amzn-s3-demo-).*", "S3 reserves bucket names that begin like this"),
+)
 
-    S3: lowercase letters, digits and hyphens, starting with a letter or digit. SageMaker: letters, digits
-    and hyphens, no leading or trailing hyphen, at most 63 characters in all, and the longest name we derive
-    ("<prefix>-endpoint-config-YYYYmmdd-HHMMSS") adds 32 characters. Each failure names the rule it broke.
-    """
-    rules = (
-        (len(prefix) >= 3, "it must be at least 3 characters long"),
-        (len(prefix) <= 24, "it must be at most 24 characters long, so derived SageMaker names stay within 63"),
-        (re.fullmatch(r"[a-z0-9-]+", prefix) is not None, "S3 bucket names allow only lowercase letters, digits and hyphens"),
-        (re.match(r"[a-z]", prefix) is not None, "it must start with a lowercase letter"),
-        (not prefix.endswith("-"), "SageMaker names cannot end with a hyphen"),
-        ("--" not in prefix, "it must not contain two hyphens in a row (S3 reserves some such names)"),
-        (not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")), "S3 reserves names with this beginning"),
-    )
-    for ok, rule in rules:
-        if not ok:
+
+def check_name_prefix(prefix: str) -> None:
+    """Each failure names the rule it broke."""
+    for pattern, rule in NAME_PREFIX_RULES:
+        if re.fullmatch(pattern, prefix, flags=re.DOTALL) is None:
             raise _bad("workshop.name_prefix", f"{prefix!r} is not a valid name prefix: {rule}")
 
 
@@ -243,8 +260,6 @@ def _terraform(reader: _Reader) -> TerraformSettings:
 def _emulator(reader: _Reader) -> EmulatorSettings:
     settings = EmulatorSettings(host=reader.text("host"), port=reader.integer("port", 0, 65535))
     reader.refuse_unknown()
-    from .emulator.server import require_loopback  # the emulator owns the loopback rule
-
     try:
         require_loopback(settings.host)
     except ValueError as exc:
@@ -271,11 +286,7 @@ def _training(reader: _Reader) -> TrainingSettings:
             f"managed spot training needs max_wait_seconds ({max_wait}) >= max_runtime_seconds ({max_runtime})",
         )
     hyperparameters = reader.mapping("hyperparameters")
-    from .emulator.xgboost_hyperparameters import (
-        validate_hyperparameters,  # one rule book for both targets
-    )
-
-    validate_hyperparameters(hyperparameters)
+    hyperparameters = validate_hyperparameters(hyperparameters)  # as SageMaker takes them: text
     settings = TrainingSettings(
         image_version=version,
         instance_type=instance_type,
@@ -379,16 +390,21 @@ class _Reader:
 
     def boolean(self, name: str) -> bool:
         value = self.take(name)
-        # Environment overrides arrive as text; invoke casts them to the default's type, but a file may not.
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        if not isinstance(value, bool):
-            raise _bad(self.key(name), f"expected true or false, got {value!r}")
-        return value
+        if isinstance(value, bool):
+            return value
+        # invoke.yaml quotes its booleans, so that invoke hands an INVOKE_WORKSHOP_* value over as written
+        # instead of casting it (invoke reads any text but "0" as true); this is the one place it is read.
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        words = "/".join(TRUE_WORDS + FALSE_WORDS)
+        raise _bad(self.key(name), f"expected true or false ({words}), got {value!r}")
 
     def integer(self, name: str, low: int, high: int) -> int:
         value = self.take(name)
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise _bad(self.key(name), f"expected a whole number, got {value!r}")

@@ -1,8 +1,6 @@
-"""What one task leaves for the next, kept per target under the state folder.
+"""Where the typed records of records.py live: one JSON file each, per target, under the state folder.
 
-Records are small JSON files written atomically, so an interrupted task never leaves half a record.
-They are a convenience for chaining tasks: teardown and status never rely on them alone, they discover
-resources on the target itself.
+Written atomically, so an interrupted task never leaves half a record.
 """
 
 from __future__ import annotations
@@ -11,19 +9,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from .errors import WorkshopError
+from .records import Record
 from .settings import Settings
 
-# record name -> the task that writes it, for "run X first" messages
-PRODUCERS = {
-    "stack": "setup",
-    "data": "data",
-    "training": "train",
-    "endpoint": "deploy",
-    "evaluation": "evaluate",
-}
+R = TypeVar("R", bound=Record)
 
 
 class RunState:
@@ -48,30 +40,35 @@ class RunState:
         # Shared by both targets: the dataset is the same file whichever target trains on it.
         return self.settings.state_dir / "cache"
 
-    def _path(self, name: str) -> Path:
-        return self.root / f"{name}.json"
+    def path(self, kind: type[Record]) -> Path:
+        return self.root / f"{kind.NAME}.json"
 
-    def has(self, name: str) -> bool:
-        return self._path(name).is_file()
+    def has(self, kind: type[Record]) -> bool:
+        return self.path(kind).is_file()
 
-    def read(self, name: str) -> dict[str, Any]:
-        path = self._path(name)
+    def read(self, kind: type[R]) -> R:
+        path = self.path(kind)
         if not path.is_file():
-            task = PRODUCERS.get(name, name)
             raise WorkshopError(
-                f"There is no {name} record for the {self.settings.target} target yet ({path} is missing). "
-                f"Run `invoke {task}` first."
+                f"There is no {kind.NAME} record for the {self.settings.target} target yet ({path} is missing). "
+                f"Run `invoke {kind.PRODUCER}` first."
             )
-        return json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise WorkshopError(
+                f"The {kind.NAME} record {path} is not valid JSON ({exc}). Run `invoke {kind.PRODUCER}` again."
+            ) from None
+        return kind.from_json(data, str(path))
 
-    def write(self, name: str, data: dict[str, Any]) -> Path:
-        path = self._path(name)
-        write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    def write(self, record: Record) -> Path:
+        path = self.path(type(record))
+        write_atomic(path, json.dumps(record.to_json(), indent=2, sort_keys=True, default=str) + "\n")
         return path
 
-    def forget(self, *names: str) -> None:
-        for name in names:
-            self._path(name).unlink(missing_ok=True)
+    def forget(self, *kinds: type[Record]) -> None:
+        for kind in kinds:
+            self.path(kind).unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -31,7 +31,8 @@ from moto.sagemakerruntime import responses as runtime_responses
 from sklearn.datasets import dump_svmlight_file, make_classification
 from werkzeug.test import Client
 
-from vgsales.emulator import hosting, xgboost_serving
+from vgsales.algorithm import serving as xgboost_serving
+from vgsales.emulator import hosting
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"

@@ -10,8 +10,13 @@ from rich.console import Console
 from sklearn import metrics as skm
 
 from vgsales.errors import WorkshopError
-from vgsales.evaluate import Metrics, compute_metrics, render_confusion_matrix, render_table
-from vgsales.report import PUBLISHED_RESULT, XGBOOST_3_2_REFERENCE
+from vgsales.evaluation.metrics import (
+    Metrics,
+    compute_metrics,
+    render_confusion_matrix,
+    render_table,
+)
+from vgsales.evaluation.report import PUBLISHED_RESULT, XGBOOST_3_2_REFERENCE
 
 
 def scores_for(confusion: tuple[tuple[int, int], tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

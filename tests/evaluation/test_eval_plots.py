@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from vgsales.errors import WorkshopError
-from vgsales.evaluate import compute_metrics
-from vgsales.plots import plot_confusion_matrix, plot_roc_curve
+from vgsales.evaluation.metrics import compute_metrics
+from vgsales.evaluation.plots import plot_confusion_matrix, plot_roc_curve
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

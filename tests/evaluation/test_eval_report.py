@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgsales.evaluate import compute_metrics
-from vgsales.report import PUBLISHED_RESULT, write_report
+from vgsales.evaluation.metrics import compute_metrics
+from vgsales.evaluation.report import PUBLISHED_RESULT, write_report
 
 CONTEXT = {
     "timestamp": "2026-11-02T10:00:00+00:00",

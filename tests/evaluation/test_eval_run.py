@@ -9,8 +9,8 @@ import pytest
 from sklearn import metrics as skm
 
 from vgsales.errors import WorkshopError
-from vgsales.evaluate import Metrics, evaluate_run
-from vgsales.predict import CSV
+from vgsales.evaluation.metrics import Metrics, evaluate_run
+from vgsales.evaluation.scoring import CSV
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -52,7 +52,8 @@ def test_the_wheel_has_the_package_and_metadata_for_python_3_10(built) -> None:
         files = set(wheel.namelist())
         (metadata_name,) = [name for name in files if name.endswith(".dist-info/METADATA")]
         metadata = email.message_from_bytes(wheel.read(metadata_name))
-    for module in ("notebook.py", "explore.py", "tradeoff.py", "settings.py", "pipeline/train.py", "infra/bundle.py",
+    for module in ("notebook.py", "explore.py", "evaluation/tradeoff.py", "algorithm/hyperparameters.py", "settings.py",
+                   "target/aws.py", "pipeline/train.py", "infra/bundle.py",
                    "py.typed"):
         assert f"vgsales/{module}" in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
@@ -67,7 +68,7 @@ def test_the_wheel_installs_and_its_notebook_module_imports(built, tmp_path) -> 
     install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site),
                str(wheel_of(built))]
     subprocess.run(install, check=True, capture_output=True, timeout=120)
-    probe = "import vgsales.notebook, vgsales.explore, vgsales.tradeoff; print(vgsales.notebook.__file__)"
+    probe = "import vgsales.notebook, vgsales.explore, vgsales.evaluation.tradeoff; print(vgsales.notebook.__file__)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
                             env={**os.environ, "PYTHONPATH": str(site)})
     assert Path(result.stdout.strip()).is_relative_to(site)

@@ -13,10 +13,12 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from vgsales import notebook, target
+from vgsales import notebook
 from vgsales.emulator import daemon
 from vgsales.errors import WorkshopError
+from vgsales.records import StackRecord
 from vgsales.state import RunState
+from vgsales.target import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = {
@@ -79,9 +81,9 @@ def test_on_a_notebook_instance_the_stack_file_gives_aws_settings(home) -> None:
     assert settings.region == "eu-west-1"
     assert (settings.name_prefix, settings.data_prefix) == ("vgsales", "games/video-game-sales")
     assert settings.state_dir == folder / ".workshop"
-    assert settings.training.hyperparameters["scale_pos_weight"] == 2.0  # the rest comes from invoke.yaml
+    assert settings.training.hyperparameters["scale_pos_weight"] == "2.0"  # the rest comes from invoke.yaml
     # The pipeline stages read the stack from the run records, as after `invoke setup`.
-    assert RunState(settings).read("stack") == {"target": "aws", **STACK}
+    assert RunState(settings).read(StackRecord) == StackRecord(target="aws", **STACK)
     assert "s3://vgsales-20261127abcdef/games/video-game-sales/" in repr(workshop)
     assert "vgsales-sagemaker-execution" in workshop._repr_html_()
 
@@ -94,7 +96,7 @@ def test_on_a_notebook_instance_invoke_variables_still_apply(home, monkeypatch) 
 
     settings = notebook.discover(folder / "subfolder-that-does-not-matter").settings
 
-    assert settings.training.hyperparameters["scale_pos_weight"] == 4.0
+    assert settings.training.hyperparameters["scale_pos_weight"] == "4"
     assert settings.target == "aws"
 
 
@@ -148,7 +150,7 @@ def test_in_the_project_without_a_stack_it_says_to_run_setup(home, project) -> N
 
 def test_in_the_project_with_a_dead_emulator_it_says_to_run_setup(home, project) -> None:
     settings = notebook.load_settings(project)
-    RunState(settings).write("stack", {"target": "local", **STACK})
+    RunState(settings).write(StackRecord(target="local", **STACK))
     with pytest.raises(WorkshopError, match=r"emulator .* is not running.*Run `invoke setup`"):
         notebook.discover(project / "notebooks")
 
@@ -158,16 +160,16 @@ def test_in_the_project_with_a_running_local_stack(home, project, tmp_path, monk
     monkeypatch.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dir))  # as the CI test points the notebooks
     settings = notebook.load_settings(project)
     assert settings.state_dir == state_dir
-    RunState(settings).write("stack", {"target": "local", **STACK})
-    daemon.start(target.emulator_dir(settings))
+    RunState(settings).write(StackRecord(target="local", **STACK))
+    daemon.start(local_target.emulator_dir(settings))
     try:
         workshop = notebook.discover(project / "notebooks")
     finally:
-        daemon.stop(target.emulator_dir(settings))
+        daemon.stop(local_target.emulator_dir(settings))
     assert workshop.found_in == "project"
     assert workshop.origin == project / "invoke.yaml"
     assert workshop.settings == settings
-    assert workshop.stack["bucket_name"] == STACK["bucket_name"]
+    assert workshop.stack.bucket_name == STACK["bucket_name"]
 
 
 def test_the_project_folder_can_be_named_by_the_environment(home, project, tmp_path, monkeypatch) -> None:

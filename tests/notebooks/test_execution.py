@@ -13,14 +13,14 @@ import shutil
 import time
 from pathlib import Path
 
-import boto3
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from vgsales import notebook, resources, target
+from vgsales import discovery, notebook, target
 from vgsales.emulator import daemon
 from vgsales.infra import stack
+from vgsales.target import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -53,7 +53,7 @@ def local_stack(shared_dataset, tmp_path_factory):
             try:
                 stack.teardown(settings)
             finally:
-                daemon.stop(target.emulator_dir(settings))  # never leave an emulator running, even if teardown failed
+                daemon.stop(local_target.emulator_dir(settings))  # never leave an emulator running, even if teardown failed
 
 
 def outputs_text(cell) -> str:
@@ -68,8 +68,7 @@ def outputs_text(cell) -> str:
 
 def serving_resources(settings) -> list[str]:
     with target.activate(settings):
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        return [item.name for item in resources.find(sagemaker, settings.name_prefix, kinds=notebook.SERVING_KINDS)]
+        return [item.name for item in discovery.find(settings, notebook.SERVING_KINDS)]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

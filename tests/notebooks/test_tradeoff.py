@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgsales import tradeoff
-from vgsales.evaluate import compute_metrics
-from vgsales.predict import Predictions
+from vgsales.evaluation import tradeoff
+from vgsales.evaluation.metrics import compute_metrics
+from vgsales.evaluation.scoring import Predictions
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
@@ -13,6 +12,7 @@ from vgsales.errors import WorkshopError
 from vgsales.features import Manifest
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, train
+from vgsales.records import DataRecord, EndpointRecord, StackRecord, TrainingRecord
 from vgsales.state import RunState
 
 
@@ -41,27 +41,27 @@ def test_data_uploads_train_and_validation_and_keeps_the_test_split(settings):
     record = data.run(settings)
     state = RunState(settings)
     manifest = Manifest.from_json(state.data_dir / "manifest.json")
-    assert record["n_features"] == manifest.n_features == len(manifest.feature_names)
+    assert record.n_features == manifest.n_features == len(manifest.feature_names)
     assert (state.data_dir / "test.libsvm").is_file()
-    bucket = state.read("stack")["bucket_name"]
+    bucket = state.read(StackRecord).bucket_name
     with target.activate(settings):
         keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=settings.data_prefix)["Contents"]]
     assert f"{settings.data_prefix}/train/train.libsvm" in keys
     assert f"{settings.data_prefix}/validation/validation.libsvm" in keys
     assert not any("test" in key for key in keys), "the test split stays local"
-    assert data.run(settings)["train_uri"] == record["train_uri"], "re-runnable"
+    assert data.run(settings).train_uri == record.train_uri, "re-runnable"
 
 
 def test_train_records_a_real_model(settings):
     record = train.run(settings)
-    assert record["image"].endswith("/sagemaker-xgboost:3.2-0")
-    assert record["hyperparameters"]["num_round"] == "20"
-    assert "validation:auc" in record["final_metrics"]
-    bucket, key = record["model_data_url"].removeprefix("s3://").split("/", 1)
+    assert record.image.endswith("/sagemaker-xgboost:3.2-0")
+    assert record.hyperparameters["num_round"] == "20"
+    assert "validation:auc" in record.final_metrics
+    bucket, key = record.model_data_url.removeprefix("s3://").split("/", 1)
     with target.activate(settings):
         head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
     assert head["ContentLength"] > 0
-    assert RunState(settings).read("training")["training_job_name"] == record["training_job_name"]
+    assert RunState(settings).read(TrainingRecord).training_job_name == record.training_job_name
 
 
 def test_deploy_serves_and_a_second_deploy_changes_nothing(settings, capsys):
@@ -71,38 +71,37 @@ def test_deploy_serves_and_a_second_deploy_changes_nothing(settings, capsys):
     assert second == first
     assert "nothing to change" in capsys.readouterr().out
     with target.activate(settings):
-        endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName=first["endpoint_name"])
+        endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName=first.endpoint_name)
     assert endpoint["EndpointStatus"] == "InService"
-    assert endpoint["EndpointConfigName"] == first["endpoint_config_name"]
+    assert endpoint["EndpointConfigName"] == first.endpoint_config_name
 
 
 def test_evaluate_writes_metrics_plots_and_report(settings):
     record = evaluate.run(settings)
-    metrics = json.loads(open(record["metrics_json"]).read())
+    metrics = json.loads(open(record.metrics_json).read())
     for key in ("n", "accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"):
         assert key in metrics
-    counts = RunState(settings).read("data")["counts"]
+    counts = RunState(settings).read(DataRecord).counts
     assert metrics["n"] == counts["test"]["rows"]
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["n"]
     for name in ("confusion_matrix_png", "roc_curve_png"):
-        assert open(record[name], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-    assert "0.8655" in open(record["report_md"]).read(), "the workshop's published result sits beside ours"
+        assert open(getattr(record, name), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "0.8655" in open(record.report_md).read(), "the workshop's published result sits beside ours"
 
 
 def test_a_new_model_updates_the_endpoint_and_removes_what_it_replaced(settings):
-    old = RunState(settings).read("endpoint")
-    time.sleep(1.1)  # training job names carry the second
+    old = RunState(settings).read(EndpointRecord)
     train.run(settings)
     new = deploy.run(settings)
-    assert new["endpoint_name"] == old["endpoint_name"]
-    assert new["endpoint_config_name"] != old["endpoint_config_name"]
+    assert new.endpoint_name == old.endpoint_name
+    assert new.endpoint_config_name != old.endpoint_config_name
     with target.activate(settings):
         sagemaker = boto3.client("sagemaker")
-        assert sagemaker.describe_endpoint(EndpointName=new["endpoint_name"])["EndpointConfigName"] == new["endpoint_config_name"]
+        assert sagemaker.describe_endpoint(EndpointName=new.endpoint_name)["EndpointConfigName"] == new.endpoint_config_name
         configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
         models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
-    assert configs == [new["endpoint_config_name"]]
-    assert models == [new["model_name"]]
+    assert configs == [new.endpoint_config_name]
+    assert models == [new.model_name]
     evaluate.run(settings)
 
 

@@ -30,8 +30,8 @@ def test_defaults_are_the_workshops():
     assert settings.training.volume_size_gb == 10
     assert settings.training.max_runtime_seconds == 3600
     assert dict(settings.training.hyperparameters) == {
-        "max_depth": 3, "eta": 0.1, "eval_metric": "auc", "scale_pos_weight": 2.0, "subsample": 0.5,
-        "objective": "binary:logistic", "num_round": 100,
+        "max_depth": "3", "eta": "0.1", "eval_metric": "auc", "scale_pos_weight": "2.0", "subsample": "0.5",
+        "objective": "binary:logistic", "num_round": "100",
     }
     assert settings.deploy.instance_type == "ml.m5.large"
     assert settings.evaluate.batch_size == 100

@@ -11,12 +11,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from vgsales import resources, target
+from vgsales import discovery, target
 from vgsales.emulator import daemon
 from vgsales.infra import stack
 from vgsales.infra.terraform import TerraformStack
+from vgsales.records import StackRecord
 from vgsales.settings import Settings
 from vgsales.state import RunState
+from vgsales.target import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +34,10 @@ def stack_up(terraform_available, make_settings, tmp_path_factory):
 
 def test_setup_creates_the_stack_with_its_security_properties(stack_up):
     settings, outputs = stack_up
-    assert RunState(settings).read("stack")["bucket_name"] == outputs["bucket_name"]
+    assert RunState(settings).read(StackRecord).bucket_name == outputs.bucket_name
     with target.activate(settings):
         s3 = boto3.client("s3")
-        bucket = outputs["bucket_name"]
+        bucket = outputs.bucket_name
         encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
         block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
@@ -50,19 +52,19 @@ def test_setup_creates_the_stack_with_its_security_properties(stack_up):
         assert s3.get_object(Bucket=bucket, Key="probe.txt")["Body"].read() == b"x"
 
         iam = boto3.client("iam")
-        role_name = outputs["role_arn"].rsplit("/", 1)[-1]
+        role_name = outputs.role_arn.rsplit("/", 1)[-1]
         trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
         assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
         assert not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"], "no managed policies"
 
         sagemaker = boto3.client("sagemaker")
-        notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs["notebook_instance_name"])
+        notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs.notebook_instance_name)
         assert notebook["RootAccess"] == "Disabled"
         assert notebook["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == "2"
-        assert notebook["NotebookInstanceLifecycleConfigName"] == outputs["lifecycle_config_name"]
+        assert notebook["NotebookInstanceLifecycleConfigName"] == outputs.lifecycle_config_name
         assert notebook["InstanceType"] == "ml.t3.medium"
         config = sagemaker.describe_notebook_instance_lifecycle_config(
-            NotebookInstanceLifecycleConfigName=outputs["lifecycle_config_name"]
+            NotebookInstanceLifecycleConfigName=outputs.lifecycle_config_name
         )
         assert config["OnStart"] and config["OnCreate"]
 
@@ -79,10 +81,12 @@ def test_setup_again_changes_nothing(stack_up):
 def test_status_lists_the_stack_and_what_costs_money(stack_up):
     settings, outputs = stack_up
     lines = {(line.kind, line.name): line for line in stack.status(settings)}
-    assert ("bucket", outputs["bucket_name"]) in lines
-    assert ("notebook-instance", outputs["notebook_instance_name"]) in lines
-    assert lines[("notebook-instance", outputs["notebook_instance_name"])].costs_money
-    assert ("lifecycle-config", outputs["lifecycle_config_name"]) in lines
+    assert ("bucket", outputs.bucket_name) in lines
+    assert ("notebook-instance", outputs.notebook_instance_name) in lines
+    notebook = lines[("notebook-instance", outputs.notebook_instance_name)]
+    assert notebook.state == "InService", "an InService notebook instance bills by the hour on AWS"
+    assert not notebook.costs_money, "on the local target nothing costs money"
+    assert ("lifecycle-config", outputs.lifecycle_config_name) in lines
 
 
 def every_resource(settings: Settings) -> dict[str, list]:
@@ -107,18 +111,17 @@ def test_teardown_empties_every_resource_kind_then_is_idempotent(stack_up):
     before = every_resource(settings)
     assert before["buckets"] and before["roles"] and before["notebook instances"] and before["lifecycle configs"]
     with target.activate(settings) as env:
-        sagemaker = boto3.client("sagemaker")
-        for resource in resources.find(sagemaker, settings.name_prefix):
-            resources.remove(sagemaker, resource)
+        for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
+            discovery.remove(settings, resource)
         TerraformStack(RunState(settings).terraform_dir, env).destroy(stack.terraform_variables(settings))
     after = every_resource(settings)
     assert after == {kind: [] for kind in after}, after
 
-    emulator_dir = target.emulator_dir(settings)
+    emulator_dir = local_target.emulator_dir(settings)
     removed = stack.teardown(settings)
-    assert "local emulator" in removed
+    assert "the local AWS emulator" in removed
     assert daemon.status(emulator_dir) is None, "teardown stops the emulator"
-    assert not RunState(settings).has("stack")
+    assert not RunState(settings).has(StackRecord)
     assert stack.teardown(settings) == [], "a second teardown finds nothing"
     assert stack.status(settings) == []
 

@@ -24,8 +24,10 @@ import yaml
 
 from vgsales import target
 from vgsales.emulator import daemon
+from vgsales.records import DataRecord, EndpointRecord, EvaluationRecord, TrainingRecord
 from vgsales.settings import Settings
 from vgsales.state import RunState
+from vgsales.target import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Finished training jobs are history, not resources: SageMaker keeps them and they cost nothing.
@@ -153,7 +155,7 @@ class LocalStack:
 
     @property
     def emulator_dir(self) -> Path:
-        return target.emulator_dir(self.settings)
+        return local_target.emulator_dir(self.settings)
 
     def emulator(self) -> daemon.EmulatorInfo | None:
         return daemon.status(self.emulator_dir)
@@ -196,18 +198,16 @@ class LocalStack:
         """Run the pipeline's stages up to ``last`` that have no record yet (a test run alone needs them)."""
         from vgsales.pipeline import data, deploy, evaluate, train
 
-        stages = {"data": data, "training": train, "endpoint": deploy, "evaluation": evaluate}
+        stages = {DataRecord: data, TrainingRecord: train, EndpointRecord: deploy, EvaluationRecord: evaluate}
         for record, stage in stages.items():
             if not self.state().has(record):
-                if record == "training":
-                    next_second()
                 stage.run(self.settings)
-            if record == last:
+            if record.NAME == last:
                 return
 
     def test_rows(self, count: int = 1) -> tuple[list[str], list[str]]:
         """The first rows of the held-out test split, as libsvm (label first) and as dense CSV (no label)."""
-        n_features = self.state().read("data")["n_features"]
+        n_features = self.state().read(DataRecord).n_features
         libsvm = (self.state().data_dir / "test.libsvm").read_text().splitlines()[:count]
         dense = []
         for line in libsvm:
@@ -271,11 +271,6 @@ def wait_until(condition, timeout: float = 60, poll: float = 0.05, what: str = "
             return value
         time.sleep(poll)
     raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
-
-
-def next_second() -> None:
-    """Job names carry the time to the second: two trainings must not start within the same one."""
-    time.sleep(1.0 - (time.time() % 1.0) + 0.01)
 
 
 @dataclass(frozen=True)

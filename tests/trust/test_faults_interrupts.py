@@ -16,6 +16,8 @@ from vgsales import target
 from vgsales.errors import WorkshopError
 from vgsales.infra import stack as infra
 from vgsales.pipeline import data, deploy, train
+from vgsales.records import TrainingRecord
+from vgsales.settings import STACK_TAG
 
 # Ctrl-C must land while the job runs: 100,000 rounds take minutes where the default 100 take a second.
 LONG_TRAINING = {"INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_NUM_ROUND": "100000"}
@@ -72,9 +74,8 @@ def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
 
         status = harness.wait_until(settled, timeout=30, what="the job to stop")
     assert status == "Stopped"
-    assert not cli_stack.state().has("training"), "an interrupted job must not be recorded for deploy"
+    assert not cli_stack.state().has(TrainingRecord), "an interrupted job must not be recorded for deploy"
 
-    harness.next_second()
     data.run(cli_stack.settings)  # `invoke train` again, its pre-task included
     assert train.run(cli_stack.settings)["final_metrics"]["validation:auc"] > 0.8
     trust_record.fault("train-interrupted", recovered=True, stray=_pipeline(cli_stack, harness))
@@ -131,28 +132,27 @@ def test_setup_clears_untracked_leftovers_locally_and_refuses_them_on_aws(cli_st
     leftover = f"{settings.name_prefix}-leftover"
     with cli_stack.aws() as aws:
         aws.iam.create_role(
-            RoleName=leftover, AssumeRolePolicyDocument="{}", Tags=[{"Key": "Stack", "Value": settings.name_prefix}]
+            RoleName=leftover, AssumeRolePolicyDocument="{}", Tags=[{"Key": STACK_TAG, "Value": settings.name_prefix}]
         )
         aws.iam.put_role_policy(RoleName=leftover, PolicyName="inline", PolicyDocument=READ_ONLY)
     with target.activate(settings) as env:
         tracked = infra._stack(settings, env)
         aws_settings = dataclasses.replace(settings, target="aws")  # the same stack, judged as if it were on AWS
         with pytest.raises(WorkshopError) as refused:
-            infra._clear_untracked(aws_settings, tracked)
+            infra._clear_untracked(aws_settings, target.of(aws_settings), tracked)
         assert f"role {leftover}" in str(refused.value) and "Run `invoke teardown`" in str(refused.value)
-        infra._clear_untracked(settings, tracked)
+        infra._clear_untracked(settings, target.of(settings), tracked)
     assert f"role {leftover}" not in cli_stack.inventory()
 
 
 def test_the_recovered_stack_serves_and_teardown_leaves_nothing(cli_stack, harness, trust_record):
     data.run(cli_stack.settings)
-    harness.next_second()
     train.run(cli_stack.settings)
     record = deploy.run(cli_stack.settings)
     expected = {
-        f"model {record['model_name']}",
-        f"endpoint-config {record['endpoint_config_name']}",
-        f"endpoint {record['endpoint_name']}",
+        f"model {record.model_name}",
+        f"endpoint-config {record.endpoint_config_name}",
+        f"endpoint {record.endpoint_name}",
     }
     trust_record.fault("emulator-killed", recovered=True, stray=sorted(set(_pipeline(cli_stack, harness)) - expected))
 

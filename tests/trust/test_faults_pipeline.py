@@ -15,6 +15,7 @@ import pytest
 
 from vgsales.errors import WorkshopError
 from vgsales.pipeline import data, deploy, evaluate, train
+from vgsales.records import DataRecord, EndpointRecord, TrainingRecord
 
 NOT_LIBSVM = b"this is not libsvm\n\x00\x01\x02 neither is this\n"
 NOT_A_TARBALL = b"a model.tar.gz that is not a tar archive at all"
@@ -50,12 +51,12 @@ def _predict(shared_stack, rows: list[str]) -> list[float]:
 
 def _serving_exactly(shared_stack, harness) -> list[str]:
     """What is left beyond the one endpoint, its config and its model that the endpoint record names."""
-    record = shared_stack.state().read("endpoint")
+    record = shared_stack.state().read(EndpointRecord)
     resources = _pipeline_resources(shared_stack, harness)
     expected = {
-        "endpoint": [record["endpoint_name"]],
-        "endpoint-config": [record["endpoint_config_name"]],
-        "model": [record["model_name"]],
+        "endpoint": [record.endpoint_name],
+        "endpoint-config": [record.endpoint_config_name],
+        "model": [record.model_name],
         "running-training-job": [],
     }
     return [f"{kind} {name}" for kind, names in resources.items() for name in names if name not in expected[kind]]
@@ -64,21 +65,19 @@ def _serving_exactly(shared_stack, harness) -> list[str]:
 def test_a_training_job_that_fails(shared_stack, harness, trust_record):
     settings = shared_stack.settings
     data.run(settings)
-    _overwrite(shared_stack, shared_stack.state().read("data")["train_uri"] + "train.libsvm", NOT_LIBSVM)
-    harness.next_second()
+    _overwrite(shared_stack, shared_stack.state().read(DataRecord).train_uri + "train.libsvm", NOT_LIBSVM)
     with pytest.raises(WorkshopError) as failed:
         train.run(settings)
     message = str(failed.value)
-    assert re.search(r"Training job vgsales-xgb-[0-9-]+ ended Failed: ClientError: .*libsvm", message), message
+    assert re.search(r"Training job vgsales-xgb-[0-9a-f-]+ ended Failed: ClientError: .*libsvm", message), message
     assert "Fix the cause and run `invoke train` again. The last log lines were:" in message
-    assert not shared_stack.state().has("training"), "a failed job must not be recorded for deploy"
+    assert not shared_stack.state().has(TrainingRecord), "a failed job must not be recorded for deploy"
     assert shared_stack.running_training_jobs() == []
 
     # `invoke train` again: its `data` pre-task uploads the split again.
     data.run(settings)
-    harness.next_second()
     record = train.run(settings)
-    assert record["final_metrics"]["validation:auc"] > 0.8
+    assert record.final_metrics["validation:auc"] > 0.8
     stray = [f"{kind} {name}" for kind, names in _pipeline_resources(shared_stack, harness).items() for name in names]
     trust_record.fault("train-fails", recovered=True, stray=stray)
 
@@ -87,7 +86,7 @@ def test_an_endpoint_that_fails_to_come_up(shared_stack, harness, trust_record):
     shared_stack.ensure("training")
     settings = shared_stack.settings
     assert _pipeline_resources(shared_stack, harness)["endpoint"] == [], "this fault needs a stack without an endpoint"
-    _overwrite(shared_stack, shared_stack.state().read("training")["model_data_url"], NOT_A_TARBALL)
+    _overwrite(shared_stack, shared_stack.state().read(TrainingRecord).model_data_url, NOT_A_TARBALL)
     with pytest.raises(WorkshopError) as failed:
         deploy.run(settings)
     message = str(failed.value)
@@ -96,7 +95,6 @@ def test_an_endpoint_that_fails_to_come_up(shared_stack, harness, trust_record):
     assert _endpoint(shared_stack)["EndpointStatus"] == "Failed"
 
     # Recovery: a new model, then deploy again, which replaces the failed endpoint.
-    harness.next_second()
     train.run(settings)
     deploy.run(settings)
     assert _endpoint(shared_stack)["EndpointStatus"] == "InService"
@@ -110,7 +108,7 @@ def test_deploy_twice_changes_nothing(shared_stack, harness, trust_record):
     before, resources_before = _endpoint(shared_stack), shared_stack.inventory()
     record = deploy.run(shared_stack.settings)
     after = _endpoint(shared_stack)
-    assert after["EndpointConfigName"] == before["EndpointConfigName"] == record["endpoint_config_name"]
+    assert after["EndpointConfigName"] == before["EndpointConfigName"] == record.endpoint_config_name
     assert after["LastModifiedTime"] == before["LastModifiedTime"], "the endpoint must not be updated"
     assert shared_stack.inventory() == resources_before
     trust_record.fault("deploy-twice", recovered=True, stray=_serving_exactly(shared_stack, harness))
@@ -119,12 +117,11 @@ def test_deploy_twice_changes_nothing(shared_stack, harness, trust_record):
 def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness, trust_record):
     shared_stack.ensure("endpoint")
     settings = shared_stack.settings
-    serving = shared_stack.state().read("endpoint")
+    serving = shared_stack.state().read(EndpointRecord)
     libsvm, _ = shared_stack.test_rows(5)
     scores = _predict(shared_stack, libsvm)
-    harness.next_second()
     training = train.run(settings)
-    _overwrite(shared_stack, training["model_data_url"], NOT_A_TARBALL)
+    _overwrite(shared_stack, training.model_data_url, NOT_A_TARBALL)
     with pytest.raises(WorkshopError) as failed:
         deploy.run(settings)
     message = str(failed.value)
@@ -133,20 +130,19 @@ def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness,
     endpoint = _endpoint(shared_stack)
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
         "InService",
-        serving["endpoint_config_name"],
+        serving.endpoint_config_name,
     )
     assert _predict(shared_stack, libsvm) == scores, "the endpoint keeps serving the previous model"
     resources = _pipeline_resources(shared_stack, harness)
-    assert resources["model"] == [serving["model_name"]] and resources["endpoint-config"] == [
-        serving["endpoint_config_name"]
+    assert resources["model"] == [serving.model_name] and resources["endpoint-config"] == [
+        serving.endpoint_config_name
     ]
 
     # Recovery: `invoke train deploy`.
-    harness.next_second()
     train.run(settings)
     record = deploy.run(settings)
-    assert record["endpoint_config_name"] != serving["endpoint_config_name"]
-    assert _endpoint(shared_stack)["EndpointConfigName"] == record["endpoint_config_name"]
+    assert record.endpoint_config_name != serving.endpoint_config_name
+    assert _endpoint(shared_stack)["EndpointConfigName"] == record.endpoint_config_name
     trust_record.fault("update-fails", recovered=True, stray=_serving_exactly(shared_stack, harness))
 
 
@@ -155,4 +151,4 @@ def test_the_recovered_stack_runs_the_whole_workshop(shared_stack):
     record = evaluate.run(shared_stack.settings)
     metrics = json.loads((shared_stack.state().evaluation_dir / "metrics.json").read_text())
     assert metrics["n"] == 803 and metrics["accuracy"] >= 0.86, metrics
-    assert record["run_dir"] == str(shared_stack.state().evaluation_dir)
+    assert record.run_dir == str(shared_stack.state().evaluation_dir)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vgsales.infra import stack as infra
 from vgsales.infra import terraform
-from vgsales.state import PRODUCERS
+from vgsales.records import RECORDS
 
 
 def test_teardown_without_local_state_removes_everything_by_discovery(shared_stack, harness, trust_record):
@@ -29,7 +29,7 @@ def test_teardown_without_local_state_removes_everything_by_discovery(shared_sta
         assert harness.of_kind(before, kind), f"the stack should have a {kind} to lose track of: {before}"
     state = shared_stack.state()
     terraform.discard_state(state.terraform_dir)
-    state.forget(*PRODUCERS)
+    state.forget(*RECORDS)
     assert terraform.recorded_resources(terraform.state_file(state.terraform_dir)) == []
 
     removed = infra.teardown(shared_stack.settings, keep_emulator=True)

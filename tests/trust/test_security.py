@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from parliament import analyze_policy_string
 
+from vgsales.records import StackRecord
+
 # The execution role's only `Resource: "*"` grants, each for actions that have no resource-level permissions
 # in IAM (so no narrower resource exists); parliament's RESOURCE_STAR check confirms that for each.
 #   ecr:GetAuthorizationToken   the registry login token is account-wide
@@ -64,14 +66,14 @@ def full_run(shared_stack):
 
 def _role_policy(full_run) -> tuple[dict, dict]:
     """The policy as applied in the target, and as Terraform rendered it (the root's role_policy_json output)."""
-    stack = full_run.state().read("stack")
+    stack = full_run.state().read(StackRecord)
     with full_run.aws() as aws:
-        names = aws.iam.list_role_policies(RoleName=stack["role_name"])["PolicyNames"]
+        names = aws.iam.list_role_policies(RoleName=stack.role_name)["PolicyNames"]
         applied = [
-            aws.iam.get_role_policy(RoleName=stack["role_name"], PolicyName=name)["PolicyDocument"] for name in names
+            aws.iam.get_role_policy(RoleName=stack.role_name, PolicyName=name)["PolicyDocument"] for name in names
         ]
     assert len(applied) == 1, names
-    return applied[0], json.loads(stack["role_policy_json"])
+    return applied[0], json.loads(stack.role_policy_json)
 
 
 def test_the_execution_role_policy_passes_parliament(full_run):
@@ -136,7 +138,7 @@ def test_the_emulator_tls_key_is_readable_by_its_owner_only(full_run):
 @pytest.fixture(scope="module")
 def lifecycle_scripts(full_run) -> dict[str, str]:
     """The scripts as the target holds them (base64-decoded), not as the templates read."""
-    name = full_run.state().read("stack")["lifecycle_config_name"]
+    name = full_run.state().read(StackRecord).lifecycle_config_name
     with full_run.aws() as aws:
         config = aws.sagemaker.describe_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     return {hook: base64.b64decode(config[hook][0]["Content"]).decode() for hook in ("OnCreate", "OnStart")}
@@ -150,7 +152,7 @@ def test_lifecycle_scripts_hold_no_secrets(lifecycle_scripts):
 
 
 def test_lifecycle_scripts_fetch_nothing_from_the_public_internet(full_run, lifecycle_scripts):
-    bucket = full_run.state().read("stack")["bucket_name"]
+    bucket = full_run.state().read(StackRecord).bucket_name
     for hook, script in lifecycle_scripts.items():
         for url in re.findall(r"[a-z0-9]+://[^\s'\"}]+", script):
             parts = urlsplit(url)
@@ -174,7 +176,7 @@ def test_lifecycle_scripts_fetch_nothing_from_the_public_internet(full_run, life
 
 
 def test_the_notebook_bundle_installs_only_pinned_packages(full_run):
-    stack = full_run.state().read("stack")
+    stack = full_run.state().read(StackRecord)
     uri = urlsplit(stack["notebook_bundle_s3_uri"])
     with full_run.aws() as aws:
         body = aws.s3.get_object(Bucket=uri.netloc, Key=f"{uri.path.lstrip('/')}requirements.txt")["Body"].read()

@@ -8,7 +8,7 @@ do not exist. After install():
 - UpdateEndpoint (which moto lacks) is Updating while the new model loads; the old one keeps serving. On
   success the new one replaces it; on failure the endpoint stays InService on the old one with a FailureReason,
   as on AWS. DeleteEndpoint unloads the model.
-- InvokeEndpoint predicts with the loaded booster, in the built-in container's formats (xgboost_serving.py),
+- InvokeEndpoint predicts with the loaded booster, in the built-in container's formats (algorithm/serving.py),
   and fails as AWS does: ValidationError for an unknown endpoint or an oversize body, ModelError (424, with
   OriginalStatusCode and OriginalMessage) for what the container refuses. Requests share the booster, which is
   only read, so serving is concurrent and never reloads.
@@ -47,7 +47,7 @@ from .training import is_builtin_xgboost, warm_up
 if TYPE_CHECKING:
     import xgboost as xgb
 
-    from .xgboost_serving import ServingError
+    from ..algorithm.serving import ServingError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ _LOCK = threading.Lock()
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
     import xgboost as xgb  # imported on first use, see training.XGBOOST_MODULES
 
-    from .xgboost_algorithm import MODEL_FILENAME
+    from ..algorithm.training import MODEL_FILENAME
 
     try:
         with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:*") as archive:
@@ -239,7 +239,9 @@ def invoke(
     target_variant: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
-    from . import xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
+    from ..algorithm import (
+        serving as xgboost_serving,  # imported on first use, see training.XGBOOST_MODULES
+    )
 
     backend = sagemaker_models.sagemaker_backends[account_id][region]
     endpoint = backend.endpoints.get(endpoint_name)
@@ -409,4 +411,4 @@ def install() -> None:
     # Bodies are model input, often not UTF-8 text; moto would otherwise decode them (and fail on bytes).
     runtime.use_raw_body = True
     patch(runtime, "invoke_endpoint", _invoke_endpoint_response)
-    warm_up((f"{__package__}.xgboost_serving", f"{__package__}.xgboost_algorithm"))
+    warm_up(("vgsales.algorithm.serving", "vgsales.algorithm.training"))

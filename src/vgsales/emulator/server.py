@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import datetime
 import importlib
-import ipaddress
 import json
 import logging
 import os
@@ -27,9 +26,13 @@ from typing import Any
 import moto
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
 
 from ..errors import WorkshopError
+from ..loopback import require_loopback
 from . import hosting, tls
 from .compat import s3_policy
 
@@ -55,24 +58,6 @@ LISTEN_BACKLOG = 128
 WORKER_THREADS = 32
 # How long a connection may sit idle or stall mid-request before the server closes it.
 CONNECTION_TIMEOUT_SECONDS = 60
-
-
-class NotLoopbackError(WorkshopError, ValueError):
-    """A bind address off loopback. A ValueError too, for callers that validate settings."""
-
-
-def require_loopback(host: str) -> None:
-    """The emulator accepts any credentials, so it must never be reachable from another machine."""
-    try:
-        is_loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        is_loopback = host == "localhost"
-    if not is_loopback:
-        raise NotLoopbackError(
-            f"The local AWS emulator listens on loopback only (127.0.0.0/8, ::1 or localhost), not on {host!r}: "
-            "it accepts any credentials, so another machine must never reach it. Set workshop.emulator.host "
-            "to 127.0.0.1."
-        )
 
 
 def configure_moto() -> None:

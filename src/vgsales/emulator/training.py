@@ -33,9 +33,7 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
-from . import backends
-from .compat._patching import patch
-from .xgboost_hyperparameters import (
+from ..algorithm.hyperparameters import (
     CONTAINER_METRICS,
     NATIVE_METRICS,
     InvalidHyperparameter,
@@ -43,10 +41,12 @@ from .xgboost_hyperparameters import (
     UnsupportedByEmulator,
     training_plan,
 )
+from . import backends
+from .compat._patching import patch
 
 if TYPE_CHECKING:
-    from .xgboost_algorithm import TrainingOutcome
-    from .xgboost_data import DataFile
+    from ..algorithm.data_formats import DataFile
+    from ..algorithm.training import TrainingOutcome
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,10 @@ XGBOOST_METRIC_DEFINITIONS = [
 
 # xgboost, scikit-learn and pandas take a second or more to import. The emulator should not wait for them when
 # it starts: install() imports these in the background, and a job imports them (from the cache by then) to run.
-XGBOOST_MODULES = (f"{__package__}.xgboost_algorithm", f"{__package__}.xgboost_data")
+XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
 
 
-def _xgboost_modules():  # -> (xgboost_algorithm, xgboost_data)
+def _xgboost_modules():  # -> (algorithm.training, algorithm.data_formats)
     return tuple(importlib.import_module(name) for name in XGBOOST_MODULES)
 
 
@@ -188,7 +188,7 @@ class TrainingRun:
         self._started = time.monotonic()
         self._training_started: datetime | None = None
         self._streams: list[backends.LogStream] = []
-        self._algorithm: Any = None  # the xgboost_algorithm and xgboost_data modules, once the job runs
+        self._algorithm: Any = None  # the algorithm.training and algorithm.data_formats modules, once the job runs
         self._data: Any = None
 
     # --- control from request threads -------------------------------------------------------------------

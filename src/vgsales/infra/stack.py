@@ -1,4 +1,7 @@
-"""`invoke setup`, `teardown` and `status`: the stack's long-lived resources on either target."""
+"""`invoke setup`, `teardown` and `status`: the stack's long-lived resources on either target.
+
+What differs between the targets comes from target.of(settings); this module runs the same steps on both.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +13,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from .. import resources, target
-from ..console import console, step
-from ..emulator import daemon
+from .. import discovery, target
+from ..cli.console import console, step
 from ..errors import WorkshopError
+from ..records import TARGET_RECORDS, StackRecord
 from ..settings import Settings
 from ..state import RunState
-from . import bundle, orphans, terraform
+from ..target import Target
+from . import bundle, terraform
 from .terraform import TerraformStack
 from .terraform_cli import mirror_from_env
-
-# Records that describe resources on the target; they go when the resources go.
-TARGET_RECORDS = ("stack", "training", "endpoint")
 
 
 def bundle_dir(settings: Settings) -> Path:
@@ -39,16 +40,10 @@ def terraform_variables(settings: Settings) -> dict[str, Any]:
         "create_notebook_instance": settings.terraform.create_notebook_instance,
         "notebook_instance_type": settings.terraform.notebook_instance_type,
         "idle_timeout_minutes": settings.terraform.idle_timeout_minutes,
+        **target.of(settings).terraform_variables,
     }
     if settings.terraform.create_notebook_instance and (bundle_dir(settings) / bundle.MANIFEST).is_file():
         variables["notebook_bundle_dir"] = str(bundle_dir(settings))
-    if settings.target == "local":
-        # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
-        variables["s3_use_path_style"] = True
-        variables["provider_max_retries"] = 2
-        # Provider 5.x waits ~55 s for a new lifecycle rule to "propagate", even against the emulator, where
-        # the rule has no effect (nothing lives long enough to expire). The module tests cover the rule.
-        variables["bucket_lifecycle_rules_enabled"] = False
     return variables
 
 
@@ -57,16 +52,14 @@ def _stack(settings: Settings, env: dict[str, str]) -> TerraformStack:
     return TerraformStack(RunState(settings).terraform_dir, env, plugin_mirror=mirror)
 
 
-def _discard_stale_local_state(settings: Settings) -> bool:
-    """The emulator keeps everything in memory: if it is gone, so is every resource local state records.
-
-    Only ever applied to the local target; real AWS state is never discarded.
-    """
-    if settings.target != "local" or daemon.status(target.emulator_dir(settings)) is not None:
+def _discard_stale_state(settings: Settings, where: Target) -> bool:
+    """A target that keeps its resources only while its service runs has none once the service is gone, so
+    local state that records some is stale. Never applies to AWS, whose state is never discarded."""
+    if not where.loses_resources_when_stopped or where.service.is_up():
         return False
     state = RunState(settings)
     leftovers = terraform.recorded_resources(terraform.state_file(state.terraform_dir))
-    had_records = any(state.has(name) for name in TARGET_RECORDS)
+    had_records = any(state.has(kind) for kind in TARGET_RECORDS)
     if not leftovers and not had_records:
         return False
     console.print(
@@ -79,12 +72,30 @@ def _discard_stale_local_state(settings: Settings) -> bool:
     return True
 
 
-def setup(settings: Settings) -> dict[str, Any]:
-    _discard_stale_local_state(settings)
-    if settings.target == "local":
-        with step("Starting the local AWS emulator"):
-            info = daemon.start(target.emulator_dir(settings), host=settings.emulator.host, port=settings.emulator.port)
-        console.print(f"Emulator: {info.url} (pid {info.pid})")
+def setup(settings: Settings) -> StackRecord:
+    where = target.of(settings)
+    _discard_stale_state(settings, where)
+    started = _start_service(where)
+    try:
+        return _setup(settings, where)
+    except (WorkshopError, ClientError, BotoCoreError) as exc:
+        # A failed setup leaves nothing running that it started: the emulator holds only what this setup made.
+        if started and where.service.stop():
+            raise WorkshopError(f"{exc} The local emulator that this setup started has been stopped again.") from None
+        raise
+
+
+def _start_service(where: Target) -> bool:
+    """Start what the target needs on this machine (the local emulator); True if this call started it."""
+    if where.service.description is None:
+        return False
+    with step(f"Starting {where.service.description}"):
+        info, started = where.service.start()
+    console.print(f"Emulator: {info.url} (pid {info.pid})")
+    return started
+
+
+def _setup(settings: Settings, where: Target) -> StackRecord:
     with target.activate(settings) as env:
         identity = _caller_identity(settings)
         stack = _stack(settings, env)
@@ -94,36 +105,39 @@ def setup(settings: Settings) -> dict[str, Any]:
         variables = terraform_variables(settings)
         with step("terraform init"):
             stack.init()
-        _clear_untracked(settings, stack)
+        _clear_untracked(settings, where, stack)
         with step("terraform plan"):
             plan = stack.plan(variables)
         if not plan.has_changes:
             console.print("The stack is up to date: nothing to change.")
         else:
             console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
-            if settings.target == "aws" and settings.confirm:
+            if where.asks_before_apply and settings.confirm:
                 _confirm(plan.text, identity, settings)
             with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
                 stack.apply()
         outputs = stack.outputs()
-    state = RunState(settings)
-    state.write("stack", {"target": settings.target, **outputs})
-    _print_outputs(outputs)
-    return outputs
+    record = StackRecord.from_json({"target": settings.target, **outputs}, "from terraform output")
+    RunState(settings).write(record)
+    _print_outputs(record)
+    return record
 
 
-def _clear_untracked(settings: Settings, stack: TerraformStack) -> None:
+def _clear_untracked(settings: Settings, where: Target, stack: TerraformStack) -> None:
     """Resources of the stack that exist on the target although the state does not record them.
 
     A setup interrupted while a create call was in flight leaves one (Terraform never recorded it), and the next
-    apply would then fail on its taken name. In the emulator only this stack lives, so they are removed and
-    setup converges. On AWS they might be someone else's stack under the same prefix: stop and say so.
+    apply would then fail on its taken name. They carry this stack's tag, so they are this stack's; where the
+    target allows it (the emulator) they are removed and setup converges. On AWS a person should look first.
     """
-    leftovers = orphans.untracked(orphans.find(settings), stack.state_file)
+    known = terraform.tracked(stack.state_file)
+    leftovers = [
+        found for found in discovery.find(settings, discovery.STACK_KINDS) if (found.kind, found.name) not in known
+    ]
     if not leftovers:
         return
     listing = ", ".join(str(resource) for resource in leftovers)
-    if settings.target != "local":
+    if not where.removes_untracked_resources:
         raise WorkshopError(
             f"The {settings.target} target already has resources of stack {settings.name_prefix!r} that the local "
             f"Terraform state ({stack.state_file}) does not record: {listing}. An earlier `invoke setup` was "
@@ -131,12 +145,12 @@ def _clear_untracked(settings: Settings, stack: TerraformStack) -> None:
             "them by name and tag and removes them), then `invoke setup` again. Nothing was created."
         )
     console.print(
-        f"[yellow]An interrupted setup left {listing} in the emulator without recording it in Terraform state; "
+        f"[yellow]An interrupted setup left {listing} on the target without recording it in Terraform state; "
         "removing it so that setup can create it again.[/yellow]"
     )
     for resource in leftovers:
         with step(f"Removing untracked {resource}"):
-            orphans.remove(settings, resource)
+            discovery.remove(settings, resource, poll=where.poll_seconds)
 
 
 def _caller_identity(settings: Settings) -> dict[str, str]:
@@ -166,13 +180,14 @@ def _confirm(plan_text: str, identity: dict[str, str], settings: Settings) -> No
         raise WorkshopError("Setup cancelled: nothing was created.")
 
 
-def _print_outputs(outputs: dict[str, Any]) -> None:
+def _print_outputs(record: StackRecord) -> None:
     from rich.table import Table
 
     table = Table(title="Stack", show_header=False)
     for name in ("region", "bucket_name", "role_arn", "notebook_instance_name", "notebook_console_url"):
-        if outputs.get(name):
-            table.add_row(name, str(outputs[name]))
+        value = getattr(record, name)
+        if value:
+            table.add_row(name, str(value))
     console.print(table)
 
 
@@ -183,20 +198,20 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
     after that (the state was lost, or an interrupted setup never recorded it) is found there by name and tag
     and removed too. keep_emulator leaves the (then empty) local emulator running, to inspect it.
     """
+    where = target.of(settings)
     removed: list[str] = []
-    if _discard_stale_local_state(settings):
+    if _discard_stale_state(settings, where):
         removed.append("stale local state")
-    if settings.target == "local" and daemon.status(target.emulator_dir(settings)) is None:
+    if not where.service.is_up():
         console.print("Nothing to tear down: the local emulator is not running and no local state is left.")
         return removed
     with target.activate(settings) as env:
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        for resource in resources.find(sagemaker, settings.name_prefix):
+        for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
             verb = "Stopping" if resource.kind == "training-job" else "Removing"
-            with step(f"{verb} {resource.kind} {resource.name}"):
-                outcome = resources.remove(sagemaker, resource)
+            with step(f"{verb} {resource}"):
+                outcome = discovery.remove(settings, resource, poll=where.poll_seconds)
             if outcome in ("deleted", "stopped"):
-                removed.append(f"{resource.kind} {resource.name}")
+                removed.append(str(resource))
         stack = _stack(settings, env)
         if stack.managed_resources():
             count = len(stack.managed_resources())
@@ -205,15 +220,15 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
             with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
                 stack.destroy(terraform_variables(settings))
             removed.append(f"{count} Terraform-managed resources")
-        for resource in orphans.find(settings):
+        for resource in discovery.find(settings, discovery.STACK_KINDS):
             with step(f"Removing {resource} (found on the target, not in Terraform state)"):
-                orphans.remove(settings, resource)
+                discovery.remove(settings, resource, poll=where.poll_seconds)
             removed.append(str(resource))
     RunState(settings).forget(*TARGET_RECORDS)
-    if settings.target == "local" and not keep_emulator:
-        with step("Stopping the local AWS emulator"):
-            if daemon.stop(target.emulator_dir(settings)):
-                removed.append("local emulator")
+    if not keep_emulator and where.service.description is not None:
+        with step(f"Stopping {where.service.description}"):
+            if where.service.stop():
+                removed.append(where.service.description)
     if removed:
         console.print(f"Teardown complete: removed {len(removed)} item(s).")
     else:
@@ -223,12 +238,9 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
 
 def connection_lost(settings: Settings, exc: Exception) -> WorkshopError:
     """What to tell a user whose task lost its connection to the target half-way."""
-    if settings.target == "local" and daemon.status(target.emulator_dir(settings)) is None:
-        return WorkshopError(
-            f"The local AWS emulator stopped while the task was running ({exc}). It keeps everything in memory, "
-            "so the local stack is gone with it. Run `invoke setup` to start over (it notices, and discards the "
-            "stale local state), or `invoke teardown` to just clean up."
-        )
+    lost = target.of(settings).service.lost(exc)
+    if lost is not None:
+        return WorkshopError(lost)
     return WorkshopError(
         f"Lost the connection to the {settings.target} target in the middle of the task ({exc}). Check the network "
         "(and, on the local target, `invoke emulator.status`), then run the task again: every task picks up what "
@@ -246,33 +258,20 @@ class StatusLine:
 
 def status(settings: Settings) -> list[StatusLine]:
     """What exists for the stack on the target right now, read from the target itself."""
+    where = target.of(settings)
     lines: list[StatusLine] = []
-    if settings.target == "local":
-        info = daemon.status(target.emulator_dir(settings))
-        if info is None:
-            return lines
+    if not where.service.is_up():
+        return lines
+    info = where.service.running()
+    if info is not None:
         lines.append(StatusLine("emulator", info.url, f"running (pid {info.pid})", False))
     with target.activate(settings):
-        lines.extend(_stack_lines(settings))
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        for resource in resources.find(sagemaker, settings.name_prefix):
-            lines.append(StatusLine(resource.kind, resource.name, resource.status or "exists", resource.costs_money))
-    return lines
-
-
-def _stack_lines(settings: Settings) -> list[StatusLine]:
-    """The Terraform-managed resources, found on the target by name prefix and tag, as teardown finds them."""
-    lines = []
-    for resource in orphans.find(settings):
-        state, costs_money = "exists", False
-        if resource.kind == "bucket":
-            count = boto3.client("s3", region_name=settings.region).list_objects_v2(Bucket=resource.name).get("KeyCount", 0)
-            state = f"{count} object(s)"
-        elif resource.kind == "notebook-instance":
-            sagemaker = boto3.client("sagemaker", region_name=settings.region)
-            state = sagemaker.describe_notebook_instance(NotebookInstanceName=resource.name)["NotebookInstanceStatus"]
-            costs_money = state in ("Pending", "InService")
-        lines.append(StatusLine(resource.kind, resource.name, state, costs_money))
+        for resource in discovery.find(settings):
+            state = resource.status or "exists"
+            if resource.kind == "bucket":
+                s3 = boto3.client("s3", region_name=settings.region)
+                state = f"{s3.list_objects_v2(Bucket=resource.name).get('KeyCount', 0)} object(s)"
+            lines.append(StatusLine(resource.kind, resource.name, state, where.costs_money and resource.costs_money))
     return lines
 
 
@@ -280,17 +279,21 @@ def status_json(lines: list[StatusLine]) -> dict[str, Any]:
     return {"resources": [asdict(line) for line in lines]}
 
 
-def print_status(lines: list[StatusLine]) -> None:
+def print_status(lines: list[StatusLine], settings: Settings) -> None:
     from rich.table import Table
 
     if not lines:
         console.print("Nothing exists for this stack on the target.")
         return
+    bills = target.of(settings).costs_money
     table = Table(title="Stack resources")
-    for column in ("kind", "name", "state", "costs money now"):
+    for column in ("kind", "name", "state", *(["costs money now"] if bills else [])):
         table.add_column(column)
     for line in lines:
-        table.add_row(line.kind, line.name, line.state, "[red]yes[/red]" if line.costs_money else "no")
+        cost = ["[red]yes[/red]" if line.costs_money else "no"] if bills else []
+        table.add_row(line.kind, line.name, line.state, *cost)
     console.print(table)
-    if any(line.costs_money for line in lines):
+    if not bills:
+        console.print("Local emulator: costs nothing.")
+    elif any(line.costs_money for line in lines):
         console.print("[red]Some resources cost money while they run: `invoke teardown` removes them.[/red]")

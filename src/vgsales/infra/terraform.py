@@ -142,6 +142,32 @@ def recorded_resources(state_file: Path) -> list[str]:
     return addresses
 
 
+# Terraform resource type -> (discovery kind, the state attribute holding its name on the target).
+_TRACKED_TYPES = {
+    "aws_sagemaker_notebook_instance": ("notebook-instance", "name"),
+    "aws_sagemaker_notebook_instance_lifecycle_configuration": ("lifecycle-config", "name"),
+    "aws_iam_role": ("role", "name"),
+    "aws_s3_bucket": ("bucket", "bucket"),
+}
+
+
+def tracked(state_file: Path) -> set[tuple[str, str]]:
+    """(kind, name) of every resource of the kinds discovery knows that a Terraform state file records."""
+    if not state_file.is_file():
+        return set()
+    state = json.loads(state_file.read_text() or "{}")
+    names = set()
+    for resource in state.get("resources", []):
+        kind, attribute = _TRACKED_TYPES.get(resource.get("type"), (None, None))
+        if resource.get("mode") != "managed" or kind is None:
+            continue
+        for instance in resource.get("instances", []):
+            name = instance.get("attributes", {}).get(attribute)
+            if name:
+                names.add((kind, name))
+    return names
+
+
 def discard_state(work_dir: Path) -> None:
     """Forget local state; only ever used for the emulator, whose resources are gone with it."""
     for path in work_dir.glob("terraform.tfstate*"):

@@ -10,22 +10,23 @@ import boto3
 from rich.table import Table
 
 from .. import dataset, features, target
-from ..console import console, step
+from ..cli.console import console, step
+from ..records import DataRecord, StackRecord
 from ..settings import Settings
 from ..state import RunState
 
 UPLOADED_SPLITS = ("train", "validation")  # the test split stays local, for evaluate
 
 
-def run(settings: Settings) -> dict:
+def run(settings: Settings) -> DataRecord:
     state = RunState(settings)
-    stack = state.read("stack")
+    stack = state.read(StackRecord)
     with step(f"Fetching the dataset from {settings.data_source}"):
         fetched = dataset.fetch(settings.data_source, state.cache_dir)
     with step("Checking the schema and preprocessing as the workshop did"):
         prepared = features.prepare(dataset.load(fetched.path))
         manifest = features.write_splits(prepared, state.data_dir, fetched)
-    bucket = stack["bucket_name"]
+    bucket = stack.bucket_name
     uris = {}
     with target.activate(settings):
         s3 = boto3.client("s3", region_name=settings.region)
@@ -34,16 +35,16 @@ def run(settings: Settings) -> dict:
             with step(f"Uploading {split}.libsvm to s3://{bucket}/{key}"):
                 s3.upload_file(str(state.data_dir / f"{split}.libsvm"), bucket, key)
             uris[f"{split}_uri"] = f"s3://{bucket}/{settings.data_prefix}/{split}/"
-    record = {
+    record = DataRecord(
         **uris,
-        "manifest": str(state.data_dir / features.MANIFEST_NAME),
-        "test_split": str(state.data_dir / "test.libsvm"),
-        "sha256": fetched.sha256,
-        "known_dataset": fetched.is_known,
-        "n_features": manifest.n_features,
-        "counts": {name: {"rows": split.rows, "hits": split.hits} for name, split in manifest.splits.items()},
-    }
-    state.write("data", record)
+        manifest=str(state.data_dir / features.MANIFEST_NAME),
+        test_split=str(state.data_dir / "test.libsvm"),
+        sha256=fetched.sha256,
+        known_dataset=fetched.is_known,
+        n_features=manifest.n_features,
+        counts={name: {"rows": split.rows, "hits": split.hits} for name, split in manifest.splits.items()},
+    )
+    state.write(record)
     _print_summary(manifest, fetched)
     return record
 

@@ -12,12 +12,18 @@ import json
 
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
-from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig
+from sagemaker.core.shapes import (
+    ContainerDefinition,
+    ProductionVariant,
+    ProductionVariantServerlessConfig,
+)
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from .. import resources, target
-from ..console import console, step
+from .. import target
+from ..cli.console import console, step
+from ..discovery import sdk_tags
 from ..errors import WorkshopError
+from ..records import EndpointRecord, StackRecord, TrainingRecord
 from ..settings import Settings
 from ..state import RunState
 
@@ -29,8 +35,9 @@ def endpoint_name(settings: Settings) -> str:
 
 
 def _names(settings: Settings, training_job: str) -> tuple[str, str]:
-    """Model and endpoint config names: `<prefix>-model-<job stamp>`, `<prefix>-config-<job stamp>-<hash>`."""
-    stamp = "-".join(training_job.rsplit("-", 2)[-2:])
+    """Model and endpoint config names: `<prefix>-model-<run>`, `<prefix>-config-<run>-<hash>`, where <run> is
+    the training job's `YYYYmmdd-HHMMSS-xxxx` (records.run_name)."""
+    stamp = "-".join(training_job.rsplit("-", 3)[-3:])
     serving = json.dumps(
         [settings.deploy.instance_type, settings.deploy.instance_count, settings.deploy.serverless and vars(settings.deploy.serverless)],
         default=str,
@@ -39,20 +46,20 @@ def _names(settings: Settings, training_job: str) -> tuple[str, str]:
     return f"{settings.name_prefix}-model-{stamp}", f"{settings.name_prefix}-config-{stamp}-{digest}"
 
 
-def run(settings: Settings) -> dict:
+def run(settings: Settings) -> EndpointRecord:
     state = RunState(settings)
-    stack = state.read("stack")
-    training = state.read("training")
-    model_name, config_name = _names(settings, training["training_job_name"])
+    stack = state.read(StackRecord)
+    training = state.read(TrainingRecord)
+    model_name, config_name = _names(settings, training.training_job_name)
     name = endpoint_name(settings)
-    tags = resources.sdk_tags(settings)
+    tags = sdk_tags(settings)
     with target.activate(settings):
         if _get(Model, model_name) is None:
             with step(f"Creating model {model_name}"):
                 Model.create(
                     model_name=model_name,
-                    primary_container=ContainerDefinition(image=training["image"], model_data_url=training["model_data_url"]),
-                    execution_role_arn=stack["role_arn"],
+                    primary_container=ContainerDefinition(image=training.image, model_data_url=training.model_data_url),
+                    execution_role_arn=stack.role_arn,
                     tags=tags,
                 )
         if _get(EndpointConfig, config_name) is None:
@@ -87,14 +94,14 @@ def run(settings: Settings) -> dict:
             console.print(f"Endpoint {name} already serves {model_name}: nothing to change.")
         if replaced:
             _remove_replaced(replaced, keep_model=model_name)
-    record = {
-        "endpoint_name": name,
-        "endpoint_config_name": config_name,
-        "model_name": model_name,
-        "training_job_name": training["training_job_name"],
-        "region": settings.region,
-    }
-    state.write("endpoint", record)
+    record = EndpointRecord(
+        endpoint_name=name,
+        endpoint_config_name=config_name,
+        model_name=model_name,
+        training_job_name=training.training_job_name,
+        region=settings.region,
+    )
+    state.write(record)
     console.print(usage_snippets(name, settings.region))
     return record
 

@@ -7,21 +7,22 @@ from pathlib import Path
 import boto3
 
 from .. import target
-from ..console import console
-from ..evaluate import evaluate_run, render_confusion_matrix, render_table
+from ..cli.console import console
+from ..evaluation.metrics import evaluate_run, render_confusion_matrix, render_table
+from ..evaluation.scoring import progress_bar
 from ..features import Manifest
-from ..predict import progress_bar
+from ..records import DataRecord, EndpointRecord, EvaluationRecord, TrainingRecord
 from ..settings import Settings
 from ..state import RunState
 
 
-def run(settings: Settings) -> dict:
+def run(settings: Settings) -> EvaluationRecord:
     state = RunState(settings)
-    data = state.read("data")
-    training = state.read("training")
-    endpoint = state.read("endpoint")
-    manifest = Manifest.from_json(Path(data["manifest"]))
-    name = endpoint["endpoint_name"]
+    data = state.read(DataRecord)
+    training = state.read(TrainingRecord)
+    endpoint = state.read(EndpointRecord)
+    manifest = Manifest.from_json(Path(data.manifest))
+    name = endpoint.endpoint_name
     with target.activate(settings):
         runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
 
@@ -31,7 +32,7 @@ def run(settings: Settings) -> dict:
 
         with progress_bar(console=console) as progress:
             evaluation = evaluate_run(
-                Path(data["test_split"]),
+                Path(data.test_split),
                 state.evaluation_dir,
                 invoke,
                 batch_size=settings.evaluate.batch_size,
@@ -41,16 +42,16 @@ def run(settings: Settings) -> dict:
                 context={
                     "target": settings.target,
                     "endpoint": name,
-                    "training job": training["training_job_name"],
-                    "image": training["image"],
-                    "hyperparameters": training["hyperparameters"],
+                    "training job": training.training_job_name,
+                    "image": training.image,
+                    "hyperparameters": training.hyperparameters,
                     "dataset sha256": manifest.sha256,
                 },
                 progress=progress,
             )
     console.print(render_table(evaluation.metrics))
     console.print(render_confusion_matrix(evaluation.metrics))
-    record = {"run_dir": str(state.evaluation_dir), **{k: str(v) for k, v in vars(evaluation.outputs).items()}}
-    state.write("evaluation", record)
+    record = EvaluationRecord(run_dir=str(state.evaluation_dir), **{k: str(v) for k, v in vars(evaluation.outputs).items()})
+    state.write(record)
     console.print(f"Evaluation written to [bold]{state.evaluation_dir}[/bold]")
     return record

@@ -27,10 +27,11 @@ from sagemaker.core.shapes import (
 from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
-from ..console import console
-from ..emulator.xgboost_hyperparameters import validate_hyperparameters
+from ..algorithm.hyperparameters import validate_hyperparameters
+from ..cli.console import console
+from ..discovery import sdk_tags
 from ..errors import WorkshopError
-from ..resources import sdk_tags
+from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, run_name
 from ..settings import Settings
 from ..state import RunState
 
@@ -39,25 +40,25 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 CONTENT_TYPE = "text/libsvm"
 
 
-def run(settings: Settings) -> dict:
+def run(settings: Settings) -> TrainingRecord:
     state = RunState(settings)
-    stack = state.read("stack")
-    data = state.read("data")
+    stack = state.read(StackRecord)
+    data = state.read(DataRecord)
     training = settings.training
     hyperparameters = validate_hyperparameters(training.hyperparameters)
     with target.activate(settings):
         image = image_uris.retrieve("xgboost", settings.region, training.image_version)
-        name = timestamped_name(settings, "xgb")
+        name = run_name(settings.name_prefix, "xgb")
         # Several instances each read their own share of the files (distributed XGBoost on SageMaker).
         distribution = "ShardedByS3Key" if training.instance_count > 1 else "FullyReplicated"
         try:
             job = TrainingJob.create(
                 training_job_name=name,
-                role_arn=stack["role_arn"],
+                role_arn=stack.role_arn,
                 algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
                 hyper_parameters=hyperparameters,
-                input_data_config=[_channel(channel, data[f"{channel}_uri"], distribution) for channel in ("train", "validation")],
-                output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack['bucket_name']}/{settings.data_prefix}/output"),
+                input_data_config=[_channel("train", data.train_uri, distribution), _channel("validation", data.validation_uri, distribution)],
+                output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack.bucket_name}/{settings.data_prefix}/output"),
                 resource_config=ResourceConfig(
                     instance_type=training.instance_type,
                     instance_count=training.instance_count,
@@ -80,21 +81,21 @@ def run(settings: Settings) -> dict:
         job.refresh()
         if job.training_job_status != "Completed":
             raise WorkshopError(_failure_message(job, settings))
-    record = {
-        "training_job_name": name,
-        "training_job_arn": job.training_job_arn,
-        "image": image,
-        "model_data_url": job.model_artifacts.s3_model_artifacts,
-        "hyperparameters": hyperparameters,
-        "instance_type": training.instance_type,
-        "instance_count": training.instance_count,
-        "final_metrics": {m.metric_name: m.value for m in (job.final_metric_data_list or [])},
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    state.write("training", record)
-    state.forget("endpoint")  # a new model: the endpoint record no longer describes what serves it
-    console.print(f"[green]Training job {name} completed[/green] in {record['seconds']} s; model at {record['model_data_url']}")
-    for metric, value in record["final_metrics"].items():
+    record = TrainingRecord(
+        training_job_name=name,
+        training_job_arn=job.training_job_arn,
+        image=image,
+        model_data_url=job.model_artifacts.s3_model_artifacts,
+        hyperparameters=hyperparameters,
+        instance_type=training.instance_type,
+        instance_count=training.instance_count,
+        final_metrics={m.metric_name: m.value for m in (job.final_metric_data_list or [])},
+        seconds=round(time.monotonic() - started, 1),
+    )
+    state.write(record)
+    state.forget(EndpointRecord)  # a new model: the endpoint record no longer describes what serves it
+    console.print(f"[green]Training job {name} completed[/green] in {record.seconds} s; model at {record.model_data_url}")
+    for metric, value in record.final_metrics.items():
         console.print(f"  {metric}: {value:.4f}")
     return record
 
@@ -143,11 +144,6 @@ def _stop_interrupted(name: str, region: str) -> str:
         f"Interrupted: training job {name} was asked to stop, so it stops billing. "
         "Run `invoke train` again to start a new one."
     )
-
-
-def timestamped_name(settings: Settings, kind: str) -> str:
-    """`<prefix>-<kind>-YYYYmmdd-HHMMSS`: unique per second, sortable, and found by teardown's prefix search."""
-    return f"{settings.name_prefix}-{kind}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
 
 
 def _channel(name: str, uri: str, distribution: str) -> Channel:

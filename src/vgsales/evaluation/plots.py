@@ -18,7 +18,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 from vgsales.errors import WorkshopError
 
 if TYPE_CHECKING:
-    from vgsales.evaluate import Metrics
+    from vgsales.evaluation.metrics import Metrics
 
 CLASS_LABELS = ("no", "yes")
 DPI = 120

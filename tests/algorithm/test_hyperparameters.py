@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vgsales.emulator.xgboost_hyperparameters import (
+from vgsales.algorithm.hyperparameters import (
     DOC_URL,
     InvalidHyperparameter,
     UnsupportedByEmulator,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vgsales.evaluate import Metrics
+    from vgsales.evaluation.metrics import Metrics
 
 ConfusionMatrix = tuple[tuple[int, int], tuple[int, int]]
 

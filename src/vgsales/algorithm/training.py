@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import xgboost as xgb
 
-from .xgboost_data import TrainingData
-from .xgboost_hyperparameters import TrainingPlan, metric_is_maximized
-from .xgboost_metrics import container_metric
+from .data_formats import TrainingData
+from .hyperparameters import TrainingPlan, metric_is_maximized
+from .metrics import container_metric
 
 MODEL_FILENAME = "xgboost-model"
 TAB = "#011"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from vgsales.emulator.xgboost_serving import (
+from vgsales.algorithm.serving import (
     ServingError,
     encode,
     parse_csv,

@@ -21,7 +21,7 @@ from ..errors import WorkshopError
 DOC_URL = "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost_hyperparameters.html"
 
 # Evaluation metrics the algorithm accepts. XGBoost computes the native ones; the container computes the
-# others itself (with scikit-learn), and so does the emulator (see xgboost_metrics.py).
+# others itself (with scikit-learn), and so does the emulator (see metrics.py).
 NATIVE_METRICS = (
     "aft-nloglik", "auc", "aucpr", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
     "interval-regression-accuracy", "logloss", "mae", "map", "mape", "merror", "mlogloss", "mphe", "ndcg",

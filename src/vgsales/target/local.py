@@ -1,0 +1,90 @@
+"""The local target: an AWS emulator on loopback, started and stopped with the stack.
+
+The only module outside vgsales.emulator that imports it. The emulator keeps everything in memory, so the
+stack lives exactly as long as the emulator's process; it costs nothing and answers at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..emulator import daemon
+from ..errors import WorkshopError
+from ..settings import Settings
+from . import ServiceInfo, Target
+
+
+def emulator_dir(settings: Settings) -> Path:
+    """The emulator's own state folder (info, PID, log and TLS files), mode 0700."""
+    return settings.target_dir / "emulator"
+
+
+class Emulator:
+    """The local target's service: the emulator daemon of this stack's state folder."""
+
+    description = "the local AWS emulator"
+
+    def __init__(self, settings: Settings) -> None:
+        self.state_dir = emulator_dir(settings)
+        self._host = settings.emulator.host
+        self._port = settings.emulator.port
+
+    def start(self) -> tuple[ServiceInfo, bool]:
+        was_running = daemon.status(self.state_dir) is not None
+        info = daemon.start(self.state_dir, host=self._host, port=self._port)
+        return _service_info(info), not was_running
+
+    def stop(self) -> bool:
+        return daemon.stop(self.state_dir)
+
+    def running(self) -> ServiceInfo | None:
+        info = daemon.status(self.state_dir)
+        return None if info is None else _service_info(info)
+
+    def is_up(self) -> bool:
+        return daemon.status(self.state_dir) is not None
+
+    def client_environment(self) -> dict[str, str]:
+        info = daemon.status(self.state_dir)
+        if info is None:
+            raise WorkshopError(
+                "The local AWS emulator is not running, so there is no local stack to work with. "
+                "Run `invoke setup` first (it starts the emulator and creates the stack)."
+            )
+        return info.client_env()
+
+    def lost(self, exc: Exception) -> str | None:
+        if self.is_up():
+            return None
+        return (
+            f"The local AWS emulator stopped while the task was running ({exc}). It keeps everything in memory, "
+            "so the local stack is gone with it. Run `invoke setup` to start over (it notices, and discards the "
+            "stale local state), or `invoke teardown` to just clean up."
+        )
+
+
+def _service_info(info: daemon.EmulatorInfo) -> ServiceInfo:
+    return ServiceInfo(url=info.url, pid=info.pid, started_at=info.started_at.isoformat())
+
+
+def target(settings: Settings) -> Target:
+    return Target(
+        name="local",
+        service=Emulator(settings),
+        asks_before_apply=False,
+        loses_resources_when_stopped=True,
+        removes_untracked_resources=True,
+        poll_seconds=0.1,
+        terraform_variables={
+            # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
+            "s3_use_path_style": True,
+            "provider_max_retries": 2,
+            # Provider 5.x waits ~55 s for a new lifecycle rule to "propagate", even against the emulator,
+            # where the rule has no effect (nothing lives long enough to expire). The module tests cover it.
+            "bucket_lifecycle_rules_enabled": False,
+        },
+        costs_money=False,
+        setup_command="invoke setup",
+        teardown_command="invoke teardown",
+        teardown_note="Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them.",
+    )
