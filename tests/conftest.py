@@ -143,3 +143,27 @@ def make_settings():
         return Settings.from_config(data, project_dir=PROJECT_ROOT)
 
     return make
+
+
+# --- no emulator outlives the test run ------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every emulator that a test started (its state folder is under this run's temporary folder) is stopped
+    here, whatever its fixture did, and the run fails if there was one: a leak a user would have too."""
+    from vgsales.emulator import daemon
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or factory._basetemp is None:  # no test asked for a temporary folder
+        return
+    leaked = daemon.processes_under(factory.getbasetemp())
+    for pid in leaked:
+        daemon._terminate(pid, daemon.STOP_TIMEOUT_SECONDS)
+    if leaked:
+        session.config.get_terminal_writer().line(
+            f"FAILED: {len(leaked)} emulator process(es) outlived their tests and were stopped now: pids {leaked}. "
+            "A fixture that starts a stack must stop it in a finally block.",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -166,3 +166,13 @@ run "rejects_a_data_prefix_with_slashes_at_the_ends" {
 
   expect_failures = [var.data_prefix]
 }
+
+run "rejects_tags_that_would_replace_the_stack_identity" {
+  command = plan
+
+  variables {
+    tags = { "vgsales:stack" = "someone-else" }
+  }
+
+  expect_failures = [var.tags]
+}

@@ -217,3 +217,18 @@ def test_an_exited_but_unreaped_process_counts_as_gone():
         assert not daemon_module._is_alive(child.pid)
     finally:
         child.wait()
+
+
+def test_processes_under_finds_exactly_the_emulators_below_a_folder(tmp_path):
+    """What the test run's leak check (tests/conftest.py) relies on: a neighbouring folder's emulator, or one
+    whose folder merely starts with the same text, is not counted."""
+    inside, beside = tmp_path / "run" / "stack", tmp_path / "run-other"
+    info = daemon.start(inside)
+    other = daemon.start(beside)
+    try:
+        assert daemon.processes_under(tmp_path / "run") == [info.pid]
+        assert daemon.processes_under(tmp_path) == sorted([info.pid, other.pid])
+    finally:
+        daemon.stop(inside)
+        daemon.stop(beside)
+    assert daemon.processes_under(tmp_path) == []

@@ -40,7 +40,7 @@ def local_stack(shared_dataset, tmp_path_factory):
         # The kernels inherit these, so the notebooks find this stack as they would find a learner's.
         env.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dir))
         env.setenv("INVOKE_WORKSHOP_DATA_SOURCE", str(shared_dataset))
-        env.setenv("INVOKE_WORKSHOP_TERRAFORM_CREATE_NOTEBOOK_INSTANCE", "0")  # invoke reads "false" as true
+        env.setenv("INVOKE_WORKSHOP_TERRAFORM_CREATE_NOTEBOOK_INSTANCE", "false")  # the word a user would type
         env.delenv(notebook.PROJECT_DIR_ENV, raising=False)
         env.delenv(notebook.STACK_FILE_ENV, raising=False)
         settings = notebook.load_settings(PROJECT_ROOT)

@@ -79,12 +79,18 @@ MESSAGE_CASES = {
     "prefix_upper_case": ("name_prefix", "vgSales", "lowercase letters, digits and hyphens"),
     "prefix_too_short": ("name_prefix", "vg", "3 to 24 characters"),
     "prefix_too_long": ("name_prefix", "video-game-sales-workshop", "SageMaker names end at 63"),
-    "prefix_leading_hyphen": ("name_prefix", "-vgsales", "must start with a lowercase letter or a digit"),
-    "prefix_trailing_hyphen": ("name_prefix", "vgsales-", "must end with a lowercase letter or a digit"),
+    "prefix_leading_hyphen": ("name_prefix", "-vgsales", "must start with a lowercase letter"),
+    "prefix_trailing_hyphen": ("name_prefix", "vgsales-", "must not end with a hyphen"),
+    "prefix_double_hyphen": ("name_prefix", "vg--sales", "two hyphens in a row"),
     "prefix_reserved": ("name_prefix", "sthree-vgsales", "S3 reserves these bucket name prefixes"),
     "region": ("region", "mars-east-1", "offers SageMaker notebook instances"),
     "instance_type": ("notebook_instance_type", "t3.medium", 'starts with "ml."'),
 }
+
+
+# The name prefix table that the Python settings check is held to as well (tests/settings/test_name_rules.py).
+NAME_TABLE = json.loads((TERRAFORM_DIR.parent / "tests/settings/name_prefixes.json").read_text(encoding="utf-8"))["cases"]
+NAME_CASES = {f"name_table_{index}": ("name_prefix", case["name"], None) for index, case in enumerate(NAME_TABLE)}
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +98,16 @@ def validation_errors(terraform_jobs, terraform_workdir: Path) -> dict[str, list
     """Diagnostics of `terraform test -json`, one file per case: files fail independently, so one run covers all."""
     directory = terraform_workdir / MESSAGE_TEST_DIR
     directory.mkdir(exist_ok=True)
-    for case, (variable, value, _) in MESSAGE_CASES.items():
+    cases = {**MESSAGE_CASES, **NAME_CASES}
+    for case, (variable, value, _) in cases.items():
         (directory / f"{case}.tftest.hcl").write_text(
             textwrap.dedent(
                 f"""\
-                mock_provider "aws" {{}}
+                mock_provider "aws" {{
+                  mock_data "aws_region" {{
+                    defaults = {{ id = "us-east-1", name = "us-east-1" }}
+                  }}
+                }}
 
                 run "{case}" {{
                   command = plan
@@ -111,7 +122,7 @@ def validation_errors(terraform_jobs, terraform_workdir: Path) -> dict[str, list
     terraform_jobs.init(".")
     completed = terraform_jobs.result(".", "test", "-json", f"-test-directory={MESSAGE_TEST_DIR}")
     assert completed.returncode != 0, completed.describe()
-    errors: dict[str, list[dict]] = {case: [] for case in MESSAGE_CASES}
+    errors: dict[str, list[dict]] = {case: [] for case in cases}
     for line in completed.stdout.splitlines():
         message = json.loads(line)
         if message.get("type") == "diagnostic" and message["diagnostic"]["severity"] == "error":
@@ -127,6 +138,13 @@ def test_validation_message_names_the_rule(validation_errors: dict[str, list[dic
     values = {item["traversal"]: item["statement"] for item in errors[0]["snippet"]["values"]}
     assert values == {f"var.{variable}": f"is {json.dumps(value)}"}
     assert words in " ".join(errors[0]["detail"].split())
+
+
+@pytest.mark.parametrize("index", range(len(NAME_TABLE)), ids=[f"{case['name']!r}" for case in NAME_TABLE])
+def test_terraform_agrees_with_the_name_prefix_table(validation_errors: dict[str, list[dict]], index: int) -> None:
+    case = NAME_TABLE[index]
+    refused = [error for error in validation_errors[f"name_table_{index}"] if error["summary"] == "Invalid value for variable"]
+    assert bool(refused) != case["valid"], f"{case['name']!r} ({case['why']}): valid={case['valid']}, Terraform: {refused}"
 
 
 # --- checkov ------------------------------------------------------------------------------------------------
@@ -548,3 +566,34 @@ def test_on_create_without_a_bundle_only_makes_the_folder(sandbox: Sandbox, rend
     assert (sandbox.home / "SageMaker" / "video-game-sales").is_dir()
     assert sandbox.recorded("aws") == []
     assert "nothing to install" in result.stdout
+
+
+# --- the execution role's image registries ------------------------------------------------------------------
+
+
+def _algorithm_image_accounts() -> dict[str, str]:
+    """The default of the execution-role module's algorithm_image_accounts, read from variables.tf."""
+    text = (TERRAFORM_DIR / "modules/execution-role/variables.tf").read_text()
+    block = text[text.index('variable "algorithm_image_accounts"') :]
+    block = block[block.index("default = {") : block.index("}")]
+    return dict(re.findall(r'"([a-z0-9-]+)"\s*=\s*"([0-9]{12})"', block))
+
+
+def test_the_role_pulls_from_the_registries_the_sagemaker_sdk_names() -> None:
+    """ECR pull is granted in one account per region; it must be the account the SDK's image_uris.retrieve uses
+    for every pinned XGBoost image (1.x and later), for training and hosting, in every region the settings allow."""
+    from sagemaker.core import image_uris
+
+    from vgsales.settings import SAGEMAKER_REGIONS
+
+    accounts = _algorithm_image_accounts()
+    assert set(accounts) == set(SAGEMAKER_REGIONS)
+    config = image_uris.config_for_framework("xgboost")
+    for scope in ("training", "inference"):
+        for version, spec in config[scope]["versions"].items():
+            if not re.fullmatch(r"[1-9][0-9]*\.[0-9]+-[0-9]+", version):  # "1" and "0.90-*" are older images
+                continue
+            for region in SAGEMAKER_REGIONS:
+                assert spec["registries"][region] == accounts[region], (scope, version, region)
+    uri = image_uris.retrieve("xgboost", "eu-west-1", "3.2-0")
+    assert uri.startswith(f"{accounts['eu-west-1']}.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:")

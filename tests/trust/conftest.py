@@ -114,9 +114,11 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory, shared_dataset: Path,
     from vgsales.infra import stack as infra
 
     local = harness_module.LocalStack(tmp_path_factory.mktemp("shared-stack"), shared_dataset)
-    infra.setup(local.settings)
-    yield local
-    local.stop_emulator()  # only this folder's emulator; teardown tests normally stopped it already
+    try:  # also when setup itself fails: its emulator must not outlive the run
+        infra.setup(local.settings)
+        yield local
+    finally:
+        local.stop_emulator()  # only this folder's emulator; teardown tests normally stopped it already
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,7 @@ def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
     assert not cli_stack.state().has(TrainingRecord), "an interrupted job must not be recorded for deploy"
 
     data.run(cli_stack.settings)  # `invoke train` again, its pre-task included
-    assert train.run(cli_stack.settings)["final_metrics"]["validation:auc"] > 0.8
+    assert train.run(cli_stack.settings).final_metrics["validation:auc"] > 0.8
     trust_record.fault("train-interrupted", recovered=True, stray=_pipeline(cli_stack, harness))
 
 

@@ -126,7 +126,7 @@ def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness,
         deploy.run(settings)
     message = str(failed.value)
     assert "failed: " in message and "is not a valid model.tar.gz" in message, message
-    assert f"still serves its previous configuration {serving['endpoint_config_name']}" in message
+    assert f"still serves its previous configuration {serving.endpoint_config_name}" in message
     endpoint = _endpoint(shared_stack)
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
         "InService",

@@ -177,7 +177,7 @@ def test_lifecycle_scripts_fetch_nothing_from_the_public_internet(full_run, life
 
 def test_the_notebook_bundle_installs_only_pinned_packages(full_run):
     stack = full_run.state().read(StackRecord)
-    uri = urlsplit(stack["notebook_bundle_s3_uri"])
+    uri = urlsplit(stack.notebook_bundle_s3_uri)
     with full_run.aws() as aws:
         body = aws.s3.get_object(Bucket=uri.netloc, Key=f"{uri.path.lstrip('/')}requirements.txt")["Body"].read()
     requirements = [line.strip() for line in body.decode().splitlines() if line.strip() and not line.startswith("#")]

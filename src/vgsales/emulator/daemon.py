@@ -116,6 +116,24 @@ def status(state_dir: Path) -> EmulatorInfo | None:
     return info
 
 
+def processes_under(root: Path) -> list[int]:
+    """Live emulator processes whose state folder lies under ``root``, from their command lines (Linux /proc;
+    none found elsewhere). Test runs use it to prove that no emulator outlived them."""
+    root_text = str(Path(root).resolve())
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            words = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "vgsales.emulator" not in words or "--state-dir" not in words[:-1]:
+            continue
+        state_dir = words[words.index("--state-dir") + 1]
+        if (state_dir == root_text or state_dir.startswith(root_text + os.sep)) and _is_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return sorted(found)
+
+
 def log_file(state_dir: Path) -> Path:
     return Path(state_dir).resolve() / LOG_FILE
 

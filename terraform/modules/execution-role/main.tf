@@ -22,6 +22,25 @@ locals {
     for name in var.notebook_instance_names : "${local.sagemaker_arn_prefix}:notebook-instance/${lower(name)}"
   ]
 
+  # The registry of the algorithm images in this region: an AWS-owned account that differs by region.
+  algorithm_image_account = lookup(var.algorithm_image_accounts, local.region, "")
+
+  # SageMaker's log groups and streams (the SageMaker developer guide, "Log Amazon SageMaker AI events with
+  # CloudWatch"): jobs log to one group per job type, each job to streams "<job name>/<host>"; an endpoint to
+  # its own group, one stream per variant and instance; a notebook instance to streams "<name>/<log>".
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group"
+  job_log_groups = ["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/TransformJobs"]
+  log_groups = concat(
+    [for group in local.job_log_groups : "${local.log_group_arn}:${group}"],
+    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${var.resource_name_prefix}-*"],
+    length(var.notebook_instance_names) == 0 ? [] : ["${local.log_group_arn}:/aws/sagemaker/NotebookInstances"],
+  )
+  log_streams = concat(
+    [for group in local.job_log_groups : "${local.log_group_arn}:${group}:log-stream:${var.resource_name_prefix}-*"],
+    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${var.resource_name_prefix}-*:log-stream:*"],
+    [for name in var.notebook_instance_names : "${local.log_group_arn}:/aws/sagemaker/NotebookInstances:log-stream:${name}/*"],
+  )
+
   trust_policy = {
     Version = "2012-10-17"
     Statement = [{
@@ -29,6 +48,13 @@ locals {
       Effect    = "Allow"
       Principal = { Service = "sagemaker.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy protection (IAM user guide, "The confused deputy problem"): SageMaker may assume the
+      # role only on behalf of this account, in this region. IfExists, because SageMaker does not document
+      # that every feature (notebook instances among them) sets these keys; where it sets them, they must match.
+      Condition = {
+        StringEqualsIfExists = { "aws:SourceAccount" = local.account }
+        ArnLikeIfExists      = { "aws:SourceArn" = "${local.sagemaker_arn_prefix}:*" }
+      }
     }]
   }
 
@@ -53,19 +79,19 @@ locals {
         Resource = ["${var.bucket_arn}/*"]
       },
       {
-        Sid    = "SageMakerLogs"
-        Effect = "Allow"
-        Action = [
-          "logs:CreateLogGroup",
-          "logs:CreateLogStream",
-          "logs:DescribeLogStreams",
-          "logs:GetLogEvents",
-          "logs:PutLogEvents",
-        ]
-        Resource = [
-          "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/*",
-          "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/*:log-stream:*",
-        ]
+        # Actions on a log group (the service authorization reference lists CreateLogStream and
+        # DescribeLogStreams there), on SageMaker's groups of this stack only.
+        Sid      = "SageMakerLogGroups"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams"]
+        Resource = local.log_groups
+      },
+      {
+        # Writing and reading events, on the streams of this stack's jobs, endpoints and notebook instances.
+        Sid      = "SageMakerLogStreams"
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents", "logs:PutLogEvents"]
+        Resource = local.log_streams
       },
       {
         # PutMetricData has no resource-level permissions; the namespace condition is the scope.
@@ -86,7 +112,7 @@ locals {
         Sid      = "EcrPullAlgorithmImages"
         Effect   = "Allow"
         Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-        Resource = [for repo in var.ecr_repository_names : "arn:${local.partition}:ecr:${local.region}:*:repository/${repo}"]
+        Resource = [for repo in var.ecr_repository_names : "arn:${local.partition}:ecr:${local.region}:${local.algorithm_image_account}:repository/${repo}"]
       },
       {
         Sid    = "PipelineResources"
@@ -163,6 +189,13 @@ resource "aws_iam_role_policy" "this" {
   name   = "least-privilege"
   role   = aws_iam_role.this.id
   policy = jsonencode(local.policy)
+
+  lifecycle {
+    precondition {
+      condition     = local.algorithm_image_account != ""
+      error_message = "No registry account of SageMaker's algorithm images is known for region ${local.region}: add it to algorithm_image_accounts (the SageMaker SDK's image_uri_config/xgboost.json lists them)."
+    }
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "extra" {

@@ -52,10 +52,52 @@ variable "notebook_instance_names" {
 }
 
 variable "ecr_repository_names" {
-  description = "ECR repositories the role may pull images from. SageMaker's built-in algorithm images (XGBoost: sagemaker-xgboost) live in AWS-owned accounts that differ by region, so the account part is a wildcard."
+  description = "ECR repositories of the algorithm images the role may pull, in the registry account of the stack's region (algorithm_image_accounts)."
   type        = list(string)
-  default     = ["sagemaker-*"]
+  default     = ["sagemaker-xgboost"]
   nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.ecr_repository_names : can(regex("^[a-z0-9][a-z0-9._/-]*$", name))])
+    error_message = "ecr_repository_names must be ECR repository names such as \"sagemaker-xgboost\", without wildcards."
+  }
+}
+
+variable "algorithm_image_accounts" {
+  description = "The AWS-owned account of each region's registry of SageMaker's built-in XGBoost images (1.x and later). Copied from the SageMaker SDK's image URI config (image_uri_config/xgboost.json); a test keeps them equal. Add a region here to use one that is not listed."
+  type        = map(string)
+  default = {
+    "af-south-1"     = "510948584623"
+    "ap-east-1"      = "651117190479"
+    "ap-northeast-1" = "354813040037"
+    "ap-northeast-2" = "366743142698"
+    "ap-northeast-3" = "867004704886"
+    "ap-south-1"     = "720646828776"
+    "ap-southeast-1" = "121021644041"
+    "ap-southeast-2" = "783357654285"
+    "ap-southeast-3" = "951798379941"
+    "ca-central-1"   = "341280168497"
+    "eu-central-1"   = "492215442770"
+    "eu-north-1"     = "662702820516"
+    "eu-south-1"     = "978288397137"
+    "eu-west-1"      = "141502667606"
+    "eu-west-2"      = "764974769150"
+    "eu-west-3"      = "659782779980"
+    "il-central-1"   = "898809789911"
+    "me-central-1"   = "272398656194"
+    "me-south-1"     = "801668240914"
+    "sa-east-1"      = "737474898029"
+    "us-east-1"      = "683313688378"
+    "us-east-2"      = "257758044811"
+    "us-west-1"      = "746614075791"
+    "us-west-2"      = "246618743249"
+  }
+  nullable = false
+
+  validation {
+    condition     = alltrue([for account in values(var.algorithm_image_accounts) : can(regex("^[0-9]{12}$", account))])
+    error_message = "algorithm_image_accounts must map region names to 12-digit AWS account ids."
+  }
 }
 
 variable "kms_key_arn" {

@@ -35,6 +35,48 @@ run "least_privilege_policy" {
   }
 
   assert {
+    condition = (
+      jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition.StringEqualsIfExists["aws:SourceAccount"] == "123456789012"
+      && jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition.ArnLikeIfExists["aws:SourceArn"] == "arn:aws:sagemaker:us-east-1:123456789012:*"
+    )
+    error_message = "SageMaker may assume the role only on behalf of this account and region (confused-deputy protection)."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Resource
+      if contains(statement.Action, "ecr:BatchGetImage")
+    ])) == toset(["arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"])
+    error_message = "Images may be pulled only from the XGBoost algorithm repository in the region's registry account."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Resource
+      if contains(statement.Action, "logs:PutLogEvents")
+      ])) == toset([
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs:log-stream:vgsales-*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TransformJobs:log-stream:vgsales-*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/vgsales-*:log-stream:*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/NotebookInstances:log-stream:vgsales-notebook/*",
+    ])
+    error_message = "Log events may be written only to the streams of this stack's jobs, endpoints and notebook instance."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Resource
+      if contains(statement.Action, "logs:CreateLogStream")
+      ])) == toset([
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TransformJobs",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/vgsales-*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/NotebookInstances",
+    ])
+    error_message = "Log groups may be used only where SageMaker logs this stack's jobs, endpoints and notebook instance."
+  }
+
+  assert {
     condition = alltrue(flatten([
       for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : [
         for resource in statement.Resource :
@@ -166,6 +208,17 @@ run "extra_managed_policies_and_kms" {
     ])
     error_message = "Without a notebook the role must not be able to stop notebook instances."
   }
+}
+
+run "refuses_a_region_without_a_known_algorithm_registry" {
+  command = plan
+
+  override_data {
+    target = data.aws_region.current
+    values = { id = "xx-nowhere-1", name = "xx-nowhere-1" }
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
 }
 
 run "rejects_an_object_arn_as_bucket" {

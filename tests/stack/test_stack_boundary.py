@@ -1,0 +1,177 @@
+"""The stack boundary: setup, status and teardown touch and list only what carries the stack's own tag.
+
+On AWS, teardown deletes what discovery finds, so the neighbours here are what a shared account holds: another
+stack whose names start the same (`vgsales-ci-...` beside `vgsales-...`, tagged for vgsales-ci), resources with
+the stack's prefix and no tag (including a bucket named exactly as Terraform names ours), resources tagged with
+the old or a look-alike key or value, the stack's tag copied onto resources named otherwise, and a user's
+untagged resources with similar names. They are put on the emulator
+before setup; after setup, status and teardown each, every one must still be there and never listed as ours.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from vgsales import discovery, target
+from vgsales.infra import stack
+from vgsales.settings import STACK_TAG
+
+ROLE_TRUST = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+)
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+
+# name suffix -> tags; every neighbour kind gets each of these.
+NEIGHBOURS = {
+    "ci": [{"Key": STACK_TAG, "Value": "vgsales-ci"}],  # same prefix, another stack's tag
+    "untagged": [],  # same prefix, no tag
+    "old-key": [{"Key": "Stack", "Value": "vgsales"}],  # our value under another key
+    "case": [{"Key": "vgsales:Stack", "Value": "vgsales"}],  # a key that only looks like ours
+    "upper": [{"Key": STACK_TAG, "Value": "VGSALES"}],  # a value that differs only in case (tags are case-sensitive)
+}
+
+
+def _tag_set(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
+
+
+def plant_neighbours(settings) -> dict[str, set[str]]:
+    """Create every neighbour on the target; returns their names by kind."""
+    names: dict[str, set[str]] = {kind: set() for kind in discovery.KINDS if kind != "training-job"}
+    with target.activate(settings):
+        s3, iam, sagemaker = (boto3.client(service, region_name=settings.region) for service in ("s3", "iam", "sagemaker"))
+        for suffix, tags in NEIGHBOURS.items():
+            prefix = f"vgsales-{suffix}"
+            bucket = f"{prefix}-bucket"
+            s3.create_bucket(Bucket=bucket)
+            if tags:
+                s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_set(tags)})
+            role = iam.create_role(RoleName=f"{prefix}-sagemaker-execution", AssumeRolePolicyDocument=ROLE_TRUST, Tags=tags)
+            role_arn = role["Role"]["Arn"]
+            sagemaker.create_notebook_instance_lifecycle_config(
+                NotebookInstanceLifecycleConfigName=f"{prefix}-notebook-lifecycle", Tags=tags
+            )
+            sagemaker.create_notebook_instance(
+                NotebookInstanceName=f"{prefix}-notebook", InstanceType="ml.t3.medium", RoleArn=role_arn, Tags=tags
+            )
+            sagemaker.create_model(
+                ModelName=f"{prefix}-model", ExecutionRoleArn=role_arn,
+                PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"}, Tags=tags,
+            )  # fmt: skip
+            sagemaker.create_endpoint_config(
+                EndpointConfigName=f"{prefix}-config",
+                ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{prefix}-model",
+                                     "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+                Tags=tags,
+            )  # fmt: skip
+            sagemaker.create_endpoint(EndpointName=f"{prefix}-endpoint", EndpointConfigName=f"{prefix}-config", Tags=tags)
+            for kind, name in (
+                ("bucket", bucket), ("role", f"{prefix}-sagemaker-execution"),
+                ("lifecycle-config", f"{prefix}-notebook-lifecycle"), ("notebook-instance", f"{prefix}-notebook"),
+                ("model", f"{prefix}-model"), ("endpoint-config", f"{prefix}-config"), ("endpoint", f"{prefix}-endpoint"),
+            ):  # fmt: skip
+                names[kind].add(name)
+        # Terraform names our bucket "<prefix>-" and 26 digits: one named so, without a tag, is still not ours.
+        s3.create_bucket(Bucket="vgsales-20260101000000000000000001")
+        names["bucket"].add("vgsales-20260101000000000000000001")
+        # Our tag copied onto resources named otherwise: the name must have the prefix too.
+        ours = discovery.stack_tags(settings)
+        s3.create_bucket(Bucket="other-vgsales-copy")
+        s3.put_bucket_tagging(Bucket="other-vgsales-copy", Tagging={"TagSet": ours})
+        sagemaker.create_model(
+            ModelName="other-vgsales-model", ExecutionRoleArn=role_arn,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://other-vgsales-copy/model.tar.gz"}, Tags=ours,
+        )  # fmt: skip
+        names["bucket"].add("other-vgsales-copy")
+        names["model"].add("other-vgsales-model")
+        # A user's own resources with similar names and no tag.
+        s3.create_bucket(Bucket="vgsalesdata")
+        iam.create_role(RoleName="vgsales_admin", AssumeRolePolicyDocument=ROLE_TRUST)
+        names["bucket"].add("vgsalesdata")
+        names["role"].add("vgsales_admin")
+    return names
+
+
+def existing(settings) -> dict[str, set[str]]:
+    """Every resource of the neighbour kinds on the target, whoever owns it."""
+    with target.activate(settings):
+        s3, iam, sagemaker = (boto3.client(service, region_name=settings.region) for service in ("s3", "iam", "sagemaker"))
+        return {
+            "bucket": {b["Name"] for b in s3.list_buckets()["Buckets"]},
+            "role": {r["RoleName"] for r in iam.list_roles()["Roles"]},
+            "lifecycle-config": {
+                c["NotebookInstanceLifecycleConfigName"]
+                for c in sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"]
+            },
+            "notebook-instance": {n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]},
+            "model": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
+            "endpoint-config": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
+            "endpoint": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
+        }
+
+
+def assert_untouched(settings, neighbours: dict[str, set[str]], when: str) -> None:
+    now = existing(settings)
+    for kind, names in neighbours.items():
+        missing = names - now[kind]
+        assert not missing, f"after {when}, neighbours of kind {kind} are gone: {sorted(missing)}"
+
+
+@pytest.fixture(scope="module")
+def neighbourhood(terraform_available, make_settings, tmp_path_factory):
+    """A local stack `vgsales` set up beside neighbours that were there first; torn down (emulator kept) at the end."""
+    settings = make_settings(tmp_path_factory.mktemp("boundary"))
+    service = target.of(settings).service
+    service.start()
+    try:
+        neighbours = plant_neighbours(settings)
+        record = stack.setup(settings)
+        yield settings, neighbours, record
+    finally:
+        service.stop()
+
+
+def test_setup_leaves_the_neighbours_alone(neighbourhood):
+    settings, neighbours, record = neighbourhood
+    assert_untouched(settings, neighbours, "setup")
+    assert record.bucket_name not in neighbours["bucket"]
+
+
+def test_discovery_lists_only_the_stack_itself(neighbourhood):
+    settings, neighbours, record = neighbourhood
+    with target.activate(settings):
+        found = {(resource.kind, resource.name) for resource in discovery.find(settings)}
+    assert found == {
+        ("bucket", record.bucket_name), ("role", record.role_name), ("lifecycle-config", record.lifecycle_config_name),
+        ("notebook-instance", record.notebook_instance_name),
+    }  # fmt: skip
+
+
+def test_status_never_lists_a_neighbour(neighbourhood):
+    settings, neighbours, _ = neighbourhood
+    listed = {(line.kind, line.name) for line in stack.status(settings)}
+    planted = {(kind, name) for kind, names in neighbours.items() for name in names}
+    assert not listed & planted, sorted(listed & planted)
+    assert_untouched(settings, neighbours, "status")
+
+
+def test_teardown_removes_the_stack_and_nothing_else(neighbourhood):
+    """Runs last. The pipeline's own resources (tagged through stack_tags, as deploy tags them) go; neighbours stay."""
+    settings, neighbours, record = neighbourhood
+    with target.activate(settings):
+        sagemaker = boto3.client("sagemaker", region_name=settings.region)
+        sagemaker.create_model(
+            ModelName="vgsales-model-ours", ExecutionRoleArn=record.role_arn,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{record.bucket_name}/model.tar.gz"},
+            Tags=discovery.stack_tags(settings),
+        )  # fmt: skip
+    removed = stack.teardown(settings, keep_emulator=True)
+    assert "model vgsales-model-ours" in removed
+    assert_untouched(settings, neighbours, "teardown")
+    left = existing(settings)
+    ours = {record.bucket_name, record.role_name, record.notebook_instance_name, record.lifecycle_config_name, "vgsales-model-ours"}
+    assert not ours & set().union(*left.values()), "teardown removes every resource of the stack"
+    assert stack.teardown(settings, keep_emulator=True) == [], "and a second teardown finds nothing of it"
