@@ -111,5 +111,21 @@ def emulator_status(c):
     local.status(settings_of(c))
 
 
+@task(
+    name="env",
+    help={
+        "json": "print a JSON object (set, unset) instead of shell lines",
+        "admin": "the emulator's administrative identity instead of the stack's execution role",
+    },
+)
+@user_errors
+def emulator_env(c, json_=False, admin=False):
+    """Print the environment that points any AWS client at the emulator: eval "$(invoke emulator.env)"."""
+    from vgsales.infra import local
+
+    variables, unset = local.client_environment(settings_of(c), admin=admin)
+    print(json.dumps({"set": variables, "unset": unset}, indent=2) if json_ else local.shell_lines(variables, unset))
+
+
 namespace = Collection(setup, teardown, status, data, train, deploy, evaluate)
-namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status))
+namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))

@@ -79,6 +79,17 @@ def test_gap_moto_ignores_the_secure_transport_condition():
     assert moto_get_permission(bucket, "s3:GetObject", "arn:aws:s3:::gap-bucket/k") == PermissionResult.DENIED
 
 
+def test_gap_moto_answers_a_policy_denial_with_an_empty_403():
+    """The compat patch replaces exactly this answer of moto's (S3Response._key_response) with S3's XML error."""
+    import inspect
+
+    from moto.s3.responses import S3Response
+
+    source = inspect.getsource(_patching.original(S3Response, "_key_response"))
+    assert "return 403, {}, \"\"" in source
+    assert s3_policy.BARE_DENIAL == (403, {}, "")
+
+
 @pytest.fixture
 def tls_only_bucket(aws_env):
     name = unique("tls-only")

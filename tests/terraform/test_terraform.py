@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 SCRIPTS_DIR = TERRAFORM_DIR / "modules" / "notebook-instance" / "scripts"
@@ -220,6 +221,8 @@ def on_start_variables(idle_timeout_minutes: int = 60) -> dict:
         "stack_env": "\n".join(f"export VGSALES_{key.upper()}='{value}'" for key, value in sorted(STACK.items())),
         "idle_timeout_minutes": idle_timeout_minutes,
         "region": STACK["region"],
+        "sdk_bucket": STACK["bucket_name"],
+        "sdk_prefix": STACK["data_prefix"],
     }
 
 
@@ -435,9 +438,22 @@ def test_on_start_writes_the_stack_settings(sandbox: Sandbox, rendered: dict[str
         "VGSALES_STACK_FILE": str(stack_file),
     }
 
+    # The SageMaker SDK's default bucket is the stack's, so Session().default_bucket() creates nothing.
+    sdk_config = sandbox.home / ".config" / "sagemaker" / "config.yaml"
+    assert yaml.safe_load(sdk_config.read_text())["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {
+        "DefaultS3Bucket": STACK["bucket_name"],
+        "DefaultS3ObjectKeyPrefix": STACK["data_prefix"],
+    }
+    assert sdk_config.owner() == sandbox.user and (sandbox.home / ".config").owner() == sandbox.user
+
     # Every start runs on-start again: the hook must not pile up.
     assert sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url).returncode == 0
     assert (sandbox.home / ".bashrc").read_text().count(".vgsales/stack.env") == 2  # one hook line names it twice
+
+    # A config the user made their own (our first line deleted) is left alone at the next start.
+    sdk_config.write_text("SchemaVersion: '1.0'\n# mine\n")
+    assert sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url).returncode == 0
+    assert sdk_config.read_text() == "SchemaVersion: '1.0'\n# mine\n"
 
 
 def _installed_checker(sandbox: Sandbox) -> list[str]:

@@ -56,14 +56,18 @@ class EmulatorInfo:
     pid: int
     ca_bundle: Path
     started_at: datetime.datetime
+    http_url: str = ""  # plain HTTP on loopback
+    proxy_url: str = ""  # the HTTPS proxy for AWS hostnames
 
     def client_env(self, region: str = server.DEFAULT_REGION) -> dict[str, str]:
         """The environment variables that point boto3, the SageMaker SDK and Terraform at this emulator."""
-        return server.client_env(self.url, self.ca_bundle, region)
+        return server.client_env(self.url, self.ca_bundle, region, proxy_url=self.proxy_url or None)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
+            "http_url": self.http_url,
+            "proxy_url": self.proxy_url,
             "pid": self.pid,
             "ca_bundle": str(self.ca_bundle),
             "started_at": self.started_at.isoformat(),
@@ -76,6 +80,8 @@ class EmulatorInfo:
             pid=int(data["pid"]),
             ca_bundle=Path(data["ca_bundle"]),
             started_at=datetime.datetime.fromisoformat(data["started_at"]),
+            http_url=str(data.get("http_url", "")),
+            proxy_url=str(data.get("proxy_url", "")),
         )
 
 

@@ -156,6 +156,12 @@ def load_model(backend: Any, endpoint_name: str, config_name: str) -> LoadedMode
     )
 
 
+# A model of the workshop's size loads in tens of milliseconds. CreateEndpoint and UpdateEndpoint wait that
+# long for it, so a client's first describe already sees the state the load reached (SDK v2 otherwise sleeps
+# 30 s between polls); a slower load goes on in the background, and the endpoint is Creating meanwhile.
+LOAD_WAIT_SECONDS = 2.0
+
+
 def _start_load(backend: Any, endpoint: Any, config_name: str, updating: bool) -> None:
     with _LOCK:
         generation = _GENERATION.get(endpoint.arn, 0) + 1
@@ -186,7 +192,9 @@ def _start_load(backend: Any, endpoint: Any, config_name: str, updating: bool) -
                 endpoint.endpoint_status = "InService" if updating else "Failed"
             endpoint.last_modified_time = utcnow()
 
-    threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True).start()
+    loader = threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True)
+    loader.start()
+    loader.join(LOAD_WAIT_SECONDS)
 
 
 def _unload(arn: str) -> None:

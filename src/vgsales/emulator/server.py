@@ -34,6 +34,7 @@ from moto.moto_server.werkzeug_app import (
 from ..errors import WorkshopError
 from ..loopback import require_loopback
 from . import hosting, tls
+from .proxy import TunnelProxy
 from .compat import s3_policy
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,24 @@ def install_patches() -> None:
         module.install()
 
 
-def client_env(url: str, ca_bundle: Path | str, region: str = DEFAULT_REGION) -> dict[str, str]:
-    """What a client (boto3, the SageMaker SDK, Terraform) needs in its environment to use an emulator.
+# Clients reach the emulator's own ports directly; only AWS hostnames go through its proxy.
+NO_PROXY = "127.0.0.1,localhost,::1"
+
+
+def client_env(
+    url: str, ca_bundle: Path | str, region: str = DEFAULT_REGION, proxy_url: str | None = None
+) -> dict[str, str]:
+    """What a client (boto3, the SageMaker SDK, Terraform, the AWS CLI) needs in its environment to use an emulator.
 
     The emulator accepts any credentials; these dummy ones only satisfy the clients' signers. The CA bundle
-    is the emulator's own throw-away CA, so clients trust it without touching the system store.
+    is the emulator's own throw-away CA, so clients trust it without touching the system store. With a proxy,
+    a client that builds an AWS hostname itself (the SageMaker SDKs' STS client) reaches the emulator too.
     """
+    proxy = {"HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY}
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_CA_BUNDLE": str(ca_bundle),
+        **(proxy if proxy_url else {}),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": region,
@@ -116,6 +126,9 @@ class EmulatorServer:
         self._certificate: tls.Certificate | None = None
         self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
+        self._plain: wsgi.Server | None = None
+        self._plain_thread: threading.Thread | None = None
+        self._proxy: TunnelProxy | None = None
         self.started_at: datetime.datetime | None = None
 
     def start(self) -> EmulatorServer:
@@ -140,28 +153,43 @@ class EmulatorServer:
         self.started_at = datetime.datetime.now(datetime.timezone.utc)
         # InvokeEndpoint skips moto's generic routing: the load benchmark's hot path (see hosting.py).
         app = _Gateway(hosting.serve_invocations(_Dispatcher(create_backend_app)), self._health)
+        server = self._listen(app, self._requested_port)
+        adapter = BuiltinSSLAdapter(str(self._certificate.cert_file), str(self._certificate.key_file))
+        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        server.ssl_adapter = adapter
+        self._prepare(server, self._requested_port)
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, name="emulator-accept", daemon=True)
+        self._thread.start()
+        # Plain HTTP as well, on a port of its own, as AWS answers it: S3 serves it, and the stack's bucket
+        # policy then denies it with 403 AccessDenied (aws:SecureTransport is false there).
+        plain = self._listen(app, 0)
+        self._prepare(plain, 0)
+        self._plain = plain
+        self._plain_thread = threading.Thread(target=plain.serve, name="emulator-accept-http", daemon=True)
+        self._plain_thread.start()
+        self._proxy = TunnelProxy(self._host, (self._host, self.port)).start()
+
+    def _listen(self, app: Callable[..., Iterable[bytes]], port: int) -> wsgi.Server:
         server = wsgi.Server(
-            (self._host, self._requested_port),
+            (self._host, port),
             app,
             numthreads=WORKER_THREADS,
             server_name=SERVICE_NAME,
             request_queue_size=LISTEN_BACKLOG,
             timeout=CONNECTION_TIMEOUT_SECONDS,
         )
-        adapter = BuiltinSSLAdapter(str(self._certificate.cert_file), str(self._certificate.key_file))
-        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        server.ssl_adapter = adapter
         server.error_log = _ErrorLog()
+        return server
+
+    def _prepare(self, server: wsgi.Server, port: int) -> None:
         try:
             server.prepare()
         except OSError as exc:
             raise WorkshopError(
-                f"The local AWS emulator cannot listen on {self._host}:{self._requested_port} ({exc}). Another "
+                f"The local AWS emulator cannot listen on {self._host}:{port} ({exc}). Another "
                 "program may use that port; set workshop.emulator.port to 0 to pick a free one."
             ) from None
-        self._server = server
-        self._thread = threading.Thread(target=server.serve, name="emulator-accept", daemon=True)
-        self._thread.start()
 
     @property
     def port(self) -> int:
@@ -175,21 +203,40 @@ class EmulatorServer:
         return f"https://{host}:{self.port}"
 
     @property
+    def http_url(self) -> str:
+        """Plain HTTP on loopback: what a client that disables TLS reaches."""
+        if self._plain is None:
+            raise RuntimeError("the emulator is not started")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{int(self._plain.bind_addr[1])}"
+
+    @property
+    def proxy_url(self) -> str:
+        """The HTTPS proxy that takes AWS hostnames to this emulator (proxy.py)."""
+        if self._proxy is None:
+            raise RuntimeError("the emulator is not started")
+        return self._proxy.url
+
+    @property
     def ca_bundle(self) -> Path:
         if self._certificate is None:
             raise RuntimeError("the emulator is not started")
         return self._certificate.ca_bundle
 
     def client_env(self, region: str = DEFAULT_REGION) -> dict[str, str]:
-        return client_env(self.url, self.ca_bundle, region)
+        return client_env(self.url, self.ca_bundle, region, proxy_url=self.proxy_url)
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            proxy.stop()
+        for server, thread in ((self._plain, self._plain_thread), (self._server, self._thread)):
+            if server is not None:
+                server.stop()
+            if thread is not None:
+                thread.join()
+        self._server = self._plain = None
+        self._thread = self._plain_thread = None
         if self._certificate is not None:
             tls.remove(self._certificate)
             self._certificate = None

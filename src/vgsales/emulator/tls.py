@@ -21,6 +21,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def aws_service_names() -> tuple[str, ...]:
+    """The AWS hostnames the emulator answers for through its proxy (proxy.py), as certificate names.
+
+    A wildcard covers one label, so each endpoint shape the project's clients use gets its own:
+    sts/logs/s3/iam.<region>.amazonaws.com, api./runtime.sagemaker.<region>..., <bucket>.s3.<region>... and
+    the global s3/sts/iam.amazonaws.com and <bucket>.s3.amazonaws.com. Regions from botocore's own endpoint
+    data, so every region a client can name is covered.
+    """
+    import botocore.session
+
+    regions = botocore.session.get_session().get_available_regions("sagemaker")
+    names = ["*.amazonaws.com", "*.s3.amazonaws.com"]
+    for region in regions:
+        names += [f"*.{region}.amazonaws.com", f"*.sagemaker.{region}.amazonaws.com", f"*.s3.{region}.amazonaws.com"]
+    return tuple(names)
 VALIDITY = datetime.timedelta(days=365)
 # Tolerates a client clock slightly behind the emulator's.
 BACKDATE = datetime.timedelta(hours=1)
@@ -33,8 +50,13 @@ class Certificate:
     key_file: Path  # the server's private key, readable by its owner only
 
 
-def issue(directory: Path, names: tuple[str, ...] = LOOPBACK_NAMES) -> Certificate:
-    """Write a new CA certificate, server certificate and server key into directory."""
+def issue(directory: Path, names: tuple[str, ...] | None = None) -> Certificate:
+    """Write a new CA certificate, server certificate and server key into directory.
+
+    The server certificate names loopback and the AWS service hostnames: clients that reach the emulator
+    through its proxy verify it under the AWS name they asked for, and only because they trust this CA.
+    """
+    names = names if names is not None else LOOPBACK_NAMES + aws_service_names()
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
 

@@ -1,12 +1,25 @@
-"""`invoke emulator.start/stop/status`: the local target's emulator by hand (setup and teardown do it for you)."""
+"""`invoke emulator.start/stop/status/env`: the local target's emulator by hand (setup and teardown do it for
+you), and the environment that points any other AWS client at it."""
 
 from __future__ import annotations
+
+import shlex
+
+import boto3
 
 from .. import target
 from ..cli.console import console
 from ..errors import WorkshopError
+from ..records import StackRecord
 from ..settings import Settings
+from ..state import RunState, write_atomic
 from ..target import Service
+
+# A notebook instance runs its code as the execution role, in a session SageMaker names "SageMaker".
+NOTEBOOK_SESSION_NAME = "SageMaker"
+NOTEBOOK_SESSION_SECONDS = 12 * 3600
+# Variables from the user's shell that would send a client's credentials elsewhere than the emulator's.
+SHELL_VARIABLES_TO_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")
 
 
 def _emulator(settings: Settings) -> Service:
@@ -37,3 +50,47 @@ def status(settings: Settings) -> None:
         console.print("The emulator is not running. `invoke setup` or `invoke emulator.start` starts it.")
     else:
         console.print(f"Emulator running at {info.url} (pid {info.pid}, since {info.started_at}).")
+
+
+def client_environment(settings: Settings, admin: bool = False) -> tuple[dict[str, str], list[str]]:
+    """(variables to set, variables to unset) that point every AWS client in a shell at the running emulator.
+
+    By default the client acts as code on the stack's notebook instance does: as the stack's execution role
+    (temporary credentials of an assumed-role session, so `sts get-caller-identity` and the SDKs'
+    `get_execution_role()` name the role), with the stack's bucket as the SDK's default bucket. `admin` gives
+    the project's own administrative identity instead, as Terraform and the tasks use it.
+    """
+    service = _emulator(settings)
+    if service.running() is None:
+        raise WorkshopError("The local AWS emulator is not running: start it with `invoke setup` (or `invoke emulator.start`).")
+    variables = target.client_environment(settings)
+    unset = [name for name in SHELL_VARIABLES_TO_UNSET if name not in variables]
+    if admin:
+        return variables, unset
+    state = RunState(settings)
+    if not state.has(StackRecord):
+        raise WorkshopError(
+            "There is no local stack yet, so there is no execution role to act as. Run `invoke setup` first, or "
+            "`invoke emulator.env --admin` for the emulator's administrative identity."
+        )
+    stack = state.read(StackRecord)
+    with target.activate(settings):
+        session = boto3.client("sts", region_name=settings.region).assume_role(
+            RoleArn=stack.role_arn, RoleSessionName=NOTEBOOK_SESSION_NAME, DurationSeconds=NOTEBOOK_SESSION_SECONDS
+        )["Credentials"]
+    config = settings.target_dir / "sagemaker-sdk-config.yaml"
+    write_atomic(config, target.sdk_config_text(stack.bucket_name, stack.data_prefix))
+    variables.update(
+        AWS_ACCESS_KEY_ID=session["AccessKeyId"],
+        AWS_SECRET_ACCESS_KEY=session["SecretAccessKey"],
+        AWS_SESSION_TOKEN=session["SessionToken"],
+        SAGEMAKER_USER_CONFIG_OVERRIDE=str(config),
+    )
+    return variables, [name for name in unset if name not in variables]
+
+
+def shell_lines(variables: dict[str, str], unset: list[str]) -> str:
+    """POSIX shell text for `eval "$(invoke emulator.env)"`."""
+    lines = [f"unset {' '.join(unset)}"] if unset else []
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items())]
+    return "\n".join(lines)

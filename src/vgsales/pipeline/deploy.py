@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
@@ -23,7 +24,7 @@ from .. import target
 from ..cli.console import console, step
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
-from ..records import EndpointRecord, StackRecord, TrainingRecord
+from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord
 from ..settings import Settings
 from ..state import RunState
 
@@ -102,7 +103,8 @@ def run(settings: Settings) -> EndpointRecord:
         region=settings.region,
     )
     state.write(record)
-    console.print(usage_snippets(name, settings.region))
+    row = sample_row(Path(state.read(DataRecord).test_split)) if state.has(DataRecord) else "0:75 1:7.6"
+    console.print(usage_snippets(name, settings.region, row, target.of(settings).client_setup), soft_wrap=True)
     return record
 
 
@@ -177,16 +179,30 @@ def _remove_replaced(config_name: str, keep_model: str | set[str]) -> None:
             model.delete()
 
 
-def usage_snippets(name: str, region: str) -> str:
-    row = "0:57 1:8.1 2:0 ..."  # a libsvm row, zero-based feature indices in the manifest's order
+def sample_row(test_split: Path) -> str:
+    """The first row of the held-out test split as the endpoint takes it: libsvm features without the label."""
+    with open(test_split, encoding="utf-8") as handle:
+        first = handle.readline().strip()
+    return first.partition(" ")[2]
+
+
+def usage_snippets(name: str, region: str, row: str, client_setup: str | None = None) -> str:
+    """How to call the endpoint, with a real row; commands that paste into a shell as printed.
+
+    The AWS CLI line passes the body as a file (`fileb://`), which v1 and v2 both send as raw bytes; a body given
+    inline is base64 in v2 unless `--cli-binary-format raw-in-base64-out`, an option v1 does not know.
+    """
+    setup = f"  {client_setup}\n" if client_setup else ""
     return (
-        f"\nEndpoint [bold]{name}[/bold] is InService. Call it with a libsvm row (feature order: manifest.json):\n\n"
+        f"\nEndpoint [bold]{name}[/bold] is InService. Call it with a libsvm row (feature order: manifest.json), "
+        "here the first row of the test split:\n\n"
         "  # Python (boto3)\n"
-        f"  import boto3\n"
-        f"  runtime = boto3.client('sagemaker-runtime', region_name='{region}')\n"
-        f"  response = runtime.invoke_endpoint(EndpointName='{name}', ContentType='text/x-libsvm', Body=b'{row}')\n"
-        "  print(response['Body'].read())\n\n"
-        "  # AWS CLI\n"
-        f"  aws sagemaker-runtime invoke-endpoint --region {region} --endpoint-name {name} \\\n"
-        f"      --content-type text/x-libsvm --body '{row}' --cli-binary-format raw-in-base64-out out.json\n"
+        f"{setup}"
+        f"  python3 -c \"import boto3; r = boto3.client('sagemaker-runtime', region_name='{region}').invoke_endpoint("
+        f"EndpointName='{name}', ContentType='text/x-libsvm', Body=b'{row}'); print(r['Body'].read().decode())\"\n\n"
+        "  # AWS CLI (v1 or v2)\n"
+        f"{setup}"
+        f"  printf '%s\\n' '{row}' > row.libsvm\n"
+        f"  aws sagemaker-runtime invoke-endpoint --region {region} --endpoint-name {name} "
+        "--content-type text/x-libsvm --body fileb://row.libsvm out.json && cat out.json\n"
     )

@@ -30,6 +30,18 @@ SageMaker:
 """
 
 
+def sdk_config_text(bucket: str | None = None, key_prefix: str | None = None) -> str:
+    """The SageMaker SDK config (SAGEMAKER_USER_CONFIG_OVERRIDE; the same schema for SDK v2 and v3): telemetry
+    off, and with a bucket, the stack's bucket as `Session().default_bucket()`, so that code written for a
+    notebook instance neither creates `sagemaker-<region>-<account>` nor needs s3:CreateBucket."""
+    if bucket is None:
+        return SDK_CONFIG
+    session = f"      Session:\n        DefaultS3Bucket: '{bucket}'\n"
+    if key_prefix:
+        session += f"        DefaultS3ObjectKeyPrefix: '{key_prefix}'\n"
+    return SDK_CONFIG + session
+
+
 @dataclass(frozen=True)
 class ServiceInfo:
     """What `status` shows about a service the target runs on this machine."""
@@ -84,6 +96,8 @@ class Target:
     terraform_variables: Mapping[str, Any] = field(default_factory=dict)
     # Whether its resources bill while they exist; status shows a cost column only where they do.
     costs_money: bool = True
+    # A shell line that points other AWS clients at the target, for the sample commands; None when they need none.
+    client_setup: str | None = None
     setup_command: str = "invoke setup"
     teardown_command: str = "invoke teardown"
     # What a notebook's clean-up leaves for `invoke teardown`.

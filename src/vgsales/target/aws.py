@@ -39,6 +39,7 @@ def target(settings: Settings) -> Target:
         removes_untracked_resources=False,
         poll_seconds=10.0,
         terraform_variables={},
+        client_setup=None,
         costs_money=True,
         setup_command="INVOKE_WORKSHOP_TARGET=aws invoke setup",
         teardown_command="INVOKE_WORKSHOP_TARGET=aws invoke teardown",

@@ -83,6 +83,7 @@ def target(settings: Settings) -> Target:
             # where the rule has no effect (nothing lives long enough to expire). The module tests cover it.
             "bucket_lifecycle_rules_enabled": False,
         },
+        client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',
         costs_money=False,
         setup_command="invoke setup",
         teardown_command="invoke teardown",

@@ -94,12 +94,35 @@ locals {
         Resource = local.log_streams
       },
       {
-        # PutMetricData has no resource-level permissions; the namespace condition is the scope.
+        # PutMetricData has no resource-level permissions; the namespace condition is the scope. IfExists,
+        # because a real PutMetricData always names its namespace (so the scope holds), while the SageMaker SDK
+        # v3's role check (iam_role_resolver) simulates the action with no context and would otherwise fail.
         Sid       = "SageMakerMetrics"
         Effect    = "Allow"
         Action    = ["cloudwatch:PutMetricData"]
         Resource  = ["*"]
-        Condition = { StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "aws/sagemaker/*"] } }
+        Condition = { StringLikeIfExists = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "aws/sagemaker/*"] } }
+      },
+      {
+        # A job placed in a VPC (VpcConfig) runs on network interfaces that SageMaker creates with this role
+        # (the SageMaker developer guide, "Give SageMaker AI access to resources in your Amazon VPC"). Resource
+        # "*" because the subnets and security groups are the job's, not known here; limited to this region.
+        # The SDK v3 role check simulates these for every training role.
+        Sid    = "VpcPlacedJobs"
+        Effect = "Allow"
+        Action = [
+          "ec2:CreateNetworkInterface",
+          "ec2:CreateNetworkInterfacePermission",
+          "ec2:DeleteNetworkInterface",
+          "ec2:DeleteNetworkInterfacePermission",
+          "ec2:DescribeDhcpOptions",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSecurityGroups",
+          "ec2:DescribeSubnets",
+          "ec2:DescribeVpcs",
+        ]
+        Resource  = ["*"]
+        Condition = { StringEqualsIfExists = { "aws:RequestedRegion" = local.region } }
       },
       {
         # GetAuthorizationToken is account-wide by design: it has no resource to scope to.

@@ -23,6 +23,9 @@ locals {
     stack_env            = local.stack_env
     idle_timeout_minutes = var.idle_timeout_minutes
     region               = local.region
+    # The SageMaker SDK's default bucket: the original workshop notebook calls Session().default_bucket().
+    sdk_bucket = lookup(var.stack_settings, "bucket_name", "")
+    sdk_prefix = lookup(var.stack_settings, "data_prefix", "")
   })
 
   console_domain = (

@@ -8,6 +8,10 @@ does not match makes moto return DENIED even for Allow statements.
 
 Here the bucket policy is evaluated with AWS's rules (policy.py) against the request context: whether the
 request came over TLS, and which TLS version.
+
+A second gap (S3Response._key_response): an object request that the bucket policy denies gets a 403 with an
+empty body, where S3 answers `<Error><Code>AccessDenied</Code><Message>Access Denied</Message>`, so clients
+saw an error code of "403". It is answered as S3 does.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from types import MappingProxyType
 from typing import Any
 
 from moto.iam.access_control import PermissionResult
+from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 
 from . import policy
-from ._patching import patch
+from ._patching import original, patch
 
 # Set per request by record_transport(); empty outside a served request (e.g. moto's in-process mock).
 _NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
@@ -34,6 +40,21 @@ TLS_VERSION_ENVIRON_KEY = "vgsales.tls_version"
 
 def install() -> None:
     patch(FakeBucket, "get_permission", _get_permission)
+    patch(S3Response, "_key_response", _denied_with_a_reason(original(S3Response, "_key_response")))
+
+
+# moto's bare answer to an object request the bucket policy denies (S3Response._key_response, moto 5.2.5).
+BARE_DENIAL = (403, {}, "")
+
+
+def _denied_with_a_reason(moto_key_response: Callable[..., Any]) -> Callable[..., Any]:
+    def key_response(self: S3Response, request: Any, full_url: str) -> Any:
+        response = moto_key_response(self, request, full_url)
+        if response == BARE_DENIAL:
+            raise S3AccessDeniedError()  # key_response renders it as S3's XML error
+        return response
+
+    return key_response
 
 
 def record_transport(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:

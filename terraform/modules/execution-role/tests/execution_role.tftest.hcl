@@ -92,6 +92,15 @@ run "least_privilege_policy" {
       if contains(statement.Resource, "*")
       ])) == toset([
       "cloudwatch:PutMetricData",
+      "ec2:CreateNetworkInterface",
+      "ec2:CreateNetworkInterfacePermission",
+      "ec2:DeleteNetworkInterface",
+      "ec2:DeleteNetworkInterfacePermission",
+      "ec2:DescribeDhcpOptions",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
       "ecr:GetAuthorizationToken",
       "sagemaker:ListEndpointConfigs",
       "sagemaker:ListEndpoints",
@@ -104,9 +113,18 @@ run "least_privilege_policy" {
   assert {
     condition = alltrue([
       for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
-      contains(statement.Action, "cloudwatch:PutMetricData") == can(statement.Condition.StringLike["cloudwatch:namespace"])
+      contains(statement.Action, "cloudwatch:PutMetricData") == can(statement.Condition.StringLikeIfExists["cloudwatch:namespace"])
     ])
     error_message = "PutMetricData must be limited to SageMaker's metric namespaces."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Condition.StringEqualsIfExists["aws:RequestedRegion"], "") == "us-east-1"
+      if contains(statement.Action, "ec2:CreateNetworkInterface")
+    ])
+    error_message = "The network interface actions of VPC-placed jobs must be limited to the stack's region."
   }
 
   assert {

@@ -1,7 +1,9 @@
 #!/bin/bash
 # on-start: runs as root at every start of the notebook instance; AWS stops it after 5 minutes, so it only
 # writes files. Only ~/SageMaker survives a stop, so everything here is rewritten at each start.
-#  1. the stack's settings for ec2-user: ~/.vgsales/stack.json (for Python) and ~/.vgsales/stack.env (shells);
+#  1. the stack's settings for ec2-user: ~/.vgsales/stack.json (for Python) and ~/.vgsales/stack.env (shells),
+#     and the SageMaker SDK's config, ~/.config/sagemaker/config.yaml, naming the stack's bucket as the SDK's
+#     default bucket, so that code written for SageMaker (the original notebook) runs unchanged;
 #  2. the idle auto-stop job: a systemd timer (AL2 and AL2023 both boot systemd; neither has initctl, AL2023
 #     has no cron) that runs a small checker every 5 minutes. Nothing is downloaded.
 # Terraform renders this file with templatefile, so in the source a shell expansion with braces has its dollar
@@ -36,6 +38,29 @@ if ! grep -qxF "$HOOK" "$HOME_DIR/.bashrc" 2>/dev/null; then
   chown "$NB_USER:" "$HOME_DIR/.bashrc"
 fi
 log "wrote $SETTINGS_DIR/stack.json and stack.env"
+
+# The SDK config is the user's file too: rewritten only while it still carries our first line.
+SDK_BUCKET='${sdk_bucket}'
+SDK_PREFIX='${sdk_prefix}'
+SDK_DIR="$HOME_DIR/.config/sagemaker"
+SDK_CONFIG="$SDK_DIR/config.yaml"
+SDK_MARK='# Written by the vgsales on-start script at every start. Delete this line to keep your own edits.'
+if [ -n "$SDK_BUCKET" ] && { [ ! -e "$SDK_CONFIG" ] || [ "$(head -n 1 "$SDK_CONFIG")" = "$SDK_MARK" ]; }; then
+  mkdir -p "$SDK_DIR"
+  {
+    echo "$SDK_MARK"
+    echo "SchemaVersion: '1.0'"
+    echo "SageMaker:"
+    echo "  PythonSDK:"
+    echo "    Modules:"
+    echo "      Session:"
+    echo "        DefaultS3Bucket: '$SDK_BUCKET'"
+    if [ -n "$SDK_PREFIX" ]; then echo "        DefaultS3ObjectKeyPrefix: '$SDK_PREFIX'"; fi
+  } > "$SDK_CONFIG"
+  chmod 0644 "$SDK_CONFIG"
+  chown "$NB_USER:" "$HOME_DIR/.config" "$SDK_DIR" "$SDK_CONFIG"
+  log "wrote $SDK_CONFIG (default bucket $SDK_BUCKET)"
+fi
 
 if [ "$IDLE_TIMEOUT_MINUTES" -eq 0 ]; then
   log "idle auto-stop is off (idle_timeout_minutes = 0)"

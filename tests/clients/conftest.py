@@ -1,0 +1,66 @@
+"""Other people's AWS clients against the local target: a stack, and the environment `invoke emulator.env` prints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+COMPAT_PYTHON_ENV = "VGSALES_COMPAT_PYTHON"
+
+
+@pytest.fixture(scope="session")
+def compat_python() -> Path:
+    """The client venv's python (requirements-compat.txt): SageMaker SDK v2 and the AWS CLI v1."""
+    named = os.environ.get(COMPAT_PYTHON_ENV)
+    path = Path(named) if named else PROJECT_ROOT / ".venv-compat" / "bin" / "python"
+    if not path.is_file():
+        reason = (
+            f"the client venv is missing ({path}): python3 -m venv .venv-compat && "
+            ".venv-compat/bin/pip install -r requirements-compat.txt, or set VGSALES_COMPAT_PYTHON"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide {reason}")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client_stack(terraform_available, shared_dataset, make_settings, tmp_path_factory):
+    """A local stack with data, a trained model and the workshop's endpoint, as after `invoke setup train deploy`."""
+    from vgsales import target
+    from vgsales.infra import stack
+    from vgsales.pipeline import data, deploy, train
+
+    settings = make_settings(
+        tmp_path_factory.mktemp("clients"),
+        **{"data_source": str(shared_dataset), "terraform.create_notebook_instance": False},
+    )
+    try:
+        stack.setup(settings)
+        data.run(settings)
+        train.run(settings)
+        deploy.run(settings)
+        yield settings
+    finally:
+        target.of(settings).service.stop()
+
+
+@pytest.fixture
+def client_env(tmp_path):
+    """``client_env(settings, python=None, admin=False)``: a client's whole environment, nothing inherited: what
+    `invoke emulator.env` gives, a PATH (the client's venv first, for `aws`) and a fresh HOME."""
+    from vgsales.infra import local
+
+    def make(settings, python: Path | None = None, admin: bool = False) -> dict[str, str]:
+        variables, _unset = local.client_environment(settings, admin=admin)
+        path = [str(python.parent)] if python else []
+        path += ["/usr/local/bin", "/usr/bin", "/bin"]
+        if shutil.which("terraform"):
+            path.append(str(Path(shutil.which("terraform")).parent))
+        return {**variables, "PATH": os.pathsep.join(path), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+
+    return make

@@ -1,0 +1,172 @@
+"""Code written for AWS, unchanged, against the local target: SageMaker SDK v2, sagemaker-core (SDK v3), boto3
+and the AWS CLI, each in a subprocess with only the environment that `invoke emulator.env` prints.
+
+Each asserts real results: the model artifact in the stack's bucket and accuracy on the 803-row test split. The
+scripts under scripts/ are written as each client's users write them and name nothing of the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from vgsales import target
+from vgsales.records import DataRecord, StackRecord
+from vgsales.state import RunState
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WORKSHOP_ACCURACY = 0.86
+
+
+def run(command: list[str], env: dict[str, str], timeout: float = 300) -> str:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=env["HOME"])
+    assert result.returncode == 0, f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def last_json(output: str) -> dict:
+    """The script's one JSON line (SDK v2 prints its progress marks, "-" and "!", on stdout without a newline)."""
+    line = output.strip().splitlines()[-1]
+    return json.loads(line[line.index("{") :])
+
+
+def assert_artifact(settings, uri: str) -> None:
+    stack = RunState(settings).read(StackRecord)
+    parts = urlsplit(uri)
+    assert parts.netloc == stack.bucket_name and parts.path.endswith("/output/model.tar.gz"), uri
+    with target.activate(settings):
+        size = boto3.client("s3", region_name=settings.region).head_object(Bucket=parts.netloc, Key=parts.path[1:])
+    assert size["ContentLength"] > 1000, "a real model archive"
+
+
+def data_dir(settings) -> Path:
+    return Path(RunState(settings).read(DataRecord).test_split).parent
+
+
+def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python, client_env):
+    """Session().default_bucket(), get_execution_role(), image_uris.retrieve(..., "latest"), Estimator.fit,
+    deploy with LibSVMSerializer, predict, delete_endpoint: the original notebook's calls."""
+    env = client_env(client_stack, compat_python)
+    folder = data_dir(client_stack)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_workshop.py"), str(folder / "test.libsvm"), str(folder)], env))
+    stack = RunState(client_stack).read(StackRecord)
+    assert result["role"] == stack.role_arn, "get_execution_role() names the stack's role, as on a notebook instance"
+    assert result["bucket"] == stack.bucket_name, "default_bucket() is the stack's bucket, nothing is created"
+    assert result["image"].endswith("/xgboost:latest")
+    assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
+    assert_artifact(client_stack, result["model_data"])
+
+
+def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_python, client_env):
+    stack = RunState(client_stack).read(StackRecord)
+    env = client_env(client_stack, compat_python)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_flow.py"), stack.bucket_name, str(data_dir(client_stack))], env))
+    assert result["status"] == "Completed" and result["role"] == stack.role_arn
+    assert result["metrics"]["validation:auc"] > 0.8
+    assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
+    assert_artifact(client_stack, result["model_data"])
+
+
+def test_sagemaker_core_trains_deploys_and_predicts(client_stack, client_env):
+    """SDK v3's core resources, in the project's own venv (sagemaker-core), with only the printed environment."""
+    env = client_env(client_stack, Path(sys.executable))
+    result = last_json(run([sys.executable, str(SCRIPTS / "sdk_v3_core_flow.py"), str(data_dir(client_stack))], env))
+    stack = RunState(client_stack).read(StackRecord)
+    assert (result["role"], result["bucket"]) == (stack.role_arn, stack.bucket_name)
+    assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
+    assert_artifact(client_stack, result["model_data"])
+
+
+def test_the_aws_cli_sees_the_notebook_identity_and_the_stack(client_stack, compat_python, client_env, tmp_path):
+    stack = RunState(client_stack).read(StackRecord)
+    env = client_env(client_stack, compat_python)
+    identity = json.loads(run(["aws", "sts", "get-caller-identity"], env))
+    role = stack.role_arn.rsplit("/", 1)[1]
+    assert identity["Arn"] == f"arn:aws:sts::{identity['Account']}:assumed-role/{role}/SageMaker"
+    assert "train/train.libsvm" in run(["aws", "s3", "ls", "--recursive", f"s3://{stack.bucket_name}/"], env)
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(bytes(range(256)) * 4096)  # 1 MiB, every byte value
+    run(["aws", "s3", "cp", str(payload), f"s3://{stack.bucket_name}/cli/payload.bin"], env)
+    run(["aws", "s3", "cp", f"s3://{stack.bucket_name}/cli/payload.bin", str(tmp_path / "back.bin")], env)
+    assert (tmp_path / "back.bin").read_bytes() == payload.read_bytes()
+    jobs = json.loads(run(["aws", "sagemaker", "list-training-jobs"], env))["TrainingJobSummaries"]
+    assert any(job["TrainingJobStatus"] == "Completed" for job in jobs)
+    endpoint = json.loads(run(["aws", "sagemaker", "describe-endpoint", "--endpoint-name", "vgsales-endpoint"], env))
+    assert endpoint["EndpointStatus"] == "InService"
+
+
+def test_the_deploy_tasks_sample_commands_work_as_printed(client_stack, compat_python, client_env):
+    """The lines `invoke deploy` prints, pasted into a shell (after the eval it names), with the AWS CLI v1."""
+    from vgsales.pipeline import deploy
+
+    row = deploy.sample_row(Path(RunState(client_stack).read(DataRecord).test_split))
+    text = deploy.usage_snippets("vgsales-endpoint", client_stack.region, row, client_setup=None)
+    lines = [line.strip() for line in text.splitlines()]
+    cli = lines[lines.index("# AWS CLI (v1 or v2)") + 1 :]
+    python = lines[lines.index("# Python (boto3)") + 1]
+    env = client_env(client_stack, compat_python)
+    score = run(["sh", "-c", " && ".join(line for line in cli if line)], env)
+    assert 0.0 <= float(score.strip().splitlines()[-1].rpartition("}")[2] or score.split()[-1]) <= 1.0, score
+    assert 0.0 <= float(run(["sh", "-c", python.replace("python3", str(compat_python), 1)], env).strip()) <= 1.0
+
+
+V3_ROLE_CHECK = """
+import json, sys
+from sagemaker.core.helper.iam_role_resolver import RoleValidationError, resolve_and_validate_role
+role = sys.argv[1] if len(sys.argv) > 1 else None
+answers = {}
+for role_type in ("training", "serving"):
+    try:
+        answers[role_type] = resolve_and_validate_role(provided_role=role, role_type=role_type)
+    except RoleValidationError as error:
+        answers[role_type] = "refused: " + str(error)
+print(json.dumps(answers))
+"""
+
+
+def test_the_execution_role_passes_the_sdk_v3_role_check(client_stack, client_env):
+    """SDK v3's ModelTrainer and ModelBuilder call sagemaker-core's resolve_and_validate_role (validation on)
+    before they submit anything; it simulates the role's policy with SimulatePrincipalPolicy, here and on AWS."""
+    env = client_env(client_stack, Path(sys.executable))
+    answers = last_json(run([sys.executable, "-c", V3_ROLE_CHECK], env))
+    role = RunState(client_stack).read(StackRecord).role_arn
+    assert answers == {"training": role, "serving": role}
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [("drop VpcPlacedJobs", "ec2:CreateNetworkInterface"), ("strict metric namespace", "cloudwatch:PutMetricData")],
+)
+def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_env, change, missing):
+    """Near misses of the module's policy: the check is real, so each one is refused for what it lacks."""
+    stack = RunState(client_stack).read(StackRecord)
+    policy = json.loads(stack.role_policy_json)
+    if change == "drop VpcPlacedJobs":
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "VpcPlacedJobs"]
+    else:
+        for statement in policy["Statement"]:
+            if statement["Sid"] == "SageMakerMetrics":
+                statement["Condition"] = {"StringLike": statement["Condition"]["StringLikeIfExists"]}
+    name = f"vgsales-near-miss-{len(change)}"
+    with target.activate(client_stack):
+        iam = boto3.client("iam")
+        trust = iam.get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    try:
+        env = client_env(client_stack, Path(sys.executable))
+        answers = last_json(run([sys.executable, "-c", V3_ROLE_CHECK, arn], env))
+        assert answers["training"].startswith("refused: ") and missing in answers["training"], answers
+        assert answers["serving"] == arn
+    finally:
+        with target.activate(client_stack):
+            iam = boto3.client("iam")
+            iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
+            iam.delete_role(RoleName=name)
