@@ -34,8 +34,8 @@ from moto.moto_server.werkzeug_app import (
 from ..errors import WorkshopError
 from ..loopback import require_loopback
 from . import hosting, tls
-from .proxy import TunnelProxy
 from .compat import s3_policy
+from .proxy import TunnelProxy
 
 log = logging.getLogger(__name__)
 
