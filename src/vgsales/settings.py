@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .algorithm.hyperparameters import (
-    validate_hyperparameters,  # one rule book for both targets
-)
+from .algorithm.hyperparameters import validate_hyperparameters  # one rule book for both targets
 from .errors import WorkshopError
 from .loopback import require_loopback
 

@@ -8,13 +8,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from vgsales.algorithm.serving import (
-    ServingError,
-    encode,
-    parse_csv,
-    parse_libsvm,
-    predict,
-)
+from vgsales.algorithm.serving import ServingError, encode, parse_csv, parse_libsvm, predict
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,7 @@ from sklearn.datasets import load_svmlight_file
 from vgsales import features
 from vgsales.dataset import fetch, load
 from vgsales.errors import WorkshopError
-from vgsales.features import (
-    LABEL,
-    Manifest,
-    align,
-    encode_rows,
-    prepare,
-    to_csv,
-    to_libsvm,
-    write_splits,
-)
+from vgsales.features import LABEL, Manifest, align, encode_rows, prepare, to_csv, to_libsvm, write_splits
 
 RAW_ATTRIBUTES = ["Platform", "Genre", "Publisher", "Rating", "Critic_Score", "User_Score"]
 

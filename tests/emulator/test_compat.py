@@ -20,11 +20,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.access_control import PermissionResult
 from moto.iam.responses import IamResponse
 from moto.s3.models import FakeBucket
-from moto.sagemaker.models import (
-    FakeSagemakerNotebookInstance,
-    SageMakerModelBackend,
-    sagemaker_backends,
-)
+from moto.sagemaker.models import FakeSagemakerNotebookInstance, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from vgsales.emulator.compat import _patching, policy, s3_policy

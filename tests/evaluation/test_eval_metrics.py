@@ -10,12 +10,7 @@ from rich.console import Console
 from sklearn import metrics as skm
 
 from vgsales.errors import WorkshopError
-from vgsales.evaluation.metrics import (
-    Metrics,
-    compute_metrics,
-    render_confusion_matrix,
-    render_table,
-)
+from vgsales.evaluation.metrics import Metrics, compute_metrics, render_confusion_matrix, render_table
 from vgsales.evaluation.report import PUBLISHED_RESULT, XGBOOST_3_2_REFERENCE
 
 

@@ -11,15 +11,7 @@ from rich.console import Console
 from sklearn.datasets import load_svmlight_file
 
 from vgsales.errors import WorkshopError
-from vgsales.evaluation.scoring import (
-    CSV,
-    JSON,
-    LIBSVM,
-    batches,
-    parse_response,
-    predict_all,
-    progress_bar,
-)
+from vgsales.evaluation.scoring import CSV, JSON, LIBSVM, batches, parse_response, predict_all, progress_bar
 
 
 def test_libsvm_batches_are_the_split_lines_in_order(synthetic_split):

@@ -26,10 +26,7 @@ from typing import Any
 import moto
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from ..errors import WorkshopError
 from ..loopback import require_loopback

@@ -16,23 +16,11 @@ from typing import Any
 import numpy as np
 from rich.markup import escape
 from rich.table import Table
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 from vgsales.errors import WorkshopError
 from vgsales.evaluation import plots, report
-from vgsales.evaluation.scoring import (
-    LIBSVM,
-    Invoke,
-    Predictions,
-    ProgressCallback,
-    batches,
-    predict_all,
-)
+from vgsales.evaluation.scoring import LIBSVM, Invoke, Predictions, ProgressCallback, batches, predict_all
 
 ConfusionMatrix = tuple[tuple[int, int], tuple[int, int]]
 

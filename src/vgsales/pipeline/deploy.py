@@ -13,11 +13,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
-from sagemaker.core.shapes import (
-    ContainerDefinition,
-    ProductionVariant,
-    ProductionVariantServerlessConfig,
-)
+from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig
 from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
