@@ -25,6 +25,15 @@ from vgsales.records import StackRecord
 #   ecr:GetAuthorizationToken   the registry login token is account-wide
 #   cloudwatch:PutMetricData    metrics have no ARN; a cloudwatch:namespace condition scopes it to SageMaker's
 #   sagemaker:List*             listing calls are not resource-scoped; the rest of SageMaker is <prefix>-* only
+# The network interfaces of a VPC-placed job are created in the job's own subnets and security groups, which the
+# role cannot know; SageMaker's documented policy and the SDK v3's own least-privilege training policy grant
+# them on "*" too, and SDK v3's role check (which simulates with Resource "*") refuses a role that scopes them.
+# The statement is limited to the stack's region instead. parliament flags these three, and only these.
+VPC_NETWORK_INTERFACE_WRITES = {
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+}
 JUSTIFIED_STAR = {
     "ecr:GetAuthorizationToken",
     "cloudwatch:PutMetricData",
@@ -32,6 +41,13 @@ JUSTIFIED_STAR = {
     "sagemaker:ListEndpoints",
     "sagemaker:ListModels",
     "sagemaker:ListTrainingJobs",
+    *VPC_NETWORK_INTERFACE_WRITES,
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
 }
 
 # What would be a credential in a file. The emulator's dummy secret ("testing") lives only in the environment of
@@ -79,8 +95,9 @@ def _role_policy(full_run) -> tuple[dict, dict]:
 def test_the_execution_role_policy_passes_parliament(full_run):
     applied, rendered = _role_policy(full_run)
     assert applied == rendered, "the role in the target must carry exactly the policy Terraform rendered"
-    findings = analyze_policy_string(json.dumps(rendered)).findings
-    assert [(finding.issue, finding.detail) for finding in findings] == []
+    findings = [(finding.issue, finding.detail) for finding in analyze_policy_string(json.dumps(rendered)).findings]
+    justified = [item for item in findings if item[0] == "RESOURCE_STAR" and set(item[1]) <= VPC_NETWORK_INTERFACE_WRITES]
+    assert [item for item in findings if item not in justified] == []
     star = set()
     for statement in rendered["Statement"]:
         actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
