@@ -1,13 +1,17 @@
 """The local endpoint under load: 16 concurrent clients x 2,000 requests of 100 real test rows each.
 
     python benchmarks/load_endpoint.py [--clients 16] [--requests 2000] [--rows 100] [--state-dir DIR]
+                                       [--via direct|proxy]
 
 Brings up a local stack in a temporary state folder (setup, data, train, deploy), or reuses the one in
 --state-dir if its endpoint serves, then has each client (a process of its own, with its own boto3 client, so
 that the clients do not share one interpreter lock) send its requests one after another: text/x-libsvm bodies
 of 100 consecutive rows of the held-out test split, as `invoke evaluate` sends them. Reports errors, throughput,
 latency percentiles, and the emulator's resident memory before, during (at each quarter, and the peak) and
-after the load, read from /proc. Tears down what it brought up. Loopback only; the load stops at --timeout.
+after the load, read from /proc, and how much it grew over the second half of the load (a leak keeps growing
+there; warm-up has levelled off by then). `--via proxy` sends every request to
+runtime.sagemaker.<region>.amazonaws.com through the emulator's HTTPS proxy instead of to its URL. Tears down
+what it brought up. Loopback only; the load stops at --timeout.
 """
 
 from __future__ import annotations
@@ -60,6 +64,14 @@ class RssSampler:
     def peak(self) -> float:
         return max((rss for _, rss in self.samples), default=0.0)
 
+    def second_half_growth(self) -> float:
+        """RSS at the end minus the lowest RSS seen after the half-way point: growth that warm-up cannot explain."""
+        if not self.samples:
+            return 0.0
+        end = self.samples[-1][0]
+        second_half = [rss for seconds, rss in self.samples if seconds >= end / 2]
+        return second_half[-1] - min(second_half)
+
     def at(self, fraction: float) -> float:
         """The RSS sampled at this fraction of the run."""
         if not self.samples:
@@ -80,6 +92,8 @@ def client(job: tuple[dict[str, str], str, list[bytes], int, int, float]) -> tup
     """One client: `count` requests in a row; returns latencies in ms and error descriptions."""
     env, endpoint, payloads, count, first, deadline = job
     os.environ.update(env)
+    if "AWS_ENDPOINT_URL" not in env:  # --via proxy
+        os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
 
     runtime = boto3.client("sagemaker-runtime", region_name=env["AWS_REGION"])
@@ -144,6 +158,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100, help="test rows per request (default 100)")
     parser.add_argument("--state-dir", type=Path, help="reuse the local stack of this state folder if it serves")
     parser.add_argument("--timeout", type=float, default=900, help="stop the load after this many seconds")
+    parser.add_argument("--via", choices=("direct", "proxy"), default="direct",
+                        help="direct: to the emulator's URL; proxy: to the AWS hostname, through the emulator's proxy")
     args = parser.parse_args()
 
     from vgsales import target
@@ -168,6 +184,8 @@ def main() -> None:
         payloads = payloads_of(Path(state.read(DataRecord).test_split), args.rows)
         emulator = daemon.status(local_target.emulator_dir(chosen))
         env = target.client_environment(chosen)
+        if args.via == "proxy":  # the client then builds runtime.sagemaker.<region>.amazonaws.com itself
+            env = {name: value for name, value in env.items() if name != "AWS_ENDPOINT_URL"}
 
         warm_up = client((env, endpoint, payloads, 50, 0, time.monotonic() + 60))
         if warm_up[1]:
@@ -196,7 +214,7 @@ def main() -> None:
         f"Local endpoint under load ({machine()})",
         ["figure", "value"],
         [
-            ["clients x requests x rows", f"{args.clients} x {args.requests:,} x {args.rows}"],
+            ["clients x requests x rows", f"{args.clients} x {args.requests:,} x {args.rows} ({args.via})"],
             ["requests served", f"{requests:,}"],
             ["errors", f"{len(errors):,}"],
             ["wall time", f"{seconds:.1f} s"],
@@ -211,6 +229,7 @@ def main() -> None:
             ],
             ["emulator RSS peak during", f"{max(sampler.peak, rss_after):.0f} MiB"],
             ["emulator RSS after", f"{rss_after:.0f} MiB ({rss_after - rss_before:+.0f} MiB)"],
+            ["emulator RSS growth over the second half", f"{sampler.second_half_growth():+.1f} MiB"],
         ],
     )
     for error in sorted(set(errors))[:10]:

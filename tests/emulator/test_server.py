@@ -90,7 +90,8 @@ def test_the_certificate_is_valid_for_localhost_too(emulator):
     assert connection.getresponse().status == 200
 
 
-def test_plain_http_is_not_served(emulator):
+def test_the_tls_port_does_not_answer_plain_http(emulator):
+    """Plain HTTP has a port of its own (http_url); the TLS port never answers it in clear text."""
     connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
     try:
         connection.request("GET", server.HEALTH_PATH)
@@ -121,6 +122,34 @@ def test_connections_are_kept_alive(emulator):
     connection.request("GET", server.HEALTH_PATH)
     connection.getresponse().read()
     assert connection.sock is first_socket
+
+
+def test_many_idle_connections_stay_alive(emulator):
+    """16 load clients, each with a connection pool, must not be made to reconnect: cheroot's default closes all
+    but 10 idle connections, and every new TLS connection leaks native memory in cheroot (server.py explains)."""
+    connections = [connect(emulator) for _ in range(40)]
+    try:
+        for connection in connections:  # all 40 open and idle at once
+            connection.request("GET", server.HEALTH_PATH)
+            response = connection.getresponse()
+            response.read()
+            assert response.getheader("Connection", "").lower() != "close"
+        sockets = [connection.sock for connection in connections]
+        for connection in connections:
+            connection.request("GET", server.HEALTH_PATH)
+            connection.getresponse().read()
+        assert [connection.sock for connection in connections] == sockets, "no connection was closed and reopened"
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_the_plain_http_port_serves_loopback_only(emulator):
+    assert emulator.http_url.startswith("http://127.0.0.1:")
+    host, port = emulator.http_url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", server.HEALTH_PATH)
+    assert json.loads(connection.getresponse().read())["service"] == server.SERVICE_NAME
 
 
 def test_client_env_points_boto3_at_the_emulator(emulator):

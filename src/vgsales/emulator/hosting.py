@@ -247,9 +247,7 @@ def invoke(
     target_variant: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
-    from ..algorithm import (
-        serving as xgboost_serving,  # imported on first use, see training.XGBOOST_MODULES
-    )
+    from ..algorithm import serving as xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
 
     backend = sagemaker_models.sagemaker_backends[account_id][region]
     endpoint = backend.endpoints.get(endpoint_name)

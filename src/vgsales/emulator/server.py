@@ -56,6 +56,11 @@ LISTEN_BACKLOG = 128
 WORKER_THREADS = 32
 # How long a connection may sit idle or stall mid-request before the server closes it.
 CONNECTION_TIMEOUT_SECONDS = 60
+# Idle keep-alive connections cheroot keeps open. Its default (server.py, keep_alive_conn_limit = 10) closes the
+# connection after a response whenever more than 10 are idle, so 16 busy clients reconnected every few requests:
+# a new TLS handshake each time, and each TLS connection leaves about 1 KiB of native memory behind (cheroot's
+# BuiltinSSLAdapter, cherrypy/cheroot#647, open). That was the emulator's RSS growing without bound under load.
+KEEP_ALIVE_CONNECTIONS = 256
 
 
 def configure_moto() -> None:
@@ -177,6 +182,7 @@ class EmulatorServer:
             timeout=CONNECTION_TIMEOUT_SECONDS,
         )
         server.error_log = _ErrorLog()
+        server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
         return server
 
     def _prepare(self, server: wsgi.Server, port: int) -> None:
