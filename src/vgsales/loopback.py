@@ -27,6 +27,11 @@ def is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
 
 
+def url(scheme: str, host: str, port: int) -> str:
+    """The URL of a loopback service, with an IPv6 host in brackets."""
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
 def require_loopback(host: str) -> None:
     if not is_loopback(host):
         raise NotLoopbackError(

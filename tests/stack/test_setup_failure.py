@@ -21,7 +21,7 @@ def test_a_failed_setup_stops_the_emulator_it_started(make_settings, tmp_path):
         with pytest.raises(WorkshopError) as failed:
             stack.setup(settings)
         assert "is not a folder" in str(failed.value)
-        assert str(failed.value).endswith("The local emulator that this setup started has been stopped again.")
+        assert str(failed.value).endswith("The local AWS emulator that this setup started has been stopped again.")
         assert service.running() is None
     finally:
         service.stop()

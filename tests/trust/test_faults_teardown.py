@@ -52,7 +52,7 @@ def test_teardown_twice_exits_0_and_says_nothing_is_left(shared_stack, trust_rec
     assert stopping.returncode == 0 and shared_stack.emulator() is None, stopping.describe()
     gone = shared_stack.cli("teardown")
     assert gone.returncode == 0, gone.describe()
-    assert "Nothing to tear down: the local emulator is not running and no local state is left." in gone.stdout
+    assert "Nothing to tear down: the local AWS emulator is not running and no local state is left." in gone.stdout
     assert "Traceback" not in again.output + stopping.output + gone.output
     trust_record.fault("teardown-twice", recovered=True, stray=left)
     trust_record.teardown("shared", left)

@@ -23,6 +23,7 @@ import socket
 import threading
 from contextlib import suppress
 
+from .. import loopback
 from ..loopback import require_loopback
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,7 @@ class TunnelProxy:
 
     @property
     def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        return loopback.url("http", self._host, self.port)
 
     def start(self) -> TunnelProxy:
         self._thread.start()

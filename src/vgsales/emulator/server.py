@@ -28,6 +28,7 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
 from . import hosting, tls
@@ -202,16 +203,14 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"https://{host}:{self.port}"
+        return loopback.url("https", self._host, self.port)
 
     @property
     def http_url(self) -> str:
         """Plain HTTP on loopback: what a client that disables TLS reaches."""
         if self._plain is None:
             raise RuntimeError("the emulator is not started")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{int(self._plain.bind_addr[1])}"
+        return loopback.url("http", self._host, int(self._plain.bind_addr[1]))
 
     @property
     def proxy_url(self) -> str:

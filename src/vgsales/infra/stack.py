@@ -81,7 +81,8 @@ def setup(settings: Settings) -> StackRecord:
     except (WorkshopError, ClientError, BotoCoreError) as exc:
         # A failed setup leaves nothing running that it started: the emulator holds only what this setup made.
         if started and where.service.stop():
-            raise WorkshopError(f"{exc} The local emulator that this setup started has been stopped again.") from None
+            stopped = f"{where.service.description} that this setup started has been stopped again"
+            raise WorkshopError(f"{exc} {stopped[0].upper()}{stopped[1:]}.") from None
         raise
 
 
@@ -91,7 +92,7 @@ def _start_service(where: Target) -> bool:
         return False
     with step(f"Starting {where.service.description}"):
         info, started = where.service.start()
-    console.print(f"Emulator: {info.url} (pid {info.pid})")
+    console.print(f"Running at {info.url} (pid {info.pid})")
     return started
 
 
@@ -203,7 +204,7 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
     if _discard_stale_state(settings, where):
         removed.append("stale local state")
     if not where.service.is_up():
-        console.print("Nothing to tear down: the local emulator is not running and no local state is left.")
+        console.print(f"Nothing to tear down: {where.service.description} is not running and no local state is left.")
         return removed
     with target.activate(settings) as env:
         for resource in discovery.find(settings, discovery.PIPELINE_KINDS):

@@ -99,7 +99,6 @@ class Target:
     # A shell line that points other AWS clients at the target, for the sample commands; None when they need none.
     client_setup: str | None = None
     setup_command: str = "invoke setup"
-    teardown_command: str = "invoke teardown"
     # What a notebook's clean-up leaves for `invoke teardown`.
     teardown_note: str = ""
 
@@ -117,12 +116,11 @@ def of(settings: Settings) -> Target:
 def client_environment(settings: Settings) -> dict[str, str]:
     """The environment variables that point AWS clients at the target, for this process and its children."""
     return {
+        **of(settings).service.client_environment(),
+        # The emulator serves every region; the settings choose which one the clients use.
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_REGION": settings.region,
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(_sdk_config(settings)),
-        **of(settings).service.client_environment(),
-        # The emulator serves every region; the settings choose which one the clients use.
-        **{"AWS_DEFAULT_REGION": settings.region, "AWS_REGION": settings.region},
     }
 
 

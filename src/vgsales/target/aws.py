@@ -42,7 +42,6 @@ def target(settings: Settings) -> Target:
         client_setup=None,
         costs_money=True,
         setup_command="INVOKE_WORKSHOP_TARGET=aws invoke setup",
-        teardown_command="INVOKE_WORKSHOP_TARGET=aws invoke teardown",
         teardown_note=(
             "[yellow]Still there: the stack's bucket, role and notebook instance. Run `INVOKE_WORKSHOP_TARGET=aws "
             "invoke teardown` in the project folder to remove them.[/yellow]"

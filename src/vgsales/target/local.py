@@ -86,6 +86,5 @@ def target(settings: Settings) -> Target:
         client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',
         costs_money=False,
         setup_command="invoke setup",
-        teardown_command="invoke teardown",
         teardown_note="Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them.",
     )
