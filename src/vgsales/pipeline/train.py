@@ -36,6 +36,7 @@ from ..settings import Settings
 from ..state import RunState
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+CLOUDWATCH_TAB = "#011"
 # libsvm is what `invoke data` uploads; the built-in algorithm takes it as text/libsvm.
 CONTENT_TYPE = "text/libsvm"
 
@@ -103,13 +104,15 @@ def run(settings: Settings) -> TrainingRecord:
 class _LogLines(logging.Handler):
     """Prints the training log lines sagemaker-core's wait() reads from CloudWatch, as they arrive.
 
-    The SDK logs each event as "<stream>:\n<message>" at INFO and leaves handlers to the application.
+    The SDK logs each event as "<stream>:\n<message>" at INFO and leaves handlers to the application. CloudWatch
+    shows the container's tabs as "#011" (the syslog escape); a person reads them as tabs.
     """
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if getattr(record, "markup", True) is False:  # a log event from the job's container
-            console.print(f"  {message.split(chr(10), 1)[-1]}", markup=False)
+            line = message.split("\n", 1)[-1].replace(CLOUDWATCH_TAB, "\t")
+            console.print(f"  {line}", markup=False, highlight=False)
         else:
             console.print(message)
 
