@@ -149,6 +149,18 @@ def make_settings():
 
 
 @pytest.hookimpl(trylast=True)
+@pytest.fixture(autouse=True)
+def fresh_default_boto3_session():
+    """Each emulator signs with its own administrative key (vgsales.emulator.access), and boto3's default session
+    keeps the credentials it first resolved: a test that points the environment at an emulator builds clients
+    from that environment, never from an earlier test's."""
+    import boto3
+
+    boto3.DEFAULT_SESSION = None
+    yield
+    boto3.DEFAULT_SESSION = None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Every emulator that a test started (its state folder is under this run's temporary folder) is stopped
     here, whatever its fixture did, and the run fails if there was one: a leak a user would have too."""

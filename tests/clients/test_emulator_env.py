@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from vgsales import target
 from vgsales.emulator import daemon, proxy
 from vgsales.infra import local
-from vgsales.records import StackRecord
+from vgsales.records import StackRecord, TrainingRecord
 from vgsales.state import RunState
 from vgsales.target.local import emulator_dir
 
@@ -90,7 +90,9 @@ def test_aws_hostnames_reach_the_emulator_through_its_proxy(client_stack):
         body = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType="text/libsvm", Body=b"0:71 1:7.1")
         assert 0.0 <= float(body["Body"].read()) <= 1.0
         logs = boto3.client("logs", region_name=region)
-        assert any(group["logGroupName"] == "/aws/sagemaker/TrainingJobs" for group in logs.describe_log_groups()["logGroups"])
+        job = RunState(client_stack).read(TrainingRecord).training_job_name
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=job)
+        assert streams["logStreams"][0]["logStreamName"].startswith(f"{job}/algo-1-")
 
 
 def _connect(proxy_url: str, target_host: str) -> tuple[str, str]:

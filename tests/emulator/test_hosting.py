@@ -348,12 +348,16 @@ def test_a_duplicate_endpoint_name_is_refused(stack, served):
 # --- the shortcut past moto's pipeline answers as moto's handler does ------------------------------------
 
 
-def signed(path: str, body: bytes, content_type: str, access_key: str = "testing") -> dict[str, str]:
+RUNTIME_URL = "https://runtime.sagemaker.us-east-1.amazonaws.com"
+
+
+def signed(path: str, body: bytes, content_type: str, access_key: str, secret: str) -> dict[str, str]:
+    """Headers of a runtime request signed with the given key."""
     request = AWSRequest(
-        method="POST", url=f"https://runtime.sagemaker.us-east-1.amazonaws.com{path}", data=body,
+        method="POST", url=f"{RUNTIME_URL}{path}", data=body,
         headers={"Content-Type": content_type},
     )
-    SigV4Auth(Credentials(access_key, "secret"), "sagemaker", "us-east-1").add_auth(request)
+    SigV4Auth(Credentials(access_key, secret), "sagemaker", "us-east-1").add_auth(request)
     return {name: value.decode() if isinstance(value, bytes) else value for name, value in request.headers.items()}
 
 
@@ -368,13 +372,14 @@ def signed(path: str, body: bytes, content_type: str, access_key: str = "testing
     ],
     ids=["libsvm", "csv", "wrong feature count", "empty", "unknown endpoint"],
 )
-def test_serve_invocations_answers_as_the_moto_handler(served, endpoint, body, content_type):
+def test_serve_invocations_answers_as_the_moto_handler(emulator, served, endpoint, body, content_type):
     moto_app = DomainDispatcherApplication(create_backend_app)
     fast_app = hosting.serve_invocations(moto_app)
     path = f"/endpoints/{endpoint or served['endpoint']}/invocations"
-    headers = signed(path, body, content_type)
-    through_moto = Client(moto_app).post(path, data=body, headers=headers)
-    shortcut = Client(fast_app).post(path, data=body, headers=headers)
+    admin = emulator.credentials
+    headers = signed(path, body, content_type, admin.access_key_id, admin.secret_access_key)
+    through_moto = Client(moto_app).post(path, data=body, headers=headers, base_url=RUNTIME_URL)
+    shortcut = Client(fast_app).post(path, data=body, headers=headers, base_url=RUNTIME_URL)
 
     assert shortcut.status_code == through_moto.status_code
     for header in ("Content-Type", "x-amzn-ErrorType", "x-Amzn-Invoked-Production-Variant"):
@@ -383,7 +388,35 @@ def test_serve_invocations_answers_as_the_moto_handler(served, endpoint, body, c
     assert shortcut.data == through_moto.data
 
 
-def test_serve_invocations_leaves_other_requests_to_moto():
+@pytest.mark.parametrize("key", ["unknown key", "wrong secret", "role without InvokeEndpoint"])
+def test_serve_invocations_refuses_as_the_moto_handler(emulator, served, aws_env, key):
+    """The shortcut authenticates and authorises as moto's handler does with access.py (same refusal)."""
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    fast_app = hosting.serve_invocations(moto_app)
+    path = f"/endpoints/{served['endpoint']}/invocations"
+    body = as_libsvm(ROWS[:2])
+    admin = emulator.credentials
+    if key == "role without InvokeEndpoint":
+        iam = boto3.client("iam")
+        trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = iam.create_role(RoleName=unique("no-invoke"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+        session = boto3.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="SageMaker")["Credentials"]
+        credentials = Credentials(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+    else:
+        secret = admin.secret_access_key if key == "unknown key" else "y" * 40
+        credentials = Credentials("AKIAZZZZZZZZZZZZZZZZ" if key == "unknown key" else admin.access_key_id, secret)
+    request = AWSRequest(method="POST", url=f"{RUNTIME_URL}{path}", data=body, headers={"Content-Type": "text/libsvm"})
+    SigV4Auth(credentials, "sagemaker", "us-east-1").add_auth(request)
+    headers = dict(request.headers.items())
+    through_moto = Client(moto_app).post(path, data=body, headers=headers, base_url=RUNTIME_URL)
+    shortcut = Client(fast_app).post(path, data=body, headers=headers, base_url=RUNTIME_URL)
+
+    expected = {"unknown key": "InvalidClientTokenId", "wrong secret": "SignatureDoesNotMatch"}.get(key, "AccessDeniedException")
+    assert json.loads(shortcut.data)["__type"] == expected
+    assert (shortcut.status_code, shortcut.data) == (through_moto.status_code, through_moto.data)
+
+
+def test_serve_invocations_leaves_other_requests_to_moto(emulator):
     seen = []
 
     def app(environ, start_response):
@@ -393,7 +426,7 @@ def test_serve_invocations_leaves_other_requests_to_moto():
 
     wrapped = hosting.serve_invocations(app)
     Client(wrapped).get("/endpoints/e/invocations")
-    Client(wrapped).post("/", data=b"{}", headers=signed("/", b"{}", "application/x-amz-json-1.1"))
+    Client(wrapped).post("/", data=b"{}", headers=signed("/", b"{}", "application/x-amz-json-1.1", "AKIAZZZZZZZZZZZZZZZZ", "x"))
     Client(wrapped).post("/endpoints/e/invocations", data=b"x")  # unsigned
     assert seen == ["/endpoints/e/invocations", "/", "/endpoints/e/invocations"]
 

@@ -50,8 +50,7 @@ JUSTIFIED_STAR = {
     "ec2:DescribeVpcs",
 }
 
-# What would be a credential in a file. The emulator's dummy secret ("testing") lives only in the environment of
-# the processes that call it; it must not reach any file either, or a real secret could reach the same place.
+# What would be a credential in a file.
 CREDENTIALS = {
     # AKIAIOSFODNN7EXAMPLE is AWS's documentation example, which moto reports as the caller's user id (the
     # Terraform state keeps it from aws_caller_identity); user and role ids (AIDA, AROA) are not secrets.
@@ -62,11 +61,12 @@ CREDENTIALS = {
         rb"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
     ),
     "private key": re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    "the emulator's dummy secret": re.compile(rb"testing"),
 }
 # The emulator's TLS key is a private key by design (a throw-away, loopback-only certificate), not an AWS
-# credential: it is allowed, if only its owner can read it.
+# credential: it is allowed, if only its owner can read it. So is the emulator's administrative key of this
+# start (vgsales.emulator.access), in its own file: it opens nothing but this emulator.
 TLS_KEY = "server.key"
+ADMIN_KEY = "credentials.json"
 SECRET_ENVIRONMENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 # On AL2023 a lifecycle script must not download code at every start, nor hang on the internet at create.
 FETCHING = re.compile(
@@ -129,8 +129,10 @@ def test_no_credentials_in_the_state_and_run_folders(full_run):
     patterns = dict(CREDENTIALS)
     for name in SECRET_ENVIRONMENT:  # a real secret of whoever runs the tests must not leak either
         value = os.environ.get(name, "")
-        if len(value) >= 8 and value != "testing":
+        if len(value) >= 8:
             patterns[f"the value of {name}"] = re.compile(re.escape(value.encode()))
+    admin = json.loads((full_run.emulator_dir / ADMIN_KEY).read_text())
+    patterns["the emulator's administrative secret"] = re.compile(re.escape(admin["secret_access_key"].encode()))
     found = []
     scanned = 0
     for path in _files(root):
@@ -138,6 +140,8 @@ def test_no_credentials_in_the_state_and_run_folders(full_run):
         scanned += 1
         for what, pattern in patterns.items():
             if what == "private key" and path.name == TLS_KEY:
+                continue
+            if path == full_run.emulator_dir / ADMIN_KEY:
                 continue
             if pattern.search(content):
                 found.append(f"{path.relative_to(root)}: {what}")
@@ -150,6 +154,12 @@ def test_the_emulator_tls_key_is_readable_by_its_owner_only(full_run):
     assert b"PRIVATE KEY" in key.read_bytes()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(full_run.emulator_dir.stat().st_mode) == 0o700
+
+
+def test_the_emulator_admin_key_is_readable_by_its_owner_only(full_run):
+    key = full_run.emulator_dir / ADMIN_KEY
+    assert set(json.loads(key.read_text())) == {"access_key_id", "secret_access_key"}
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     assert emulator.started_at is not None
     info = daemon.EmulatorInfo(
         url=emulator.url, pid=os.getpid(), ca_bundle=emulator.ca_bundle, started_at=emulator.started_at,
-        http_url=emulator.http_url, proxy_url=emulator.proxy_url,
+        http_url=emulator.http_url, proxy_url=emulator.proxy_url, credentials=emulator.credentials,
     )
     daemon.write_files(state_dir, info)
     log.info("ready: %s (pid %d, state in %s)", info.url, info.pid, state_dir)

@@ -5,6 +5,8 @@ process of its own, must talk to one long-lived server. Its state folder holds:
 
 - emulator.json  url, pid, CA bundle and start time, written by the server once it listens
 - emulator.pid   the server's process id
+- credentials.json  the administrative key of this start (mode 0600; access.py): the only key the emulator
+                 accepts besides the role sessions it issues
 - emulator.log   the server's log (never credentials: the server gets none and logs no query strings)
 - ca.pem, server.pem, server.key   its TLS certificate (the key is mode 0600)
 
@@ -16,6 +18,7 @@ process id: a PID file left by a crash, or a PID reused by another program, is s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import fcntl
 import http.client
@@ -33,9 +36,11 @@ from typing import Any
 
 from ..errors import WorkshopError
 from . import server
+from .access import Credentials
 
 INFO_FILE = "emulator.json"
 PID_FILE = "emulator.pid"
+CREDENTIALS_FILE = "credentials.json"
 LOG_FILE = "emulator.log"
 LOCK_FILE = ".emulator.lock"
 CERT_FILES = ("ca.pem", "server.pem", "server.key")
@@ -58,10 +63,16 @@ class EmulatorInfo:
     started_at: datetime.datetime
     http_url: str = ""  # plain HTTP on loopback
     proxy_url: str = ""  # the HTTPS proxy for AWS hostnames
+    credentials: Credentials | None = None  # kept in CREDENTIALS_FILE, never in INFO_FILE
 
     def client_env(self, region: str = server.DEFAULT_REGION) -> dict[str, str]:
         """The environment variables that point boto3, the SageMaker SDK and Terraform at this emulator."""
-        return server.client_env(self.url, self.ca_bundle, region, proxy_url=self.proxy_url or None)
+        if self.credentials is None:
+            raise WorkshopError(
+                "The local AWS emulator's administrative key is missing from its state folder, so no client can "
+                "sign requests for it. Restart it: `invoke emulator.stop` and `invoke setup`."
+            )
+        return server.client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url or None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,7 +179,9 @@ def health(url: str, ca_bundle: Path, timeout: float | None = None) -> dict[str,
 
 
 def write_files(state_dir: Path, info: EmulatorInfo) -> None:
-    """Called by the server process once it listens."""
+    """Called by the server process once it listens; the info file last, since it announces the server."""
+    if info.credentials is not None:
+        _write_atomic(state_dir / CREDENTIALS_FILE, json.dumps(info.credentials.to_json()) + "\n", mode=0o600)
     _write_atomic(state_dir / INFO_FILE, json.dumps(info.to_json(), indent=2) + "\n")
     _write_atomic(state_dir / PID_FILE, f"{info.pid}\n")
 
@@ -326,9 +339,14 @@ def _command_line(pid: int) -> str:
 
 def _read_info(state_dir: Path) -> EmulatorInfo | None:
     try:
-        return EmulatorInfo.from_json(json.loads((state_dir / INFO_FILE).read_text()))
+        info = EmulatorInfo.from_json(json.loads((state_dir / INFO_FILE).read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    try:
+        credentials = Credentials.from_json(json.loads((state_dir / CREDENTIALS_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return info
+    return dataclasses.replace(info, credentials=credentials)
 
 
 def _read_pid(state_dir: Path) -> int | None:
@@ -339,7 +357,7 @@ def _read_pid(state_dir: Path) -> int | None:
 
 
 def _clean(state_dir: Path) -> None:
-    for name in (INFO_FILE, PID_FILE, *CERT_FILES):
+    for name in (INFO_FILE, PID_FILE, CREDENTIALS_FILE, *CERT_FILES):
         (state_dir / name).unlink(missing_ok=True)
 
 
@@ -359,9 +377,13 @@ def _locked(state_dir: Path, wait: bool = True) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(text)
+    # Created with its final mode, so a secret is never readable by others, not even for a moment.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.chmod(temporary, mode)
     os.replace(temporary, path)
 
 

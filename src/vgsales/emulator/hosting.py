@@ -40,7 +40,7 @@ from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemakerruntime import responses as runtime_responses
 
-from . import backends
+from . import access, backends
 from .compat._patching import patch
 from .training import is_builtin_xgboost, warm_up
 
@@ -299,10 +299,12 @@ def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
         # moto's precedence: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then the access key.
         account_id = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
         body = environ["wsgi.input"].read(int(length))
-        status, headers, content = invoke(
+        name = unquote(path.group(1))
+        refused = access.refuse_invocation(environ, account_id, region, name, body)
+        status, headers, content = refused or invoke(
             account_id,
             region,
-            unquote(path.group(1)),
+            name,
             body,
             environ.get("CONTENT_TYPE"),
             environ.get("HTTP_ACCEPT"),

@@ -31,18 +31,21 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
-from . import hosting, tls
+from . import access, hosting, tls
 from .compat import s3_policy
 from .proxy import TunnelProxy
 
 log = logging.getLogger(__name__)
 
 # Each module exposes install(), which patches moto in-process. It must be idempotent.
-PATCH_MODULES = ("compat", "training", "hosting")
+PATCH_MODULES = ("compat", "access", "training", "hosting")
 
 # Answered by the emulator itself, not by moto; bucket names cannot contain "_", so S3 never needs it.
 HEALTH_PATH = "/_vgsales/health"
 SERVICE_NAME = "vgsales-emulator"
+# moto's own control API (reset, seed, a JSON dump of every backend with its secrets) answers unsigned
+# requests: the emulator never serves it, so nobody else on the machine can read or reset a learner's state.
+MOTO_API_PATH = "/moto-api"
 
 # moto reads these when it builds a backend, so they must be set before the first request.
 MOTO_SETTINGS = {
@@ -86,21 +89,26 @@ NO_PROXY = "127.0.0.1,localhost,::1"
 
 
 def client_env(
-    url: str, ca_bundle: Path | str, region: str = DEFAULT_REGION, proxy_url: str | None = None
+    url: str,
+    ca_bundle: Path | str,
+    credentials: access.Credentials,
+    region: str = DEFAULT_REGION,
+    proxy_url: str | None = None,
 ) -> dict[str, str]:
     """What a client (boto3, the SageMaker SDK, Terraform, the AWS CLI) needs in its environment to use an emulator.
 
-    The emulator accepts any credentials; these dummy ones only satisfy the clients' signers. The CA bundle
-    is the emulator's own throw-away CA, so clients trust it without touching the system store. With a proxy,
-    a client that builds an AWS hostname itself (the SageMaker SDKs' STS client) reaches the emulator too.
+    The credentials are the emulator's administrative key of this start (access.py): it refuses any other.
+    The CA bundle is the emulator's own throw-away CA, so clients trust it without touching the system store.
+    With a proxy, a client that builds an AWS hostname itself (the SageMaker SDKs' STS client) reaches the
+    emulator too.
     """
     proxy = {"HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY}
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_CA_BUNDLE": str(ca_bundle),
         **(proxy if proxy_url else {}),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         # No client should wait for an EC2 metadata service that a laptop does not have.
@@ -132,6 +140,8 @@ class EmulatorServer:
         self._plain: wsgi.Server | None = None
         self._plain_thread: threading.Thread | None = None
         self._proxy: TunnelProxy | None = None
+        self._enforcement = access.Enforcement()
+        self.credentials: access.Credentials | None = None
         self.started_at: datetime.datetime | None = None
 
     def start(self) -> EmulatorServer:
@@ -144,6 +154,8 @@ class EmulatorServer:
             atexit.register(shutil.rmtree, cert_dir, True)
         self._certificate = tls.issue(cert_dir)
         try:
+            self.credentials = access.issue_admin_credentials()
+            self._enforcement.enable()
             self._serve()
         except BaseException:
             self.stop()
@@ -226,7 +238,9 @@ class EmulatorServer:
         return self._certificate.ca_bundle
 
     def client_env(self, region: str = DEFAULT_REGION) -> dict[str, str]:
-        return client_env(self.url, self.ca_bundle, region, proxy_url=self.proxy_url)
+        if self.credentials is None:
+            raise RuntimeError("the emulator is not started")
+        return client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url)
 
     def stop(self) -> None:
         proxy, self._proxy = self._proxy, None
@@ -239,6 +253,10 @@ class EmulatorServer:
                 thread.join()
         self._server = self._plain = None
         self._thread = self._plain_thread = None
+        self._enforcement.disable()
+        if self.credentials is not None:
+            access.revoke(self.credentials)
+            self.credentials = None
         if self._certificate is not None:
             tls.remove(self._certificate)
             self._certificate = None
@@ -293,6 +311,13 @@ class _Gateway:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        path = environ.get("PATH_INFO", "")
+        if path == MOTO_API_PATH or path.startswith(MOTO_API_PATH + "/"):
+            return _refuse(start_response, "AccessDeniedException", "The emulator does not serve moto's control API.")
+        if access.enforced() and "HTTP_AUTHORIZATION" not in environ and "HTTP_X_AMZ_TARGET" in environ:
+            # An unsigned JSON-protocol call (SageMaker, Logs): moto would route it to S3 by default, which
+            # then answers S3's XML AccessDenied. AWS answers it as below.
+            return _refuse(start_response, "MissingAuthenticationTokenException", access.UNSIGNED_MESSAGE)
         # moto matches S3 keys against the undecoded path, which werkzeug's server calls RAW_URI.
         environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
         if "SSL_PROTOCOL" in environ:
@@ -310,6 +335,13 @@ class _Gateway:
             return start_response(status, headers, *args)
 
         return self._app(environ, logged_start_response)
+
+
+def _refuse(start_response: Callable[..., Any], error_type: str, message: str) -> Iterable[bytes]:
+    body = json.dumps({"__type": error_type, "message": message}).encode()
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(body)))]
+    start_response("403 Forbidden", headers)
+    return [body]
 
 
 class _ErrorLog:

@@ -174,6 +174,15 @@ locals {
         Resource = ["*"]
       },
       {
+        # Code running as the role (a notebook) reads its own ARN and path, and SageMaker SDK v3's ModelTrainer
+        # and ModelBuilder simulate the role's own policy before they submit anything; without these two the
+        # SDK only warns that it cannot tell.
+        Sid      = "OwnRoleCheck"
+        Effect   = "Allow"
+        Action   = ["iam:GetRole", "iam:SimulatePrincipalPolicy"]
+        Resource = [local.role_arn]
+      },
+      {
         # Training jobs and models run as this role, so whoever creates them must be allowed to pass it.
         Sid       = "PassThisRoleToSageMaker"
         Effect    = "Allow"

@@ -1,7 +1,12 @@
 """The AWS workshop notebook's flow, written as a learner would for a notebook instance, with SageMaker SDK v2.
 
 Nothing here knows about the local target: it runs unchanged on AWS. The test runs it with only the
-environment that `invoke emulator.env` prints. Argument: the held-out test split (libsvm). Prints one JSON line.
+environment that `invoke emulator.env` prints. Arguments: the held-out test split (libsvm) and the folder of
+the train and validation files. Prints one JSON line.
+
+One line differs from the AWS notebook, on AWS as here: `base_job_name`. The stack's execution role may
+create and use only SageMaker resources named with the stack's prefix (`vgsales-` by default), and the SDK
+would name the job after the image ("xgboost-...").
 """
 
 import json
@@ -34,6 +39,7 @@ xgb = sagemaker.estimator.Estimator(
     volume_size=10,
     output_path=f"s3://{bucket}/{prefix}/output",
     sagemaker_session=session,
+    base_job_name="vgsales-workshop",
 )
 xgb.set_hyperparameters(max_depth=3, eta=0.1, eval_metric="auc", scale_pos_weight=2.0, subsample=0.5,
                         objective="binary:logistic", num_round=100)

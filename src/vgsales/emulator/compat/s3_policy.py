@@ -70,6 +70,11 @@ def record_transport(app: Callable[..., Iterable[bytes]]) -> Callable[..., Itera
     return recorded
 
 
+def current_request_context() -> Mapping[str, str]:
+    """The condition keys of the request being served (empty outside one)."""
+    return _request_context.get()
+
+
 def request_context(environ: Mapping[str, Any]) -> dict[str, str]:
     """The global condition keys we can know about a request, lower-cased as AWS compares them."""
     secure = environ.get("wsgi.url_scheme") == "https"

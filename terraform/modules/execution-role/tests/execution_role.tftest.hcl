@@ -179,6 +179,18 @@ run "least_privilege_policy" {
   }
 
   assert {
+    condition = alltrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      statement.Resource == ["arn:aws:iam::123456789012:role/vgsales-sagemaker-execution"]
+      if anytrue([for action in statement.Action : startswith(action, "iam:")])
+      ]) && anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      statement.Action == ["iam:GetRole", "iam:SimulatePrincipalPolicy"]
+    ])
+    error_message = "The role may read and simulate itself (SDK v3's role check), and no IAM action may reach any other role."
+  }
+
+  assert {
     condition = anytrue([
       for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
       contains(statement.Action, "sagemaker:StopNotebookInstance")

@@ -1,0 +1,390 @@
+"""Who may call the emulator, and what each identity may do: IAM enforced as AWS enforces it.
+
+- Every request must be signed (SigV4) with a key that this emulator issued: its administrative key, or the
+  temporary key of a session of an assumed role. A request signed with any other key, or not signed at all,
+  is refused (InvalidClientTokenId, SignatureDoesNotMatch, AccessDenied), so another account on the same
+  machine cannot use a learner's emulator.
+- The administrative identity is an IAM user with one inline policy that allows everything. Its secret comes
+  from `secrets` at each start and lives only in the emulator's 0700 state folder. Terraform, the tasks and
+  `invoke emulator.env --admin` sign with it. It also stands in for the AWS services: it may assume a role
+  whose trust policy names a service principal, as SageMaker does when it starts a notebook instance.
+- Every other identity (the notebook identity: a session of the stack's execution role) is held to its own
+  policies. moto's access control (moto/iam/access_control.py) checks the key and the signature; the
+  decision on the action comes from compat/policy.py, the evaluator the bucket policy and
+  SimulatePrincipalPolicy already use (moto's own knows only StringEquals and lets other operators match),
+  on the resource ARN AWS authorises the action on, with the request's global condition keys.
+
+Resource ARNs follow the Service Authorization Reference for each service: S3 is moto's own (bucket and
+object ARNs), and IAM's role actions too; SageMaker, SageMaker Runtime, CloudWatch Logs and IAM's
+SimulatePrincipalPolicy are added here, since moto checks every action
+of theirs against "*" (BaseResponse.call_action without _determine_resource). An action AWS authorises on
+several resources (CreateEndpoint: the endpoint and its config) is checked on the first one listed below.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from moto import settings as moto_settings
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import HTTPException
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, JsonRESTError
+from moto.iam import access_control
+from moto.iam.models import Policy, iam_backends
+from moto.iam.responses import IamResponse
+from moto.logs.responses import LogsResponse
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+from .compat import policy, s3_policy
+from .compat._patching import patch, replaced
+
+ADMIN_USER = "vgsales-emulator-admin"
+ADMIN_POLICY_NAME = "administrator"
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+
+# Services whose errors botocore reads as JSON ({"__type": ..., "message": ...}); the rest answer XML.
+_JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
+
+# SageMaker's request parameters that name the resource an action is authorised on, in the order AWS's
+# reference lists the resource types for actions with several (CreateTransformJob: the job, then its model).
+# SageMaker lower-cases names in its ARNs.
+SAGEMAKER_RESOURCE_PARAMETERS = (
+    ("TrainingJobName", "training-job"),
+    ("HyperParameterTuningJobName", "hyper-parameter-tuning-job"),
+    ("TransformJobName", "transform-job"),
+    ("EndpointName", "endpoint"),
+    ("EndpointConfigName", "endpoint-config"),
+    ("ModelName", "model"),
+    ("NotebookInstanceName", "notebook-instance"),
+    ("NotebookInstanceLifecycleConfigName", "notebook-instance-lifecycle-config"),
+)
+# CloudWatch Logs actions that act on one log stream; the rest of a group's actions act on the log group.
+LOG_STREAM_ACTIONS = frozenset({"GetLogEvents", "PutLogEvents", "DeleteLogStream"})
+# Where a SageMaker request names the role it hands to SageMaker, which needs iam:PassRole.
+PASSED_ROLE_PARAMETERS = ("RoleArn", "ExecutionRoleArn", "TrainingJobDefinition.RoleArn")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+
+    def __repr__(self) -> str:  # never print the secret, not even in a traceback
+        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>)"
+
+    def to_json(self) -> dict[str, str]:
+        return {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Credentials:
+        return cls(str(data["access_key_id"]), str(data["secret_access_key"]))
+
+
+def install() -> None:
+    patch(access_control.IAMRequestBase, "check_action_permitted", _check_action_permitted)
+    patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", _authenticate_and_authorize_action)
+    patch(SageMakerResponse, "_determine_resource", _sagemaker_resource)
+    patch(SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource)
+    patch(LogsResponse, "_determine_resource", _logs_resource)
+    patch(IamResponse, "_determine_resource", _iam_resource)
+
+
+def issue_admin_credentials(account_id: str = DEFAULT_ACCOUNT_ID, partition: str = "aws") -> Credentials:
+    """A fresh key of the administrative user (created if needed). Servers sharing this process's moto (the
+    tests start several) each get their own, so one that stops revokes only its own."""
+    backend = iam_backends[account_id][partition]
+    if ADMIN_USER not in backend.users:
+        backend.create_user(None, ADMIN_USER, path="/", tags=[])
+    backend.put_user_policy(ADMIN_USER, ADMIN_POLICY_NAME, json.dumps(ADMIN_POLICY))
+    # The user's own create_access_key, not the backend's: that one caps a user at AWS's two keys.
+    key = backend.get_user(ADMIN_USER).create_access_key(prefix="AKIA")
+    backend.access_keys[key.physical_resource_id] = key
+    # moto draws secrets from its seedable random generator; ours come from the operating system's.
+    key.secret_access_key = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return Credentials(key.access_key_id, key.secret_access_key)
+
+
+def revoke(credentials: Credentials, account_id: str = DEFAULT_ACCOUNT_ID, partition: str = "aws") -> None:
+    backend = iam_backends[account_id][partition]
+    if ADMIN_USER in backend.users:
+        for key in list(backend.list_access_keys(ADMIN_USER)):
+            if key.access_key_id == credentials.access_key_id:
+                backend.delete_access_key(key.access_key_id, ADMIN_USER)
+
+
+class Enforcement:
+    """IAM enforcement for this process's moto while at least one server that enabled it runs."""
+
+    _holders = 0
+    _previous: float = float("inf")
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._holding = False
+
+    def enable(self) -> None:
+        with Enforcement._lock:
+            if self._holding:
+                return
+            if Enforcement._holders == 0:
+                Enforcement._previous = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+            Enforcement._holders += 1
+            self._holding = True
+            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
+    def disable(self) -> None:
+        with Enforcement._lock:
+            if not self._holding:
+                return
+            self._holding = False
+            Enforcement._holders -= 1
+            if Enforcement._holders == 0:
+                moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = Enforcement._previous
+
+
+def enforced() -> bool:
+    return ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+# --- moto patches -----------------------------------------------------------------------------------------
+
+
+def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    """moto's check, but an unsigned request is refused as AWS refuses it, instead of failing inside moto
+    (it reads the Authorization header unconditionally: a KeyError, so a 500)."""
+    if enforced() and "Authorization" not in self.headers:
+        if iam_request_cls is access_control.S3IAMRequest:
+            raise S3AccessDeniedError()  # anonymous: only a bucket policy for everyone could allow it
+        raise _unsigned(self.service_name or "")
+    try:
+        replaced(_authenticate_and_authorize_action)(self, iam_request_cls, resource)
+    except HTTPException as error:
+        # moto renders InvalidClientTokenId and SignatureDoesNotMatch as XML whatever the service; botocore
+        # then reports SageMaker's and Logs' errors as a bare "403".
+        if self.service_name in _JSON_SERVICES and not isinstance(error, JsonRESTError) and hasattr(error, "to_json"):
+            raise error.to_json() from None
+        raise
+
+
+def _check_action_permitted(self: Any, resource: str) -> None:
+    """moto's IAMRequestBase.check_action_permitted, with AWS's policy evaluation (see the module docstring)."""
+    if self._action == "sts:GetCallerIdentity":  # always allowed on AWS, even under an explicit Deny
+        return
+    key = self._access_key
+    context = request_context(self, key)
+    documents = [_document(found) for found in key.collect_policies()]
+    decision = policy.evaluate(documents, self._action, resource, context).decision
+    if decision is not policy.Decision.ALLOWED:
+        _raise_access_denied_for(self, resource, decision)
+    if self._action == "sts:AssumeRole" and not _trusted(self, key, resource, context):
+        _raise_access_denied_for(self, resource, None)
+    for role in _passed_roles(self):
+        passing = {**context, "iam:passedtoservice": "sagemaker.amazonaws.com"}
+        if policy.evaluate(documents, "iam:PassRole", role, passing).decision is not policy.Decision.ALLOWED:
+            self._action = "iam:PassRole"
+            _raise_access_denied_for(self, role, None)
+
+
+def request_context(request: Any, key: Any) -> dict[str, str]:
+    """The global condition keys of a request, lower-cased as compat/policy.py compares them."""
+    principal = key.arn
+    if isinstance(key, access_control.AssumedRoleAccessKey):
+        # aws:PrincipalArn of a role session is the role's ARN, not the session's
+        principal = f"arn:{key.partition}:iam::{key.account_id}:role/{key._owner_role_name}"
+    return {
+        **s3_policy.current_request_context(),
+        "aws:requestedregion": request._region,
+        "aws:principalarn": principal,
+        "aws:principalaccount": key.account_id,
+    }
+
+
+def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) -> bool:
+    """The role's trust policy must let the caller assume it."""
+    if _is_admin(key):
+        return True  # the administrative identity stands in for the AWS services (module docstring)
+    try:
+        role = request.backend.get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 - moto's NotFoundException; AWS answers AccessDenied either way
+        return False
+    trust = _document(role.assume_role_policy_document)
+    caller = context["aws:principalarn"]
+    account_root = f"arn:{key.partition}:iam::{key.account_id}:root"
+    for statement in policy.statements(trust):
+        principals = statement.get("Principal", {})
+        aws = principals.get("AWS", []) if isinstance(principals, Mapping) else principals
+        aws = [aws] if isinstance(aws, str) else list(aws)
+        if not any(name in ("*", caller, account_root, key.account_id) for name in aws):
+            continue
+        unconditional = {k: v for k, v in statement.items() if k != "Principal"}
+        if policy.statement_applies({**unconditional, "Resource": "*"}, "sts:AssumeRole", role_arn, context):
+            if statement.get("Effect") == "Deny":
+                return False
+            return True
+    return False
+
+
+def _is_admin(key: Any) -> bool:
+    return isinstance(key, access_control.IAMUserAccessKey) and key._owner_user_name == ADMIN_USER
+
+
+def _passed_roles(request: Any) -> list[str]:
+    if request._service != "sagemaker" or not request._action.startswith("sagemaker:Create"):
+        return []
+    try:
+        body = json.loads(request._body or "{}")
+    except (TypeError, ValueError):
+        return []
+    roles = []
+    for path in PASSED_ROLE_PARAMETERS:
+        value: Any = body
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if isinstance(value, str) and value:
+            roles.append(value)
+    return roles
+
+
+def _document(found: Any) -> dict[str, Any]:
+    """A policy document from what moto's collect_policies() returns: text, a managed Policy, or a dict."""
+    if isinstance(found, Policy):
+        found = next(version.document for version in found.versions if version.is_default)
+    elif isinstance(found, Mapping):
+        found = found.get("policy_document", found)
+    if isinstance(found, Mapping):
+        return dict(found)
+    text = str(found)
+    if not text.lstrip().startswith("{"):
+        text = unquote(text)
+    return json.loads(text)
+
+
+def _raise_access_denied_for(self: Any, resource: str, decision: policy.Decision | None) -> None:
+    """AWS's wording: who, which action, on which resource, and why (S3 says only "Access Denied")."""
+    if isinstance(self, access_control.S3IAMRequest):
+        self._raise_access_denied()
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if decision is policy.Decision.EXPLICIT_DENY
+        else f"because no identity-based policy allows the {self._action} action"
+    )
+    detail = f"{self._action} on resource: {resource} {reason}"
+    if self._service in _JSON_SERVICES:
+        raise JsonRESTError("AccessDeniedException", f"User: {self._access_key.arn} is not authorized to perform: {detail}")
+    raise AccessDeniedError(user_arn=self._access_key.arn, action=detail)
+
+
+UNSIGNED_MESSAGE = "Missing Authentication Token: the request is not signed with a key this emulator issued."
+
+
+def _unsigned(service: str) -> Exception:
+    """AWS answers an unsigned request with 403 MissingAuthenticationToken."""
+    message = UNSIGNED_MESSAGE
+    if service in _JSON_SERVICES:
+        error = JsonRESTError("MissingAuthenticationTokenException", message)
+    else:
+        error = InvalidClientTokenIdError()
+        error.message = message
+    error.code = 403
+    return error
+
+
+# --- resource ARNs ----------------------------------------------------------------------------------------
+
+
+def _sagemaker_resource(self: Any) -> str:
+    arn = self._get_param("ResourceArn")  # AddTags, ListTags, DeleteTags
+    if isinstance(arn, str) and arn:
+        return arn
+    for parameter, kind in SAGEMAKER_RESOURCE_PARAMETERS:
+        name = self._get_param(parameter)
+        if isinstance(name, str) and name:
+            return f"arn:{self.partition}:sagemaker:{self.region}:{self.current_account}:{kind}/{name.lower()}"
+    return "*"  # List* and account-wide actions
+
+
+def _iam_resource(self: Any) -> str:
+    """moto's (the role of RoleName), and the principal that SimulatePrincipalPolicy simulates."""
+    source = self.data.get("PolicySourceArn")
+    if source:
+        return str(source[0] if isinstance(source, list) else source)
+    return replaced(_iam_resource)(self)
+
+
+def _sagemaker_runtime_resource(self: Any) -> str:
+    parts = self.path.split("/")  # /endpoints/<name>/invocations
+    if len(parts) > 2 and parts[1] == "endpoints" and parts[2]:
+        return sagemaker_endpoint_arn(self.partition, self.region, self.current_account, unquote(parts[2]))
+    return "*"
+
+
+def sagemaker_endpoint_arn(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name.lower()}"
+
+
+def _logs_resource(self: Any) -> str:
+    try:
+        body = json.loads(self.body or "{}")
+    except (TypeError, ValueError):
+        return "*"
+    group = body.get("logGroupName") if isinstance(body, Mapping) else None
+    if not isinstance(group, str) or not group:
+        return "*"
+    arn = f"arn:{self.partition}:logs:{self.region}:{self.current_account}:log-group:{group}"
+    action = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+    stream = body.get("logStreamName")
+    if action in LOG_STREAM_ACTIONS and isinstance(stream, str) and stream:
+        return f"{arn}:log-stream:{stream}"
+    return arn
+
+
+# --- the InvokeEndpoint fast path (hosting.serve_invocations) ---------------------------------------------
+
+
+def refuse_invocation(
+    environ: Mapping[str, Any], account_id: str, region: str, endpoint_name: str, body: bytes
+) -> tuple[int, dict[str, str], bytes] | None:
+    """Authenticate and authorise an InvokeEndpoint request that skips moto's routing, exactly as moto's
+    SageMakerRuntimeResponse would (same signature check, same decision); None when it may proceed, else the
+    error response to send."""
+    if not enforced():
+        return None
+    headers = EnvironHeaders(dict(environ))
+    path = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+    try:
+        if "Authorization" not in headers:
+            raise _unsigned("sagemaker-runtime")
+        request = access_control.IAMRequest(
+            account_id=account_id,
+            method=str(environ.get("REQUEST_METHOD", "POST")),
+            path=str(path),
+            data={},
+            body=body,
+            headers=headers,
+            action="InvokeEndpoint",
+        )
+        request.check_signature()
+        request.check_action_permitted(sagemaker_endpoint_arn("aws", region, account_id, endpoint_name))
+    except JsonRESTError as error:
+        return _response(error)
+    except HTTPException as error:
+        if hasattr(error, "to_json"):  # moto's XML errors; the runtime speaks JSON
+            return _response(error.to_json())
+        raise
+    return None
+
+
+def _response(error: JsonRESTError) -> tuple[int, dict[str, str], bytes]:
+    return int(error.code or 403), dict(error.get_headers()), error.get_body().encode()

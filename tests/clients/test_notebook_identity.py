@@ -1,0 +1,194 @@
+"""IAM enforced on the local target (vgsales.emulator.access): the notebook identity may do what the stack's
+execution role allows and nothing else, the administrative identity is unrestricted, and only keys this
+emulator issued get in at all.
+
+Near misses throughout: the stack's bucket and a neighbour's, `vgsales-` and `vgsalesdemo-` names, the right
+key with the wrong secret, the key of another emulator start.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from vgsales.emulator import daemon
+from vgsales.infra import local
+from vgsales.records import StackRecord, TrainingRecord
+from vgsales.state import RunState
+from vgsales.target.local import emulator_dir
+
+
+def session(variables: dict[str, str]) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=variables.get("AWS_SESSION_TOKEN"),
+        region_name=variables["AWS_REGION"],
+    )
+
+
+def client(variables: dict[str, str], service: str):
+    return session(variables).client(
+        service, endpoint_url=variables["AWS_ENDPOINT_URL"], verify=variables["AWS_CA_BUNDLE"]
+    )
+
+
+def error_of(call) -> dict:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]
+
+
+@pytest.fixture(scope="module")
+def identities(client_stack):
+    notebook, _ = local.client_environment(client_stack)
+    admin, _ = local.client_environment(client_stack, admin=True)
+    return notebook, admin
+
+
+@pytest.fixture(scope="module")
+def neighbour_bucket(client_stack, identities):
+    """A bucket of another stack in the same account, named like ours."""
+    _, admin = identities
+    name = RunState(client_stack).read(StackRecord).bucket_name + "-neighbour"
+    client(admin, "s3").create_bucket(Bucket=name)
+    yield name
+    client(admin, "s3").delete_bucket(Bucket=name)
+
+
+def test_the_notebook_identity_uses_the_stack_bucket_but_not_a_neighbours(client_stack, identities, neighbour_bucket):
+    notebook, _ = identities
+    s3 = client(notebook, "s3")
+    bucket = RunState(client_stack).read(StackRecord).bucket_name
+    s3.put_object(Bucket=bucket, Key="identity/ok.txt", Body=b"mine")
+    assert s3.get_object(Bucket=bucket, Key="identity/ok.txt")["Body"].read() == b"mine"
+    for call in (
+        lambda: s3.put_object(Bucket=neighbour_bucket, Key="identity/no.txt", Body=b"theirs"),
+        lambda: s3.list_objects_v2(Bucket=neighbour_bucket),
+        lambda: s3.create_bucket(Bucket="vgsales-created-by-a-notebook"),
+    ):
+        assert error_of(call)["Code"] == "AccessDenied"
+
+
+def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(client_stack, identities):
+    notebook, _ = identities
+    sagemaker = client(notebook, "sagemaker")
+    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Completed"
+    assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"], "List* is allowed on *"
+
+    # A neighbour prefix that shares our first letters: the role's pattern is `vgsales-*`, so not this one.
+    refused = error_of(lambda: sagemaker.describe_endpoint(EndpointName="vgsalesdemo-endpoint"))
+    assert refused["Code"] == "AccessDeniedException"
+    assert refused["Message"] == (
+        f"User: arn:aws:sts::123456789012:assumed-role/{RunState(client_stack).read(StackRecord).role_name}/SageMaker "
+        "is not authorized to perform: sagemaker:DescribeEndpoint on resource: "
+        f"arn:aws:sagemaker:{client_stack.region}:123456789012:endpoint/vgsalesdemo-endpoint "
+        "because no identity-based policy allows the sagemaker:DescribeEndpoint action"
+    )
+    # What the role was never given at all, whatever the name.
+    assert error_of(lambda: sagemaker.list_notebook_instances())["Code"] == "AccessDeniedException"
+    assert error_of(lambda: client(notebook, "iam").list_roles())["Code"] == "AccessDenied"
+
+
+def test_the_sdks_default_job_name_is_refused_as_aws_refuses_it(client_stack, identities):
+    """SDK v2 names a job after its image ("xgboost-..."): the stack's role refuses it here as on AWS, so code
+    that works locally works there (the fix is base_job_name, see the module README)."""
+    notebook, _ = identities
+    stack = RunState(client_stack).read(StackRecord)
+    job = RunState(client_stack).read(TrainingRecord)
+    described = client(notebook, "sagemaker").describe_training_job(TrainingJobName=job.training_job_name)
+    request = {
+        key: described[key]
+        for key in ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition")
+    }
+    request["HyperParameters"] = described["HyperParameters"]
+    refused = error_of(lambda: client(notebook, "sagemaker").create_training_job(TrainingJobName="xgboost-2026-12-01-00-00-00-000", **request))
+    assert refused["Code"] == "AccessDeniedException"
+    assert "sagemaker:CreateTrainingJob on resource: " in refused["Message"]
+    assert refused["Message"].split(" on resource: ")[1].startswith("arn:aws:sagemaker:us-east-1:123456789012:training-job/xgboost-")
+
+    # A prefixed name passes the job check, but passing another role to SageMaker needs iam:PassRole on it.
+    _, admin = identities
+    trust = client(admin, "iam").get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
+    other = client(admin, "iam").create_role(RoleName="vgsales-other-role", AssumeRolePolicyDocument=json.dumps(trust))
+    try:
+        passing = {**request, "RoleArn": other["Role"]["Arn"]}
+        refused = error_of(lambda: client(notebook, "sagemaker").create_training_job(TrainingJobName="vgsales-passrole-check", **passing))
+        assert refused["Code"] == "AccessDeniedException"
+        assert "iam:PassRole on resource: arn:aws:iam::123456789012:role/vgsales-other-role" in refused["Message"]
+    finally:
+        client(admin, "iam").delete_role(RoleName="vgsales-other-role")
+
+
+def test_the_administrative_identity_is_unrestricted(identities, neighbour_bucket):
+    _, admin = identities
+    assert client(admin, "sts").get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/vgsales-emulator-admin"
+    client(admin, "s3").put_object(Bucket=neighbour_bucket, Key="admin.txt", Body=b"x")
+    client(admin, "s3").delete_object(Bucket=neighbour_bucket, Key="admin.txt")
+    assert client(admin, "iam").list_roles()["Roles"]
+
+
+@pytest.mark.parametrize("change", ["unknown key", "wrong secret", "wrong session token", "no session token", "unsigned"])
+def test_only_keys_this_emulator_issued_get_in(identities, change):
+    notebook, admin = identities
+    variables = dict(admin if change in ("unknown key", "wrong secret") else notebook)
+    if change == "unknown key":
+        variables["AWS_ACCESS_KEY_ID"] = "AKIAZZZZZZZZZZZZZZZZ"
+    elif change == "wrong secret":
+        variables["AWS_SECRET_ACCESS_KEY"] = variables["AWS_SECRET_ACCESS_KEY"][::-1]
+    elif change == "wrong session token":
+        variables["AWS_SESSION_TOKEN"] = variables["AWS_SESSION_TOKEN"][:-4] + "AAAA"
+    elif change == "no session token":
+        variables.pop("AWS_SESSION_TOKEN")
+    if change == "unsigned":
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        sagemaker = boto3.client(
+            "sagemaker", region_name="us-east-1", endpoint_url=notebook["AWS_ENDPOINT_URL"],
+            verify=notebook["AWS_CA_BUNDLE"], config=Config(signature_version=UNSIGNED),
+        )
+        assert error_of(sagemaker.list_training_jobs)["Code"] == "MissingAuthenticationTokenException"
+        return
+    expected = {
+        "unknown key": "InvalidClientTokenId",
+        "wrong secret": "SignatureDoesNotMatch",
+        "wrong session token": "InvalidClientTokenId",
+        "no session token": "InvalidClientTokenId",
+    }[change]
+    assert error_of(lambda: client(variables, "sts").get_caller_identity())["Code"] == expected
+    assert error_of(lambda: client(variables, "sagemaker").list_training_jobs())["Code"] == expected
+
+
+def test_the_admin_key_is_new_at_each_start_and_opens_no_other_emulator(tmp_path):
+    """Two emulators, as two accounts on one machine would run them: neither accepts the other's key."""
+    first, second = daemon.start(tmp_path / "first"), daemon.start(tmp_path / "second")
+    try:
+        assert first.credentials != second.credentials
+        crossed = {**first.client_env(), "AWS_ENDPOINT_URL": second.url, "AWS_CA_BUNDLE": str(second.ca_bundle)}
+        assert error_of(lambda: client(crossed, "sts").get_caller_identity())["Code"] == "InvalidClientTokenId"
+        assert client(second.client_env(), "sts").get_caller_identity()["Account"] == "123456789012"
+        assert (tmp_path / "first" / daemon.CREDENTIALS_FILE).stat().st_mode & 0o077 == 0
+    finally:
+        daemon.stop(tmp_path / "first")
+        daemon.stop(tmp_path / "second")
+    assert not (tmp_path / "first" / daemon.CREDENTIALS_FILE).exists(), "the key goes with its emulator"
+
+
+def test_the_emulator_does_not_serve_motos_control_api(client_stack):
+    """moto's /moto-api answers unsigned requests, including a dump of every backend with its secrets."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    info = daemon.status(emulator_dir(client_stack))
+    context = ssl.create_default_context(cafile=str(info.ca_bundle))
+    for path in ("/moto-api/data.json", "/moto-api/reset", "/moto-api/"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(info.url + path, context=context, timeout=10)
+        assert refused.value.code == 403, path
