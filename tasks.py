@@ -13,29 +13,62 @@ import json
 
 from invoke import Collection, task
 
-from vgsales.cli import settings_of, user_errors
+from vgsales.cli import next_step, settings_of, user_errors
+
+# Appended to each task's --help: settings are not options, they come from invoke's configuration.
+HOW_TO_SET = """
+    Set one with its environment variable (INVOKE_WORKSHOP_TRAINING_INSTANCE_TYPE=ml.m5.large invoke
+    train), or in a YAML file under `workshop:` given with `invoke -f my-settings.yaml ...`. Defaults
+    and what each means: invoke.yaml; all of them: README.md, section Configuration."""
+
+
+def _with_settings(*names: str):
+    """Name the settings that apply to a task in its --help."""
+
+    def decorate(body):
+        width = max(len(name) for name in names) + len("workshop.")
+        listed = "\n".join(
+            f"      {'workshop.' + name:<{width}}  "
+            + ("(a mapping: in a -f file)" if name in FILE_ONLY else f"INVOKE_WORKSHOP_{name.upper().replace('.', '_')}")
+            for name in names
+        )
+        body.__doc__ = f"{body.__doc__}\n\n    Settings that apply:\n{listed}\n{HOW_TO_SET}"
+        return body
+
+    return decorate
+
+
+COMMON = ("target", "region", "name_prefix", "state_dir")
+# Settings whose default is an empty mapping: invoke maps environment variables only onto keys it knows.
+FILE_ONLY = ("tags", "deploy.serverless")
 
 
 @task
 @user_errors
+@_with_settings(*COMMON, "confirm", "tags", "terraform.create_notebook_instance", "terraform.notebook_instance_type",
+                "terraform.idle_timeout_minutes", "terraform.plugin_mirror", "emulator.host", "emulator.port")
 def setup(c):
     """Create the stack (bucket, role, notebook instance) with Terraform; starts the emulator on the local target."""
     from vgsales.infra import stack
 
     stack.setup(settings_of(c))
+    next_step(c, "train", "prepares the data, then trains; after it, `deploy` and `evaluate`")
 
 
 @task(help={"keep_emulator": "local target: leave the emptied emulator running, to inspect that nothing is left"})
 @user_errors
+@_with_settings(*COMMON)
 def teardown(c, keep_emulator=False):
     """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
     from vgsales.infra import stack
 
     stack.teardown(settings_of(c), keep_emulator=keep_emulator)
+    next_step(c, "setup", "to start again; `status` shows that nothing is left")
 
 
 @task(help={"json": "print a JSON object with a `resources` list instead of a table"})
 @user_errors
+@_with_settings(*COMMON)
 def status(c, json_=False):
     """List what exists for the stack on the target, and what costs money while it runs."""
     from vgsales.infra import stack
@@ -44,44 +77,58 @@ def status(c, json_=False):
     lines = stack.status(settings)
     if json_:
         print(json.dumps(stack.status_json(lines), indent=2))
+        return
+    stack.print_status(lines, settings)
+    if lines:
+        next_step(c, "teardown", "removes all of it")
     else:
-        stack.print_status(lines, settings)
+        next_step(c, "setup", "creates the stack")
 
 
 @task
 @user_errors
+@_with_settings(*COMMON, "data_source", "data_prefix")
 def data(c):
     """Download and verify the dataset, preprocess it as the workshop did, upload train/validation to S3."""
     from vgsales.pipeline import data as stage
 
     stage.run(settings_of(c))
+    next_step(c, "train", "trains on the uploaded train and validation splits")
 
 
 @task(pre=[data])
 @user_errors
+@_with_settings(*COMMON, "training.image_version", "training.instance_type", "training.instance_count",
+                "training.volume_size_gb", "training.max_runtime_seconds", "training.use_spot",
+                "training.max_wait_seconds", "training.hyperparameters.<name>")
 def train(c):
     """Train SageMaker's built-in XGBoost on the uploaded data, streaming the training log."""
     from vgsales.pipeline import train as stage
 
     stage.run(settings_of(c))
+    next_step(c, "deploy", "serves the model on an endpoint")
 
 
 @task
 @user_errors
+@_with_settings(*COMMON, "deploy.instance_type", "deploy.instance_count", "deploy.serverless")
 def deploy(c):
     """Deploy the trained model to an endpoint (or update it to a new model) and wait until it serves."""
     from vgsales.pipeline import deploy as stage
 
     stage.run(settings_of(c))
+    next_step(c, "evaluate", "scores the held-out test split on the endpoint")
 
 
 @task
 @user_errors
+@_with_settings(*COMMON, "evaluate.batch_size", "evaluate.content_type", "evaluate.concurrency")
 def evaluate(c):
     """Send the held-out test split to the endpoint and report accuracy, precision, recall, F1 and ROC AUC."""
     from vgsales.pipeline import evaluate as stage
 
     stage.run(settings_of(c))
+    next_step(c, "teardown", "removes the endpoint and the stack when you are done; endpoints bill by the hour on AWS")
 
 
 @task(name="start")
@@ -91,6 +138,7 @@ def emulator_start(c):
     from vgsales.infra import local
 
     local.start(settings_of(c))
+    next_step(c, "setup", "creates the stack in it")
 
 
 @task(name="stop")
@@ -100,6 +148,7 @@ def emulator_stop(c):
     from vgsales.infra import local
 
     local.stop(settings_of(c))
+    next_step(c, "setup", "starts it again with a new stack")
 
 
 @task(name="status")

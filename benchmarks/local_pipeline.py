@@ -1,17 +1,30 @@
-"""Wall time of the whole local workshop, per stage: setup, data, train, deploy, evaluate, teardown.
+"""The local workshop through the command line, and what it costs over the tools it drives.
 
-    python benchmarks/local_pipeline.py [--runs 3] [--cli-runs 1]
+    python benchmarks/local_pipeline.py [--runs 3]
 
-Each run uses a fresh state folder, so every stage starts from nothing, as `invoke setup train deploy
-evaluate teardown` on a new machine does. The stages run in this process (so each is timed on its own);
---cli-runs also times the real command line end to end, which adds invoke's and the imports' start-up.
+Each run starts from nothing (a fresh state folder) and times, through the real command line:
+
+- the main job, `invoke setup train deploy evaluate teardown`, in one invocation;
+- the same in three invocations (`setup`; `train deploy evaluate`; `teardown`), for the ratios below, each
+  parsed for the time its Terraform commands took.
+
+And the baselines the ratios compare with, measured in the same run:
+
+- `terraform init && terraform apply -auto-approve` and `terraform destroy -auto-approve` by hand: the same
+  root module, the same variables, against a running emulator;
+- the same XGBoost training (the workshop's hyperparameters, same splits) and the test-split prediction in
+  this process, with xgboost itself.
+
+Prints the per-stage table, the ratios (setup / hand-run init+apply, teardown / hand-run destroy, train+deploy+
+evaluate / in-process XGBoost) and Terraform's share of the main job.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,85 +33,123 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    PROJECT_ROOT,
-    console,
-    dataset_source,
-    machine,
-    median,
-    print_table,
-    settings,
-)
+from _common import PROJECT_ROOT, console, dataset_source, machine, median, print_table, settings  # noqa: E402
 
-STAGES = ("setup", "data", "train", "deploy", "evaluate", "teardown")
+TERRAFORM_STEP = re.compile(r"^✓ terraform (?:init|apply|destroy)[^\n]*?\((\d+\.\d+) s\)$", re.M)
 
 
-def run_stages() -> dict[str, float]:
-    from vgsales.cli import console as vgsales_console
-    from vgsales.infra import stack
-    from vgsales.pipeline import data, deploy, evaluate, train
+def cli(*tasks: str, state_dir: str) -> tuple[float, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("INVOKE_WORKSHOP_", "AWS_"))}
+    env.update(INVOKE_WORKSHOP_STATE_DIR=state_dir, INVOKE_WORKSHOP_DATA_SOURCE=dataset_source(), COLUMNS="200")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *tasks], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    took = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"invoke {' '.join(tasks)} failed:\n{result.stdout}\n{result.stderr}")
+    return took, result.stdout
 
-    bodies = {
-        "setup": stack.setup,
-        "data": data.run,
-        "train": train.run,
-        "deploy": deploy.run,
-        "evaluate": evaluate.run,
-        "teardown": stack.teardown,
-    }
-    chosen = settings()
-    quiet = io.StringIO()
-    saved, vgsales_console.console.file = vgsales_console.console.file, quiet
-    times = {}
-    try:
-        for stage in STAGES:
+
+def terraform_seconds(output: str) -> float:
+    return sum(float(seconds) for seconds in TERRAFORM_STEP.findall(output))
+
+
+def hand_run_terraform() -> tuple[float, float]:
+    """(init + apply, destroy) seconds of Terraform run by hand on the project's root, against an emulator."""
+    from vgsales.emulator import daemon
+    from vgsales.infra import bundle, stack
+    from vgsales.infra.terraform import ROOT_MODULE
+    from vgsales.infra.terraform_cli import cli_config_env, mirror_from_env
+
+    with tempfile.TemporaryDirectory(prefix="vgsales-bench-tf-") as scratch:
+        chosen = settings(Path(scratch) / "state")
+        bundle.build_bundle(stack.bundle_dir(chosen))
+        variables = Path(scratch) / "bench.tfvars.json"
+        variables.write_text(json.dumps(stack.terraform_variables(chosen)))
+        info = daemon.start(Path(scratch) / "emulator")
+        try:
+            env = {
+                **os.environ, **info.client_env(chosen.region), "TF_DATA_DIR": str(Path(scratch) / "tf-data"),
+                "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
+                **cli_config_env(mirror_from_env() or chosen.terraform.plugin_mirror, Path(scratch)),
+            }  # fmt: skip
+            state = ["-state", str(Path(scratch) / "terraform.tfstate")]
+
+            def terraform(*args: str) -> None:
+                subprocess.run(["terraform", *args], cwd=ROOT_MODULE, env=env, check=True, capture_output=True)
+
             started = time.perf_counter()
-            bodies[stage](chosen)
-            times[stage] = time.perf_counter() - started
-    finally:
-        stack.teardown(chosen)  # a no-op unless a stage failed; never leaves an emulator behind
-        vgsales_console.console.file = saved
-    return times
+            terraform("init", "-backend=false", "-no-color")
+            terraform("apply", "-auto-approve", "-no-color", f"-var-file={variables}", *state)
+            setup = time.perf_counter() - started
+            started = time.perf_counter()
+            terraform("destroy", "-auto-approve", "-no-color", f"-var-file={variables}", *state)
+            return setup, time.perf_counter() - started
+        finally:
+            daemon.stop(Path(scratch) / "emulator")
 
 
-def run_cli() -> float:
-    invoke = os.path.join(os.path.dirname(sys.executable), "invoke")
-    with tempfile.TemporaryDirectory(prefix="vgsales-bench-") as state_dir:
-        env = {**os.environ, "INVOKE_WORKSHOP_STATE_DIR": state_dir, "INVOKE_WORKSHOP_DATA_SOURCE": dataset_source()}
-        started = time.perf_counter()
-        subprocess.run(
-            [invoke, "setup", "train", "deploy", "evaluate", "teardown"],
-            cwd=PROJECT_ROOT, env=env, check=True, capture_output=True,
-        )
-        return time.perf_counter() - started
+def in_process_xgboost(data_dir: Path) -> float:
+    """The workshop's training and the test-split prediction with xgboost in this process, in seconds."""
+    import xgboost as xgb
+
+    params = dict(settings().training.hyperparameters)  # the workshop's, as `invoke train` sends them
+    rounds = int(params.pop("num_round"))
+    started = time.perf_counter()
+    train = xgb.DMatrix(f"{data_dir / 'train.libsvm'}?format=libsvm")
+    validation = xgb.DMatrix(f"{data_dir / 'validation.libsvm'}?format=libsvm")
+    booster = xgb.train(params, train, rounds, evals=[(train, "train"), (validation, "validation")], verbose_eval=False)
+    booster.predict(xgb.DMatrix(f"{data_dir / 'test.libsvm'}?format=libsvm"))
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="in-process runs, each stage timed (default 3)")
-    parser.add_argument("--cli-runs", type=int, default=1, help="end-to-end runs of the real command line")
+    parser.add_argument("--runs", type=int, default=3, help="runs from nothing (default 3)")
     args = parser.parse_args()
-
     console.print(f"Local pipeline on {machine()}; dataset {dataset_source()}")
-    runs = []
+
+    figures: dict[str, list[float]] = {}
+
+    def record(name: str, seconds: float) -> None:
+        figures.setdefault(name, []).append(seconds)
+
     for index in range(args.runs):
-        runs.append(run_stages())
-        console.print(f"run {index + 1}: {sum(runs[-1].values()):.1f} s")
-    rows = []
-    for stage in STAGES:
-        values = [run[stage] for run in runs]
-        rows.append([stage, f"{median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}"])
-    totals = [sum(run.values()) for run in runs]
-    rows.append(["total", f"{median(totals):.2f}", f"{min(totals):.2f}", f"{max(totals):.2f}"])
-    print_table(f"Stage wall time, seconds ({args.runs} runs)", ["stage", "median", "min", "max"], rows)
-    slowest = max(STAGES, key=lambda stage: median([run[stage] for run in runs]))
-    share = median([run[slowest] for run in runs]) / median(totals)
-    console.print(f"Dominant stage: {slowest} ({share:.0%} of the median total).")
-    if args.cli_runs:
-        cli = [run_cli() for _ in range(args.cli_runs)]
-        console.print(
-            f"`invoke setup train deploy evaluate teardown`, end to end: median {median(cli):.1f} s over {len(cli)} run(s)"
-        )
+        with tempfile.TemporaryDirectory(prefix="vgsales-bench-") as state_dir:
+            took, output = cli("setup", "train", "deploy", "evaluate", "teardown", state_dir=state_dir)
+            record("main job", took)
+            record("terraform in the main job", terraform_seconds(output))
+        with tempfile.TemporaryDirectory(prefix="vgsales-bench-") as state_dir:
+            for name, tasks in (("setup", ("setup",)), ("train deploy evaluate", ("train", "deploy", "evaluate")),
+                                ("teardown", ("teardown",))):  # fmt: skip
+                took, output = cli(*tasks, state_dir=state_dir)
+                record(name, took)
+                if name != "train deploy evaluate":
+                    record(f"terraform in {name}", terraform_seconds(output))
+            record("xgboost in process", in_process_xgboost(Path(state_dir) / "local" / "data"))
+        hand_setup, hand_destroy = hand_run_terraform()
+        record("hand-run terraform init + apply", hand_setup)
+        record("hand-run terraform destroy", hand_destroy)
+        console.print(f"run {index + 1}: main job {figures['main job'][-1]:.1f} s")
+
+    rows = [[name, f"{median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}"] for name, values in figures.items()]
+    print_table(f"Wall time, seconds ({args.runs} runs from nothing)", ["measured", "median", "min", "max"], rows)
+
+    def ratio(name: str, baseline: str) -> str:
+        return f"{median(figures[name]) / median(figures[baseline]):.2f} ×"
+
+    print_table(
+        "Ratios (medians)",
+        ["ratio", "measured", "goal"],
+        [
+            ["setup / hand-run terraform init + apply", ratio("setup", "hand-run terraform init + apply"), "≤ 1.2 ×"],
+            ["teardown / hand-run terraform destroy", ratio("teardown", "hand-run terraform destroy"), "≤ 1.2 ×"],
+            ["train + deploy + evaluate / xgboost in process", ratio("train deploy evaluate", "xgboost in process"), "≤ 3 ×"],
+            ["Terraform's share of the main job", f"{median(figures['terraform in the main job']) / median(figures['main job']):.0%}", ""],
+        ],
+    )
+    console.print(f"Main job median: {median(figures['main job']):.1f} s (goal ≤ 12 s).")
 
 
 if __name__ == "__main__":

@@ -121,13 +121,23 @@ def synthetic_dataset_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def terraform_available() -> None:
-    """Tests that apply the Terraform root need the binary; CI must have it."""
+    """Tests that apply the Terraform root need the binary and a way to install the aws provider; CI must have
+    both, anywhere else the tests skip and say what is missing."""
     import shutil
 
+    reason = None
     if shutil.which("terraform") is None:
+        reason = "terraform is not on PATH"
+    else:
+        from vgsales.infra.terraform_cli import provider_unavailable_reason
+
+        reason = provider_unavailable_reason()
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail("CI must have terraform on PATH")
-        pytest.skip("terraform is not on PATH")
+            pytest.fail(f"CI must be able to run Terraform, but {reason}")
+        pytest.skip(reason)
+
+
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 60.0
 # The real file is 1.6 MB: anything this large is not it, and must not fill the disk.
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 _CHUNK = 64 * 1024
-_SETTING = "workshop.data_source"
+_SETTING = "workshop.data_source (environment variable INVOKE_WORKSHOP_DATA_SOURCE)"
 
 
 @dataclass(frozen=True)

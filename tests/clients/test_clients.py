@@ -178,3 +178,26 @@ def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_
             iam = boto3.client("iam")
             iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
             iam.delete_role(RoleName=name)
+
+
+def test_a_csv_row_leaves_absent_features_empty_not_zero(client_stack):
+    """README, 'Call the endpoint': the same rows as libsvm and as CSV with empty fields score the same; written
+    with zeros for the absent features, some get the opposite class."""
+    from vgsales.pipeline import deploy
+
+    data = RunState(client_stack).read(DataRecord)
+    rows = [line.partition(" ")[2] for line in Path(data.test_split).read_text().splitlines()[:40]]
+    with target.activate(client_stack):
+        runtime = boto3.client("sagemaker-runtime", region_name=client_stack.region)
+
+        def scores(body: str, content_type: str) -> list[float]:
+            answer = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType=content_type, Body=body.encode())
+            return [float(value) for value in answer["Body"].read().decode().replace("\n", ",").split(",") if value]
+
+        libsvm = scores("\n".join(rows), "text/libsvm")
+        empty = scores("\n".join(deploy.csv_row(row, data.n_features) for row in rows), "text/csv")
+        with_zeros = [",".join(field or "0" for field in deploy.csv_row(row, data.n_features).split(",")) for row in rows]
+        zeros = scores("\n".join(with_zeros), "text/csv")
+    assert empty == pytest.approx(libsvm, abs=1e-6)
+    flipped = [i for i, (a, b) in enumerate(zip(libsvm, zeros)) if (a > 0.5) != (b > 0.5)]
+    assert flipped, "zeros for absent features change some predictions"

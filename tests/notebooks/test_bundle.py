@@ -20,8 +20,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    return bundle.build_bundle(tmp_path_factory.mktemp("bundle") / "video-game-sales")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bundle-cache")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, cache) -> Path:
+    dest = tmp_path_factory.mktemp("bundle") / "video-game-sales"
+    assert bundle.build_bundle(dest, cache_dir=cache) is True, "a new cache: built"
+    return dest
 
 
 def wheel_of(folder: Path) -> Path:
@@ -91,13 +98,36 @@ def test_a_missing_pin_is_a_clear_error(tmp_path) -> None:
         bundle.instance_requirements(requirements)
 
 
-def test_building_again_replaces_the_previous_bundle(built, tmp_path) -> None:
+def test_building_again_replaces_the_previous_bundle(built, cache, tmp_path) -> None:
     dest = tmp_path / "again"
     shutil.copytree(built, dest)
     (dest / "vgsales-0.0.1-py3-none-any.whl").write_bytes(b"stale")
-    bundle.build_bundle(dest)
+    bundle.build_bundle(dest, cache_dir=cache)
     assert [path.name for path in dest.glob("*.whl")] == [wheel_of(built).name]
     assert oct(dest.stat().st_mode & 0o777) == oct(0o755)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_an_unchanged_bundle_is_not_built_again(built, cache, tmp_path) -> None:
+    """Same inputs: kept where it is, or copied from the cache into a new state folder; same bytes either way."""
+    assert bundle.build_bundle(built, cache_dir=cache) is False
+    fresh = tmp_path / "fresh" / "video-game-sales"
+    assert bundle.build_bundle(fresh, cache_dir=cache) is False, "from the cache"
+    assert _files(fresh) == _files(built)
+    (fresh / "invoke.yaml").write_text("tampered")  # a bundle that no longer matches its manifest is rebuilt
+    assert bundle.build_bundle(fresh, cache_dir=cache) is False and _files(fresh) == _files(built)
+
+
+def test_a_changed_source_file_builds_a_new_bundle(built, cache, tmp_path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, project, ignore=shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "data"))
+    before = bundle.input_digest(project, bundle.INSTANCE_KERNEL)
+    (project / "src" / "vgsales" / "errors.py").write_text((project / "src/vgsales/errors.py").read_text() + "\n# changed\n")
+    assert bundle.input_digest(project, bundle.INSTANCE_KERNEL) != before
+    assert bundle.build_bundle(tmp_path / "b1", project_dir=project, cache_dir=cache) is True
 
 
 def test_a_folder_that_is_not_a_bundle_is_never_emptied(tmp_path) -> None:

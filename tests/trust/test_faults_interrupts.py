@@ -104,7 +104,7 @@ def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trus
     # The dead emulator is noticed and said so plainly, before anything else happens.
     following.wait_for("The local emulator is not running, so the")
     following.wait_for("Discarding the stale local state")
-    following.wait_for("Plan: ")
+    following.wait_for("terraform init")
     harness.wait_until(lambda: cli_stack.emulator() and cli_stack.inventory(), timeout=60, what="a first resource")
     following.interrupt()
     assert following.finish() == 130, following.output

@@ -21,6 +21,14 @@ def settings_of(c) -> Settings:
     return Settings.from_config(c.config.workshop, project_dir=PROJECT_DIR)
 
 
+def next_step(c, tasks: str, why: str) -> None:
+    """The line every task ends with: what to run next, on the same target."""
+    from .. import target
+    from .console import console
+
+    console.print(f"Next: {target.of(settings_of(c)).command(tasks)}  ({why})")
+
+
 def user_errors(body):
     """Turn a WorkshopError into invoke's Exit: one clear message and exit code 1, never a traceback."""
 

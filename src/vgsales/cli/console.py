@@ -8,17 +8,30 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-console = Console(highlight=False)
+# soft_wrap: rich never breaks a line itself (it would cut an ARN, a URL or a command in two when the output is
+# piped at 80 columns); a terminal wraps long lines for display, and copying still gives one line.
+console = Console(highlight=False, soft_wrap=True)
+
+
+class Step:
+    """What a step's block may say about how it ended: ``skipped`` replaces the timing ("already done")."""
+
+    def __init__(self) -> None:
+        self.skipped: str | None = None
 
 
 @contextmanager
-def step(title: str) -> Iterator[None]:
+def step(title: str) -> Iterator[Step]:
     """Show a spinner while the block runs, then one line saying how long it took (or that it failed)."""
     started = time.monotonic()
+    outcome = Step()
     try:
         with console.status(f"{title}…"):
-            yield
+            yield outcome
     except BaseException:
         console.print(f"[red]✗[/red] {title} ({time.monotonic() - started:.1f} s)")
         raise
-    console.print(f"[green]✓[/green] {title} ({time.monotonic() - started:.1f} s)")
+    if outcome.skipped:
+        console.print(f"[green]✓[/green] {title}: {outcome.skipped}")
+    else:
+        console.print(f"[green]✓[/green] {title} ({time.monotonic() - started:.1f} s)")

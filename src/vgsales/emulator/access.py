@@ -28,7 +28,6 @@ import secrets
 import string
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,6 +46,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from .compat import policy, s3_policy
+from .endpoint import Credentials
 from .compat._patching import patch, replaced
 
 ADMIN_USER = "vgsales-emulator-admin"
@@ -74,22 +74,6 @@ SAGEMAKER_RESOURCE_PARAMETERS = (
 LOG_STREAM_ACTIONS = frozenset({"GetLogEvents", "PutLogEvents", "DeleteLogStream"})
 # Where a SageMaker request names the role it hands to SageMaker, which needs iam:PassRole.
 PASSED_ROLE_PARAMETERS = ("RoleArn", "ExecutionRoleArn", "TrainingJobDefinition.RoleArn")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key_id: str
-    secret_access_key: str
-
-    def __repr__(self) -> str:  # never print the secret, not even in a traceback
-        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>)"
-
-    def to_json(self) -> dict[str, str]:
-        return {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Credentials:
-        return cls(str(data["access_key_id"]), str(data["secret_access_key"]))
 
 
 def install() -> None:

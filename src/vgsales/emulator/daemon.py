@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WorkshopError
-from . import server
-from .access import Credentials
+from .. import loopback
+from . import endpoint
+from .endpoint import Credentials
 
 INFO_FILE = "emulator.json"
 PID_FILE = "emulator.pid"
@@ -65,14 +66,14 @@ class EmulatorInfo:
     proxy_url: str = ""  # the HTTPS proxy for AWS hostnames
     credentials: Credentials | None = None  # kept in CREDENTIALS_FILE, never in INFO_FILE
 
-    def client_env(self, region: str = server.DEFAULT_REGION) -> dict[str, str]:
+    def client_env(self, region: str = endpoint.DEFAULT_REGION) -> dict[str, str]:
         """The environment variables that point boto3, the SageMaker SDK and Terraform at this emulator."""
         if self.credentials is None:
             raise WorkshopError(
                 "The local AWS emulator's administrative key is missing from its state folder, so no client can "
                 "sign requests for it. Restart it: `invoke emulator.stop` and `invoke setup`."
             )
-        return server.client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url or None)
+        return endpoint.client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url or None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,14 +101,52 @@ def start(
     state_dir: Path, host: str = "127.0.0.1", port: int = 0, *, timeout: float = START_TIMEOUT_SECONDS
 ) -> EmulatorInfo:
     """Start a background emulator for state_dir, or return the healthy one already running there."""
-    server.require_loopback(host)
+    return begin(state_dir, host, port, timeout=timeout).wait()
+
+
+class PendingStart:
+    """An emulator being started: the process is launched, wait() returns once it answers its health check.
+
+    Holds the state folder's start/stop lock until then, so no other command can take the half-started
+    emulator for a dead one."""
+
+    def __init__(self, state_dir: Path, lock: contextlib.ExitStack, ready: EmulatorInfo | None,
+                 process: subprocess.Popen[bytes] | None, timeout: float) -> None:  # fmt: skip
+        self.state_dir = state_dir
+        self.was_running = ready is not None
+        self._lock = lock
+        self._ready = ready
+        self._process = process
+        self._deadline = time.monotonic() + timeout
+        self._timeout = timeout
+
+    def wait(self) -> EmulatorInfo:
+        try:
+            if self._ready is None:
+                assert self._process is not None
+                self._ready = _await_health(self.state_dir, self._process, self._deadline, self._timeout)
+            return self._ready
+        finally:
+            self._lock.close()
+
+
+def begin(
+    state_dir: Path, host: str = "127.0.0.1", port: int = 0, *, timeout: float = START_TIMEOUT_SECONDS
+) -> PendingStart:
+    """Launch a background emulator for state_dir (or find the healthy one there) without waiting for it."""
+    loopback.require_loopback(host)
     state_dir = Path(state_dir).resolve()
-    with _locked(state_dir):
+    lock = contextlib.ExitStack()
+    lock.enter_context(_locked(state_dir))
+    try:
         running = _healthy(state_dir)
         if running is not None:
-            return running
+            return PendingStart(state_dir, lock, running, None, timeout)
         _retire(state_dir, STOP_TIMEOUT_SECONDS)  # one that hangs, or the files of one that is gone
-        return _spawn(state_dir, host, port, timeout)
+        return PendingStart(state_dir, lock, None, _launch(state_dir, host, port), timeout)
+    except BaseException:
+        lock.close()
+        raise
 
 
 def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
@@ -163,7 +202,7 @@ def health(url: str, ca_bundle: Path, timeout: float | None = None) -> dict[str,
         host, _, port = url.removeprefix("https://").rpartition(":")
         connection = http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout, context=context)
         try:
-            connection.request("GET", server.HEALTH_PATH)
+            connection.request("GET", endpoint.HEALTH_PATH)
             response = connection.getresponse()
             body = response.read()
         finally:
@@ -173,7 +212,7 @@ def health(url: str, ca_bundle: Path, timeout: float | None = None) -> dict[str,
         document = json.loads(body)
     except (OSError, ValueError, ssl.SSLError, http.client.HTTPException):
         return None
-    if not isinstance(document, dict) or document.get("service") != server.SERVICE_NAME:
+    if not isinstance(document, dict) or document.get("service") != endpoint.SERVICE_NAME:
         return None
     return document
 
@@ -219,7 +258,7 @@ def _healthy(state_dir: Path) -> EmulatorInfo | None:
     return info
 
 
-def _spawn(state_dir: Path, host: str, port: int, timeout: float) -> EmulatorInfo:
+def _launch(state_dir: Path, host: str, port: int) -> subprocess.Popen[bytes]:
     log_path = state_dir / LOG_FILE
     if log_path.exists() and log_path.stat().st_size > LOG_ROTATE_BYTES:
         log_path.replace(log_path.with_suffix(".log.1"))
@@ -240,7 +279,11 @@ def _spawn(state_dir: Path, host: str, port: int, timeout: float) -> EmulatorInf
             start_new_session=True,  # survives the invoke command that started it, and its Ctrl-C
         )
     _spawned[process.pid] = process
-    deadline = time.monotonic() + timeout
+    return process
+
+
+def _await_health(state_dir: Path, process: subprocess.Popen[bytes], deadline: float, timeout: float) -> EmulatorInfo:
+    log_path = state_dir / LOG_FILE
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise WorkshopError(
@@ -252,7 +295,7 @@ def _spawn(state_dir: Path, host: str, port: int, timeout: float) -> EmulatorInf
             document = health(info.url, info.ca_bundle)
             if document is not None and document.get("pid") == process.pid:
                 return info
-        time.sleep(0.1)
+        time.sleep(0.05)
     _terminate(process.pid, STOP_TIMEOUT_SECONDS)
     _clean(state_dir)
     raise WorkshopError(

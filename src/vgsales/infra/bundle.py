@@ -41,32 +41,119 @@ PIP_TIMEOUT_SECONDS = 300
 WHEEL_TIMESTAMP = 315532800  # 1980-01-01, the earliest time a zip file can record
 
 
-def build_bundle(dest: Path, project_dir: Path = PROJECT_DIR, kernel: dict[str, str] | None = None) -> Path:
-    """Assemble the bundle in ``dest`` (replacing a bundle built there before) and return ``dest``.
+def build_bundle(
+    dest: Path,
+    project_dir: Path = PROJECT_DIR,
+    kernel: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> bool:
+    """Assemble the bundle in ``dest`` (replacing a bundle built there before); True if anything was built.
 
-    ``dest`` must be empty, missing, or a bundle this function built: it is emptied first so that Terraform,
-    which uploads every file in it, never uploads a stale wheel.
+    ``dest`` must be empty, missing, or a bundle this function built: it is replaced whole, so that Terraform,
+    which uploads every file in it, never uploads a stale wheel. Building the wheel takes seconds, so a bundle
+    is reused when its inputs (every source file, the notebooks, the settings, the pins, the kernel and the
+    build tools) have the same digest: as it is in ``dest``, or from ``cache_dir`` (default: the user's cache
+    folder), which keeps the last few bundles built on this machine.
     """
     dest = Path(dest).resolve()
     project_dir = Path(project_dir).resolve()
+    kernel = kernel or INSTANCE_KERNEL
     _require_source_tree(project_dir)
     _require_replaceable(dest)
+    inputs = input_digest(project_dir, kernel)
+    if _holds_bundle(dest, inputs):
+        return False
+    cache = (cache_dir or default_cache_dir()) / inputs
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would survive the rename
     try:
-        for name in NOTEBOOKS:
-            _copy_notebook(project_dir / "notebooks" / name, staging / name, kernel or INSTANCE_KERNEL)
-        shutil.copy2(project_dir / "invoke.yaml", staging / "invoke.yaml")
-        wheel = build_wheel(project_dir, staging)
-        (staging / "requirements.txt").write_text(instance_requirements(project_dir / "requirements.txt"))
-        _write_manifest(staging, project_dir, wheel)
+        built = not _holds_bundle(cache, inputs)
+        if built:
+            _assemble(staging, project_dir, kernel, inputs)
+            _store(staging, cache)
+        else:
+            for path in cache.iterdir():
+                shutil.copy2(path, staging / path.name)
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return dest
+    return built
+
+
+def _assemble(staging: Path, project_dir: Path, kernel: dict[str, str], inputs: str) -> None:
+    for name in NOTEBOOKS:
+        _copy_notebook(project_dir / "notebooks" / name, staging / name, kernel)
+    shutil.copy2(project_dir / "invoke.yaml", staging / "invoke.yaml")
+    wheel = build_wheel(project_dir, staging)
+    (staging / "requirements.txt").write_text(instance_requirements(project_dir / "requirements.txt"))
+    _write_manifest(staging, project_dir, wheel, inputs)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vgsales" / "notebook-bundles"
+
+
+def input_digest(project_dir: Path, kernel: dict[str, str]) -> str:
+    """sha256 over everything a bundle is built from, and the tools that build it."""
+    digest = hashlib.sha256(json.dumps([str(project_dir), kernel], sort_keys=True).encode())
+    digest.update(f"{sys.version_info[:3]} {_tool_version('setuptools')} {_tool_version('pip')}".encode())
+    names = [*_SOURCE_FILES, "invoke.yaml", "requirements.txt", *(f"notebooks/{name}" for name in NOTEBOOKS)]
+    files = [project_dir / name for name in names if (project_dir / name).is_file()]
+    files += sorted(
+        path for path in (project_dir / "src").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc")
+        and not any(part.endswith(".egg-info") for part in path.parts)
+    )  # fmt: skip
+    for path in files:
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _holds_bundle(folder: Path, inputs: str) -> bool:
+    """A complete bundle built from these inputs: its manifest says so, and every file matches the manifest."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("inputs") != inputs:
+            return False
+        present = {path.name for path in folder.iterdir() if path.is_file()} - {MANIFEST}
+        files = manifest["files"]
+        return present == set(files) and all(
+            hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha for name, sha in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+CACHED_BUNDLES = 3
+
+
+def _store(bundle: Path, cache: Path) -> None:
+    """Keep a copy in the cache (best effort: a read-only home only costs the next build)."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".incoming.", dir=cache.parent))
+        for path in bundle.iterdir():
+            shutil.copy2(path, scratch / path.name)
+        if cache.exists():
+            shutil.rmtree(cache)
+        scratch.rename(cache)
+        entries = sorted((p for p in cache.parent.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime)  # fmt: skip
+        for old in entries[:-CACHED_BUNDLES]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def _tool_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 def build_wheel(project_dir: Path, out_dir: Path) -> Path:
@@ -141,12 +228,13 @@ def _copy_notebook(source: Path, target: Path, kernel: dict[str, str]) -> None:
     target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _write_manifest(staging: Path, project_dir: Path, wheel: Path) -> None:
+def _write_manifest(staging: Path, project_dir: Path, wheel: Path, inputs: str) -> None:
     files = sorted(path for path in staging.iterdir() if path.is_file())
     # No build time: the same sources must give the same bytes, or every `invoke setup` would re-upload the
     # bundle and report a change.
     manifest = {
         "source": str(project_dir),
+        "inputs": inputs,
         "package": wheel.name,
         "files": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files},
     }

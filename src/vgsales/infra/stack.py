@@ -6,6 +6,7 @@ What differs between the targets comes from target.of(settings); this module run
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..errors import WorkshopError
 from ..records import TARGET_RECORDS, StackRecord
 from ..settings import Settings
 from ..state import RunState
-from ..target import Target
+from ..target import ServiceInfo, Target
 from . import bundle, terraform
 from .terraform import TerraformStack
 from .terraform_cli import mirror_from_env
@@ -75,8 +76,15 @@ def _discard_stale_state(settings: Settings, where: Target) -> bool:
 def setup(settings: Settings) -> StackRecord:
     where = target.of(settings)
     _discard_stale_state(settings, where)
-    started = _start_service(where)
+    started = False
     try:
+        # The emulator starts (about a second) while Terraform initialises, which needs nothing from the target.
+        finish = where.service.begin_start() if where.service.description is not None else None
+        try:
+            _init(_stack(settings, {}))
+        finally:
+            if finish is not None:
+                started = _finish_start(where, finish)
         return _setup(settings, where)
     except (WorkshopError, ClientError, BotoCoreError) as exc:
         # A failed setup leaves nothing running that it started: the emulator holds only what this setup made.
@@ -86,12 +94,12 @@ def setup(settings: Settings) -> StackRecord:
         raise
 
 
-def _start_service(where: Target) -> bool:
-    """Start what the target needs on this machine (the local emulator); True if this call started it."""
-    if where.service.description is None:
-        return False
-    with step(f"Starting {where.service.description}"):
-        info, started = where.service.start()
+def _finish_start(where: Target, finish: Callable[[], tuple[ServiceInfo, bool]]) -> bool:
+    """Wait for the service begun above; True if this setup started it."""
+    with step(f"Starting {where.service.description}") as outcome:
+        info, started = finish()
+        if not started:
+            outcome.skipped = "it was already running"
     console.print(f"Running at {info.url} (pid {info.pid})")
     return started
 
@@ -101,27 +109,42 @@ def _setup(settings: Settings, where: Target) -> StackRecord:
         identity = _caller_identity(settings)
         stack = _stack(settings, env)
         if settings.terraform.create_notebook_instance:
-            with step("Building the notebook bundle (notebooks, settings, a wheel of this package)"):
-                bundle.build_bundle(bundle_dir(settings))
+            with step("Notebook bundle (notebooks, settings, a wheel of this package)") as outcome:
+                if not bundle.build_bundle(bundle_dir(settings)):
+                    outcome.skipped = "unchanged, reused"
         variables = terraform_variables(settings)
-        with step("terraform init"):
-            stack.init()
         _clear_untracked(settings, where, stack)
-        with step("terraform plan"):
-            plan = stack.plan(variables)
-        if not plan.has_changes:
-            console.print("The stack is up to date: nothing to change.")
+        if where.asks_before_apply:
+            # Plan into a file, show it, ask, and apply exactly that plan.
+            with step("terraform plan"):
+                plan = stack.plan(variables)
+            if not plan.has_changes:
+                console.print("The stack is up to date: nothing to change.")
+            else:
+                console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
+                if settings.confirm:
+                    _confirm(plan.text, identity, settings)
+                with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
+                    stack.apply()
         else:
-            console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
-            if where.asks_before_apply and settings.confirm:
-                _confirm(plan.text, identity, settings)
-            with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
-                stack.apply()
+            # Nothing to confirm: plan and apply in one Terraform process, so the provider starts once.
+            with step("terraform apply"):
+                applied = stack.apply_now(variables, refresh=not where.trusts_terraform_state)
+            if applied.has_changes:
+                console.print(f"Applied: {applied.add} added, {applied.change} changed, {applied.destroy} destroyed.")
+            else:
+                console.print("The stack is up to date: nothing to change.")
         outputs = stack.outputs()
     record = StackRecord.from_json({"target": settings.target, **outputs}, "from terraform output")
     RunState(settings).write(record)
     _print_outputs(record)
     return record
+
+
+def _init(stack: TerraformStack) -> None:
+    with step("terraform init") as outcome:
+        if not stack.init():
+            outcome.skipped = "already done for this configuration"
 
 
 def _clear_untracked(settings: Settings, where: Target, stack: TerraformStack) -> None:
@@ -182,14 +205,14 @@ def _confirm(plan_text: str, identity: dict[str, str], settings: Settings) -> No
 
 
 def _print_outputs(record: StackRecord) -> None:
-    from rich.table import Table
-
-    table = Table(title="Stack", show_header=False)
-    for name in ("region", "bucket_name", "role_arn", "notebook_instance_name", "notebook_console_url"):
+    # Name, then the whole value on the same line: identifiers stay whole at any width (no table cells).
+    console.print("Stack:")
+    names = ("region", "bucket_name", "role_arn", "notebook_instance_name", "notebook_console_url")
+    width = max(len(name) for name in names)
+    for name in names:
         value = getattr(record, name)
         if value:
-            table.add_row(name, str(value))
-    console.print(table)
+            console.print(f"  {name:<{width}}  {value}", markup=False)
 
 
 def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
@@ -201,6 +224,7 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
     """
     where = target.of(settings)
     removed: list[str] = []
+    counts = {"pipeline": 0, "terraform": 0, "untracked": 0}
     if _discard_stale_state(settings, where):
         removed.append("stale local state")
     if not where.service.is_up():
@@ -213,28 +237,44 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
                 outcome = discovery.remove(settings, resource, poll=where.poll_seconds)
             if outcome in ("deleted", "stopped"):
                 removed.append(str(resource))
+                counts["pipeline"] += 1
         stack = _stack(settings, env)
         if stack.managed_resources():
             count = len(stack.managed_resources())
-            with step("terraform init"):
-                stack.init()
+            _init(stack)
             with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
-                stack.destroy(terraform_variables(settings))
+                stack.destroy(terraform_variables(settings), refresh=not where.trusts_terraform_state)
             removed.append(f"{count} Terraform-managed resources")
+            counts["terraform"] += count
         for resource in discovery.find(settings, discovery.STACK_KINDS):
             with step(f"Removing {resource} (found on the target, not in Terraform state)"):
                 discovery.remove(settings, resource, poll=where.poll_seconds)
             removed.append(str(resource))
+            counts["untracked"] += 1
     RunState(settings).forget(*TARGET_RECORDS)
+    stopped = False
     if not keep_emulator and where.service.description is not None:
         with step(f"Stopping {where.service.description}"):
-            if where.service.stop():
-                removed.append(where.service.description)
-    if removed:
-        console.print(f"Teardown complete: removed {len(removed)} item(s).")
-    else:
-        console.print("Nothing to tear down: no resources of this stack were found.")
+            stopped = where.service.stop()
+        if stopped:
+            removed.append(where.service.description)
+    console.print(_teardown_summary(counts, where.service.description if stopped else None))
     return removed
+
+
+def _teardown_summary(counts: dict[str, int], stopped: str | None) -> str:
+    """One line that counts exactly what the steps above removed."""
+    parts = []
+    if counts["pipeline"]:
+        parts.append(f"{counts['pipeline']} pipeline resource(s) (endpoints, configs, models, jobs)")
+    if counts["terraform"]:
+        parts.append(f"{counts['terraform']} Terraform-managed resources")
+    if counts["untracked"]:
+        parts.append(f"{counts['untracked']} resource(s) Terraform had not recorded")
+    if not parts and stopped is None:
+        return "Nothing to tear down: no resources of this stack were found."
+    removed = f"removed {', '.join(parts)}" if parts else "no resources of this stack were left"
+    return f"Teardown complete: {removed}{f'; stopped {stopped}' if stopped else ''}."
 
 
 def connection_lost(settings: Settings, exc: Exception) -> WorkshopError:
@@ -281,19 +321,20 @@ def status_json(lines: list[StatusLine]) -> dict[str, Any]:
 
 
 def print_status(lines: list[StatusLine], settings: Settings) -> None:
-    from rich.table import Table
-
     if not lines:
         console.print("Nothing exists for this stack on the target.")
         return
     bills = target.of(settings).costs_money
-    table = Table(title="Stack resources")
-    for column in ("kind", "name", "state", *(["costs money now"] if bills else [])):
-        table.add_column(column)
-    for line in lines:
-        cost = ["[red]yes[/red]" if line.costs_money else "no"] if bills else []
-        table.add_row(line.kind, line.name, line.state, *cost)
-    console.print(table)
+    # Columns of known width first, the name last and whole: it is what people copy.
+    columns = ("kind", "state", *(["costs money now"] if bills else []), "name")
+    rows = [
+        (line.kind, line.state, *(["yes" if line.costs_money else "no"] if bills else []), line.name) for line in lines
+    ]
+    widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns) - 1)]
+    console.print(f"Stack {settings.name_prefix!r} on the {settings.target} target:", markup=False)
+    for row in [columns, *rows]:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row[:-1], widths)]
+        console.print("  " + "  ".join([*cells, row[-1]]), markup=False)
     if not bills:
         console.print("Local emulator: costs nothing.")
     elif any(line.costs_money for line in lines):

@@ -7,6 +7,7 @@ plan's exit code 2 meaning "changes", and errors checked by return code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,6 +24,10 @@ from .terraform_cli import cli_config_env
 
 ROOT_MODULE = Path(__file__).resolve().parents[3] / "terraform"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# In TF_DATA_DIR: the digest of the configuration that `terraform init` last prepared that folder for.
+INIT_STAMP = "vgsales-init.sha256"
+# Terraform's own log of every command, beside the state: what a failure message points to.
+LOG_NAME = "terraform.log"
 
 
 def state_file(work_dir: Path) -> Path:
@@ -63,6 +68,10 @@ class TerraformStack:
             )
         self.work_dir = work_dir
         self.state_file = state_file(work_dir)
+        self.log_file = work_dir / LOG_NAME
+        self._root = root_module
+        self._binary = binary
+        self._data_dir = work_dir / "data"
         self._env = {
             **env,
             "TF_DATA_DIR": str(work_dir / "data"),
@@ -76,24 +85,52 @@ class TerraformStack:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with environment(self._env):
             rc, out, err = self._tf.cmd(command, *args, no_color=IsFlagged, **options)
-        return rc, out or "", err or ""
+        out, err = out or "", err or ""
+        with self.log_file.open("a", encoding="utf-8") as log:
+            log.write(f"--- terraform {command} (exit {rc})\n{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
+        return rc, out, err
 
     def _check(self, what: str, result: tuple[int, str, str], ok: tuple[int, ...] = (0,)) -> str:
         rc, out, err = result
         if rc not in ok:
-            detail = _ANSI.sub("", err.strip() or out.strip())
-            raise WorkshopError(f"terraform {what} failed (exit {rc}):\n{_last_lines(detail, 30)}")
+            summary = error_summary(_ANSI.sub("", err.strip() or out.strip()))
+            raise WorkshopError(
+                f"terraform {what} failed (exit {rc}): {summary} Terraform's whole output is in {self.log_file}."
+            )
         return out
 
-    def init(self) -> None:
+    def init(self) -> bool:
+        """`terraform init`, unless TF_DATA_DIR is already initialised for this very configuration; True if it ran.
+
+        The digest covers every .tf file of the root and its modules, the lock file and the CLI configuration
+        (the provider mirror): any change to them runs init again."""
+        digest = self._configuration_digest()
+        stamp = self._data_dir / INIT_STAMP
+        if stamp.is_file() and stamp.read_text().strip() == digest:
+            return False
+        stamp.unlink(missing_ok=True)
         rc, out, err = self._run("init", backend=False)
         if rc != 0 and "registry.terraform.io" in err:
             raise WorkshopError(
                 "terraform init cannot reach the provider registry (registry.terraform.io). On a machine without "
                 "internet access, point Terraform at a provider mirror: set VGSALES_TF_PLUGIN_MIRROR (or "
-                f"workshop.terraform.plugin_mirror) to a folder holding hashicorp/aws.\n{_last_lines(_ANSI.sub('', err), 8)}"
+                "workshop.terraform.plugin_mirror) to a folder holding hashicorp/aws. Terraform's whole output is in "
+                f"{self.log_file}."
             )
         self._check("init", (rc, out, err))
+        stamp.write_text(self._configuration_digest() + "\n")  # init may have written the lock file
+        return True
+
+    def _configuration_digest(self) -> str:
+        digest = hashlib.sha256(self._binary.encode())
+        files = sorted(self._root.glob("*.tf")) + sorted((self._root / "modules").rglob("*.tf"))
+        lock = self._root / ".terraform.lock.hcl"
+        for path in [*files, *([lock] if lock.is_file() else [])]:
+            digest.update(str(path.relative_to(self._root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        config = self._env.get("TF_CLI_CONFIG_FILE")
+        if config and Path(config).is_file():
+            digest.update(Path(config).read_bytes())
+        return digest.hexdigest()
 
     @property
     def plan_file(self) -> Path:
@@ -113,13 +150,26 @@ class TerraformStack:
         finally:
             self.plan_file.unlink(missing_ok=True)
 
-    def destroy(self, variables: Mapping[str, Any]) -> str:
-        options = {"var": dict(variables), "state": str(self.state_file), "input": False}
+    def apply_now(self, variables: Mapping[str, Any], refresh: bool) -> PlanSummary:
+        """Plan and apply in one Terraform process (one provider start), for a target that does not ask first.
+
+        refresh=False trusts the state: right for the emulator, whose resources only Terraform and this
+        project change, and whose state is discarded whenever the emulator is gone."""
+        options: dict[str, Any] = {"var": dict(variables), "state": str(self.state_file), "input": False, "refresh": refresh}
+        out = self._check("apply", self._run("apply", auto_approve=IsFlagged, **options))
+        return _summarise_apply(out)
+
+    def destroy(self, variables: Mapping[str, Any], refresh: bool = True) -> str:
+        options = {"var": dict(variables), "state": str(self.state_file), "input": False, "refresh": refresh}
         return self._check("destroy", self._run("destroy", auto_approve=IsFlagged, **options))
 
     def outputs(self) -> dict[str, Any]:
-        out = self._check("output", self._run("output", json=IsFlagged, state=str(self.state_file)))
-        return {name: item["value"] for name, item in json.loads(out or "{}").items()}
+        """The root module's outputs, read from the state that apply just wrote: what `terraform output -json`
+        prints, without starting Terraform again (half a second)."""
+        if not self.state_file.is_file():
+            return {}
+        state = json.loads(self.state_file.read_text() or "{}")
+        return {name: item["value"] for name, item in state.get("outputs", {}).items()}
 
     def managed_resources(self) -> list[str]:
         return recorded_resources(self.state_file)
@@ -181,6 +231,34 @@ def _summarise_plan(text: str) -> PlanSummary:
     return PlanSummary(*counts, text=clean)
 
 
-def _last_lines(text: str, count: int) -> str:
-    lines = text.splitlines()
-    return "\n".join(lines[-count:])
+def _summarise_apply(text: str) -> PlanSummary:
+    clean = _ANSI.sub("", text)
+    match = re.search(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed", clean)
+    counts = tuple(int(n) for n in match.groups()) if match else (0, 0, 0)
+    return PlanSummary(*counts, text=clean)
+
+
+def error_summary(text: str, limit: int = 600) -> str:
+    """Terraform's errors in one paragraph: each error's title and its explanation, without the source excerpt.
+
+    Terraform prints `Error: <title>`, a blank line, `  on <file> line N ...` with the offending lines (or `│`
+    boxes), a blank line, and the explanation; this keeps the title and the explanation."""
+    blocks = re.split(r"(?m)^(?:│\s*)?Error: ", text)[1:]
+    if not blocks:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return (" ".join(lines[-3:]) or "no output.")[:limit]
+    sentences = []
+    for block in blocks:
+        lines = [line.strip(" │╵╷") for line in block.splitlines()]
+        title = lines[0].strip()
+        paragraphs = [[]]
+        for line in lines[1:]:
+            if line.strip():
+                paragraphs[-1].append(line.strip())
+            elif paragraphs[-1]:
+                paragraphs.append([])
+        explanation = [p for p in paragraphs if p and not p[0].startswith(("on ", "with "))]
+        text_of = " ".join(" ".join(p) for p in explanation)
+        sentences.append(f"{title.rstrip('.')}{': ' + text_of if text_of else ''}".rstrip())
+    summary = " ".join(s if s.endswith(".") else s + "." for s in sentences)
+    return summary if len(summary) <= limit else summary[: limit - 1] + "…"

@@ -8,8 +8,10 @@ access has no mirror and needs none, so nothing here assumes one exists.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import socket
 from pathlib import Path
 
 from vgsales.errors import WorkshopError
@@ -24,6 +26,26 @@ MIRRORED_PROVIDERS = ("registry.terraform.io/hashicorp/aws",)
 def mirror_from_env() -> str | None:
     """The mirror folder named by VGSALES_TF_PLUGIN_MIRROR, or None when it is unset or empty."""
     return os.environ.get(MIRROR_ENV) or None
+
+
+REGISTRY = ("registry.terraform.io", 443)
+
+
+@functools.cache
+def provider_unavailable_reason() -> str | None:
+    """Why `terraform init` could not install hashicorp/aws on this machine (no mirror, and the registry is
+    unreachable), or None. A quick TCP check, asked once per process."""
+    mirror = mirror_from_env()
+    if mirror is not None:
+        return None if Path(mirror).expanduser().is_dir() else f"{MIRROR_ENV}={mirror} is not a folder"
+    try:
+        socket.create_connection(REGISTRY, timeout=3).close()
+    except OSError as exc:
+        return (
+            f"the Terraform registry {REGISTRY[0]} is unreachable ({exc}) and {MIRROR_ENV} names no provider "
+            "mirror (see terraform/README.md)"
+        )
+    return None
 
 
 def _hcl_string(value: str) -> str:

@@ -46,6 +46,7 @@ def run(settings: Settings) -> DataRecord:
     )
     state.write(record)
     _print_summary(manifest, fetched)
+    console.print(f"Splits and manifest (feature order) in {state.data_dir}: {features.MANIFEST_NAME}, test.libsvm stays local.", markup=False)
     return record
 
 

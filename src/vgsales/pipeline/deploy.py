@@ -99,8 +99,10 @@ def run(settings: Settings) -> EndpointRecord:
         region=settings.region,
     )
     state.write(record)
-    row = sample_row(Path(state.read(DataRecord).test_split)) if state.has(DataRecord) else "0:75 1:7.6"
-    console.print(usage_snippets(name, settings.region, row, target.of(settings).client_setup), soft_wrap=True)
+    data = state.read(DataRecord) if state.has(DataRecord) else None
+    row = sample_row(Path(data.test_split)) if data else "0:75 1:7.6"
+    manifest = data.manifest if data else "manifest.json (written by `invoke data`)"
+    console.print(usage_snippets(name, settings.region, row, target.of(settings).client_setup, manifest), soft_wrap=True)
     return record
 
 
@@ -182,7 +184,21 @@ def sample_row(test_split: Path) -> str:
     return first.partition(" ")[2]
 
 
-def usage_snippets(name: str, region: str, row: str, client_setup: str | None = None) -> str:
+def csv_row(libsvm_row: str, n_features: int) -> str:
+    """The same row as a text/csv request: every feature in the manifest's order, an absent one left empty.
+
+    Empty, not 0: XGBoost (and the built-in container) reads an empty CSV field as missing, as libsvm's absent
+    feature is, while 0 is a value; for one-hot columns and scores that changes the prediction."""
+    fields = [""] * n_features
+    for pair in libsvm_row.split():
+        index, _, value = pair.partition(":")
+        fields[int(index)] = value
+    return ",".join(fields)
+
+
+def usage_snippets(
+    name: str, region: str, row: str, client_setup: str | None = None, manifest: str = "manifest.json"
+) -> str:
     """How to call the endpoint, with a real row; commands that paste into a shell as printed.
 
     The AWS CLI line passes the body as a file (`fileb://`), which v1 and v2 both send as raw bytes; a body given
@@ -190,8 +206,9 @@ def usage_snippets(name: str, region: str, row: str, client_setup: str | None = 
     """
     setup = f"  {client_setup}\n" if client_setup else ""
     return (
-        f"\nEndpoint [bold]{name}[/bold] is InService. Call it with a libsvm row (feature order: manifest.json), "
-        "here the first row of the test split:\n\n"
+        f"\nEndpoint [bold]{name}[/bold] is InService. Call it with a libsvm row, here the first row of the test "
+        f"split. The feature order is in {manifest}; how to build a row, and why an absent feature must be left "
+        "out rather than sent as 0: README.md, section 'Call the endpoint'.\n\n"
         "  # Python (boto3)\n"
         f"{setup}"
         f"  python3 -c \"import boto3; r = boto3.client('sagemaker-runtime', region_name='{region}').invoke_endpoint("

@@ -11,8 +11,9 @@ it; the aws target (aws.py) imports nothing of it.
 from __future__ import annotations
 
 import importlib
+import sys
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,9 @@ class Service(Protocol):
     def start(self) -> tuple[ServiceInfo, bool]:
         """Bring it up; (info, whether this call started it). Only called when there is something to run."""
 
+    def begin_start(self) -> Callable[[], tuple[ServiceInfo, bool]]:
+        """Start bringing it up and return at once; calling the result waits and gives what start() gives."""
+
     def stop(self) -> bool:
         """Stop it; True if something was running."""
 
@@ -92,15 +96,28 @@ class Target:
     removes_untracked_resources: bool
     # Seconds between polls of a changing resource: the emulator changes state at once, AWS in minutes.
     poll_seconds: float
+    # Terraform may trust its state instead of refreshing it: only Terraform and this project change the
+    # target's resources, and the state is discarded whenever the target loses them (the emulator).
+    trusts_terraform_state: bool = False
     # Root-module variables that only this target needs.
     terraform_variables: Mapping[str, Any] = field(default_factory=dict)
     # Whether its resources bill while they exist; status shows a cost column only where they do.
     costs_money: bool = True
     # A shell line that points other AWS clients at the target, for the sample commands; None when they need none.
     client_setup: str | None = None
-    setup_command: str = "invoke setup"
+    # What goes before `invoke` to choose this target on the command line.
+    invoke_prefix: str = ""
     # What a notebook's clean-up leaves for `invoke teardown`.
     teardown_note: str = ""
+
+
+    def command(self, tasks: str) -> str:
+        """The command line that runs ``tasks`` on this target."""
+        return f"{self.invoke_prefix}invoke {tasks}"
+
+    @property
+    def setup_command(self) -> str:
+        return self.command("setup")
 
 
 # Each target's wiring, imported only when that target is chosen: the aws path never imports the emulator.
@@ -142,14 +159,18 @@ def activate(settings: Settings) -> Iterator[dict[str, str]]:
 
 
 def _reset_client_caches() -> None:
-    import boto3
-    from sagemaker.core.utils.logs import CloudWatchLogsClient
-    from sagemaker.core.utils.utils import SageMakerClient, SingletonMeta
+    """Drop the cached clients of the libraries this process has imported (importing sagemaker-core only to
+    reset it would cost 1.5 s of every `invoke status`)."""
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None
+    if "sagemaker.core.utils.utils" in sys.modules:
+        from sagemaker.core.utils.logs import CloudWatchLogsClient
+        from sagemaker.core.utils.utils import SageMakerClient, SingletonMeta
 
-    boto3.DEFAULT_SESSION = None
-    SageMakerClient.reset()
-    # The client that streams training logs is a process-wide singleton of its own, with no reset().
-    SingletonMeta._instances.pop(CloudWatchLogsClient, None)
+        SageMakerClient.reset()
+        # The client that streams training logs is a process-wide singleton of its own, with no reset().
+        SingletonMeta._instances.pop(CloudWatchLogsClient, None)
 
 
 def _sdk_config(settings: Settings) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..settings import Settings
 from . import ServiceInfo, Target
 
@@ -12,6 +14,9 @@ class Account:
     description = None
 
     def start(self) -> tuple[ServiceInfo, bool]:
+        raise NotImplementedError("nothing runs on this machine for the aws target")
+
+    def begin_start(self) -> Callable[[], tuple[ServiceInfo, bool]]:
         raise NotImplementedError("nothing runs on this machine for the aws target")
 
     def stop(self) -> bool:
@@ -41,7 +46,7 @@ def target(settings: Settings) -> Target:
         terraform_variables={},
         client_setup=None,
         costs_money=True,
-        setup_command="INVOKE_WORKSHOP_TARGET=aws invoke setup",
+        invoke_prefix="INVOKE_WORKSHOP_TARGET=aws ",
         teardown_note=(
             "[yellow]Still there: the stack's bucket, role and notebook instance. Run `INVOKE_WORKSHOP_TARGET=aws "
             "invoke teardown` in the project folder to remove them.[/yellow]"

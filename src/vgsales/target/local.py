@@ -6,6 +6,7 @@ stack lives exactly as long as the emulator's process; it costs nothing and answ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..emulator import daemon
@@ -30,9 +31,15 @@ class Emulator:
         self._port = settings.emulator.port
 
     def start(self) -> tuple[ServiceInfo, bool]:
-        was_running = daemon.status(self.state_dir) is not None
-        info = daemon.start(self.state_dir, host=self._host, port=self._port)
-        return _service_info(info), not was_running
+        return self.begin_start()()
+
+    def begin_start(self) -> Callable[[], tuple[ServiceInfo, bool]]:
+        pending = daemon.begin(self.state_dir, host=self._host, port=self._port)
+
+        def finish() -> tuple[ServiceInfo, bool]:
+            return _service_info(pending.wait()), not pending.was_running
+
+        return finish
 
     def stop(self) -> bool:
         return daemon.stop(self.state_dir)
@@ -75,6 +82,7 @@ def target(settings: Settings) -> Target:
         loses_resources_when_stopped=True,
         removes_untracked_resources=True,
         poll_seconds=0.1,
+        trusts_terraform_state=True,
         terraform_variables={
             # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
             "s3_use_path_style": True,
@@ -85,6 +93,5 @@ def target(settings: Settings) -> Target:
         },
         client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',
         costs_money=False,
-        setup_command="invoke setup",
         teardown_note="Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them.",
     )
