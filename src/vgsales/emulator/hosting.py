@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
-from moto.iam.models import get_account_id_from
+from moto.iam import models as iam_models
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ValidationError
@@ -297,7 +297,7 @@ def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
             return app(environ, start_response)
         access_key, region = credential.groups()
         # moto's precedence: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then the access key.
-        account_id = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+        account_id = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or iam_models.get_account_id_from(access_key)
         body = environ["wsgi.input"].read(int(length))
         name = unquote(path.group(1))
         refused = access.refuse_invocation(environ, account_id, region, name, body)

@@ -1,0 +1,91 @@
+"""The emulator's access rules in-process (vgsales.emulator.access): what each patch relies on in moto, and the
+rules that the client tests (tests/clients/test_notebook_identity.py) see from outside."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import settings as moto_settings
+from moto.iam import models as iam_models
+
+from vgsales.emulator import access
+from vgsales.emulator.compat._patching import is_patched
+from vgsales.emulator.endpoint import Credentials
+from vgsales.emulator.server import EmulatorServer
+
+
+def test_the_patches_are_installed(emulator):
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequestBase
+    from moto.logs.responses import LogsResponse
+    from moto.sagemaker.responses import SageMakerResponse
+
+    assert is_patched(IAMRequestBase, "check_action_permitted")
+    assert is_patched(ActionAuthenticatorMixin, "_authenticate_and_authorize_action")
+    assert is_patched(SageMakerResponse, "_determine_resource") and is_patched(LogsResponse, "_determine_resource")
+    assert is_patched(iam_models, "get_account_id_from")
+
+
+def test_an_account_is_found_by_its_key_without_creating_every_partition(emulator, aws_env):
+    """moto's own lookup creates the IAM backend of all five partitions (0.5 s of managed policies)."""
+    admin = emulator.credentials
+    assert iam_models.get_account_id_from(admin.access_key_id) == "123456789012"
+    assert iam_models.get_account_id_from("AKIAZZZZZZZZZZZZZZZZ") == "123456789012"  # moto's default
+    other = iam_models.iam_backends["210987654321"]["aws"]
+    other.create_user(None, "someone", path="/", tags=[])
+    key = other.create_access_key("someone")
+    assert iam_models.get_account_id_from(key.access_key_id) == "210987654321"
+    assert not dict.__contains__(iam_models.iam_backends["123456789012"], "aws-cn")
+
+
+def test_enforcement_stays_on_while_any_server_runs(emulator):
+    """Servers in one process share moto: stopping one must not switch IAM off for the other (near miss:
+    restoring the setting on every stop)."""
+    assert access.enforced()
+    second = EmulatorServer().start()
+    second.stop()
+    assert access.enforced() and moto_settings.INITIAL_NO_AUTH_ACTION_COUNT == 0
+    with pytest.raises(ClientError) as refused:
+        boto3.client(
+            "sts", region_name="us-east-1", endpoint_url=emulator.url, verify=str(emulator.ca_bundle),
+            aws_access_key_id="AKIAZZZZZZZZZZZZZZZZ", aws_secret_access_key="x" * 40,
+        ).get_caller_identity()  # fmt: skip
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_a_stopped_servers_key_is_revoked_and_the_others_still_works(emulator):
+    second = EmulatorServer().start()
+    key = second.credentials
+    second.stop()
+    env = emulator.client_env()
+
+    def identity(credentials: Credentials) -> dict:
+        return boto3.client(
+            "sts", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"], verify=env["AWS_CA_BUNDLE"],
+            aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key,
+        ).get_caller_identity()  # fmt: skip
+
+    assert identity(emulator.credentials)["Arn"].endswith(":user/vgsales-emulator-admin")
+    with pytest.raises(ClientError) as refused:
+        identity(key)
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_credentials_never_show_their_secret():
+    credentials = Credentials("AKIAEXAMPLEEXAMPLE00", "s3cr3t-value-that-must-not-print")
+    assert "s3cr3t" not in repr(credentials) and "s3cr3t" not in str(credentials)
+    assert Credentials.from_json(json.loads(json.dumps(credentials.to_json()))) == credentials
+
+
+def test_the_admin_secret_comes_from_the_operating_system(emulator):
+    """Not moto's seedable generator: two keys issued in a row share nothing, and use a 62-letter alphabet."""
+    first, second = access.issue_admin_credentials(), access.issue_admin_credentials()
+    try:
+        assert first.secret_access_key != second.secret_access_key and len(first.secret_access_key) == 40
+        assert set(first.secret_access_key) <= set(access._SECRET_ALPHABET)
+    finally:
+        access.revoke(first)
+        access.revoke(second)
