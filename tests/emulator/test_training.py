@@ -263,6 +263,23 @@ def test_rounds_stream_to_cloudwatch_in_the_container_format(aws_env, data_bucke
     assert float(re.match(definitions["validation:auc"], lines[-1]).group(1)) == pytest.approx(final["validation:auc"], abs=1e-5)
 
 
+def test_a_quick_job_has_ended_when_create_returns_and_a_long_one_has_not(aws_env, data_bucket):
+    """training.QUICK_JOB_SECONDS: the first describe of the workshop-sized job already sees Completed (no poll
+    interval to wait out); a job that needs longer is InProgress when create returns, as on AWS."""
+    _, sagemaker, _, _ = clients()
+    quick, long = unique("quick"), unique("long")
+    create_job(sagemaker, quick, channels(data_bucket), f"s3://{data_bucket}/output")
+    assert sagemaker.describe_training_job(TrainingJobName=quick)["TrainingJobStatus"] == "Completed"
+    started = time.monotonic()
+    create_job(sagemaker, long, channels(data_bucket), f"s3://{data_bucket}/output", hyperparameters=LONG_RUN)
+    try:
+        assert time.monotonic() - started < training.QUICK_JOB_SECONDS + 1.5, "create waits a bounded time"
+        assert sagemaker.describe_training_job(TrainingJobName=long)["TrainingJobStatus"] == "InProgress"
+    finally:
+        sagemaker.stop_training_job(TrainingJobName=long)
+        wait_for_job(sagemaker, long)
+
+
 def test_logs_are_written_while_the_job_runs(aws_env, data_bucket):
     _, sagemaker, _, logs = clients()
     name = unique("live")

@@ -123,3 +123,26 @@ def test_help_names_settings_that_exist(task):
             assert isinstance(node, dict) and part in node, f"invoke --help {task} names workshop.{name}, which invoke.yaml lacks"
             node = node[part]
     assert "INVOKE_WORKSHOP_" in result.stdout and "-f my-settings.yaml" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["invoke", "setup"], None),
+        (["invoke", "setup", "teardown"], None),
+        (["invoke", "setup", "train"], ["sagemaker.core.resources", "vgsales.pipeline.train"]),
+        (["invoke", "setup", "evaluate"], ["sklearn.metrics", "vgsales.evaluation.plots", "vgsales.pipeline.evaluate"]),
+        (["invoke", "-f", "train.yaml", "setup"], None),  # a word that is not a task name is no task
+    ],
+)
+def test_setup_prefetches_only_what_the_later_tasks_on_the_command_line_import(monkeypatch, argv, expected):
+    from vgsales import cli
+
+    imported: list[str] = []
+    monkeypatch.setattr(cli.importlib, "import_module", imported.append)
+    thread = cli.prefetch_later_stages(argv)
+    if expected is None:
+        assert thread is None
+        return
+    thread.join(10)
+    assert imported == expected

@@ -6,6 +6,9 @@ tasks.py stays thin wiring; what it needs from invoke beyond @task lives here.
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
+import threading
 from pathlib import Path
 
 from botocore.exceptions import ConnectionError as AwsConnectionError
@@ -19,6 +22,40 @@ PROJECT_DIR = Path(__file__).resolve().parents[3]  # where tasks.py and invoke.y
 
 def settings_of(c) -> Settings:
     return Settings.from_config(c.config.workshop, project_dir=PROJECT_DIR)
+
+
+# The heavy imports of the stages after setup (pandas and scikit-learn for data, sagemaker-core for train and
+# deploy, matplotlib (without pyplot) for evaluate): about 2.5 s of one core.
+LATER_STAGE_MODULES = {
+    "data": ("pandas", "sklearn.datasets", "vgsales.pipeline.data"),
+    "train": ("sagemaker.core.resources", "vgsales.pipeline.train"),
+    "deploy": ("sagemaker.core.resources", "vgsales.pipeline.deploy"),
+    "evaluate": ("sklearn.metrics", "vgsales.evaluation.plots", "vgsales.pipeline.evaluate"),
+}
+
+
+def prefetch_later_stages(argv: list[str] | None = None) -> threading.Thread | None:
+    """Import, in the background, what the tasks named after this one on the command line will need.
+
+    `invoke setup train deploy evaluate` spends most of setup waiting for Terraform, in another process; the
+    interpreter is idle meanwhile, and the imports would otherwise come one after another at each stage's
+    start. Nothing but imports happens in the thread, and a failure there only means the stage imports it
+    itself, as without this."""
+    words = set((argv if argv is not None else sys.argv)[1:])
+    modules = [name for task, names in LATER_STAGE_MODULES.items() if task in words for name in names]
+    if not modules:
+        return None
+
+    def load() -> None:
+        for name in dict.fromkeys(modules):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the stage will import it again and report the real error
+                return
+
+    thread = threading.Thread(target=load, name="prefetch-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def next_step(c, tasks: str, why: str) -> None:

@@ -192,10 +192,13 @@ class TrainingRun:
         self._data: Any = None
 
     # --- control from request threads -------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, wait: float = 0.0) -> None:
+        """Run the job in a thread of its own; wait up to ``wait`` seconds for it to end."""
         with _RUNS_LOCK:
             _RUNS[self.job.arn] = self
-        threading.Thread(target=self._run, name=f"training-job-{self.job.training_job_name}", daemon=True).start()
+        runner = threading.Thread(target=self._run, name=f"training-job-{self.job.training_job_name}", daemon=True)
+        runner.start()
+        runner.join(wait)
 
     def request_stop(self) -> None:
         with self._lock:
@@ -469,6 +472,13 @@ def _patched_job_init(original: Callable[..., None]) -> Callable[..., None]:
     return __init__
 
 
+# A job that ends this quickly (the workshop's takes 0.2 s) has ended when CreateTrainingJob returns, so a
+# client's first describe already sees Completed or Failed: sagemaker-core's wait() polls in whole seconds and
+# SDK v2 sleeps before its first poll. A longer job goes on in the background, InProgress meanwhile, as on AWS.
+# The same rule as hosting.LOAD_WAIT_SECONDS for endpoints.
+QUICK_JOB_SECONDS = 2.0
+
+
 def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(original)
 
@@ -482,7 +492,7 @@ def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
                 f"with this name already exists ({arn})"
             )
         job = original(self, *args, **kwargs)
-        TrainingRun(self, job).start()
+        TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
     return create_training_job
