@@ -130,7 +130,8 @@ def test_help_names_settings_that_exist(task):
     [
         (["invoke", "setup"], None),
         (["invoke", "setup", "teardown"], None),
-        (["invoke", "setup", "train"], ["sagemaker.core.resources", "vgsales.pipeline.train"]),
+        (["invoke", "setup", "train"], ["pandas", "sklearn.datasets", "vgsales.pipeline.data", "sagemaker.core.resources", "vgsales.pipeline.train"]),
+        (["invoke", "setup", "train", "deploy"], ["pandas", "sklearn.datasets", "vgsales.pipeline.data", "sagemaker.core.resources", "vgsales.pipeline.train", "vgsales.pipeline.deploy"]),
         (["invoke", "setup", "evaluate"], ["sklearn.metrics", "vgsales.evaluation.plots", "vgsales.pipeline.evaluate"]),
         (["invoke", "-f", "train.yaml", "setup"], None),  # a word that is not a task name is no task
     ],

@@ -28,7 +28,8 @@ def settings_of(c) -> Settings:
 # deploy, matplotlib (without pyplot) for evaluate): about 2.5 s of one core.
 LATER_STAGE_MODULES = {
     "data": ("pandas", "sklearn.datasets", "vgsales.pipeline.data"),
-    "train": ("sagemaker.core.resources", "vgsales.pipeline.train"),
+    # train runs data first, as its pre-task
+    "train": ("pandas", "sklearn.datasets", "vgsales.pipeline.data", "sagemaker.core.resources", "vgsales.pipeline.train"),
     "deploy": ("sagemaker.core.resources", "vgsales.pipeline.deploy"),
     "evaluate": ("sklearn.metrics", "vgsales.evaluation.plots", "vgsales.pipeline.evaluate"),
 }
