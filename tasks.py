@@ -13,7 +13,7 @@ import json
 
 from invoke import Collection, task
 
-from vgsales.cli import next_step, prefetch_later_stages, settings_of, user_errors
+from vgsales.cli import later_stage_imports, next_step, settings_of, user_errors
 
 # Appended to each task's --help: settings are not options, they come from invoke's configuration.
 HOW_TO_SET = """
@@ -51,8 +51,8 @@ def setup(c):
     """Create the stack (bucket, role, notebook instance) with Terraform; starts the emulator on the local target."""
     from vgsales.infra import stack
 
-    prefetch_later_stages()  # while Terraform works, when later stages follow in this same invocation
-    stack.setup(settings_of(c))
+    # When later stages follow in this same invocation, their imports happen while Terraform applies.
+    stack.setup(settings_of(c), while_applying=later_stage_imports())
     next_step(c, "train", "prepares the data, then trains; after it, `deploy` and `evaluate`")
 
 

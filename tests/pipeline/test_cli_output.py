@@ -141,9 +141,9 @@ def test_setup_prefetches_only_what_the_later_tasks_on_the_command_line_import(m
 
     imported: list[str] = []
     monkeypatch.setattr(cli.importlib, "import_module", imported.append)
-    thread = cli.prefetch_later_stages(argv)
+    load = cli.later_stage_imports(argv)
     if expected is None:
-        assert thread is None
+        assert load is None
         return
-    thread.join(10)
+    load()
     assert imported == expected

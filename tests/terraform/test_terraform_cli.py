@@ -68,3 +68,53 @@ def test_terraform_accepts_the_generated_config(terraform_bin: str, tmp_path: Pa
     env.update(cli_config_env(str(mirror), tmp_path / "config"))
     result = subprocess.run([terraform_bin, "version"], env=env, capture_output=True, text=True, check=True)
     assert "problems with the CLI configuration" not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def terraform_binary() -> str:
+    import os
+    import shutil
+
+    binary = shutil.which("terraform")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have terraform on PATH")
+        pytest.skip("terraform is not on PATH")
+    return binary
+
+
+def test_init_without_a_registry_or_mirror_fails_in_one_paragraph_naming_its_log(
+    terraform_binary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline and without a mirror: our paragraph only, and Terraform's raw lines in the log it names. A proxy
+    that refuses every connection makes the registry unreachable on any machine."""
+    from vgsales.infra.terraform import TerraformStack
+
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.setenv(CLI_CONFIG_ENV, str(tmp_path / "no-such.tfrc"))
+    stack = TerraformStack(tmp_path / "work", {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"})
+    with pytest.raises(WorkshopError) as failed:
+        stack.init()
+    message = str(failed.value)
+    assert "\n" not in message, message
+    assert "cannot reach the provider registry (registry.terraform.io)" in message
+    assert MIRROR_ENV in message and str(stack.log_file) in message
+    assert "registry.terraform.io" in stack.log_file.read_text(), "the raw output is kept in the log"
+
+
+def test_terraform_errors_are_summarised_as_one_paragraph() -> None:
+    from vgsales.infra.terraform import error_summary
+
+    boxed = (
+        "╷\n│ Error: Resource precondition failed\n│ \n│   on modules/execution-role/main.tf line 223, in resource:\n"
+        '│  223:       condition     = local.algorithm_image_account != ""\n│     ├────────────────\n'
+        '│     │ local.algorithm_image_account is ""\n│ \n│ No registry account of SageMaker\'s algorithm images\n'
+        "│ is known for region xx-east-1.\n╵\n"
+    )
+    assert error_summary(boxed) == (
+        "Resource precondition failed: No registry account of SageMaker's algorithm images is known for region "
+        "xx-east-1."
+    )
+    two = "Error: First problem\n\nIt broke.\n\nError: Second problem\n\n  on main.tf line 1:\n   1: x\n\nAlso broke.\n"
+    assert error_summary(two) == "First problem: It broke. Second problem: Also broke."
+    assert error_summary("no error block at all\nlast line") == "no error block at all last line"

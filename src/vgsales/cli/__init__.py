@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from botocore.exceptions import ConnectionError as AwsConnectionError
@@ -35,28 +35,26 @@ LATER_STAGE_MODULES = {
 }
 
 
-def prefetch_later_stages(argv: list[str] | None = None) -> threading.Thread | None:
-    """Import, in the background, what the tasks named after this one on the command line will need.
+def later_stage_imports(argv: list[str] | None = None) -> Callable[[], None] | None:
+    """A function that imports what the tasks named after this one on the command line will need, or None.
 
     `invoke setup train deploy evaluate` spends most of setup waiting for Terraform, in another process; the
     interpreter is idle meanwhile, and the imports would otherwise come one after another at each stage's
-    start. Nothing but imports happens in the thread, and a failure there only means the stage imports it
-    itself, as without this."""
+    start. setup runs it in a thread while Terraform applies. Nothing but imports happens there, and a failure
+    only means the stage imports the module itself, as without this."""
     words = set((argv if argv is not None else sys.argv)[1:])
-    modules = [name for task, names in LATER_STAGE_MODULES.items() if task in words for name in names]
+    modules = list(dict.fromkeys(name for task, names in LATER_STAGE_MODULES.items() if task in words for name in names))
     if not modules:
         return None
 
     def load() -> None:
-        for name in dict.fromkeys(modules):
+        for name in modules:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - the stage will import it again and report the real error
                 return
 
-    thread = threading.Thread(target=load, name="prefetch-imports", daemon=True)
-    thread.start()
-    return thread
+    return load
 
 
 def next_step(c, tasks: str, why: str) -> None:

@@ -6,6 +6,7 @@ What differs between the targets comes from target.of(settings); this module run
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,7 +74,9 @@ def _discard_stale_state(settings: Settings, where: Target) -> bool:
     return True
 
 
-def setup(settings: Settings) -> StackRecord:
+def setup(settings: Settings, while_applying: Callable[[], Any] | None = None) -> StackRecord:
+    """Create or update the stack. while_applying runs in a background thread once Terraform starts to apply
+    (it mostly waits on the provider then): the command line imports the later stages' libraries there."""
     where = target.of(settings)
     _discard_stale_state(settings, where)
     started = False
@@ -85,7 +88,7 @@ def setup(settings: Settings) -> StackRecord:
         finally:
             if finish is not None:
                 started = _finish_start(where, finish)
-        return _setup(settings, where)
+        return _setup(settings, where, fresh=started, while_applying=while_applying)
     except (WorkshopError, ClientError, BotoCoreError) as exc:
         # A failed setup leaves nothing running that it started: the emulator holds only what this setup made.
         if started and where.service.stop():
@@ -104,16 +107,23 @@ def _finish_start(where: Target, finish: Callable[[], tuple[ServiceInfo, bool]])
     return started
 
 
-def _setup(settings: Settings, where: Target) -> StackRecord:
+def _setup(settings: Settings, where: Target, fresh: bool, while_applying: Callable[[], Any] | None) -> StackRecord:
+    """fresh: this setup has just started the target's service (the emulator), so it holds nothing yet, its
+    credentials are the ones the emulator issued, and the local state was discarded with the old one. Then
+    there are no leftovers to look for and no login to check, and Terraform's start overlaps the emulator's
+    warm-up instead of waiting behind those calls."""
     with target.activate(settings) as env:
-        identity = _caller_identity(settings)
+        identity = {} if fresh else _caller_identity(settings)
         stack = _stack(settings, env)
         if settings.terraform.create_notebook_instance:
             with step("Notebook bundle (notebooks, settings, a wheel of this package)") as outcome:
                 if not bundle.build_bundle(bundle_dir(settings)):
                     outcome.skipped = "unchanged, reused"
         variables = terraform_variables(settings)
-        _clear_untracked(settings, where, stack)
+        if not fresh:
+            _clear_untracked(settings, where, stack)
+        if while_applying is not None:
+            threading.Thread(target=while_applying, name="while-terraform-applies", daemon=True).start()
         if where.asks_before_apply:
             # Plan into a file, show it, ask, and apply exactly that plan.
             with step("terraform plan"):
