@@ -13,7 +13,9 @@ And the baselines the ratios compare with, measured in the same run:
 - `terraform init && terraform apply -auto-approve` and `terraform destroy -auto-approve` by hand: the same
   root module, the same variables, against a running emulator;
 - the same XGBoost training (the workshop's hyperparameters, same splits) and the test-split prediction in
-  this process, with xgboost itself.
+  this process, with xgboost itself;
+- the same API calls from a minimal boto3 client in a fresh process (train, an endpoint, the test split in
+  100-row requests): the least any SageMaker client has to do for that work.
 
 Prints the per-stage table, the ratios (setup / hand-run init+apply, teardown / hand-run destroy, train+deploy+
 evaluate / in-process XGBoost) and Terraform's share of the main job.
@@ -104,6 +106,58 @@ def in_process_xgboost(data_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+MINIMAL_CLIENT = r"""
+import json, sys, time
+import boto3
+spec, test_split = json.loads(sys.argv[1]), sys.argv[2]
+sagemaker, runtime = boto3.client("sagemaker"), boto3.client("sagemaker-runtime")
+name = spec["TrainingJobName"]
+sagemaker.create_training_job(**spec)
+while sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress":
+    time.sleep(0.1)
+job = sagemaker.describe_training_job(TrainingJobName=name)
+sagemaker.create_model(ModelName=name, ExecutionRoleArn=spec["RoleArn"], PrimaryContainer={
+    "Image": spec["AlgorithmSpecification"]["TrainingImage"], "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "AllTraffic",
+    "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+while sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating":
+    time.sleep(0.1)
+rows = [line.partition(" ")[2] for line in open(test_split).read().splitlines()]
+for start in range(0, len(rows), 100):
+    runtime.invoke_endpoint(EndpointName=name, ContentType="text/x-libsvm", Body="\n".join(rows[start:start + 100]))
+sagemaker.delete_endpoint(EndpointName=name)
+sagemaker.delete_endpoint_config(EndpointConfigName=name)
+sagemaker.delete_model(ModelName=name)
+"""
+
+
+def minimal_client(state_dir: str) -> float:
+    """The same work as `invoke train deploy evaluate` with the least a SageMaker client must do: a fresh
+    Python process, boto3, the same training job, an endpoint, the test split in 100-row requests."""
+    from vgsales import target
+    from vgsales.records import DataRecord, TrainingRecord
+    from vgsales.state import RunState
+
+    chosen = settings(Path(state_dir))
+    state = RunState(chosen)
+    trained, data = state.read(TrainingRecord), state.read(DataRecord)
+    with target.activate(chosen) as env:
+        import boto3
+
+        described = boto3.client("sagemaker", region_name=chosen.region).describe_training_job(
+            TrainingJobName=trained.training_job_name
+        )
+    keys = ("AlgorithmSpecification", "RoleArn", "HyperParameters", "InputDataConfig", "OutputDataConfig",
+            "ResourceConfig", "StoppingCondition")  # fmt: skip
+    spec = {key: described[key] for key in keys}
+    spec["TrainingJobName"] = f"{chosen.name_prefix}-minimal-{int(time.time())}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", MINIMAL_CLIENT, json.dumps(spec, default=str), data.test_split],
+                   env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs from nothing (default 3)")
@@ -123,6 +177,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="vgsales-bench-") as state_dir:
             for name, tasks in (("setup", ("setup",)), ("train deploy evaluate", ("train", "deploy", "evaluate")),
                                 ("teardown", ("teardown",))):  # fmt: skip
+                if name == "teardown":
+                    record("the same API calls from a minimal boto3 client", minimal_client(state_dir))
                 took, output = cli(*tasks, state_dir=state_dir)
                 record(name, took)
                 if name != "train deploy evaluate":
@@ -146,6 +202,7 @@ def main() -> None:
             ["setup / hand-run terraform init + apply", ratio("setup", "hand-run terraform init + apply"), "≤ 1.2 ×"],
             ["teardown / hand-run terraform destroy", ratio("teardown", "hand-run terraform destroy"), "≤ 1.2 ×"],
             ["train + deploy + evaluate / xgboost in process", ratio("train deploy evaluate", "xgboost in process"), "≤ 3 ×"],
+            ["train + deploy + evaluate / a minimal boto3 client", ratio("train deploy evaluate", "the same API calls from a minimal boto3 client"), ""],
             ["Terraform's share of the main job", f"{median(figures['terraform in the main job']) / median(figures['main job']):.0%}", ""],
         ],
     )
