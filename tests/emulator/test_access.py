@@ -89,3 +89,33 @@ def test_the_admin_secret_comes_from_the_operating_system(emulator):
     finally:
         access.revoke(first)
         access.revoke(second)
+
+
+@pytest.mark.parametrize("deny", [False, True], ids=["trusted", "trusted, then denied"])
+def test_a_role_session_assumes_another_role_only_as_its_trust_policy_says(emulator, aws_env, deny):
+    """A non-admin caller needs sts:AssumeRole in its own policy AND the target role's trust; an explicit Deny
+    in the trust policy wins even after an Allow (near miss: the first matching statement deciding)."""
+    import uuid
+
+    iam, sts = boto3.client("iam"), boto3.client("sts")
+    suffix = uuid.uuid4().hex[:8]
+    services = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    caller = iam.create_role(RoleName=f"caller-{suffix}", AssumeRolePolicyDocument=json.dumps(services))["Role"]
+    statements = [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]
+    if deny:
+        statements.append({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+    target = iam.create_role(RoleName=f"target-{suffix}", AssumeRolePolicyDocument=json.dumps({"Statement": statements}))["Role"]
+    iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target["Arn"]}]}))
+    session = sts.assume_role(RoleArn=caller["Arn"], RoleSessionName="SageMaker")["Credentials"]
+    as_caller = boto3.client(
+        "sts", region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
+    )  # fmt: skip
+    if deny:
+        with pytest.raises(ClientError) as refused:
+            as_caller.assume_role(RoleArn=target["Arn"], RoleSessionName="second")
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    else:
+        assumed = as_caller.assume_role(RoleArn=target["Arn"], RoleSessionName="second")
+        assert assumed["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/target-{suffix}/second")

@@ -221,6 +221,7 @@ def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) 
     trust = _document(role.assume_role_policy_document)
     caller = context["aws:principalarn"]
     account_root = f"arn:{key.partition}:iam::{key.account_id}:root"
+    effects = set()
     for statement in policy.statements(trust):
         principals = statement.get("Principal", {})
         aws = principals.get("AWS", []) if isinstance(principals, Mapping) else principals
@@ -229,10 +230,8 @@ def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) 
             continue
         unconditional = {k: v for k, v in statement.items() if k != "Principal"}
         if policy.statement_applies({**unconditional, "Resource": "*"}, "sts:AssumeRole", role_arn, context):
-            if statement.get("Effect") == "Deny":
-                return False
-            return True
-    return False
+            effects.add(statement.get("Effect"))
+    return "Allow" in effects and "Deny" not in effects  # an explicit Deny wins, wherever it stands
 
 
 def _is_admin(key: Any) -> bool:
