@@ -39,3 +39,26 @@ def test_a_failed_setup_leaves_an_emulator_it_found_running(make_settings, tmp_p
         assert service.running() == info, "an emulator the user started (emulator.start) is theirs to stop"
     finally:
         service.stop()
+
+
+def test_setup_on_an_emulator_it_found_running_clears_an_untracked_leftover(terraform_available, make_settings, tmp_path):
+    """Only an emulator this setup started is known to be empty: on one that was already running, a leftover of
+    the stack that Terraform never recorded (a cut-off apply) is found and removed, and setup converges (near
+    miss: trusting every emulator to be empty, and failing on the taken name)."""
+    import boto3
+
+    from vgsales.discovery import STACK_TAG
+
+    settings = make_settings(tmp_path, **{"terraform.create_notebook_instance": False})
+    service = target.of(settings).service
+    service.start()
+    try:
+        with target.activate(settings):
+            boto3.client("iam").create_role(
+                RoleName=f"{settings.name_prefix}-sagemaker-execution", AssumeRolePolicyDocument="{}",
+                Tags=[{"Key": STACK_TAG, "Value": settings.name_prefix}],
+            )  # fmt: skip
+        record = stack.setup(settings)
+        assert record.role_arn.endswith(f":role/{settings.name_prefix}-sagemaker-execution")
+    finally:
+        stack.teardown(settings)

@@ -118,3 +118,24 @@ def test_terraform_errors_are_summarised_as_one_paragraph() -> None:
     two = "Error: First problem\n\nIt broke.\n\nError: Second problem\n\n  on main.tf line 1:\n   1: x\n\nAlso broke.\n"
     assert error_summary(two) == "First problem: It broke. Second problem: Also broke."
     assert error_summary("no error block at all\nlast line") == "no error block at all last line"
+
+
+def test_init_runs_again_only_when_the_configuration_changed(
+    terraform_binary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The init stamp: skipped for the same files, run again when a .tf file of the root or a module changes
+    (near miss: a digest of the file names only). A root without providers needs no registry."""
+    from vgsales.infra.terraform import TerraformStack
+
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.setenv(CLI_CONFIG_ENV, str(tmp_path / "no-such.tfrc"))
+    root = tmp_path / "root"
+    (root / "modules" / "inner").mkdir(parents=True)
+    (root / "main.tf").write_text('module "inner" {\n  source = "./modules/inner"\n}\n')
+    (root / "modules" / "inner" / "main.tf").write_text('output "x" {\n  value = 1\n}\n')
+    stack = TerraformStack(tmp_path / "work", {}, root_module=root)
+    assert stack.init() is True
+    assert stack.init() is False, "already initialised for this configuration"
+    (root / "modules" / "inner" / "main.tf").write_text('output "x" {\n  value = 2\n}\n')
+    assert stack.init() is True, "a module's file changed"
+    assert stack.init() is False

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Answered by the emulator itself, not by moto; bucket names cannot contain "_", so S3 never needs it.
 HEALTH_PATH = "/_vgsales/health"

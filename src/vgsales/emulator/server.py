@@ -32,7 +32,7 @@ from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
 from . import access, hosting, tls
-from .endpoint import DEFAULT_REGION, HEALTH_PATH, NO_PROXY, SERVICE_NAME, client_env  # noqa: F401 (re-exported)
+from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
 from .compat import s3_policy
 from .proxy import TunnelProxy
 
