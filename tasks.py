@@ -1,6 +1,7 @@
 """invoke tasks: thin wiring from the command line to the vgsales package.
 
     invoke setup train deploy evaluate teardown     the whole workshop (local target by default)
+    invoke setup tune deploy evaluate teardown      the same with a tuned model
     INVOKE_WORKSHOP_TARGET=aws invoke setup         the same on a real AWS account
 
 Settings live under `workshop` in invoke's configuration tree (invoke.yaml beside this file, a file given
@@ -47,7 +48,7 @@ def _with_settings(*names: str):
 
 COMMON = ("target", "region", "name_prefix", "state_dir")
 # Settings whose default is an empty mapping: invoke maps environment variables only onto keys it knows.
-FILE_ONLY = ("tags", "deploy.serverless")
+FILE_ONLY = ("tags", "deploy.serverless", "tuning.ranges")
 
 
 @task
@@ -117,6 +118,20 @@ def train(c):
     next_step(c, "deploy", "serves the model on an endpoint")
 
 
+@task(pre=[data])
+@user_errors
+@_with_settings(*COMMON, "tuning.strategy", "tuning.max_jobs", "tuning.max_parallel_jobs", "tuning.objective_metric",
+                "tuning.early_stopping", "tuning.random_seed", "tuning.ranges.<name>.min", "tuning.ranges.<name>.max",
+                "tuning.ranges.<name>.scaling", "tuning.ranges", "training.hyperparameters.<name>",
+                "training.instance_type", "training.max_runtime_seconds")
+def tune(c):
+    """Tune the hyperparameters on the validation split (a tuning job of real training jobs); deploy serves the best."""
+    from vgsales.pipeline import tune as stage
+
+    stage.run(settings_of(c))
+    next_step(c, "deploy", "serves the best job's model on an endpoint")
+
+
 @task
 @user_errors
 @_with_settings(*COMMON, "deploy.instance_type", "deploy.instance_count", "deploy.serverless")
@@ -184,5 +199,5 @@ def emulator_env(c, json_=False, admin=False):
     print(json.dumps({"set": variables, "unset": unset}, indent=2) if json_ else local.shell_lines(variables, unset))
 
 
-namespace = Collection(setup, teardown, status, data, train, deploy, evaluate)
+namespace = Collection(setup, teardown, status, data, train, tune, deploy, evaluate)
 namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -57,3 +60,18 @@ def machine() -> str:
     import platform
 
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
+def cli(*tasks: str, state_dir: str, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Run `invoke <tasks>` as a user would, in a fresh process; returns (seconds, stdout)."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("INVOKE_WORKSHOP_", "AWS_"))}
+    clean.update(INVOKE_WORKSHOP_STATE_DIR=state_dir, INVOKE_WORKSHOP_DATA_SOURCE=dataset_source(), COLUMNS="200")
+    clean.update(env or {})
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *tasks], cwd=PROJECT_ROOT, env=clean, capture_output=True, text=True
+    )
+    took = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"invoke {' '.join(tasks)} failed:\n{result.stdout}\n{result.stderr}")
+    return took, result.stdout

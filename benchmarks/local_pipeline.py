@@ -35,22 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PROJECT_ROOT, console, dataset_source, machine, median, print_table, settings  # noqa: E402
+from _common import cli, console, dataset_source, machine, median, print_table, settings  # noqa: E402
 
 TERRAFORM_STEP = re.compile(r"^✓ terraform (?:init|apply|destroy)[^\n]*?\((\d+\.\d+) s\)$", re.M)
-
-
-def cli(*tasks: str, state_dir: str) -> tuple[float, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("INVOKE_WORKSHOP_", "AWS_"))}
-    env.update(INVOKE_WORKSHOP_STATE_DIR=state_dir, INVOKE_WORKSHOP_DATA_SOURCE=dataset_source(), COLUMNS="200")
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", *tasks], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
-    )
-    took = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"invoke {' '.join(tasks)} failed:\n{result.stdout}\n{result.stderr}")
-    return took, result.stdout
 
 
 def terraform_seconds(output: str) -> float:

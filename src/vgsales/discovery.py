@@ -25,12 +25,15 @@ from .settings import STACK_TAG, Settings
 
 # Teardown order: what serves traffic first, what it depends on after; the Terraform-managed ones last,
 # the notebook instance before the role it runs as and the bucket it reads.
-PIPELINE_KINDS = ("endpoint", "endpoint-config", "model", "training-job")
+# A tuning job goes before the training jobs: stopped first, it launches no more of them.
+PIPELINE_KINDS = ("endpoint", "endpoint-config", "model", "tuning-job", "training-job")
 STACK_KINDS = ("notebook-instance", "lifecycle-config", "role", "bucket")
 KINDS = PIPELINE_KINDS + STACK_KINDS
+JOB_KINDS = ("tuning-job", "training-job")  # stopped, never deleted
 # What keeps billing while it exists in this state.
 COSTS_WHILE = {
     "endpoint": frozenset({"Creating", "Updating", "InService", "SystemUpdating", "RollingBack"}),
+    "tuning-job": frozenset({"InProgress", "Stopping"}),
     "training-job": frozenset({"InProgress", "Stopping"}),
     "notebook-instance": frozenset({"Pending", "InService", "Updating"}),
 }
@@ -72,13 +75,13 @@ def is_ours(tags: Iterable[Mapping[str, str]], settings: Settings) -> bool:
 def find(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[Resource]:
     """Every resource of the given kinds that belongs to the stack, in teardown order.
 
-    Finished training jobs are history, not resources: SageMaker keeps them forever and they cost nothing,
+    Finished training and tuning jobs are history, not resources: SageMaker keeps them and they cost nothing,
     so only running ones are returned (teardown stops them).
     """
     found = []
     for kind in sorted(kinds, key=KINDS.index):
         for candidate, tags in _CANDIDATES[kind](settings):
-            if kind == "training-job" and not candidate.costs_money:
+            if kind in JOB_KINDS and not candidate.costs_money:
                 continue
             if is_ours(tags(), settings):
                 found.append(candidate)
@@ -100,10 +103,28 @@ def remove(settings: Settings, resource: Resource, *, wait_seconds: float = 1200
             sagemaker.delete_endpoint_config(EndpointConfigName=resource.name)
         elif resource.kind == "model":
             sagemaker.delete_model(ModelName=resource.name)
+        elif resource.kind == "tuning-job":
+            if resource.status != "InProgress":
+                return "already stopping"
+            sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=resource.name)
+            # It stops its own training jobs; once it has ended, it launches none.
+            _wait_while(
+                lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=resource.name)[
+                    "HyperParameterTuningJobStatus"
+                ],
+                ("InProgress", "Stopping"), time.monotonic() + wait_seconds, poll, f"tuning job {resource.name}",
+            )  # fmt: skip
+            return "stopped"
         elif resource.kind == "training-job":
             if resource.status != "InProgress":
                 return "already stopping"
-            sagemaker.stop_training_job(TrainingJobName=resource.name)
+            try:
+                sagemaker.stop_training_job(TrainingJobName=resource.name)
+            except ClientError as exc:
+                # Ended since it was listed (a stopped tuning job stops its own training jobs).
+                if "in status" in exc.response.get("Error", {}).get("Message", ""):
+                    return "already ended"
+                raise
             return "stopped"
         elif resource.kind == "notebook-instance":
             _remove_notebook(sagemaker, resource.name, wait_seconds, poll)
@@ -213,6 +234,10 @@ _CANDIDATES: dict[str, Callable[[Settings], Candidates]] = {
         "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", None, "endpoint-config"
     ),
     "model": _sagemaker_lister("list_models", "Models", "ModelName", "ModelArn", None, "model"),
+    "tuning-job": _sagemaker_lister(
+        "list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries", "HyperParameterTuningJobName",
+        "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "tuning-job",
+    ),  # fmt: skip
     "training-job": _sagemaker_lister(
         "list_training_jobs", "TrainingJobSummaries", "TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "training-job"
     ),

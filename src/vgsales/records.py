@@ -97,6 +97,22 @@ class TrainingRecord(Record):
     instance_count: int
     final_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    tuning_job_name: str | None = None  # set when the model is the best job of `invoke tune`
+
+
+@dataclass(frozen=True)
+class TuningRecord(Record):
+    NAME: ClassVar[str] = "tuning"
+    PRODUCER: ClassVar[str] = "tune"
+
+    tuning_job_name: str
+    tuning_job_arn: str
+    strategy: str
+    objective_metric: str
+    best_training_job_name: str
+    best_objective_value: float
+    status_counts: dict[str, int]
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -123,9 +139,27 @@ class EvaluationRecord(Record):
     report_md: str
 
 
-RECORDS: tuple[type[Record], ...] = (StackRecord, DataRecord, TrainingRecord, EndpointRecord, EvaluationRecord)
+RECORDS: tuple[type[Record], ...] = (StackRecord, DataRecord, TrainingRecord, TuningRecord, EndpointRecord, EvaluationRecord)
 # Records that describe resources on the target; they go when the resources go.
-TARGET_RECORDS: tuple[type[Record], ...] = (StackRecord, TrainingRecord, EndpointRecord)
+TARGET_RECORDS: tuple[type[Record], ...] = (StackRecord, TrainingRecord, TuningRecord, EndpointRecord)
+
+
+# SageMaker's limit for tuning job names; their children are named "<tuning job>-<NNN>-<8 hex>" (45 at most).
+TUNING_NAME_MAX = 32
+
+
+def tuning_job_name(prefix: str, now: float | None = None) -> str:
+    """`<prefix>-MMDD-HHMMSS`, or `<prefix>-<seconds in base 36>` when that would pass SageMaker's 32 characters
+    (a prefix of 21 or more). Both sort by time and are found by discovery's name search."""
+    now = time.time() if now is None else now
+    readable = f"{prefix}-{time.strftime('%m%d-%H%M%S', time.gmtime(now))}"
+    if len(readable) <= TUNING_NAME_MAX:
+        return readable
+    digits, seconds = "", int(now)
+    while seconds:
+        seconds, digit = divmod(seconds, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return f"{prefix}-{digits}"
 
 
 def run_name(prefix: str, kind: str) -> str:

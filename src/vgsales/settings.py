@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .algorithm.hyperparameters import validate_hyperparameters  # one rule book for both targets
+from .algorithm.hyperparameters import ALIASES, TUNING_OBJECTIVES, validate_hyperparameters  # one rule book for both targets
+from .algorithm.tuning import InvalidTuning, ParameterRange, check_job, check_range, objective_type, range_kind
 from .errors import WorkshopError
 from .loopback import require_loopback
 
@@ -98,6 +99,21 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class TuningSettings:
+    strategy: str = "Bayesian"
+    max_jobs: int = 30
+    max_parallel_jobs: int = 2
+    objective_metric: str = "validation:auc"
+    early_stopping: bool = False
+    random_seed: int = 0
+    ranges: tuple[ParameterRange, ...] = ()
+
+    @property
+    def objective_type(self) -> str:
+        return str(objective_type(self.objective_metric))
+
+
+@dataclass(frozen=True)
 class ServerlessSettings:
     memory_mb: int
     max_concurrency: int
@@ -130,6 +146,7 @@ class Settings:
     terraform: TerraformSettings
     emulator: EmulatorSettings
     training: TrainingSettings
+    tuning: TuningSettings
     deploy: DeploySettings
     evaluate: EvaluateSettings
 
@@ -152,6 +169,7 @@ class Settings:
         if project_dir is not None and not state_dir.is_absolute():
             state_dir = project_dir / state_dir
         tags = reader.mapping("tags")
+        training = _training(reader.section("training"))
         for key, value in tags.items():
             if not isinstance(value, (str, int, float, bool)):
                 raise _bad("workshop.tags", f"tag {key!r} has a {type(value).__name__} value; tags are strings")
@@ -170,7 +188,8 @@ class Settings:
             tags={str(k): str(v) for k, v in tags.items()},
             terraform=_terraform(reader.section("terraform")),
             emulator=_emulator(reader.section("emulator")),
-            training=_training(reader.section("training")),
+            training=training,
+            tuning=_tuning(reader.section("tuning"), training),
             deploy=_deploy(reader.section("deploy")),
             evaluate=_evaluate(reader.section("evaluate")),
         )
@@ -299,6 +318,90 @@ def _training(reader: _Reader) -> TrainingSettings:
     return settings
 
 
+TUNING_STRATEGIES = ("Bayesian", "Random", "Grid")
+
+
+def _tuning(reader: _Reader, training: TrainingSettings) -> TuningSettings:
+    strategy = reader.choice("strategy", TUNING_STRATEGIES)
+    max_jobs = reader.integer("max_jobs", 1, 500)
+    parallel = reader.integer("max_parallel_jobs", 1, 100)
+    if strategy != "Grid" and parallel > max_jobs:
+        raise _bad(reader.key("max_parallel_jobs"), f"{parallel} parallel jobs is more than max_jobs ({max_jobs})")
+    metric = reader.text("objective_metric")
+    if objective_type(metric) is None:
+        raise _bad(
+            reader.key("objective_metric"),
+            f"{metric!r} is not a metric the built-in XGBoost algorithm emits for tuning; it emits validation:<metric> "
+            f"for {', '.join(name.split(':')[1] for name in TUNING_OBJECTIVES)} (the test split is never used to tune)",
+        )
+    ranges_reader = reader.section("ranges")
+    ranges = tuple(_tuning_range(ranges_reader, name, strategy) for name in sorted(ranges_reader.names()))
+    settings = TuningSettings(
+        strategy=strategy,
+        max_jobs=max_jobs,
+        max_parallel_jobs=parallel,
+        objective_metric=metric,
+        early_stopping=reader.boolean("early_stopping"),
+        random_seed=reader.integer("random_seed", 0, 2**31 - 1),
+        ranges=ranges,
+    )
+    reader.refuse_unknown()
+    static = {name: value for name, value in training.hyperparameters.items() if name not in tuned_names(settings)}
+    try:
+        check_job(static, list(ranges), metric)
+    except InvalidTuning as exc:
+        raise _bad(reader.key("ranges"), str(exc).rstrip(".")) from None
+    return settings
+
+
+def tuned_names(tuning: TuningSettings) -> set[str]:
+    """The tuned hyperparameters under their canonical names (eta for learning_rate)."""
+    return {ALIASES.get(parameter.name, parameter.name) for parameter in tuning.ranges}
+
+
+def _tuning_range(ranges: _Reader, name: str, strategy: str) -> ParameterRange:
+    entry = ranges.section(name)
+    key = entry.key
+    kind = range_kind(name)
+    if kind is None:
+        raise _bad(ranges.key(name), f"{name!r} is not a hyperparameter of the built-in XGBoost algorithm")
+    if strategy == "Grid" or kind == "Categorical":
+        if kind != "Categorical" and entry.get("values") is None:
+            raise _bad(ranges.key(name), "the Grid strategy needs a list of values for every range, e.g. values: [3, 5, 7]")
+        values = entry.take("values")
+        if not isinstance(values, list) or not values:
+            raise _bad(key("values"), f"expected a list of values, got {values!r}")
+        entry.refuse_unknown()
+        return ParameterRange(name, "Categorical", values=tuple(str(value) for value in values))
+    if entry.get("values") is not None:
+        raise _bad(
+            ranges.key(name),
+            f"{name!r} is {kind.lower()}, so it takes min and max (and optional scaling), not a categorical list of values",
+        )
+    low, high = (_number(key(bound), entry.take(bound), kind) for bound in ("min", "max"))
+    scaling = entry.optional_text("scaling") or "Auto"
+    entry.refuse_unknown()
+    parameter = ParameterRange(name, kind, low=low, high=high, scaling=scaling)
+    try:
+        check_range(parameter)
+    except InvalidTuning as exc:
+        raise _bad(ranges.key(name), str(exc).rstrip(".")) from None
+    return parameter
+
+
+def _number(key: str, value: Any, kind: str) -> float:
+    text = str(value).strip() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+    try:
+        number = float(text) if text is not None else None
+    except ValueError:
+        number = None
+    if number is None or number != number:  # not a number, or NaN
+        raise _bad(key, f"expected a number, got {value!r}")
+    if kind == "Integer" and not number.is_integer():
+        raise _bad(key, f"expected a whole number, got {value!r}")
+    return number
+
+
 def _deploy(reader: _Reader) -> DeploySettings:
     instance_type = reader.text("instance_type")
     check_instance_type(reader.key("instance_type"), instance_type, "hosting")
@@ -417,6 +520,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise _bad(self.key(name), f"expected a mapping, got {value!r}")
         return value
+
+    def names(self) -> list[str]:
+        return list(self._data)
 
     def refuse_unknown(self) -> None:
         if self._data:

@@ -121,3 +121,36 @@ def test_what_only_aws_can_run_is_valid_but_not_planned(extra):
     validate_hyperparameters(hyperparameters)
     with pytest.raises(UnsupportedByEmulator):
         training_plan(hyperparameters)
+
+
+# --- a tuning job's objective, as the container handles _tuning_objective_metric (algorithm_mode/train.py) ---
+
+
+def test_the_tuning_objective_joins_eval_metric_sorted_and_drives_early_stopping():
+    plan = training_plan({"num_round": "10", "objective": "binary:logistic", "eval_metric": "logloss",
+                          "early_stopping_rounds": "3", "_tuning_objective_metric": "validation:auc"})
+    assert plan.native_metrics == ["auc", "logloss"]  # get_union_metrics sorts the union
+    assert plan.early_stopping_metric == "auc"  # the objective's, not eval_metric's last
+
+
+def test_early_stopping_follows_eval_metric_last_without_a_tuning_objective():
+    plan = training_plan({"num_round": "10", "objective": "binary:logistic", "eval_metric": "auc,logloss",
+                          "early_stopping_rounds": "3"})
+    assert plan.early_stopping_metric == "logloss"
+    alone = training_plan({"num_round": "10", "early_stopping_rounds": "3"})
+    assert alone.early_stopping_metric is None and any("no effect without eval_metric" in n for n in alone.notes)
+
+
+@pytest.mark.parametrize("objective, accepted", [("validation:auc", True), ("train:auc", False), ("validation:auc-pr", False)])
+def test_the_tuning_objective_must_be_a_validation_metric_of_the_algorithm(objective, accepted):
+    hp = {"num_round": "10", "objective": "binary:logistic", "_tuning_objective_metric": objective}
+    if accepted:
+        assert training_plan(hp).native_metrics == ["auc"]
+    else:
+        with pytest.raises(InvalidHyperparameter, match="_tuning_objective_metric"):
+            training_plan(hp)
+
+
+def test_auc_as_tuning_objective_needs_a_classification_objective():
+    with pytest.raises(InvalidHyperparameter, match="only be applied for classification"):
+        training_plan({"num_round": "10", "objective": "reg:squarederror", "_tuning_objective_metric": "validation:auc"})

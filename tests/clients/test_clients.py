@@ -64,6 +64,29 @@ def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python,
     assert_artifact(client_stack, result["model_data"])
 
 
+def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_stack, compat_python, client_env):
+    """HyperparameterTuner.fit(), .attach(), .best_training_job(), .analytics().dataframe(), .deploy(): every
+    training job it reports is one the emulator ran (no 'FakeTrainingJobName', no instant Completed)."""
+    env = client_env(client_stack, compat_python)
+    folder = data_dir(client_stack)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_tuner.py"), str(folder / "test.libsvm"), str(folder)], env))
+    name = result["tuning_job"]
+    assert name.startswith("vgsales-tuner-") and len(result["jobs"]) == 4
+    assert all(job.startswith(f"{name}-") for job in result["jobs"])
+    assert result["best"] == result["attached_best"] == result["best_in_frame"] == result["endpoint"]
+    assert result["attached_ranges"] == ["eta", "max_depth", "subsample"], "attach() reads the ranges back"
+    assert {"FinalObjectiveValue", "TrainingJobName", "eta", "max_depth", "subsample"} <= set(result["frame_columns"])
+    assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
+    with target.activate(client_stack):
+        sagemaker = boto3.client("sagemaker", region_name=client_stack.region)
+        tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        best = sagemaker.describe_training_job(TrainingJobName=result["best"])
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed"
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 4
+    assert best["TuningJobArn"] == tuning["HyperParameterTuningJobArn"]
+    assert_artifact(client_stack, best["ModelArtifacts"]["S3ModelArtifacts"])
+
+
 def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_python, client_env):
     stack = RunState(client_stack).read(StackRecord)
     env = client_env(client_stack, compat_python)

@@ -14,8 +14,9 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 CHINESE = NOTEBOOKS_DIR / "cht-video-game-sales-xgboost.ipynb"
 ENGLISH = NOTEBOOKS_DIR / "video-game-sales-xgboost.ipynb"
 
-CHINESE_SECTIONS = ("背景", "設定", "資料", "訓練模型", "部署模型", "評估模型", "額外評估", "清除資源")
-ENGLISH_SECTIONS = ("Background", "Setup", "Data", "Train", "Deploy", "Evaluate", "Further evaluation", "Clean up")
+CHINESE_SECTIONS = ("背景", "設定", "資料", "訓練模型", "部署模型", "評估模型", "額外評估", "調整超參數", "清除資源")
+ENGLISH_SECTIONS = ("Background", "Setup", "Data", "Train", "Deploy", "Evaluate", "Further evaluation",
+                    "Tune the hyperparameters", "Clean up")
 
 
 def read_notebook(path: Path) -> dict:

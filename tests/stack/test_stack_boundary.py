@@ -40,7 +40,7 @@ def _tag_set(tags: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def plant_neighbours(settings) -> dict[str, set[str]]:
     """Create every neighbour on the target; returns their names by kind."""
-    names: dict[str, set[str]] = {kind: set() for kind in discovery.KINDS if kind != "training-job"}
+    names: dict[str, set[str]] = {kind: set() for kind in discovery.KINDS if kind not in discovery.JOB_KINDS}
     with target.activate(settings):
         s3, iam, sagemaker = (boto3.client(service, region_name=settings.region) for service in ("s3", "iam", "sagemaker"))
         for suffix, tags in NEIGHBOURS.items():

@@ -39,6 +39,7 @@ JUSTIFIED_STAR = {
     "cloudwatch:PutMetricData",
     "sagemaker:ListEndpointConfigs",
     "sagemaker:ListEndpoints",
+    "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:ListModels",
     "sagemaker:ListTrainingJobs",
     *VPC_NETWORK_INTERFACE_WRITES,

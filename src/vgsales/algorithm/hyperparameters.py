@@ -35,6 +35,25 @@ MAXIMIZED_METRICS = frozenset(
     ("accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision",
      "precision_macro", "precision_micro", "r2", "recall", "recall_macro", "recall_micro")
 )
+# The metrics a tuning job may optimise, each on the validation channel, and the direction the algorithm declares
+# for it (the container's algorithm_mode/metrics.py and constants/xgb_constants.py, XGB_MAXIMIZE_METRICS and
+# XGB_MINIMIZE_METRICS).
+TUNING_MAXIMIZED = (
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision", "r2",
+    "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro",
+)
+TUNING_MINIMIZED = (
+    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "interval-regression-accuracy", "logloss",
+    "mae", "mape", "merror", "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+)
+TUNING_OBJECTIVES = {f"validation:{metric}": "Maximize" for metric in TUNING_MAXIMIZED} | {
+    f"validation:{metric}": "Minimize" for metric in TUNING_MINIMIZED
+}
+# What the container marks tunable=True (algorithm_mode/hyperparameter_validation.py).
+TUNABLE = (
+    "num_round", "eta", "gamma", "max_depth", "min_child_weight", "max_delta_step", "subsample", "colsample_bytree",
+    "colsample_bylevel", "colsample_bynode", "lambda", "alpha",
+)
 # A metric may carry a threshold or cut-off, e.g. error@0.7 or ndcg@5.
 METRICS_WITH_PARAMETER = ("error", "ndcg", "map")
 
@@ -165,7 +184,7 @@ SCHEMA: dict[str, Spec] = {
     "use_dask_gpu_training": _categorical("true", "false"),
     "verbosity": _integer(Interval(0, 3)),
     # Set by SageMaker automatic model tuning and cross-validation, not by users.
-    "_tuning_objective_metric": Spec("categorical"),
+    "_tuning_objective_metric": Spec("categorical", choices=tuple(TUNING_OBJECTIVES)),
     "_kfold": _integer(Interval(2)),
     "_num_cv_round": _integer(AT_LEAST_1),
 }
@@ -269,7 +288,7 @@ def _check_dependencies(hp: Mapping[str, str]) -> None:
         raise InvalidHyperparameter(
             "num_class", "Hyperparameter 'num_class' applies only to multi-class objectives (multi:softmax, multi:softprob)."
         )
-    metrics = [metric.strip() for metric in hp.get("eval_metric", "").split(",") if metric.strip()]
+    metrics = _evaluation_metrics(hp)  # a tuning job's objective metric is evaluated too
     effective_objective = objective or DEFAULT_OBJECTIVE
     ranking_or_classification = effective_objective.startswith(("binary:", "rank:"))
     if ("auc" in metrics or "aucpr" in metrics) and not ranking_or_classification:
@@ -351,6 +370,8 @@ class TrainingPlan:
     params: dict[str, Any]
     num_round: int
     early_stopping_rounds: int | None
+    # The container stops on one metric of the validation set: the tuning objective's, else eval_metric's last.
+    early_stopping_metric: str | None
     csv_weights: bool
     save_model_on_termination: bool
     native_metrics: list[str]
@@ -393,7 +414,7 @@ def training_plan(hp: Mapping[str, object]) -> TrainingPlan:
     if params.get("objective") == "reg:linear":
         params["objective"] = "reg:squarederror"
         notes.append("Objective reg:linear is the old name of reg:squarederror; training with reg:squarederror.")
-    metrics = [metric.strip() for metric in validated.get("eval_metric", "").split(",") if metric.strip()]
+    metrics = _evaluation_metrics(validated)
     native = [metric for metric in metrics if metric.split("@")[0] in NATIVE_METRICS]
     container = [metric for metric in metrics if metric in CONTAINER_METRICS]
     if native:
@@ -401,16 +422,44 @@ def training_plan(hp: Mapping[str, object]) -> TrainingPlan:
     if container and not native:
         # Without a native metric XGBoost would add its default one and report it beside the requested ones.
         params["disable_default_eval_metric"] = 1
+    stopping_metric = _stopping_metric(validated)
+    if "early_stopping_rounds" in validated and stopping_metric is None:
+        notes.append("Hyperparameter early_stopping_rounds has no effect without eval_metric (as in the algorithm's "
+                     "container, which stops on a named metric only).")
     return TrainingPlan(
         params=params,
         num_round=int(validated["num_round"]),
         early_stopping_rounds=int(validated["early_stopping_rounds"]) if "early_stopping_rounds" in validated else None,
+        early_stopping_metric=stopping_metric,
         csv_weights=validated.get("csv_weights") == "1",
         save_model_on_termination=validated.get("save_model_on_termination") == "true",
         native_metrics=native,
         container_metrics=container,
         notes=notes,
     )
+
+
+def _tuning_metric(validated: Mapping[str, str]) -> str | None:
+    """The metric part of _tuning_objective_metric ("validation:auc" -> "auc"), as the container decodes it."""
+    objective = validated.get("_tuning_objective_metric")
+    return objective.split(":")[1] if objective else None
+
+
+def _evaluation_metrics(validated: Mapping[str, str]) -> list[str]:
+    """eval_metric, joined by a tuning job's objective metric (train_utils.get_union_metrics: sorted when both)."""
+    metrics = [metric.strip() for metric in validated.get("eval_metric", "").split(",") if metric.strip()]
+    tuning = _tuning_metric(validated)
+    if tuning is None:
+        return metrics
+    return sorted(set(metrics) | {tuning}) if metrics else [tuning]
+
+
+def _stopping_metric(validated: Mapping[str, str]) -> str | None:
+    """The container's early_stopping_metric (algorithm_mode/train.py): the objective's, else eval_metric's last."""
+    if "early_stopping_rounds" not in validated:
+        return None
+    metrics = [_tuning_metric(validated)] if "_tuning_objective_metric" in validated else _evaluation_metrics(validated)
+    return metrics[-1] if metrics else None
 
 
 def metric_is_maximized(metric: str) -> bool:

@@ -36,10 +36,16 @@ def format_round(epoch: int, evals_log: EvalsLog) -> str:
 
 
 class _RoundReporter(xgb.callback.TrainingCallback):
-    def __init__(self, report: Callable[[str], None], should_stop: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        report: Callable[[str], None],
+        should_stop: Callable[[], bool],
+        observe: Callable[[int, dict[str, float]], None] | None,
+    ) -> None:
         super().__init__()
         self._report = report
         self._should_stop = should_stop
+        self._observe = observe
         self.latest: dict[str, float] = {}
         self.rounds = 0
 
@@ -52,6 +58,8 @@ class _RoundReporter(xgb.callback.TrainingCallback):
                 for data_name, metrics in evals_log.items()
                 for metric_name, values in metrics.items()
             }
+            if self._observe is not None:
+                self._observe(epoch, dict(self.latest))
         return self._should_stop()
 
 
@@ -68,8 +76,12 @@ def train(
     data: TrainingData,
     report: Callable[[str], None],
     should_stop: Callable[[], bool] = lambda: False,
+    observe: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainingOutcome:
-    """Run xgboost.train as the algorithm does: evaluate on train (and validation), honour early stopping."""
+    """Run xgboost.train as the algorithm does: evaluate on train (and validation), honour early stopping.
+
+    ``observe`` sees each round's metrics (as {"validation:auc": ...}) before ``should_stop`` is asked.
+    """
     evals = [(data.train, "train")]
     if data.validation is not None:
         evals.append((data.validation, "validation"))
@@ -82,16 +94,28 @@ def train(
         stop_checks["stopped"] = stop_checks["stopped"] or should_stop()
         return stop_checks["stopped"]
 
-    reporter = _RoundReporter(report, stop_requested)
+    reporter = _RoundReporter(report, stop_requested, observe)
+    callbacks: list[xgb.callback.TrainingCallback] = [reporter]
+    # The container's early stopping (callback.get_callbacks): on the validation set only, on one named metric,
+    # keeping the best round's model.
+    if plan.early_stopping_rounds and plan.early_stopping_metric and data.validation is not None:
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=plan.early_stopping_rounds,
+                data_name="validation",
+                metric_name=plan.early_stopping_metric,
+                maximize=metric_is_maximized(plan.early_stopping_metric),
+                save_best=True,
+            )
+        )
     booster = xgb.train(
         plan.params,
         data.train,
         num_boost_round=plan.num_round,
         evals=evals,
-        early_stopping_rounds=plan.early_stopping_rounds,
         maximize=maximize,
         verbose_eval=False,
-        callbacks=[reporter],
+        callbacks=callbacks,
         custom_metric=custom,
     )
     return TrainingOutcome(booster, reporter.rounds, reporter.latest, stop_checks["stopped"])

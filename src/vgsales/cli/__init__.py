@@ -30,6 +30,8 @@ LATER_STAGE_MODULES = {
     "data": ("pandas", "sklearn.datasets", "vgsales.pipeline.data"),
     # train runs data first, as its pre-task
     "train": ("pandas", "sklearn.datasets", "vgsales.pipeline.data", "sagemaker.core.resources", "vgsales.pipeline.train"),
+    # tune runs data first too
+    "tune": ("pandas", "sklearn.datasets", "vgsales.pipeline.data", "sagemaker.core.resources", "vgsales.pipeline.tune"),
     "deploy": ("sagemaker.core.resources", "vgsales.pipeline.deploy"),
     "evaluate": ("sklearn.metrics", "vgsales.evaluation.plots", "vgsales.pipeline.evaluate"),
 }

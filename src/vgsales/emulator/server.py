@@ -39,7 +39,7 @@ from .proxy import TunnelProxy
 log = logging.getLogger(__name__)
 
 # Each module exposes install(), which patches moto in-process. It must be idempotent.
-PATCH_MODULES = ("compat", "access", "training", "hosting")
+PATCH_MODULES = ("compat", "access", "training", "tuning", "hosting")
 
 # moto's own control API (reset, seed, a JSON dump of every backend with its secrets) answers unsigned
 # requests: the emulator never serves it, so nobody else on the machine can read or reset a learner's state.

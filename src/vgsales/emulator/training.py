@@ -42,7 +42,7 @@ from ..algorithm.hyperparameters import (
     training_plan,
 )
 from . import backends
-from .compat._patching import patch
+from .compat._patching import patch, replaced
 
 if TYPE_CHECKING:
     from ..algorithm.data_formats import DataFile
@@ -87,6 +87,15 @@ def warm_up(modules: tuple[str, ...]) -> None:
             importlib.import_module(name)
 
     threading.Thread(target=run, name="emulator-warm-up").start()
+
+
+EARLY_STOPPED = "EarlyStopped"
+STOP_MESSAGES = {  # reason: (log line, secondary status message)
+    "Stopped": ("StopTrainingJob was called.", "Training job stopped"),
+    "MaxRuntimeExceeded": ("MaxRuntimeInSeconds exceeded.", "Training job runtime exceeded MaxRuntimeInSeconds provided"),
+    EARLY_STOPPED: ("the tuning job stopped it early (TrainingJobEarlyStoppingType Auto).",
+                    "Training job stopped early by the hyperparameter tuning job"),
+}
 
 
 class JobFailure(Exception):
@@ -158,6 +167,7 @@ def _prepare(job: Any, user_metric_definitions: list[dict[str, str]]) -> None:
     job.failure_reason = None
     job.training_time_in_seconds = None
     job.billable_time_in_seconds = None
+    job.tuning_job_arn = None  # set by the tuning job that launches it (DescribeTrainingJob's TuningJobArn)
     if job.algorithm_specification is None:
         return
     image = job.algorithm_specification.get("TrainingImage")
@@ -173,12 +183,25 @@ _RUNS: dict[str, TrainingRun] = {}
 _RUNS_LOCK = threading.Lock()
 
 
+# Observes each boosting round's metrics ({"validation:auc": 0.85, ...}) and answers True to stop the job early.
+RoundObserver = Callable[[int, dict[str, float]], bool]
+
+
 class TrainingRun:
     """One training job executing in a thread of the emulator."""
 
-    def __init__(self, backend: Any, job: Any) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        job: Any,
+        observer: RoundObserver | None = None,
+        on_finish: Callable[[], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.job = job
+        self.observer = observer
+        self.on_finish = on_finish
+        self.finished = threading.Event()  # set once the job has reached its final status
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
         self._lock = threading.Lock()
@@ -200,14 +223,18 @@ class TrainingRun:
         runner.start()
         runner.join(wait)
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "Stopped") -> None:
         with self._lock:
             if self.job.training_job_status != "InProgress":
                 raise ValidationError(
                     message=f"The request was rejected because the training job is in status {self.job.training_job_status}."
                 )
-            self._stop_reason = "Stopped"
+            self._stop_reason = reason
             _transition(self.job, "Stopping", "Stopping the training job", job_status="Stopping")
+
+    def _observe(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.observer is not None and self._stop_reason is None and self.observer(epoch, metrics):
+            self.request_stop(EARLY_STOPPED)
 
     def should_stop(self) -> bool:
         if self._stop_reason is None and time.monotonic() - self._started >= self.max_runtime:
@@ -248,7 +275,9 @@ class TrainingRun:
             self._phase("Training", "Training image download completed. Training in progress.")
             outcome = self._train(plan, channels)
             if outcome.stopped:
-                if plan.save_model_on_termination:
+                # A tuning job's early stopping keeps the model of the round it stopped at, so that the job can
+                # still be the best one and be deployed (the emulator's rule; see tuning.py).
+                if plan.save_model_on_termination or self._stop_reason == EARLY_STOPPED:
                     self._upload(outcome)
                 raise JobStopped()
             self._check_stop()
@@ -265,6 +294,9 @@ class TrainingRun:
         finally:
             with _RUNS_LOCK:
                 _RUNS.pop(self.job.arn, None)
+            self.finished.set()
+            if self.on_finish is not None:
+                self.on_finish()
 
     def _open_logs(self) -> None:
         count = int((self.job.resource_config or {}).get("InstanceCount") or 1)
@@ -398,7 +430,7 @@ class TrainingRun:
             self._log(f"Validation matrix has {data.validation.num_row()} rows")
         self._check_stop()
         try:
-            return self._algorithm.train(plan, data, self._round, self.should_stop)
+            return self._algorithm.train(plan, data, self._round, self.should_stop, self._observe)
         except self._algorithm.XGBoostError as exc:
             # XGBoost rejects what it cannot train on (labels out of range for the objective, bad parameter
             # combinations): the user's to fix, as the container reports it.
@@ -439,9 +471,10 @@ class TrainingRun:
 
     def _finish_stopped(self, outcome: TrainingOutcome | None) -> None:
         reason = self._stop_reason or "Stopped"
-        self._log("Training stopped: " + ("MaxRuntimeInSeconds exceeded." if reason == "MaxRuntimeExceeded" else "StopTrainingJob was called."))
-        message = "Training job runtime exceeded MaxRuntimeInSeconds provided" if reason == "MaxRuntimeExceeded" else "Training job stopped"
-        self._finish("Stopped", reason, message, outcome)
+        logged, message = STOP_MESSAGES.get(reason, STOP_MESSAGES["Stopped"])
+        self._log(f"Training stopped: {logged}")
+        # The secondary status of an early-stopped job is Stopped, as for StopTrainingJob.
+        self._finish("Stopped", "Stopped" if reason == EARLY_STOPPED else reason, message, outcome)
 
     def _fail(self, reason: str) -> None:
         try:
@@ -479,23 +512,42 @@ def _patched_job_init(original: Callable[..., None]) -> Callable[..., None]:
 QUICK_JOB_SECONDS = 2.0
 
 
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+def _create_unique(backend: Any, create: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """moto's create_training_job, refusing a name in use as AWS does (moto would overwrite the job)."""
+    name = inspect.signature(create).bind(backend, *args, **kwargs).arguments["training_job_name"]
+    if name in backend.training_jobs:
+        arn = sagemaker_models.FakeTrainingJob.arn_formatter(name, backend.account_id, backend.region_name)
+        raise ResourceInUseException(
+            message="Training job names must be unique within an AWS account and region, and a training job "
+            f"with this name already exists ({arn})"
+        )
+    return create(backend, *args, **kwargs)
 
+
+def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def create_training_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        name = signature.bind(self, *args, **kwargs).arguments["training_job_name"]
-        if name in self.training_jobs:
-            arn = sagemaker_models.FakeTrainingJob.arn_formatter(name, self.account_id, self.region_name)
-            raise ResourceInUseException(
-                message="Training job names must be unique within an AWS account and region, and a training job "
-                f"with this name already exists ({arn})"
-            )
-        job = original(self, *args, **kwargs)
+        job = _create_unique(self, original, *args, **kwargs)
         TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
     return create_training_job
+
+
+def launch(
+    backend: Any,
+    tuning_job_arn: str,
+    observer: RoundObserver | None,
+    on_finish: Callable[[], None],
+    **request: Any,
+) -> TrainingRun:
+    """Create and start a training job on behalf of a tuning job, without waiting for it."""
+    create = replaced(sagemaker_models.SageMakerModelBackend.create_training_job)
+    job = _create_unique(backend, create, **request)
+    job.tuning_job_arn = tuning_job_arn
+    run = TrainingRun(backend, job, observer, on_finish)
+    run.start()
+    return run
 
 
 def stop_training_job(self: Any, training_job_name: str) -> None:

@@ -242,7 +242,7 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
         return removed
     with target.activate(settings) as env:
         for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
-            verb = "Stopping" if resource.kind == "training-job" else "Removing"
+            verb = "Stopping" if resource.kind in discovery.JOB_KINDS else "Removing"
             with step(f"{verb} {resource}"):
                 outcome = discovery.remove(settings, resource, poll=where.poll_seconds)
             if outcome in ("deleted", "stopped"):

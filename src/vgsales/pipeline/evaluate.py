@@ -43,6 +43,7 @@ def run(settings: Settings) -> EvaluationRecord:
                     "target": settings.target,
                     "endpoint": name,
                     "training job": training.training_job_name,
+                    **({"tuning job": f"{training.tuning_job_name} (its best training job)"} if training.tuning_job_name else {}),
                     "image": training.image,
                     "hyperparameters": training.hyperparameters,
                     "dataset sha256": manifest.sha256,

@@ -48,24 +48,18 @@ def run(settings: Settings) -> TrainingRecord:
     training = settings.training
     hyperparameters = validate_hyperparameters(training.hyperparameters)
     with target.activate(settings):
-        image = image_uris.retrieve("xgboost", settings.region, training.image_version)
+        image = image_uri(settings)
         name = run_name(settings.name_prefix, "xgb")
-        # Several instances each read their own share of the files (distributed XGBoost on SageMaker).
-        distribution = "ShardedByS3Key" if training.instance_count > 1 else "FullyReplicated"
         try:
             job = TrainingJob.create(
                 training_job_name=name,
                 role_arn=stack.role_arn,
                 algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
                 hyper_parameters=hyperparameters,
-                input_data_config=[_channel("train", data.train_uri, distribution), _channel("validation", data.validation_uri, distribution)],
-                output_data_config=OutputDataConfig(s3_output_path=f"s3://{stack.bucket_name}/{settings.data_prefix}/output"),
-                resource_config=ResourceConfig(
-                    instance_type=training.instance_type,
-                    instance_count=training.instance_count,
-                    volume_size_in_gb=training.volume_size_gb,
-                ),
-                stopping_condition=_stopping_condition(settings),
+                input_data_config=channels(settings, data),
+                output_data_config=output_config(settings, stack),
+                resource_config=resource_config(settings),
+                stopping_condition=stopping_condition(settings),
                 enable_managed_spot_training=training.use_spot,
                 tags=sdk_tags(settings),
             )
@@ -133,19 +127,51 @@ def _streamed_logs() -> Iterator[None]:
 def _stop_interrupted(name: str, region: str) -> str:
     """Stop the job a Ctrl-C left behind, whether or not its create call had returned; say what happened."""
     sagemaker = boto3.client("sagemaker", region_name=region)
+    return stop_after_interrupt(
+        lambda: sagemaker.stop_training_job(TrainingJobName=name),
+        f"training job {name}",
+        stopped="so it stops billing. Run `invoke train` again to start a new one.",
+        retry="`invoke train`",
+    )
+
+
+def stop_after_interrupt(stop, what: str, stopped: str, retry: str) -> str:
+    """Call ``stop`` for the job a Ctrl-C left behind and say what happened, in one paragraph; ``what`` is
+    "training job <name>", ``stopped`` ends the sentence after "... was asked to stop, "."""
     try:
-        sagemaker.stop_training_job(TrainingJobName=name)
+        stop()
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
-        if "not found" in message.lower() or "could not find" in message.lower():
-            return f"Interrupted before training job {name} was created; nothing runs. Run `invoke train` to start one."
+        if any(words in message.lower() for words in ("not found", "could not find", "can't find")):
+            return f"Interrupted before {what} was created; nothing runs. Run {retry} to start one."
         return (
-            f"Interrupted: training job {name} could not be stopped ({message}); it may have finished already. "
+            f"Interrupted: {what} could not be stopped ({message}); it may have finished already. "
             "`invoke status` shows whether it still runs, and `invoke teardown` stops it."
         )
-    return (
-        f"Interrupted: training job {name} was asked to stop, so it stops billing. "
-        "Run `invoke train` again to start a new one."
+    return f"Interrupted: {what} was asked to stop, {stopped}"
+
+
+def image_uri(settings: Settings) -> str:
+    return image_uris.retrieve("xgboost", settings.region, settings.training.image_version)
+
+
+def channels(settings: Settings, data: DataRecord) -> list[Channel]:
+    """train and validation; never the test split, which stays on this machine until `invoke evaluate`."""
+    # Several instances each read their own share of the files (distributed XGBoost on SageMaker).
+    distribution = "ShardedByS3Key" if settings.training.instance_count > 1 else "FullyReplicated"
+    return [_channel("train", data.train_uri, distribution), _channel("validation", data.validation_uri, distribution)]
+
+
+def output_config(settings: Settings, stack: StackRecord) -> OutputDataConfig:
+    return OutputDataConfig(s3_output_path=f"s3://{stack.bucket_name}/{settings.data_prefix}/output")
+
+
+def resource_config(settings: Settings) -> ResourceConfig:
+    training = settings.training
+    return ResourceConfig(
+        instance_type=training.instance_type,
+        instance_count=training.instance_count,
+        volume_size_in_gb=training.volume_size_gb,
     )
 
 
@@ -159,7 +185,7 @@ def _channel(name: str, uri: str, distribution: str) -> Channel:
     )
 
 
-def _stopping_condition(settings: Settings) -> StoppingCondition:
+def stopping_condition(settings: Settings) -> StoppingCondition:
     training = settings.training
     if training.use_spot:
         return StoppingCondition(

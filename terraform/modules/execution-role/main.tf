@@ -15,7 +15,7 @@ locals {
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
   pipeline_resource_arns = [
-    for type in ["training-job", "model", "endpoint-config", "endpoint"] :
+    for type in ["training-job", "hyper-parameter-tuning-job", "model", "endpoint-config", "endpoint"] :
     "${local.sagemaker_arn_prefix}:${type}/${var.resource_name_prefix}-*"
   ]
   notebook_instance_arns = [
@@ -144,6 +144,7 @@ locals {
           "sagemaker:AddTags",
           "sagemaker:CreateEndpoint",
           "sagemaker:CreateEndpointConfig",
+          "sagemaker:CreateHyperParameterTuningJob",
           "sagemaker:CreateModel",
           "sagemaker:CreateTrainingJob",
           "sagemaker:DeleteEndpoint",
@@ -152,10 +153,13 @@ locals {
           "sagemaker:DeleteTags",
           "sagemaker:DescribeEndpoint",
           "sagemaker:DescribeEndpointConfig",
+          "sagemaker:DescribeHyperParameterTuningJob",
           "sagemaker:DescribeModel",
           "sagemaker:DescribeTrainingJob",
           "sagemaker:InvokeEndpoint",
           "sagemaker:ListTags",
+          "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+          "sagemaker:StopHyperParameterTuningJob",
           "sagemaker:StopTrainingJob",
           "sagemaker:UpdateEndpoint",
         ]
@@ -168,6 +172,7 @@ locals {
         Action = [
           "sagemaker:ListEndpointConfigs",
           "sagemaker:ListEndpoints",
+          "sagemaker:ListHyperParameterTuningJobs",
           "sagemaker:ListModels",
           "sagemaker:ListTrainingJobs",
         ]

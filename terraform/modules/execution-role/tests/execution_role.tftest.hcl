@@ -104,6 +104,7 @@ run "least_privilege_policy" {
       "ecr:GetAuthorizationToken",
       "sagemaker:ListEndpointConfigs",
       "sagemaker:ListEndpoints",
+      "sagemaker:ListHyperParameterTuningJobs",
       "sagemaker:ListModels",
       "sagemaker:ListTrainingJobs",
     ])
@@ -141,19 +142,22 @@ run "least_privilege_policy" {
       for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : [
         for resource in statement.Resource : (
           startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:training-job/vgsales-")
+          || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:model/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint/vgsales-")
         )
       ] if contains(statement.Action, "sagemaker:CreateTrainingJob")
     ]))
-    error_message = "Training jobs, models, endpoint configs and endpoints must be scoped to the name prefix."
+    error_message = "Training and tuning jobs, models, endpoint configs and endpoints must be scoped to the name prefix."
   }
 
   assert {
     condition = length(setsubtract([
       "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig",
       "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:AddTags",
+      "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+      "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
       ], flatten([
         for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
     ]))) == 0

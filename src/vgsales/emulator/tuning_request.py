@@ -1,0 +1,198 @@
+"""A CreateHyperParameterTuningJob request, validated before anything is created.
+
+The emulator accepts what it runs as asked and refuses the rest by name, with SageMaker's wording where SageMaker
+has one: the built-in XGBoost image, one TrainingJobDefinition, ranges (Integer, Continuous, Categorical; scaling
+Auto, Linear, Logarithmic, ReverseLogarithmic) checked by the algorithm's own hyperparameter rules, an objective
+the algorithm emits (its validation:* metrics, in the direction it declares), and the limits. Hyperband, warm
+start, Autotune, several training job definitions and convergence detection are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from moto.sagemaker.exceptions import ValidationError
+
+from ..algorithm.hyperparameters import TUNING_OBJECTIVES
+from ..algorithm.tuning import KINDS, InvalidTuning, ParameterRange, check_job
+from .training import is_builtin_xgboost
+
+if TYPE_CHECKING:
+    from .tuning_search import Search
+
+STRATEGIES = ("Bayesian", "Random", "Grid")
+
+
+def refuse(message: str) -> ValidationError:
+    return ValidationError(message=message)
+
+
+def _not_executed(what: str, instead: str) -> ValidationError:
+    return refuse(f"{what} is not executed by the local emulator, which runs tuning jobs for real and never "
+                   f"reports one it did not run. {instead}")
+
+
+# --- the request ------------------------------------------------------------------------------------------
+
+
+class TuningSpec:
+    """A validated CreateHyperParameterTuningJob request: what the run needs, in one place."""
+
+    def __init__(self, config: Mapping[str, Any], definition: Mapping[str, Any]) -> None:
+        from .tuning_search import Search
+
+        self.definition = definition
+        self.strategy = config.get("Strategy") or "Bayesian"
+        objective = config.get("HyperParameterTuningJobObjective") or {}
+        self.metric = objective.get("MetricName", "")
+        self.objective_type = objective.get("Type", "")
+        self.maximize = self.objective_type == "Maximize"
+        limits = config.get("ResourceLimits") or {}
+        self.max_parallel = int(limits.get("MaxParallelTrainingJobs") or 0)
+        self.max_runtime = limits.get("MaxRuntimeInSeconds")
+        self.early_stopping = (config.get("TrainingJobEarlyStoppingType") or "Off") == "Auto"
+        self.seed = config.get("RandomSeed")
+        criteria = config.get("TuningJobCompletionCriteria") or {}
+        self.target_value = criteria.get("TargetObjectiveMetricValue")
+        self.not_improving = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
+        self.ranges = _parameter_ranges(config.get("ParameterRanges") or {})
+        self.static = dict(definition.get("StaticHyperParameters") or {})
+        self.static.pop("_tuning_objective_metric", None)  # SageMaker sets it, whatever the request says
+        if self.strategy == "Grid":
+            self.max_jobs = Search.grid_size(self.ranges)
+        else:
+            self.max_jobs = int(limits.get("MaxNumberOfTrainingJobs") or 0)
+
+    def new_search(self) -> Search:
+        from .tuning_search import Search
+
+        return Search(self.strategy, self.ranges, self.maximize, self.seed, self.max_jobs, self.early_stopping)
+
+    def child_hyperparameters(self, tuned: Mapping[str, str]) -> dict[str, str]:
+        return {**self.static, **tuned, "_tuning_objective_metric": self.metric}
+
+
+def validate_request(
+    config: Mapping[str, Any] | None,
+    definition: Mapping[str, Any] | None,
+    definitions: list[Mapping[str, Any]] | None,
+    warm_start: Mapping[str, Any] | None,
+    autotune: Mapping[str, Any] | None,
+) -> TuningSpec:
+    """Refuse, with SageMaker's wording where it has one, what the emulator would not run as asked."""
+    if autotune:
+        raise _not_executed("Autotune", "Give HyperParameterTuningJobConfig with a strategy and ranges instead.")
+    if warm_start:
+        raise _not_executed("WarmStartConfig (warm start from parent tuning jobs)",
+                            "Start a tuning job without it, or use the aws target.")
+    if definitions:
+        raise _not_executed("TrainingJobDefinitions (one tuning job over several training job definitions)",
+                            "Give a single TrainingJobDefinition.")
+    if not definition:
+        raise refuse("TrainingJobDefinition is required for this hyperparameter tuning job.")
+    config = config or {}
+    strategy = config.get("Strategy") or "Bayesian"
+    if strategy == "Hyperband":
+        raise _not_executed("Strategy Hyperband", "Use Bayesian, Random or Grid, or the aws target.")
+    if strategy not in STRATEGIES:
+        raise refuse(f"Value '{strategy}' at 'hyperParameterTuningJobConfig.strategy' failed to satisfy constraint: "
+                      "Member must satisfy enum value set: [Bayesian, Random, Hyperband, Grid]")
+    _check_image(definition)
+    _check_objective(config.get("HyperParameterTuningJobObjective"))
+    _check_limits(strategy, config.get("ResourceLimits") or {})
+    _check_completion(config.get("TuningJobCompletionCriteria") or {})
+    early_stopping = config.get("TrainingJobEarlyStoppingType") or "Off"
+    if early_stopping not in ("Off", "Auto"):
+        raise refuse(f"Value '{early_stopping}' at 'trainingJobEarlyStoppingType' failed to satisfy constraint: "
+                      "Member must satisfy enum value set: [Auto, Off]")
+    spec = TuningSpec(config, definition)
+    if strategy == "Grid" and any(parameter.kind != "Categorical" for parameter in spec.ranges):
+        raise refuse("The Grid strategy supports only CategoricalParameterRanges.")
+    _check_hyperparameters(spec)
+    return spec
+
+
+def _check_image(definition: Mapping[str, Any]) -> None:
+    algorithm = definition.get("AlgorithmSpecification") or {}
+    image = algorithm.get("TrainingImage")
+    if not is_builtin_xgboost(image):
+        what = f"the training image {image!r}" if image else f"the algorithm {algorithm.get('AlgorithmName')!r}"
+        raise _not_executed(f"Tuning {what}",
+                            "The emulator runs the SageMaker built-in XGBoost algorithm (image repository "
+                            "sagemaker-xgboost or xgboost); use the aws target for other images.")
+    static = definition.get("StaticHyperParameters") or {}
+    if "sagemaker_program" in static or "sagemaker_submit_directory" in static:
+        raise _not_executed("Tuning XGBoost in script mode (sagemaker_program)",
+                            "Tune the algorithm mode's hyperparameters, or use the aws target.")
+
+
+def _check_objective(objective: Mapping[str, Any] | None) -> None:
+    if not objective or not objective.get("MetricName"):
+        raise refuse("HyperParameterTuningJobObjective is required for this hyperparameter tuning job.")
+    metric, kind = objective["MetricName"], objective.get("Type")
+    if kind not in ("Maximize", "Minimize"):
+        raise refuse(f"Value '{kind}' at 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type' "
+                      "failed to satisfy constraint: Member must satisfy enum value set: [Maximize, Minimize]")
+    if metric not in TUNING_OBJECTIVES:
+        # SageMaker's message for an objective that is not among the algorithm's metric definitions.
+        raise refuse("A metric is required for this hyperparameter tuning job objective. Provide a metric in the "
+                      f"metric definitions. The built-in XGBoost algorithm can be tuned on: {', '.join(TUNING_OBJECTIVES)}.")
+    if TUNING_OBJECTIVES[metric] != kind:
+        raise refuse(f"The objective metric {metric} is one the algorithm declares for {TUNING_OBJECTIVES[metric]}; "
+                      f"tuning it with Type {kind} would select the worst model.")
+
+
+def _check_limits(strategy: str, limits: Mapping[str, Any]) -> None:
+    parallel = limits.get("MaxParallelTrainingJobs")
+    if not isinstance(parallel, int) or parallel < 1:
+        raise refuse("ResourceLimits.MaxParallelTrainingJobs is required and must be at least 1.")
+    jobs = limits.get("MaxNumberOfTrainingJobs")
+    if strategy == "Grid":
+        if jobs is not None:
+            raise refuse("ResourceLimits.MaxNumberOfTrainingJobs must not be given for the Grid strategy, which "
+                          "runs one training job per combination of the categorical values.")
+    elif not isinstance(jobs, int) or jobs < 1:
+        raise refuse(f"ResourceLimits.MaxNumberOfTrainingJobs is required for the {strategy} strategy and must be "
+                      "at least 1.")
+    runtime = limits.get("MaxRuntimeInSeconds")
+    if runtime is not None and (not isinstance(runtime, int) or runtime < 120):
+        raise refuse(f"Value '{runtime}' at 'hyperParameterTuningJobConfig.resourceLimits.maxRuntimeInSeconds' "
+                      "failed to satisfy constraint: Member must have value greater than or equal to 120")
+
+
+def _check_completion(criteria: Mapping[str, Any]) -> None:
+    if (criteria.get("ConvergenceDetected") or {}).get("CompleteOnConvergence") == "Enabled":
+        raise _not_executed("TuningJobCompletionCriteria.ConvergenceDetected",
+                            "Use TargetObjectiveMetricValue or BestObjectiveNotImproving, which the emulator honours.")
+    not_improving = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
+    if not_improving is not None and (not isinstance(not_improving, int) or not_improving < 3):
+        raise refuse(f"Value '{not_improving}' at 'maxNumberOfTrainingJobsNotImproving' failed to satisfy "
+                      "constraint: Member must have value greater than or equal to 3")
+
+
+def _parameter_ranges(ranges: Mapping[str, Any]) -> list[ParameterRange]:
+    if ranges.get("AutoParameters"):
+        raise _not_executed("AutoParameters", "Give IntegerParameterRanges, ContinuousParameterRanges or "
+                            "CategoricalParameterRanges.")
+    parsed = []
+    for kind in KINDS:
+        for entry in ranges.get(f"{kind}ParameterRanges") or []:
+            name = entry.get("Name", "")
+            if kind == "Categorical":
+                parsed.append(ParameterRange(name=name, kind=kind, values=tuple(str(v) for v in entry.get("Values") or [])))
+                continue
+            try:
+                low, high = float(entry["MinValue"]), float(entry["MaxValue"])
+            except (KeyError, TypeError, ValueError):
+                raise refuse(f"{kind}ParameterRanges: {name!r} needs numeric MinValue and MaxValue, got "
+                             f"{entry.get('MinValue')!r} and {entry.get('MaxValue')!r}.") from None
+            parsed.append(ParameterRange(name=name, kind=kind, low=low, high=high, scaling=entry.get("ScalingType") or "Auto"))
+    return parsed
+
+
+def _check_hyperparameters(spec: TuningSpec) -> None:
+    try:
+        check_job(spec.static, spec.ranges, spec.metric)
+    except InvalidTuning as exc:
+        raise refuse(f"ParameterRanges and StaticHyperParameters: {exc}") from None

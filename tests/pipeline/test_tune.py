@@ -1,0 +1,170 @@
+"""`invoke tune` on one local stack: a real tuning job on the validation split, its best model deployed next,
+Ctrl-C and teardown stopping it mid-run, with nothing left running."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import boto3
+import pytest
+
+from vgsales import discovery, target
+from vgsales.errors import WorkshopError
+from vgsales.infra import stack
+from vgsales.pipeline import data, deploy, evaluate, tune
+from vgsales.records import StackRecord, TrainingRecord, TuningRecord
+from vgsales.state import RunState
+
+SMALL = {
+    "terraform.create_notebook_instance": False,
+    "training.hyperparameters.num_round": 20,
+    "tuning.max_jobs": 4,
+    "tuning.max_parallel_jobs": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("state"), data_source=str(synthetic_dataset_path),
+                             name_prefix="vgtune", **SMALL)
+    try:
+        stack.setup(settings)
+        data.run(settings)
+        yield settings
+    finally:
+        stack.teardown(settings)
+
+
+def sagemaker(settings):
+    return boto3.client("sagemaker", region_name=settings.region)
+
+
+def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, capsys):
+    record = tune.run(settings)
+    output = capsys.readouterr().out
+    state = RunState(settings)
+    assert state.read(TuningRecord) == record
+    with target.activate(settings):
+        described = sagemaker(settings).describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=record.tuning_job_name)
+        children = sagemaker(settings).list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=record.tuning_job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+        )["TrainingJobSummaries"]
+        best = sagemaker(settings).describe_training_job(TrainingJobName=record.best_training_job_name)
+        bucket = state.read(StackRecord).bucket_name
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert record.status_counts["Completed"] == len(children) == 4
+    assert children[0]["TrainingJobName"] == record.best_training_job_name == described["BestTrainingJob"]["TrainingJobName"]
+    assert record.best_objective_value == children[0]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    # The objective is computed on validation only; the test split was never uploaded.
+    assert [c["ChannelName"] for c in best["InputDataConfig"]] == ["train", "validation"]
+    assert not any("test" in key for key in keys)
+    # The leaderboard: every job, best first, with its tuned hyperparameters.
+    assert "Best of tuning job" in output and "max_depth" in output
+    assert output.index(f"{children[0]['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.4f}") < output.index(
+        f"{children[-1]['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.4f}"
+    )
+    training = state.read(TrainingRecord)
+    assert training.training_job_name == record.best_training_job_name and training.tuning_job_name == record.tuning_job_name
+    assert training.model_data_url == best["ModelArtifacts"]["S3ModelArtifacts"]
+    assert "_tuning_objective_metric" not in training.hyperparameters
+    endpoint = deploy.run(settings)
+    assert endpoint.training_job_name == record.best_training_job_name
+    evaluation = evaluate.run(settings)
+    assert record.best_training_job_name in open(evaluation.report_md).read()
+
+
+def _when_children_run(settings, name: str, then) -> threading.Thread:
+    """Call ``then`` once the tuning job ``name`` has a training job InProgress."""
+
+    def watch() -> None:
+        with target.activate(settings):
+            client = sagemaker(settings)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    jobs = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+                except client.exceptions.ResourceNotFound:
+                    jobs = {"TrainingJobSummaries": []}
+                if any(job["TrainingJobStatus"] == "InProgress" for job in jobs["TrainingJobSummaries"]):
+                    then()
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def _nothing_runs(settings) -> None:
+    with target.activate(settings):
+        assert discovery.find(settings, ("tuning-job", "training-job")) == []
+
+
+def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(settings, make_settings, monkeypatch):
+    slow = make_settings(settings.state_dir, data_source=settings.data_source, name_prefix="vgtune",
+                         **{**SMALL, "training.hyperparameters.num_round": 10_000_000})
+    before = RunState(settings).read(TrainingRecord)
+    name = "vgtune-ctrl-c"
+    monkeypatch.setattr(tune, "tuning_job_name", lambda prefix: name)
+    interrupt = threading.Event()
+    real_follow = tune._follow
+
+    def follow(job, total, poll):
+        watcher = _when_children_run(slow, name, interrupt.set)
+        interrupt.wait(60)
+        watcher.join()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune, "_follow", follow)
+    with pytest.raises(WorkshopError, match="was asked to stop, and it stops its running training jobs"):
+        tune.run(slow)
+    monkeypatch.setattr(tune, "_follow", real_follow)
+    with target.activate(settings):
+        deadline = time.monotonic() + 30
+        while (status := sagemaker(settings).describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                "HyperParameterTuningJobStatus"]) != "Stopped" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert status == "Stopped"
+    _nothing_runs(settings)
+    assert RunState(settings).read(TrainingRecord) == before, "an interrupted tune leaves the model deploy serves"
+
+
+def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings, synthetic_dataset_path, tmp_path_factory,
+                                                                terraform_available):
+    settings = make_settings(tmp_path_factory.mktemp("teardown"), data_source=str(synthetic_dataset_path),
+                             name_prefix="vgtunedown", **{**SMALL, "training.hyperparameters.num_round": 10_000_000})
+    try:
+        stack.setup(settings)
+        data.run(settings)
+        name = "vgtunedown-running"
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run_tune() -> None:
+            try:
+                tune.run(settings)
+            except BaseException as exc:  # noqa: BLE001 - the tuning job ends Stopped under teardown: reported here
+                failure.append(exc)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tune, "tuning_job_name", lambda prefix: name)
+            runner = threading.Thread(target=run_tune)
+            runner.start()
+            _when_children_run(settings, name, started.set).join()
+            assert started.is_set()
+            removed = stack.teardown(settings, keep_emulator=True)
+            runner.join(60)
+        assert f"tuning-job {name}" in removed
+        assert failure and "ended Stopped" in str(failure[0])
+        with target.activate(settings):
+            client = sagemaker(settings)
+            assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                "HyperParameterTuningJobStatus"] == "Stopped"
+            statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
+        assert statuses == {"Stopped"}
+        _nothing_runs(settings)
+    finally:
+        stack.teardown(settings)

@@ -1,0 +1,92 @@
+"""Teardown stops the stack's running tuning jobs and no one else's: a neighbour with the same name prefix, one
+without the tag, and one with a look-alike tag keep running (on AWS, teardown stops what discovery finds)."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+
+from vgsales import discovery, target
+from vgsales.infra import stack
+from vgsales.settings import STACK_TAG
+
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+ROLE = "arn:aws:iam::123456789012:role/vgsales-sagemaker-execution"
+NEIGHBOURS = {
+    "vgsales-ci-0101-000000": [{"Key": STACK_TAG, "Value": "vgsales-ci"}],  # another stack, same prefix
+    "vgsales-0101-000001": [],  # our prefix, no tag
+    "vgsales-0101-000002": [{"Key": STACK_TAG, "Value": "VGSALES"}],  # a value that differs only in case
+}
+OURS = "vgsales-0101-000003"
+
+
+def create_tuning_job(client, name: str, tags: list[dict[str, str]], bucket: str) -> None:
+    """One that runs until it is stopped: its training jobs have a practically endless num_round."""
+    channel = lambda channel_name: {  # noqa: E731
+        "ChannelName": channel_name, "ContentType": "text/libsvm",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/",
+                                        "S3DataDistributionType": "FullyReplicated"}},
+    }  # fmt: skip
+    client.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Random", "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:auc"},
+            "ParameterRanges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "3"}]},
+        },
+        TrainingJobDefinition={
+            "StaticHyperParameters": {"num_round": "100000000", "objective": "binary:logistic"},
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": ROLE, "InputDataConfig": [channel("train"), channel("validation")],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+        Tags=tags,
+    )  # fmt: skip
+
+
+def running_children(client, name: str) -> list[str]:
+    summaries = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    return [job["TrainingJobName"] for job in summaries["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]
+
+
+@pytest.fixture
+def local(make_settings, tmp_path):
+    settings = make_settings(tmp_path)
+    service = target.of(settings).service
+    service.start()
+    try:
+        yield settings
+    finally:
+        service.stop()
+
+
+def test_teardown_stops_only_the_stacks_tuning_jobs(local):
+    settings = local
+    with target.activate(settings):
+        s3, client = boto3.client("s3"), boto3.client("sagemaker")
+        bucket = "vgsales-tuning-boundary-data"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
+        for name, tags in {**NEIGHBOURS, OURS: discovery.stack_tags(settings)}.items():
+            create_tuning_job(client, name, tags, bucket)
+        deadline = time.monotonic() + 30
+        while not all(running_children(client, name) for name in [*NEIGHBOURS, OURS]):
+            assert time.monotonic() < deadline, "every tuning job should have a training job running"
+            time.sleep(0.05)
+        assert [str(r) for r in discovery.find(settings, ("tuning-job",))] == [f"tuning-job {OURS}"]
+
+        removed = stack.teardown(settings, keep_emulator=True)
+
+        assert f"tuning-job {OURS}" in removed
+        assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=OURS)[
+            "HyperParameterTuningJobStatus"] == "Stopped"
+        assert running_children(client, OURS) == []
+        for name in NEIGHBOURS:
+            assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                "HyperParameterTuningJobStatus"] == "InProgress", f"teardown stopped the neighbour {name}"
+            assert running_children(client, name), f"teardown stopped a training job of the neighbour {name}"
+            client.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
