@@ -145,13 +145,14 @@ def deploy(c):
 
 @task
 @user_errors
-@_with_settings(*COMMON, "evaluate.batch_size", "evaluate.content_type", "evaluate.concurrency")
+@_with_settings(*COMMON, "evaluate.via", "evaluate.batch_size", "evaluate.content_type", "evaluate.concurrency",
+                "evaluate.transform_instance_type")
 def evaluate(c):
-    """Send the held-out test split to the endpoint and report accuracy, precision, recall, F1 and ROC AUC."""
+    """Score the held-out test split (on the endpoint, or via a batch transform job) and report the metrics."""
     from vgsales.pipeline import evaluate as stage
 
     stage.run(settings_of(c))
-    next_step(c, "teardown", "removes the endpoint and the stack when you are done; endpoints bill by the hour on AWS")
+    next_step(c, "teardown", "removes the stack and any endpoint when you are done; endpoints bill by the hour on AWS")
 
 
 @task(name="start")

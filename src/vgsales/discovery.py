@@ -26,13 +26,14 @@ from .settings import STACK_TAG, Settings
 # Teardown order: what serves traffic first, what it depends on after; the Terraform-managed ones last,
 # the notebook instance before the role it runs as and the bucket it reads.
 # A tuning job goes before the training jobs: stopped first, it launches no more of them.
-PIPELINE_KINDS = ("endpoint", "endpoint-config", "model", "tuning-job", "training-job")
+PIPELINE_KINDS = ("endpoint", "endpoint-config", "model", "transform-job", "tuning-job", "training-job")
 STACK_KINDS = ("notebook-instance", "lifecycle-config", "role", "bucket")
 KINDS = PIPELINE_KINDS + STACK_KINDS
-JOB_KINDS = ("tuning-job", "training-job")  # stopped, never deleted
+JOB_KINDS = ("transform-job", "tuning-job", "training-job")  # stopped, never deleted
 # What keeps billing while it exists in this state.
 COSTS_WHILE = {
     "endpoint": frozenset({"Creating", "Updating", "InService", "SystemUpdating", "RollingBack"}),
+    "transform-job": frozenset({"InProgress", "Stopping"}),
     "tuning-job": frozenset({"InProgress", "Stopping"}),
     "training-job": frozenset({"InProgress", "Stopping"}),
     "notebook-instance": frozenset({"Pending", "InService", "Updating"}),
@@ -103,6 +104,11 @@ def remove(settings: Settings, resource: Resource, *, wait_seconds: float = 1200
             sagemaker.delete_endpoint_config(EndpointConfigName=resource.name)
         elif resource.kind == "model":
             sagemaker.delete_model(ModelName=resource.name)
+        elif resource.kind == "transform-job":
+            if resource.status != "InProgress":
+                return "already stopping"
+            sagemaker.stop_transform_job(TransformJobName=resource.name)
+            return "stopped"
         elif resource.kind == "tuning-job":
             if resource.status != "InProgress":
                 return "already stopping"
@@ -234,6 +240,10 @@ _CANDIDATES: dict[str, Callable[[Settings], Candidates]] = {
         "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", None, "endpoint-config"
     ),
     "model": _sagemaker_lister("list_models", "Models", "ModelName", "ModelArn", None, "model"),
+    "transform-job": _sagemaker_lister(
+        "list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobArn", "TransformJobStatus",
+        "transform-job",
+    ),
     "tuning-job": _sagemaker_lister(
         "list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries", "HyperParameterTuningJobName",
         "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "tuning-job",

@@ -126,11 +126,16 @@ class DeploySettings:
     serverless: ServerlessSettings | None = None
 
 
+EVALUATE_VIA = ("endpoint", "transform")
+
+
 @dataclass(frozen=True)
 class EvaluateSettings:
     batch_size: int = 100
     content_type: str = "text/x-libsvm"
     concurrency: int = 4
+    via: str = "endpoint"
+    transform_instance_type: str = "ml.m5.large"
 
 
 @dataclass(frozen=True)
@@ -425,10 +430,14 @@ def _deploy(reader: _Reader) -> DeploySettings:
 
 
 def _evaluate(reader: _Reader) -> EvaluateSettings:
+    instance_type = reader.text("transform_instance_type")
+    check_instance_type(reader.key("transform_instance_type"), instance_type, "hosting")
     settings = EvaluateSettings(
         batch_size=reader.integer("batch_size", 1, 10_000),
         content_type=reader.choice("content_type", CONTENT_TYPES),
         concurrency=reader.integer("concurrency", 1, 64),
+        via=reader.choice("via", EVALUATE_VIA),
+        transform_instance_type=instance_type,
     )
     reader.refuse_unknown()
     return settings

@@ -115,3 +115,12 @@ def test_a_short_prefix_gets_a_readable_name():
     assert tuning_job_name("vgsales", now=1796150000.0) == "vgsales-1201-183320"  # UTC
     assert tuning_job_name("a" * 20, now=1796150000.0) == "a" * 20 + "-1201-183320"  # 32 characters: still fits
     assert tuning_job_name("a" * 21, now=1796150000.0) == "a" * 21 + "-tpdq7k"  # seconds in base 36
+
+
+@pytest.mark.parametrize("value, accepted", [("transform", True), ("endpoint", True), ("Transform", False), ("batch", False)])
+def test_evaluate_via_is_endpoint_or_transform(value, accepted):
+    if accepted:
+        assert settings_with(**{"evaluate.via": value}).evaluate.via == value
+    else:
+        with pytest.raises(WorkshopError, match=r"Invalid setting workshop.evaluate.via: .* is not one of endpoint, transform"):
+            settings_with(**{"evaluate.via": value})

@@ -42,6 +42,7 @@ JUSTIFIED_STAR = {
     "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:ListModels",
     "sagemaker:ListTrainingJobs",
+    "sagemaker:ListTransformJobs",
     *VPC_NETWORK_INTERFACE_WRITES,
     "ec2:DeleteNetworkInterfacePermission",
     "ec2:DescribeDhcpOptions",

@@ -39,7 +39,8 @@ from .proxy import TunnelProxy
 log = logging.getLogger(__name__)
 
 # Each module exposes install(), which patches moto in-process. It must be idempotent.
-PATCH_MODULES = ("compat", "access", "training", "tuning", "hosting")
+# catalogue last: it refuses every SageMaker operation the modules before it do not answer.
+PATCH_MODULES = ("compat", "access", "training", "tuning", "hosting", "transform", "catalogue")
 
 # moto's own control API (reset, seed, a JSON dump of every backend with its secrets) answers unsigned
 # requests: the emulator never serves it, so nobody else on the machine can read or reset a learner's state.

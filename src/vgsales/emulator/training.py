@@ -270,6 +270,9 @@ class TrainingRun:
             self._training_started = utcnow()
             self.job.training_start_time = self._training_started
             self._phase("Downloading", "Downloading input data")
+            if self.instance_count > 1:
+                self._run_on_hosts(plan)
+                return
             channels = self._download()
             self._check_stop()
             self._phase("Training", "Training image download completed. Training in progress.")
@@ -298,19 +301,71 @@ class TrainingRun:
             if self.on_finish is not None:
                 self.on_finish()
 
+    @property
+    def instance_count(self) -> int:
+        return int((self.job.resource_config or {}).get("InstanceCount") or 1)
+
     def _open_logs(self) -> None:
-        count = int((self.job.resource_config or {}).get("InstanceCount") or 1)
         epoch = int(time.time())
         name = self.job.training_job_name
         # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
         self._streams = [
             backends.LogStream(self.account_id, self.region, LOG_GROUP, f"{name}/algo-{i}-{epoch}")
-            for i in range(1, count + 1)
+            for i in range(1, self.instance_count + 1)
         ]
-        for stream in self._streams[1:]:
-            stream.write([_info(f"The local emulator runs this job as one process; see stream {self._streams[0].stream}.")])
-        if count > 1:
-            self._log(f"ResourceConfig asks for {count} instances; the local emulator runs the job as one process.")
+
+    def stream_of(self, host_index: int) -> backends.LogStream:
+        return self._streams[host_index]
+
+    def log_on(self, host_index: int, message: str, level: str = "INFO") -> None:
+        self._streams[host_index].write([_info(message, level)])
+
+    def _run_on_hosts(self, plan: TrainingPlan) -> None:
+        """A multi-instance job: each host's share of the data, then distributed.run (or one host alone)."""
+        from . import distributed
+
+        count = self.instance_count
+        hosts = [distributed.Host(f"algo-{index + 1}", index) for index in range(count)]
+        channels = {c["ChannelName"]: c for c in self.job.input_data_config or []}
+        data_format = self._check_channels(channels)
+        for name, channel in channels.items():
+            source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+            sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
+            uris = self._channel_uris(name, source)
+            for host, share in zip(hosts, distributed.shares(uris, count, sharded)):
+                if share:
+                    host.files[name] = [(uri, self._fetch(uri)) for uri in share]
+            self._log(f"Channel '{name}': {len(uris)} object(s), {'ShardedByS3Key' if sharded else 'FullyReplicated'} "
+                      f"over {count} hosts.")
+        with_data = [host for host in hosts if host.has_training_data]
+        if "validation" in channels and any("validation" not in host.files for host in with_data):
+            raise JobFailure("ClientError", "Channel 'validation' has fewer objects than the hosts that train; with "
+                             "ShardedByS3Key every training host needs its share of the validation objects too. Write "
+                             "the validation channel as at least as many objects as instances.")
+        self._check_stop()
+        self._phase("Training", "Training image download completed. Training in progress.")
+        if len(with_data) == 1:
+            host = with_data[0]
+            for other in hosts:
+                if other is not host:
+                    self.log_on(other.index, f"Host {other.name} not being used for distributed training.", level="WARNING")
+            self._log("Only 1 host with training data, starting single node training.")
+            files = {name: (data_format, [self._data.DataFile(uri, content) for uri, content in objects])
+                     for name, objects in host.files.items()}
+            outcome = self._train(plan, files)
+            if outcome.stopped:
+                raise JobStopped()
+            archive, metrics = self._algorithm.model_archive(outcome.booster), outcome.final_metrics
+        else:
+            result = distributed.run(self, hosts, data_format, dict(self.job.hyper_parameters or {}))
+            archive, metrics = result.model_archive, result.final_metrics
+        self._check_stop()
+        self._phase("Uploading", "Uploading generated training model")
+        self._upload_archive(archive)
+        with self._lock:
+            self._set_metric_values(metrics)
+            self._set_end_times()
+            _transition(self.job, "Completed", "Training job completed", job_status="Completed", final=True)
 
     def _check_image(self) -> None:
         spec = self.job.algorithm_specification or {}
@@ -331,7 +386,8 @@ class TrainingRun:
             )
         tag = image_tag(image)
         version = self._algorithm.XGBOOST_VERSION
-        self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} in-process with xgboost {version}.")
+        where = "in the emulator's process" if self.instance_count == 1 else f"on {self.instance_count} hosts (worker processes)"
+        self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} with xgboost {version}, {where}.")
         if tag and not tag.startswith(".".join(version.split(".")[:2])):
             self._log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
 
@@ -353,18 +409,19 @@ class TrainingRun:
         if (channel.get("CompressionType") or "None") != "None":
             raise JobFailure("ClientError", f"Channel '{name}' is compressed ({channel['CompressionType']}); the built-in "
                              "XGBoost algorithm reads uncompressed libsvm or CSV files.")
-        if source.get("S3DataDistributionType") == "ShardedByS3Key":
-            self._log(f"Channel '{name}' is ShardedByS3Key; with one process every object is read.")
         uris = self._channel_uris(name, source)
         files = []
         for uri in uris:
-            try:
-                files.append(self._data.DataFile(uri, backends.get_object(self.account_id, self.region, uri)))
-            except backends.S3ObjectMissing as exc:
-                raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
+            files.append(self._data.DataFile(uri, self._fetch(uri)))
             self._check_stop()
         self._log(f"Channel '{name}': {len(files)} file(s), {sum(len(f.content) for f in files)} bytes.")
         return files
+
+    def _fetch(self, uri: str) -> bytes:
+        try:
+            return backends.get_object(self.account_id, self.region, uri)
+        except backends.S3ObjectMissing as exc:
+            raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
 
     def _channel_uris(self, name: str, source: dict[str, Any]) -> list[str]:
         uri = source.get("S3Uri", "")
@@ -398,8 +455,8 @@ class TrainingRun:
         except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
             raise ValueError(f"the manifest is not of the form [{{\"prefix\": \"s3://...\"}}, \"key\", ...] ({exc})") from None
 
-    def _download(self) -> dict[str, tuple[str, list[DataFile]]]:
-        channels = {c["ChannelName"]: c for c in self.job.input_data_config or []}
+    def _check_channels(self, channels: dict[str, dict[str, Any]]) -> str:
+        """The channels the algorithm reads, with one content type; returns its data format."""
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:
             raise JobFailure("ClientError", f"Extraneous channel found: {unknown[0]}. The built-in XGBoost algorithm "
@@ -407,16 +464,20 @@ class TrainingRun:
         if "train" not in channels:
             raise JobFailure("ClientError", "Channel 'train' is required by the built-in XGBoost algorithm, but the job "
                              f"has {', '.join(repr(c) for c in channels) or 'no channels'}.")
-        downloaded = {}
+        formats = {}
         for name, channel in channels.items():
             try:
-                data_format = self._data.training_format(channel.get("ContentType"))
+                formats[name] = self._data.training_format(channel.get("ContentType"))
             except (self._data.InvalidTrainingData, self._data.UnsupportedTrainingData) as exc:
                 raise JobFailure("ClientError", str(exc)) from None
-            downloaded[name] = (data_format, self._channel_files(channel))
-        if "validation" in downloaded and downloaded["validation"][0] != downloaded["train"][0]:
+        if "validation" in formats and formats["validation"] != formats["train"]:
             raise JobFailure("ClientError", "Channels 'train' and 'validation' must have the same content type.")
-        return downloaded
+        return formats["train"]
+
+    def _download(self) -> dict[str, tuple[str, list[DataFile]]]:
+        channels = {c["ChannelName"]: c for c in self.job.input_data_config or []}
+        data_format = self._check_channels(channels)
+        return {name: (data_format, self._channel_files(channel)) for name, channel in channels.items()}
 
     def _train(self, plan: TrainingPlan, channels: dict[str, tuple[str, list[DataFile]]]) -> TrainingOutcome:
         data_format, train_files = channels["train"]
@@ -441,7 +502,9 @@ class TrainingRun:
         return self.job.model_artifacts["S3ModelArtifacts"]
 
     def _upload(self, outcome: TrainingOutcome) -> None:
-        archive = self._algorithm.model_archive(outcome.booster)
+        self._upload_archive(self._algorithm.model_archive(outcome.booster))
+
+    def _upload_archive(self, archive: bytes) -> None:
         try:
             backends.put_object(self.account_id, self.region, self._output_uri(), archive)
         except (backends.S3ObjectMissing, ValueError) as exc:
@@ -456,11 +519,15 @@ class TrainingRun:
         self.job.billable_time_in_seconds = seconds
 
     def _set_metrics(self, outcome: TrainingOutcome | None) -> None:
-        if outcome is None or not outcome.final_metrics:
+        if outcome is not None:
+            self._set_metric_values(outcome.final_metrics)
+
+    def _set_metric_values(self, metrics: dict[str, float]) -> None:
+        if not metrics:
             return
         now = utcnow()
         self.job.final_metric_data_list = [
-            {"MetricName": name, "Value": value, "Timestamp": now} for name, value in outcome.final_metrics.items()
+            {"MetricName": name, "Value": value, "Timestamp": now} for name, value in metrics.items()
         ]
 
     def _finish(self, job_status: str, status: str, message: str, outcome: TrainingOutcome | None) -> None:

@@ -6,6 +6,8 @@ Everything that can be wrong with the input is found before the first upload: th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 from rich.table import Table
 
@@ -28,13 +30,21 @@ def run(settings: Settings) -> DataRecord:
         manifest = features.write_splits(prepared, state.data_dir, fetched)
     bucket = stack.bucket_name
     uris = {}
+    shards = settings.training.instance_count
     with target.activate(settings):
         s3 = boto3.client("s3", region_name=settings.region)
         for split in UPLOADED_SPLITS:
-            key = f"{settings.data_prefix}/{split}/{split}.libsvm"
-            with step(f"Uploading {split}.libsvm to s3://{bucket}/{key}"):
-                s3.upload_file(str(state.data_dir / f"{split}.libsvm"), bucket, key)
-            uris[f"{split}_uri"] = f"s3://{bucket}/{settings.data_prefix}/{split}/"
+            folder = f"{settings.data_prefix}/{split}/"
+            written = []
+            for name, body in shard_files(state.data_dir / f"{split}.libsvm", split, shards):
+                key = folder + name
+                with step(f"Uploading {name} to s3://{bucket}/{key}"):
+                    s3.put_object(Bucket=bucket, Key=key, Body=body)
+                written.append(key)
+            # A channel is every object under its prefix: files of an earlier run with another instance count
+            # would be read too, twice the data.
+            _remove_others(s3, bucket, folder, set(written))
+            uris[f"{split}_uri"] = f"s3://{bucket}/{folder}"
     record = DataRecord(
         **uris,
         manifest=str(state.data_dir / features.MANIFEST_NAME),
@@ -48,6 +58,26 @@ def run(settings: Settings) -> DataRecord:
     _print_summary(manifest, fetched)
     console.print(f"Splits and manifest (feature order) in {state.data_dir}: {features.MANIFEST_NAME}, test.libsvm stays local.", markup=False)
     return record
+
+
+def shard_files(path: Path, split: str, shards: int) -> list[tuple[str, bytes]]:
+    """The split as uploaded: one `<split>.libsvm`, or, for a training job of N > 1 instances, N files
+    `<split>-<i>-of-<N>.libsvm` of consecutive rows (the split is already shuffled), so that ShardedByS3Key gives
+    every instance its share; with fewer objects than instances, an instance gets none and sits idle."""
+    content = path.read_bytes()
+    if shards <= 1:
+        return [(f"{split}.libsvm", content)]
+    lines = content.splitlines(keepends=True)
+    size = -(-len(lines) // shards)  # ceiling: the last shard may be shorter
+    pieces = [b"".join(lines[index * size:(index + 1) * size]) for index in range(shards)]
+    return [(f"{split}-{index + 1}-of-{shards}.libsvm", piece) for index, piece in enumerate(pieces) if piece]
+
+
+def _remove_others(s3, bucket: str, folder: str, keep: set[str]) -> None:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+        for item in page.get("Contents", []):
+            if item["Key"] not in keep:
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
 
 
 def _print_summary(manifest: features.Manifest, fetched: dataset.FetchedDataset) -> None:

@@ -51,14 +51,7 @@ def run(settings: Settings) -> EndpointRecord:
     name = endpoint_name(settings)
     tags = sdk_tags(settings)
     with target.activate(settings):
-        if _get(Model, model_name) is None:
-            with step(f"Creating model {model_name}"):
-                Model.create(
-                    model_name=model_name,
-                    primary_container=ContainerDefinition(image=training.image, model_data_url=training.model_data_url),
-                    execution_role_arn=stack.role_arn,
-                    tags=tags,
-                )
+        ensure_model(settings, stack, training)
         if _get(EndpointConfig, config_name) is None:
             with step(f"Creating endpoint config {config_name}"):
                 EndpointConfig.create(endpoint_config_name=config_name, production_variants=[_variant(settings, model_name)], tags=tags)
@@ -104,6 +97,21 @@ def run(settings: Settings) -> EndpointRecord:
     manifest = data.manifest if data else "manifest.json (written by `invoke data`)"
     console.print(usage_snippets(name, settings.region, row, target.of(settings).client_setup, manifest), soft_wrap=True)
     return record
+
+
+def ensure_model(settings: Settings, stack: StackRecord, training: TrainingRecord) -> str:
+    """The SageMaker model of the training record, created unless it exists; its name. An endpoint serves it,
+    and `invoke evaluate` with `via: transform` runs a batch transform job on it."""
+    model_name, _ = _names(settings, training.training_job_name)
+    if _get(Model, model_name) is None:
+        with step(f"Creating model {model_name}"):
+            Model.create(
+                model_name=model_name,
+                primary_container=ContainerDefinition(image=training.image, model_data_url=training.model_data_url),
+                execution_role_arn=stack.role_arn,
+                tags=sdk_tags(settings),
+            )
+    return model_name
 
 
 def _variant(settings: Settings, model_name: str) -> ProductionVariant:

@@ -2,54 +2,70 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import boto3
 
 from .. import target
+from ..errors import WorkshopError
 from ..cli.console import console
 from ..evaluation.metrics import evaluate_run, render_confusion_matrix, render_table
 from ..evaluation.scoring import progress_bar
 from ..features import Manifest
-from ..records import DataRecord, EndpointRecord, EvaluationRecord, TrainingRecord
+from ..records import DataRecord, EndpointRecord, EvaluationRecord, StackRecord, TrainingRecord
 from ..settings import Settings
 from ..state import RunState
+from .batch_transform import TransformScorer
 
 
 def run(settings: Settings) -> EvaluationRecord:
     state = RunState(settings)
     data = state.read(DataRecord)
     training = state.read(TrainingRecord)
-    endpoint = state.read(EndpointRecord)
     manifest = Manifest.from_json(Path(data.manifest))
-    name = endpoint.endpoint_name
+    via_transform = settings.evaluate.via == "transform"
+    # Via an endpoint: `invoke deploy`'s, in batches of batch_size. Via a transform job: the whole split in one
+    # job on the training record's model, with no endpoint at all.
+    endpoint = None if via_transform else state.read(EndpointRecord)
     with target.activate(settings):
-        runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
+        if via_transform:
+            scorer = TransformScorer(settings, state.read(StackRecord), training, target.of(settings).poll_seconds)
+            invoke, batch_size, concurrency, where = scorer, sys.maxsize, 1, {"transform job": scorer.job_name}
+        else:
+            runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
 
-        def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
-            response = runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
-            return response["Body"].read(), response.get("ContentType", "text/csv")
+            def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
+                response = runtime.invoke_endpoint(EndpointName=endpoint.endpoint_name, ContentType=content_type, Body=body)
+                return response["Body"].read(), response.get("ContentType", "text/csv")
 
-        with progress_bar(console=console) as progress:
-            evaluation = evaluate_run(
-                Path(data.test_split),
-                state.evaluation_dir,
-                invoke,
-                batch_size=settings.evaluate.batch_size,
-                content_type=settings.evaluate.content_type,
-                n_features=manifest.n_features,
-                concurrency=settings.evaluate.concurrency,
-                context={
-                    "target": settings.target,
-                    "endpoint": name,
-                    "training job": training.training_job_name,
-                    **({"tuning job": f"{training.tuning_job_name} (its best training job)"} if training.tuning_job_name else {}),
-                    "image": training.image,
-                    "hyperparameters": training.hyperparameters,
-                    "dataset sha256": manifest.sha256,
-                },
-                progress=progress,
-            )
+            batch_size, concurrency = settings.evaluate.batch_size, settings.evaluate.concurrency
+            where = {"endpoint": endpoint.endpoint_name}
+        try:
+            with progress_bar(console=console) as progress:
+                evaluation = evaluate_run(
+                    Path(data.test_split),
+                    state.evaluation_dir,
+                    invoke,
+                    batch_size=batch_size,
+                    content_type=settings.evaluate.content_type,
+                    n_features=manifest.n_features,
+                    concurrency=concurrency,
+                    context={
+                        "target": settings.target,
+                        **where,
+                        "training job": training.training_job_name,
+                        **({"tuning job": f"{training.tuning_job_name} (its best training job)"} if training.tuning_job_name else {}),
+                        "image": training.image,
+                        "hyperparameters": training.hyperparameters,
+                        "dataset sha256": manifest.sha256,
+                    },
+                    progress=progress,
+                )
+        except KeyboardInterrupt:
+            if via_transform:
+                raise WorkshopError(scorer.stop_running()) from None
+            raise
     console.print(render_table(evaluation.metrics))
     console.print(render_confusion_matrix(evaluation.metrics))
     record = EvaluationRecord(run_dir=str(state.evaluation_dir), **{k: str(v) for k, v in vars(evaluation.outputs).items()})

@@ -202,16 +202,16 @@ def _failure_message(job: TrainingJob, settings: Settings, lines: int = 15) -> s
     )
 
 
-def last_log_lines(job_name: str, region: str, count: int) -> list[str]:
+def last_log_lines(job_name: str, region: str, count: int, group: str = LOG_GROUP) -> list[str]:
     """The job's last log lines across its streams, for a failure message."""
     logs = boto3.client("logs", region_name=region)
     try:
-        streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/")["logStreams"]
+        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job_name}/")["logStreams"]
     except logs.exceptions.ResourceNotFoundException:
         return []
     events = []
     for stream in streams:
-        page = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], limit=count, startFromHead=False)
+        page = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], limit=count, startFromHead=False)
         events.extend(page["events"])
     events.sort(key=lambda event: event["timestamp"])
     return [event["message"] for event in events[-count:]]

@@ -15,7 +15,7 @@ locals {
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
   pipeline_resource_arns = [
-    for type in ["training-job", "hyper-parameter-tuning-job", "model", "endpoint-config", "endpoint"] :
+    for type in ["training-job", "hyper-parameter-tuning-job", "transform-job", "model", "endpoint-config", "endpoint"] :
     "${local.sagemaker_arn_prefix}:${type}/${var.resource_name_prefix}-*"
   ]
   notebook_instance_arns = [
@@ -147,6 +147,7 @@ locals {
           "sagemaker:CreateHyperParameterTuningJob",
           "sagemaker:CreateModel",
           "sagemaker:CreateTrainingJob",
+          "sagemaker:CreateTransformJob",
           "sagemaker:DeleteEndpoint",
           "sagemaker:DeleteEndpointConfig",
           "sagemaker:DeleteModel",
@@ -156,11 +157,13 @@ locals {
           "sagemaker:DescribeHyperParameterTuningJob",
           "sagemaker:DescribeModel",
           "sagemaker:DescribeTrainingJob",
+          "sagemaker:DescribeTransformJob",
           "sagemaker:InvokeEndpoint",
           "sagemaker:ListTags",
           "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
           "sagemaker:StopHyperParameterTuningJob",
           "sagemaker:StopTrainingJob",
+          "sagemaker:StopTransformJob",
           "sagemaker:UpdateEndpoint",
         ]
         Resource = local.pipeline_resource_arns
@@ -175,6 +178,7 @@ locals {
           "sagemaker:ListHyperParameterTuningJobs",
           "sagemaker:ListModels",
           "sagemaker:ListTrainingJobs",
+          "sagemaker:ListTransformJobs",
         ]
         Resource = ["*"]
       },

@@ -72,6 +72,9 @@ try:
         answer = predictor.predict("\n".join(rows[start:start + 100]))
         scores.extend(float(value) for row in answer for value in row)
     accuracy = float(np.mean((np.array(scores) > 0.5) == labels))
+    # ROC AUC as the Mann-Whitney statistic: the chance that a hit scores above a non-hit (ties count half).
+    hits, misses = np.array(scores)[labels == 1], np.array(scores)[labels == 0]
+    auc = float(np.mean((hits[:, None] > misses[None, :]) + 0.5 * (hits[:, None] == misses[None, :])))
 finally:
     predictor.delete_endpoint()
 
@@ -79,5 +82,5 @@ print(json.dumps({
     "tuning_job": name, "best": best, "attached_best": attached.best_training_job(),
     "attached_ranges": sorted(r["Name"] for kind in attached.hyperparameter_ranges().values() for r in kind),
     "jobs": sorted(frame["TrainingJobName"]), "best_in_frame": frame.sort_values("FinalObjectiveValue").iloc[-1]["TrainingJobName"],
-    "frame_columns": sorted(frame.columns), "endpoint": predictor.endpoint_name, "rows": len(scores), "accuracy": accuracy,
+    "frame_columns": sorted(frame.columns), "endpoint": predictor.endpoint_name, "rows": len(scores), "accuracy": accuracy, "auc": auc,
 }))

@@ -107,6 +107,7 @@ run "least_privilege_policy" {
       "sagemaker:ListHyperParameterTuningJobs",
       "sagemaker:ListModels",
       "sagemaker:ListTrainingJobs",
+      "sagemaker:ListTransformJobs",
     ])
     error_message = "Resource \"*\" is allowed only for actions that AWS cannot scope to a resource."
   }
@@ -143,13 +144,14 @@ run "least_privilege_policy" {
         for resource in statement.Resource : (
           startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:training-job/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/vgsales-")
+          || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:transform-job/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:model/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/vgsales-")
           || startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:endpoint/vgsales-")
         )
       ] if contains(statement.Action, "sagemaker:CreateTrainingJob")
     ]))
-    error_message = "Training and tuning jobs, models, endpoint configs and endpoints must be scoped to the name prefix."
+    error_message = "Training, tuning and transform jobs, models, endpoint configs and endpoints must be scoped to the name prefix."
   }
 
   assert {
@@ -158,6 +160,7 @@ run "least_privilege_policy" {
       "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:AddTags",
       "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
       "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+      "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
       ], flatten([
         for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
     ]))) == 0

@@ -1,0 +1,425 @@
+"""CreateTransformJob runs batch transform for real, the way the built-in XGBoost container serves it in batch mode.
+
+moto 5.2.5 marks a transform job Completed at once and writes nothing. After install(), a transform job of a
+model of the built-in XGBoost image:
+
+- reads every input object (S3Prefix: every key under the prefix; ManifestFile: the manifest's keys), splits
+  each by SplitType (Line: one record per line; None: the object is one request), and sends the records to the
+  model in requests of one record (BatchStrategy SingleRecord) or as many as fit in MaxPayloadInMB
+  (MultiRecord), each parsed, predicted and encoded by algorithm/serving.py as the container does;
+- writes one `<input key relative to the prefix>.out` object per input object under S3OutputPath, one
+  prediction per record, in order: the responses joined with newlines (AssembleWith Line), or concatenated
+  (None); in batch mode the container answers with one score per line (serve_utils, SAGEMAKER_BATCH);
+- runs TransformResources.InstanceCount workers concurrently, the input objects dealt out between them as
+  SageMaker distributes objects to instances, each with at most MaxConcurrentTransforms requests at once;
+- applies DataProcessing to text/csv input: InputFilter and OutputFilter as JSONPath index selections ($,
+  $[n], $[a:b], $[a,b,...]) over each record's fields, JoinSource Input (the input record's fields, then the
+  prediction's). For other content types DataProcessing is refused, field by field;
+- logs to /aws/sagemaker/TransformJobs, one stream per worker ("<job>/<instance id>-<epoch>") and the data log
+  ("<job>/<instance id>-<epoch>/data-log") that names the object and line of a bad record, which fails the job
+  with "ClientError: See job logs for more information", as SageMaker reports it;
+- stops on StopTransformJob (Stopping, then Stopped); a job that ends within training.QUICK_JOB_SECONDS has
+  ended when CreateTransformJob returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from moto.core.responses import EmptyResult
+from moto.core.utils import utcnow
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+
+from . import backends, training
+from .compat._patching import patch
+
+log = logging.getLogger(__name__)
+
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+DEFAULT_MAX_PAYLOAD_MB = 6
+FAILURE_REASON = "ClientError: See job logs for more information"
+SELECTOR = re.compile(r"^\$(?:\[(?P<body>[-0-9:, ]+)\])?$")
+
+
+class TransformFailure(Exception):
+    """Ends a transform job as Failed; the message goes to the data log, FAILURE_REASON to the job."""
+
+    def __init__(self, message: str, reason: str = FAILURE_REASON) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _refuse(message: str) -> ValidationError:
+    return ValidationError(message=message)
+
+
+# --- DataProcessing on CSV records -------------------------------------------------------------------------
+
+
+def _selector(expression: str | None, field: str) -> Callable[[list[str]], list[str]]:
+    """A JSONPath index selection over a record's fields, as batch transform applies it to CSV."""
+    if expression in (None, "", "$"):
+        return lambda fields: fields
+    match = SELECTOR.match(expression.strip())
+    if match is None or match.group("body") is None:
+        raise _refuse(f"DataProcessing.{field} {expression!r} is not supported by the local emulator: it applies "
+                      "JSONPath index selections to CSV records ($, $[n], $[a:b], $[a,b,...]).")
+    body = match.group("body").replace(" ", "")
+    if ":" in body:
+        if "," in body:
+            raise _refuse(f"DataProcessing.{field} {expression!r}: mix either a slice or a list of indexes, not both.")
+        start, _, stop = body.partition(":")
+        window = slice(int(start) if start else None, int(stop) if stop else None)
+        return lambda fields: fields[window]
+    indexes = [int(index) for index in body.split(",") if index]
+    return lambda fields: [fields[index] for index in indexes]
+
+
+@dataclass(frozen=True)
+class DataProcessing:
+    input_filter: Callable[[list[str]], list[str]]
+    output_filter: Callable[[list[str]], list[str]]
+    join_input: bool
+    active: bool
+
+
+def data_processing(config: dict[str, Any] | None, content_type: str | None) -> DataProcessing:
+    config = config or {}
+    given = {key: value for key, value in config.items() if value not in (None, "", "$", "None")}
+    if given and (content_type or "").split(";")[0].strip().lower() not in ("text/csv", "csv"):
+        fields = ", ".join(f"{key}={value!r}" for key, value in sorted(given.items()))
+        raise _refuse(f"DataProcessing ({fields}) is applied by the local emulator to text/csv input only; "
+                      f"ContentType {content_type!r} would need JSON records, which the built-in XGBoost container "
+                      "does not take. Leave DataProcessing out, or send CSV.")
+    join = config.get("JoinSource") or "None"
+    if join not in ("Input", "None"):
+        raise _refuse(f"DataProcessing.JoinSource {join!r} is not one of Input, None.")
+    return DataProcessing(
+        input_filter=_selector(config.get("InputFilter"), "InputFilter"),
+        output_filter=_selector(config.get("OutputFilter"), "OutputFilter"),
+        join_input=join == "Input",
+        active=bool(given),
+    )
+
+
+# --- the request ------------------------------------------------------------------------------------------
+
+
+def validate_request(request: dict[str, Any], backend: Any) -> None:
+    """Refuse what the emulator would not run as asked, before the job exists."""
+    model = backend._models.get(request["model_name"])
+    if model is None:
+        raise _refuse(f"Could not find model \"{sagemaker_models.arn_formatter('model', request['model_name'], backend.account_id, backend.region_name)}\".")
+    container = model.primary_container or (model.containers[0] if model.containers else {})
+    if not training.is_builtin_xgboost(container.get("Image")):
+        raise _refuse(f"The local emulator runs batch transform for models of the SageMaker built-in XGBoost algorithm "
+                      f"only (image repository sagemaker-xgboost or xgboost); model {model.model_name} has "
+                      f"{container.get('Image')!r}. Use the aws target for other images.")
+    transform_input = request.get("transform_input") or {}
+    source = (transform_input.get("DataSource") or {}).get("S3DataSource") or {}
+    if source.get("S3DataType", "S3Prefix") not in ("S3Prefix", "ManifestFile"):
+        raise _refuse(f"TransformInput S3DataType {source.get('S3DataType')!r} is not run by the local emulator; use "
+                      "S3Prefix or ManifestFile (AugmentedManifestFile needs JSON Lines, which the built-in XGBoost "
+                      "container does not take).")
+    if (transform_input.get("CompressionType") or "None") != "None":
+        raise _refuse("TransformInput CompressionType Gzip is not run by the local emulator; give uncompressed objects.")
+    split = transform_input.get("SplitType") or "None"
+    if split not in ("None", "Line"):
+        raise _refuse(f"TransformInput SplitType {split!r} is not run by the local emulator: the built-in XGBoost "
+                      "container takes CSV and libsvm, split by Line or not at all (None).")
+    output = request.get("transform_output") or {}
+    if (output.get("AssembleWith") or "None") not in ("None", "Line"):
+        raise _refuse(f"TransformOutput AssembleWith {output.get('AssembleWith')!r} is not one of None, Line.")
+    strategy = request.get("batch_strategy") or "MultiRecord"
+    if strategy not in ("MultiRecord", "SingleRecord"):
+        raise _refuse(f"BatchStrategy {strategy!r} is not one of MultiRecord, SingleRecord.")
+    payload = request.get("max_payload_in_mb")
+    if payload is not None and not 0 <= int(payload) <= 100:
+        raise _refuse(f"Value '{payload}' at 'maxPayloadInMB' failed to satisfy constraint: Member must have value "
+                      "less than or equal to 100")
+    if request.get("data_capture_config") or (request.get("model_client_config") or {}).get("InvocationsMaxRetries"):
+        raise _refuse("DataCaptureConfig and ModelClientConfig.InvocationsMaxRetries are not run by the local emulator; "
+                      "leave them out.")
+    if data_processing(request.get("data_processing"), transform_input.get("ContentType")).active and split != "Line":
+        raise _refuse("DataProcessing needs TransformInput SplitType Line: filters and JoinSource work record by record.")
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+
+_RUNS: dict[str, TransformRun] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class InputObject:
+    uri: str
+    relative: str  # its key after the input prefix: the output object is <S3OutputPath>/<relative>.out
+
+
+class TransformRun:
+    def __init__(self, backend: Any, job: Any) -> None:
+        self.backend = backend
+        self.job = job
+        self.account_id: str = backend.account_id
+        self.region: str = backend.region_name
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.finished = threading.Event()
+
+    def start(self, wait: float = 0.0) -> None:
+        with _RUNS_LOCK:
+            _RUNS[self.job.arn] = self
+        runner = threading.Thread(target=self._run, name=f"transform-job-{self.job.transform_job_name}", daemon=True)
+        runner.start()
+        runner.join(wait)
+
+    def request_stop(self) -> None:
+        with self._lock:
+            if self.job.transform_job_status != "InProgress":
+                raise _refuse(f"The transform job is in status {self.job.transform_job_status} and cannot be stopped.")
+            self._stopping = True
+            self.job.transform_job_status = "Stopping"
+            self.job.last_modified_time = utcnow()
+
+    def _check_stop(self) -> None:
+        if self._stopping:
+            raise training.JobStopped()
+
+    def _run(self) -> None:
+        try:
+            booster = self._load_model()
+            objects = self._inputs()
+            workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
+            shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
+            epoch = int(time.time())
+            streams = [self._worker_streams(epoch) for _ in range(workers)]
+            errors: list[BaseException] = []
+            threads = [
+                threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
+                for share, stream in zip(shares, streams)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if errors:
+                raise errors[0]
+            self._check_stop()
+            self._finish("Completed")
+        except training.JobStopped:
+            self._finish("Stopped")
+        except TransformFailure as failure:
+            self._finish("Failed", failure.reason)
+        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
+            log.exception("transform job %s crashed", self.job.transform_job_name)
+            self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
+        finally:
+            with _RUNS_LOCK:
+                _RUNS.pop(self.job.arn, None)
+            self.finished.set()
+
+    def _load_model(self) -> Any:
+        from .hosting import ModelLoadError, _booster_from_archive
+
+        model = self.backend._models[self.job.model_name]
+        container = model.primary_container or model.containers[0]
+        url = container.get("ModelDataUrl")
+        try:
+            return _booster_from_archive(backends.get_object(self.account_id, self.region, url), url)
+        except (backends.S3ObjectMissing, ValueError):
+            raise TransformFailure("", f"ClientError: Failed to download model data from URL: \"{url}\". Please ensure "
+                                   "that there is an object located at the URL.") from None
+        except ModelLoadError as exc:
+            raise TransformFailure("", f"ClientError: {exc}") from None
+
+    def _inputs(self) -> list[InputObject]:
+        source = self.job.transform_input["DataSource"]["S3DataSource"]
+        uri = source["S3Uri"]
+        try:
+            if (source.get("S3DataType") or "S3Prefix") == "ManifestFile":
+                entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+                prefix = entries[0]["prefix"]
+                return [InputObject(prefix + key, key) for key in entries[1:]]
+            bucket, prefix = backends.parse_s3_uri(uri)
+            keys = backends.list_objects(self.account_id, self.region, uri)
+        except (backends.S3ObjectMissing, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
+            raise TransformFailure("", f"ClientError: Failed to read the input {uri}: {exc}.") from None
+        if not keys:
+            raise TransformFailure("", f"ClientError: No S3 objects found under S3 URL \"{uri}\" given in input data source.")
+        # A prefix that ends inside a name (s3://b/data/test) keeps the rest of the name; a folder, what is under it.
+        folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix and not prefix.endswith("/") else prefix
+        return [InputObject(f"s3://{bucket}/{key}", key[len(folder):]) for key in keys if not key.endswith("/")]
+
+    def _worker_streams(self, epoch: int) -> tuple[backends.LogStream, backends.LogStream]:
+        instance = f"i-{secrets.token_hex(8)}"
+        name = f"{self.job.transform_job_name}/{instance}-{epoch}"
+        make = functools.partial(backends.LogStream, self.account_id, self.region, LOG_GROUP)
+        return make(name), make(f"{name}/data-log")
+
+    def _worker(self, booster: Any, share: list[InputObject], streams: tuple[Any, Any], errors: list[BaseException]) -> None:
+        stream, data_log = streams
+        stream.write([training._info(f"Local emulator: batch transform of {len(share)} object(s) with model "
+                                     f"{self.job.model_name} (built-in XGBoost).")])
+        concurrency = max(1, int(self.job.max_concurrent_transforms or 1))
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="transform-request") as pool:
+                for result in pool.map(lambda item: self._transform(booster, item, data_log), share):
+                    stream.write([training._info(result)])
+        except BaseException as exc:  # noqa: BLE001 - handed to the job's thread, which ends the job
+            errors.append(exc)
+
+    def _transform(self, booster: Any, item: InputObject, data_log: Any) -> str:
+        from ..algorithm import serving
+
+        self._check_stop()
+        content = backends.get_object(self.account_id, self.region, item.uri)
+        transform_input = self.job.transform_input
+        content_type = transform_input.get("ContentType") or "text/csv"
+        accept = (self.job.transform_output or {}).get("Accept")
+        processing = data_processing(self.job.data_processing, content_type)
+        records = self._records(content, transform_input.get("SplitType") or "None")
+        answers: list[bytes] = []
+        for first_line, batch in self._batches(records):
+            self._check_stop()
+            body = b"\n".join(self._filtered(processing, record) for record in batch)
+            try:
+                prediction = serving.predict(booster, booster.num_features(), body, content_type, accept)
+            except serving.ServingError as error:
+                line = f", line {first_line}" if len(batch) == 1 else f", lines {first_line}-{first_line + len(batch) - 1}"
+                data_log.write([f"Bad HTTP status received from algorithm: {error.status} for {item.uri}{line}: "
+                                f"{error.message}"])
+                raise TransformFailure(error.message) from None
+            answers.extend(self._joined(processing, batch, self._scores(prediction)))
+        self._check_stop()
+        assemble = (self.job.transform_output or {}).get("AssembleWith") or "None"
+        body = b"".join(answer + b"\n" for answer in answers) if assemble == "Line" else b"".join(answers)
+        output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
+        backends.put_object(self.account_id, self.region, output, body)
+        return f"{item.uri}: {len(answers)} record(s) -> {output}"
+
+    @staticmethod
+    def _records(content: bytes, split: str) -> list[bytes]:
+        if split == "Line":
+            return [line for line in content.split(b"\n") if line.strip()]
+        return [content] if content.strip() else []
+
+    def _batches(self, records: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+        """(line of the first record, records) per request: one record each, or as many as fit the payload."""
+        limit_mb = self.job.max_payload_in_mb
+        limit = (DEFAULT_MAX_PAYLOAD_MB if limit_mb is None else int(limit_mb)) * 1024 * 1024
+        single = (self.job.batch_strategy or "MultiRecord") == "SingleRecord"
+        batch: list[bytes] = []
+        size, first = 0, 1
+        for line, record in enumerate(records, start=1):
+            if limit and len(record) > limit:
+                raise TransformFailure(f"Record at line {line} is {len(record)} bytes, more than MaxPayloadInMB",
+                                       "ClientError: Too much data for max payload size")
+            if batch and (single or (limit and size + len(record) + 1 > limit)):
+                yield first, batch
+                batch, size, first = [], 0, line
+            batch.append(record)
+            size += len(record) + 1
+        if batch:
+            yield first, batch
+
+    @staticmethod
+    def _filtered(processing: DataProcessing, record: bytes) -> bytes:
+        if not processing.active:
+            return record
+        return ",".join(processing.input_filter(record.decode("utf-8").rstrip("\r").split(","))).encode()
+
+    @staticmethod
+    def _scores(prediction: Any) -> list[bytes]:
+        """One answer per record: batch mode's one score per line (CSV), or per JSON Lines entry."""
+        if prediction.content_type.startswith("application/json") and not prediction.content_type.endswith("lines"):
+            return [json.dumps(entry).encode() for entry in json.loads(prediction.body)["predictions"]]
+        separator = b"\n" if b"\n" in prediction.body else b","
+        return prediction.body.split(separator)
+
+    @staticmethod
+    def _joined(processing: DataProcessing, batch: list[bytes], scores: list[bytes]) -> list[bytes]:
+        if len(scores) != len(batch) and len(batch) == 1:
+            scores = [b"\n".join(scores)]  # SplitType None: the object's answers as one
+        if not processing.active:
+            return scores
+        joined = []
+        for record, score in zip(batch, scores):
+            fields = (record.decode("utf-8").rstrip("\r").split(",") if processing.join_input else []) + score.decode().split(",")
+            joined.append(",".join(processing.output_filter(fields)).encode())
+        return joined
+
+    def _finish(self, status: str, reason: str | None = None) -> None:
+        with self._lock:
+            now = utcnow()
+            self.job.transform_end_time = now
+            self.job.failure_reason = reason
+            self.job.transform_job_status = status
+            self.job.last_modified_time = now
+
+
+# --- moto patches -------------------------------------------------------------------------------------------
+
+
+def _prepare(job: Any) -> None:
+    job.transform_job_status = "InProgress"
+    job.transform_start_time = job.creation_time
+    job.transform_end_time = None
+    job.failure_reason = None
+    job.labeling_job_arn = None
+    job.auto_ml_job_arn = None
+
+
+def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def create_transform_job(self: Any, *args: Any, **kwargs: Any) -> Any:
+        request = signature.bind(self, *args, **kwargs).arguments
+        name = request["transform_job_name"]
+        if name in self.transform_jobs:
+            raise ResourceInUseException(message=f"Job name must be unique within an AWS account and region, and a "
+                                         f"transform job with this name already exists ({self.transform_jobs[name].arn})")
+        validate_request(request, self)
+        job = original(self, *args, **kwargs)
+        _prepare(job)
+        TransformRun(self, job).start(wait=training.QUICK_JOB_SECONDS)
+        return job
+
+    return create_transform_job
+
+
+def stop_transform_job(self: Any, transform_job_name: str) -> None:
+    job = self.transform_jobs.get(transform_job_name)
+    if job is None:
+        arn = sagemaker_models.FakeTransformJob.arn_formatter(transform_job_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find job to update with name {arn}")
+    with _RUNS_LOCK:
+        run = _RUNS.get(job.arn)
+    if run is None:
+        raise _refuse(f"The transform job is in status {job.transform_job_status} and cannot be stopped.")
+    run.request_stop()
+
+
+def _stop_response(self: Any) -> EmptyResult:
+    self.sagemaker_backend.stop_transform_job(self._get_param("TransformJobName"))
+    return EmptyResult()
+
+
+def install() -> None:
+    backend = sagemaker_models.SageMakerModelBackend
+    patch(backend, "create_transform_job", _patched_create(backend.create_transform_job))
+    patch(backend, "stop_transform_job", stop_transform_job)
+    patch(sagemaker_responses.SageMakerResponse, "stop_transform_job", _stop_response)

@@ -1,0 +1,187 @@
+"""Multi-instance training jobs: real worker processes algo-1..N joined by XGBoost's collective, one model."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import tarfile
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn.datasets import dump_svmlight_file, make_classification
+from sklearn.metrics import roc_auc_score
+
+from vgsales.emulator import distributed
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+FEATURES, LABELS = make_classification(n_samples=3000, n_features=6, n_informative=4, random_state=9)
+HYPERPARAMETERS = {"num_round": "25", "objective": "binary:logistic", "eval_metric": "auc", "max_depth": "3"}
+
+
+def libsvm(rows: slice) -> bytes:
+    buffer = io.BytesIO()
+    dump_svmlight_file(FEATURES[rows], LABELS[rows], buffer, zero_based=True)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bucket(emulator):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in emulator.client_env().items():
+            patch.setenv(name, value)
+        s3 = boto3.client("s3")
+        name = f"vgsales-distributed-{uuid.uuid4().hex[:8]}"
+        s3.create_bucket(Bucket=name)
+        for index, rows in enumerate((slice(0, 1200), slice(1200, 2400))):
+            s3.put_object(Bucket=name, Key=f"train/part-{index}.libsvm", Body=libsvm(rows))
+        s3.put_object(Bucket=name, Key="validation/part-0.libsvm", Body=libsvm(slice(2400, 2700)))
+        s3.put_object(Bucket=name, Key="validation/part-1.libsvm", Body=libsvm(slice(2700, 3000)))
+    return name
+
+
+def channel(bucket: str, name: str, distribution: str = "ShardedByS3Key") -> dict:
+    return {"ChannelName": name, "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/{name}/", "S3DataDistributionType": distribution}}}
+
+
+def train(bucket: str, instances: int, hyperparameters=None, distribution="ShardedByS3Key", wait=True) -> tuple[str, dict]:
+    sagemaker = boto3.client("sagemaker")
+    name = f"vgsales-dist-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        RoleArn="arn:aws:iam::123456789012:role/vgsales-test-sagemaker",
+        HyperParameters=hyperparameters or HYPERPARAMETERS,
+        InputDataConfig=[channel(bucket, "train", distribution), channel(bucket, "validation", distribution)],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": instances, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    if not wait:
+        return name, {}
+    deadline = time.monotonic() + 120
+    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return name, job
+
+
+def streams(name: str) -> dict[str, list[str]]:
+    logs = boto3.client("logs")
+    found = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+    return {
+        s["logStreamName"].split("/", 1)[1].rsplit("-", 1)[0]: [e["message"] for e in logs.get_log_events(
+            logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"], startFromHead=True)["events"]]
+        for s in found
+    }
+
+
+def model(bucket: str, job: dict) -> xgb.Booster:
+    key = job["ModelArtifacts"]["S3ModelArtifacts"].removeprefix(f"s3://{bucket}/")
+    archive = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    booster = xgb.Booster()
+    booster.load_model(bytearray(tarfile.open(fileobj=io.BytesIO(archive)).extractfile("xgboost-model").read()))
+    return booster
+
+
+def test_two_instances_train_one_model_through_the_collective(aws_env, bucket):
+    name, job = train(bucket, 2)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    logs = streams(name)
+    assert sorted(logs) == ["algo-1", "algo-2"]
+    # Each host trained on its own share (1,200 rows each), in one collective group of two ranks.
+    for host, rank in (("algo-1", 0), ("algo-2", 1)):
+        assert any("Train matrix has 1200 rows" in line for line in logs[host]), logs[host][:5]
+        assert any(f"got rank {rank}" in line for line in logs[host])
+    # The hosts all-reduce their histograms and metrics: the same round lines on both.
+    rounds = {host: [line for line in lines if line.startswith("[") and "#011" in line and "]#011" in line]
+              for host, lines in logs.items()}
+    assert rounds["algo-1"] and rounds["algo-1"] == rounds["algo-2"]
+    # One model, trained on all 2,400 rows: as good on the test rows as a single instance on all of them.
+    booster = model(bucket, job)
+    assert booster.num_boosted_rounds() == 25
+    single = xgb.train({k: v for k, v in HYPERPARAMETERS.items() if k != "num_round"},
+                       xgb.DMatrix(FEATURES[:2400], label=LABELS[:2400]), num_boost_round=25)
+    test = xgb.DMatrix(FEATURES[2400:])
+    auc_distributed = roc_auc_score(LABELS[2400:], booster.predict(test))
+    auc_single = roc_auc_score(LABELS[2400:], single.predict(test))
+    assert abs(auc_distributed - auc_single) <= 0.01
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert metrics["validation:auc"] == pytest.approx(auc_distributed, abs=0.01)
+
+
+def test_a_host_without_data_is_left_out_with_the_containers_warning(aws_env, bucket):
+    name, job = train(bucket, 3)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    logs = streams(name)
+    assert sorted(logs) == ["algo-1", "algo-2", "algo-3"]
+    assert any("Host algo-3 not being used for distributed training." in line for line in logs["algo-3"])
+    assert not any("#011" in line for line in logs["algo-3"])
+
+
+def test_fully_replicated_gives_every_host_every_object(aws_env, bucket):
+    name, job = train(bucket, 2, distribution="FullyReplicated")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    logs = streams(name)
+    assert all(any("Train matrix has 2400 rows" in line for line in logs[host]) for host in ("algo-1", "algo-2"))
+
+
+def _worker_pids(job_name: str) -> dict[str, int]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(command).decode(errors="replace")
+        if "vgsales.emulator.worker" in text and f"vgsales-{job_name}-" in text:
+            found[text.rsplit("/", 2)[-2]] = int(entry.name)  # .../algo-2/spec.json
+    return found
+
+
+def test_a_killed_worker_fails_the_job_within_a_bounded_time(aws_env, bucket):
+    name, _ = train(bucket, 2, hyperparameters={**HYPERPARAMETERS, "num_round": "100000000"}, wait=False)
+    deadline = time.monotonic() + 60
+    while "algo-2" not in (pids := _worker_pids(name)):
+        assert time.monotonic() < deadline, "the workers should have started"
+        time.sleep(0.1)
+    time.sleep(1)  # let it join the collective and train
+    os.kill(pids["algo-2"], signal.SIGKILL)
+    killed = time.monotonic()
+    sagemaker = boto3.client("sagemaker")
+    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() - killed < distributed.STOP_GRACE_SECONDS + 10, "a dead worker must not hang the job"
+        time.sleep(0.1)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "worker algo-2 was killed by signal 9" in job["FailureReason"]
+    assert _worker_pids(name) == {}, "no worker outlives its job"
+
+
+def test_stop_stops_every_worker(aws_env, bucket):
+    name, _ = train(bucket, 2, hyperparameters={**HYPERPARAMETERS, "num_round": "100000000"}, wait=False)
+    deadline = time.monotonic() + 60
+    while len(_worker_pids(name)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.stop_training_job(TrainingJobName=name)
+    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "Stopping":
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.1)
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert _worker_pids(name) == {}
+
+
+def test_shares_deal_sharded_keys_out_in_turn():
+    assert distributed.shares(["c", "a", "b", "d"], 2, sharded=True) == [["a", "c"], ["b", "d"]]
+    assert distributed.shares(["a"], 3, sharded=True) == [["a"], [], []]
+    assert distributed.shares(["b", "a"], 2, sharded=False) == [["a", "b"], ["a", "b"]]
+    assert np.all([len(share) for share in distributed.shares(list("abcde"), 2, True)] == np.array([3, 2]))

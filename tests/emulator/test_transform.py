@@ -1,0 +1,241 @@
+"""Batch transform jobs on the emulator run the model for real: the same predictions as the endpoint, in order."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+
+import boto3
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from sklearn.datasets import dump_svmlight_file, make_classification
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
+FEATURES, LABELS = make_classification(n_samples=500, n_features=5, n_informative=3, random_state=11)
+FEATURES = np.round(FEATURES, 4)
+FEATURES[FEATURES == 0] = 0.0001  # libsvm leaves zeros out; keep CSV and libsvm the same numbers
+TEST = slice(400, 460)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def libsvm(rows: slice, labels: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    dump_svmlight_file(FEATURES[rows], LABELS[rows] if labels else np.zeros(len(LABELS[rows])), buffer, zero_based=True)
+    return buffer.getvalue()
+
+
+def csv(rows: slice, with_id: bool = False) -> bytes:
+    lines = []
+    for index, row in zip(range(rows.start, rows.stop), FEATURES[rows]):
+        fields = ([str(index)] if with_id else []) + [repr(float(v)) for v in row]
+        lines.append(",".join(fields))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture(scope="module")
+def served(emulator):
+    """A trained model, a model record and an endpoint serving it; the bucket holds the test rows three ways."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in emulator.client_env().items():
+            patch.setenv(name, value)
+        s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
+        bucket = unique("vgsales-transform-test")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="train/data.libsvm", Body=libsvm(slice(0, 400)))
+        s3.put_object(Bucket=bucket, Key="test-libsvm/part-0.libsvm", Body=libsvm(slice(400, 430)))
+        s3.put_object(Bucket=bucket, Key="test-libsvm/part-1.libsvm", Body=libsvm(slice(430, 460)))
+        s3.put_object(Bucket=bucket, Key="test-csv/rows.csv", Body=csv(TEST))
+        s3.put_object(Bucket=bucket, Key="test-csv-id/rows.csv", Body=csv(TEST, with_id=True))
+        job = unique("vgsales-train")
+        sagemaker.create_training_job(
+            TrainingJobName=job,
+            AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+            RoleArn=ROLE_ARN,
+            HyperParameters={"num_round": "20", "objective": "binary:logistic", "max_depth": "3"},
+            InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/train/", "S3DataDistributionType": "FullyReplicated"}}}],
+            OutputDataConfig={"S3OutputPath": f"s3://{bucket}/model"},
+            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            StoppingCondition={"MaxRuntimeInSeconds": 600},
+        )
+        artifact = sagemaker.describe_training_job(TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+        model = unique("vgsales-model")
+        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN,
+                               PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact})
+        endpoint = unique("vgsales-endpoint")
+        sagemaker.create_endpoint_config(EndpointConfigName=endpoint, ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+        sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
+        body = boto3.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/libsvm", Body=libsvm(TEST)
+        )["Body"].read()
+        expected = [float(score) for score in body.decode().split(",")]
+    return {"bucket": bucket, "model": model, "expected": expected}
+
+
+def transform(sagemaker, served, source: str, content_type: str, *, wait: bool = True, **options) -> tuple[str, dict]:
+    name = unique("vgsales-transform")
+    output = f"s3://{served['bucket']}/out/{name}"
+    request = {
+        "TransformJobName": name,
+        "ModelName": options.pop("model", served["model"]),
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": options.pop("data_type", "S3Prefix"),
+                                                           "S3Uri": f"s3://{served['bucket']}/{source}"}},
+                           "ContentType": content_type, "SplitType": options.pop("split", "Line")},
+        "TransformOutput": {"S3OutputPath": output, "AssembleWith": options.pop("assemble", "Line"),
+                            **({"Accept": options.pop("accept")} if "accept" in options else {})},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": options.pop("instances", 1)},
+        **options,
+    }
+    sagemaker.create_transform_job(**request)
+    if not wait:
+        return output, {}
+    deadline = time.monotonic() + 60
+    while (job := sagemaker.describe_transform_job(TransformJobName=name))["TransformJobStatus"] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return output, job
+
+
+def read(s3, uri: str) -> str:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def scores(text: str) -> list[float]:
+    return [float(line) for line in text.splitlines()]
+
+
+@pytest.fixture
+def sagemaker(aws_env):
+    return boto3.client("sagemaker")
+
+
+@pytest.mark.parametrize("strategy", ["MultiRecord", "SingleRecord"])
+def test_a_transform_job_predicts_what_the_endpoint_predicts(sagemaker, served, strategy):
+    s3 = boto3.client("s3")
+    output, job = transform(sagemaker, served, "test-libsvm/", "text/libsvm", BatchStrategy=strategy)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["TransformStartTime"] <= job["TransformEndTime"]
+    listed = sagemaker.list_transform_jobs(NameContains=job["TransformJobName"])["TransformJobSummaries"]
+    assert [(j["TransformJobName"], j["TransformJobStatus"]) for j in listed] == [(job["TransformJobName"], "Completed")]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=served["bucket"], Prefix=output.split("/", 3)[3])["Contents"])
+    assert [key.rsplit("/", 1)[1] for key in keys] == ["part-0.libsvm.out", "part-1.libsvm.out"]
+    predicted = scores(read(s3, f"{output}/part-0.libsvm.out")) + scores(read(s3, f"{output}/part-1.libsvm.out"))
+    assert predicted == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_csv_and_a_small_payload_limit_give_the_same_predictions(sagemaker, served):
+    output, job = transform(sagemaker, served, "test-csv/", "text/csv", MaxPayloadInMB=1, MaxConcurrentTransforms=2)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert scores(read(boto3.client("s3"), f"{output}/rows.csv.out")) == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_split_none_sends_each_object_whole(sagemaker, served):
+    output, job = transform(sagemaker, served, "test-csv/rows.csv", "text/csv", split="None", assemble="None")
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert scores(read(boto3.client("s3"), f"{output}/rows.csv.out")) == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_json_accept_gives_one_object_per_record(sagemaker, served):
+    output, job = transform(sagemaker, served, "test-csv/", "text/csv", accept="application/json")
+    lines = read(boto3.client("s3"), f"{output}/rows.csv.out").splitlines()
+    assert [json.loads(line)["score"] for line in lines] == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_manifest_input_and_two_instances(sagemaker, served):
+    s3 = boto3.client("s3")
+    manifest = [{"prefix": f"s3://{served['bucket']}/test-libsvm/"}, "part-0.libsvm", "part-1.libsvm"]
+    s3.put_object(Bucket=served["bucket"], Key="manifests/test.manifest", Body=json.dumps(manifest).encode())
+    output, job = transform(sagemaker, served, "manifests/test.manifest", "text/libsvm", data_type="ManifestFile", instances=2)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    predicted = scores(read(s3, f"{output}/part-0.libsvm.out")) + scores(read(s3, f"{output}/part-1.libsvm.out"))
+    assert predicted == pytest.approx(served["expected"], abs=1e-6)
+    streams = boto3.client("logs").describe_log_streams(
+        logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=f"{job['TransformJobName']}/"
+    )["logStreams"]
+    workers = {s["logStreamName"] for s in streams if not s["logStreamName"].endswith("/data-log")}
+    assert len(workers) == 2, "one log stream per instance, each with its share of the objects"
+
+
+def test_data_processing_filters_and_joins_csv_records(sagemaker, served):
+    """The id column is filtered out before the model, joined back with the input, then kept with the score."""
+    output, job = transform(sagemaker, served, "test-csv-id/", "text/csv",
+                            DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"})
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    rows = [line.split(",") for line in read(boto3.client("s3"), f"{output}/rows.csv.out").splitlines()]
+    assert [int(row[0]) for row in rows] == list(range(TEST.start, TEST.stop))
+    assert [float(row[1]) for row in rows] == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_a_bad_record_fails_the_job_and_the_log_names_the_object_and_line(sagemaker, served):
+    s3 = boto3.client("s3")
+    lines = libsvm(TEST).decode().splitlines()
+    lines[6] = "1 3:oops"
+    s3.put_object(Bucket=served["bucket"], Key="bad/rows.libsvm", Body=("\n".join(lines) + "\n").encode())
+    _, job = transform(sagemaker, served, "bad/", "text/libsvm", BatchStrategy="SingleRecord")
+    assert job["TransformJobStatus"] == "Failed"
+    assert job["FailureReason"] == "ClientError: See job logs for more information"
+    logs = boto3.client("logs")
+    stream = next(s["logStreamName"] for s in logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=f"{job['TransformJobName']}/")["logStreams"]
+        if s["logStreamName"].endswith("/data-log"))
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs", logStreamName=stream)["events"]]
+    assert any(f"s3://{served['bucket']}/bad/rows.libsvm, line 7" in m and "libsvm" in m for m in messages), messages
+
+
+def test_stop_ends_a_running_job_as_stopped(sagemaker, served):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=served["bucket"], Key="big/rows.libsvm", Body=libsvm(TEST) * 2000)  # 120,000 records, one request each
+    name_output, _ = transform(sagemaker, served, "big/", "text/libsvm", wait=False, BatchStrategy="SingleRecord")
+    name = name_output.rsplit("/", 1)[1]
+    assert sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress"
+    sagemaker.stop_transform_job(TransformJobName=name)
+    deadline = time.monotonic() + 30
+    while (job := sagemaker.describe_transform_job(TransformJobName=name))["TransformJobStatus"] == "Stopping":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert job["TransformJobStatus"] == "Stopped"
+
+
+REFUSALS = {
+    "another image": ({"model": "image"}, "built-in XGBoost algorithm only"),
+    "gzip input": ({"TransformInput.CompressionType": "Gzip"}, "CompressionType Gzip"),
+    "RecordIO split": ({"TransformInput.SplitType": "RecordIO"}, "SplitType 'RecordIO'"),
+    "filters on libsvm": ({"DataProcessing": {"InputFilter": "$[1:]"}}, "text/csv input only"),
+    "a JSONPath it does not apply": ({"content_type": "text/csv", "DataProcessing": {"InputFilter": "$.features"}},
+                                     "JSONPath index selections"),
+}
+
+
+@pytest.mark.parametrize("changes, message", REFUSALS.values(), ids=REFUSALS.keys())
+def test_what_it_does_not_run_is_refused_before_the_job_exists(sagemaker, served, changes, message):
+    model = served["model"]
+    if changes.get("model") == "image":
+        model = unique("vgsales-other")
+        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", "ModelDataUrl": "s3://x/model.tar.gz"})
+    name = unique("vgsales-refused")
+    request = {
+        "TransformJobName": name, "ModelName": model,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{served['bucket']}/test-csv/"}},
+                           "ContentType": changes.get("content_type", "text/libsvm"), "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": f"s3://{served['bucket']}/refused"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+    for key, value in changes.items():
+        if key.startswith("TransformInput."):
+            request["TransformInput"][key.split(".", 1)[1]] = value
+        elif key == "DataProcessing":
+            request["DataProcessing"] = value
+    with pytest.raises(ClientError, match=message):
+        sagemaker.create_transform_job(**request)
+    with pytest.raises(ClientError):
+        sagemaker.describe_transform_job(TransformJobName=name)

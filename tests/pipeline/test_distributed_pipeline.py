@@ -1,0 +1,62 @@
+"""`INVOKE_WORKSHOP_TRAINING_INSTANCE_COUNT=2`: `invoke data` shards the channels, `invoke train` runs a real
+2-host job, and the model is as good as the single-instance one on the workshop's data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import boto3
+import pytest
+
+from vgsales import target
+from vgsales.infra import stack
+from vgsales.pipeline import data, deploy, evaluate, train
+from vgsales.records import StackRecord
+from vgsales.state import RunState
+
+
+@pytest.fixture(scope="module")
+def settings(terraform_available, shared_dataset, make_settings, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("state"), data_source=str(shared_dataset), name_prefix="vgdist",
+                             **{"terraform.create_notebook_instance": False, "training.instance_count": 2})
+    try:
+        stack.setup(settings)
+        yield settings
+    finally:
+        stack.teardown(settings)
+
+
+def keys(settings, folder: str) -> list[str]:
+    bucket = RunState(settings).read(StackRecord).bucket_name
+    with target.activate(settings):
+        listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{settings.data_prefix}/{folder}/")
+    return sorted(item["Key"].rsplit("/", 1)[1] for item in listed.get("Contents", []))
+
+
+def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance(settings):
+    one = replace(settings, training=replace(settings.training, instance_count=1))
+    data.run(one)
+    assert keys(settings, "train") == ["train.libsvm"]
+    data.run(settings)
+    # Re-sharding leaves no copy of the previous upload behind: a channel is every object under its prefix.
+    assert keys(settings, "train") == ["train-1-of-2.libsvm", "train-2-of-2.libsvm"]
+    assert keys(settings, "validation") == ["validation-1-of-2.libsvm", "validation-2-of-2.libsvm"]
+
+    two_hosts = train.run(settings)
+    with target.activate(settings):
+        logs = boto3.client("logs")
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                            logStreamNamePrefix=f"{two_hosts.training_job_name}/")["logStreams"]
+        lines = {s["logStreamName"]: [e["message"] for e in logs.get_log_events(
+            logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"]] for s in streams}
+    assert len(lines) == 2
+    assert all(any("Train matrix has 2807 rows" in line for line in host) for host in lines.values()), "5,614 rows, halved"
+    deploy.run(settings)
+    distributed_auc = json.loads(open(evaluate.run(settings).metrics_json).read())["roc_auc"]
+
+    data.run(one)
+    train.run(one)
+    deploy.run(one)
+    single_auc = json.loads(open(evaluate.run(one).metrics_json).read())["roc_auc"]
+    assert abs(distributed_auc - single_auc) <= 0.01, (distributed_auc, single_auc)
