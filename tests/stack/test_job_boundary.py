@@ -1,4 +1,4 @@
-"""Teardown stops the stack's running tuning jobs and no one else's: a neighbour with the same name prefix, one
+"""Teardown stops the stack's running tuning and transform jobs and no one else's: a neighbour with the same prefix, one
 without the tag, and one with a look-alike tag keep running (on AWS, teardown stops what discovery finds)."""
 
 from __future__ import annotations
@@ -90,3 +90,48 @@ def test_teardown_stops_only_the_stacks_tuning_jobs(local):
                 "HyperParameterTuningJobStatus"] == "InProgress", f"teardown stopped the neighbour {name}"
             assert running_children(client, name), f"teardown stopped a training job of the neighbour {name}"
             client.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+
+
+def test_teardown_stops_only_the_stacks_transform_jobs(local):
+    """The same boundary for batch transform jobs: ours is stopped, a neighbour's with the same prefix runs on."""
+    settings = local
+    with target.activate(settings):
+        s3, client = boto3.client("s3"), boto3.client("sagemaker")
+        bucket = "vgsales-transform-boundary-data"
+        s3.create_bucket(Bucket=bucket)
+        rows = b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n"
+        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=rows)
+        s3.put_object(Bucket=bucket, Key="big/rows.libsvm", Body=rows * 100_000)  # long enough to be stopped
+        client.create_training_job(
+            TrainingJobName="vgsales-boundary-model", RoleArn=ROLE,
+            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            HyperParameters={"num_round": "2", "objective": "binary:logistic"},
+            InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
+            OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            StoppingCondition={"MaxRuntimeInSeconds": 600},
+        )  # fmt: skip
+        artifact = client.describe_training_job(TrainingJobName="vgsales-boundary-model")["ModelArtifacts"]["S3ModelArtifacts"]
+        client.create_model(ModelName="vgsales-ci-boundary-model", ExecutionRoleArn=ROLE,
+                            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifact},
+                            Tags=[{"Key": STACK_TAG, "Value": "vgsales-ci"}])
+        jobs = {"vgsales-transform-ours": discovery.stack_tags(settings),
+                "vgsales-ci-transform-theirs": [{"Key": STACK_TAG, "Value": "vgsales-ci"}]}
+        for name, tags in jobs.items():
+            client.create_transform_job(
+                TransformJobName=name, ModelName="vgsales-ci-boundary-model", BatchStrategy="SingleRecord",
+                TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/big/"}},
+                                "ContentType": "text/libsvm", "SplitType": "Line"},
+                TransformOutput={"S3OutputPath": f"s3://{bucket}/out/{name}"},
+                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, Tags=tags,
+            )  # fmt: skip
+        assert [str(r) for r in discovery.find(settings, ("transform-job",))] == ["transform-job vgsales-transform-ours"]
+
+        removed = stack.teardown(settings, keep_emulator=True)
+
+        assert "transform-job vgsales-transform-ours" in removed
+        statuses = {name: client.describe_transform_job(TransformJobName=name)["TransformJobStatus"] for name in jobs}
+        assert statuses["vgsales-transform-ours"] in ("Stopping", "Stopped")
+        assert statuses["vgsales-ci-transform-theirs"] == "InProgress", "teardown stopped a neighbour's transform job"
+        client.stop_transform_job(TransformJobName="vgsales-ci-transform-theirs")
