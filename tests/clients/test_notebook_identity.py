@@ -192,3 +192,19 @@ def test_the_emulator_does_not_serve_motos_control_api(client_stack):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(info.url + path, context=context, timeout=10)
         assert refused.value.code == 403, path
+
+
+@pytest.mark.parametrize("name, allowed", [("vgsales-tune-0101", True), ("vgsalestune-0101", False), ("tune-0101", False)])
+def test_the_notebook_identity_tunes_and_transforms_only_with_the_prefix(client_stack, identities, name, allowed):
+    """Tuning and transform jobs are scoped like training jobs: `vgsales-*`, not a look-alike without the hyphen."""
+    notebook, _ = identities
+    sagemaker = client(notebook, "sagemaker")
+    if allowed:
+        assert error_of(lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name))["Code"] == "ResourceNotFound"
+        assert error_of(lambda: sagemaker.describe_transform_job(TransformJobName=name))["Code"] == "ValidationException"
+    else:
+        for call in (lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+                     lambda: sagemaker.stop_transform_job(TransformJobName=name)):
+            assert error_of(call)["Code"] == "AccessDeniedException"
+    assert sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] is not None
+    assert sagemaker.list_transform_jobs()["TransformJobSummaries"] is not None

@@ -326,15 +326,18 @@ def test_sdk_wait_with_logs_shows_the_rounds(aws_env, data_bucket):
     assert sum("#011validation-auc:" in line for line in shown) == 15
 
 
-def test_more_instances_run_as_one_process_with_a_stream_each(aws_env, data_bucket):
+def test_more_instances_run_as_that_many_hosts_with_a_stream_each(aws_env, data_bucket):
+    """FullyReplicated: both hosts read every object and train together (test_distributed.py has the rest)."""
     _, sagemaker, _, logs = clients()
     name, job = run_job(sagemaker, data_bucket, instance_count=2)
 
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     streams = logs.describe_log_streams(logGroupName=training.LOG_GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
     assert sorted(s["logStreamName"].split("/")[1].rsplit("-", 1)[0] for s in streams) == ["algo-1", "algo-2"]
-    first = logs.get_log_events(logGroupName=training.LOG_GROUP, logStreamName=streams[0]["logStreamName"])["events"]
-    assert any("runs the job as one process" in e["message"] for e in first)
+    for stream in streams:
+        events = logs.get_log_events(logGroupName=training.LOG_GROUP, logStreamName=stream["logStreamName"])["events"]
+        assert any("got rank" in e["message"] for e in events), "each host joined the collective"
+        assert any(f"Train matrix has {len(TRAIN.labels)} rows" in e["message"] for e in events)
 
 
 # --- failures ------------------------------------------------------------------------------------------
