@@ -23,3 +23,25 @@ def aws_env(emulator, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def make_bucket(emulator):
+    """``make_bucket(prefix, {key: body})``: a new bucket on the emulator, named ``<prefix>-<8 hex>``, with those
+    objects; for module fixtures, which cannot use ``aws_env``."""
+    import uuid
+
+    import boto3
+
+    def make(prefix: str, objects: dict[str, bytes]) -> str:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in emulator.client_env().items():
+                patch.setenv(name, value)
+            s3 = boto3.client("s3")
+            bucket = f"{prefix}-{uuid.uuid4().hex[:8]}"
+            s3.create_bucket(Bucket=bucket)
+            for key, body in objects.items():
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return bucket
+
+    return make

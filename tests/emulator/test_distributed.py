@@ -31,18 +31,12 @@ def libsvm(rows: slice) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def bucket(emulator):
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in emulator.client_env().items():
-            patch.setenv(name, value)
-        s3 = boto3.client("s3")
-        name = f"vgsales-distributed-{uuid.uuid4().hex[:8]}"
-        s3.create_bucket(Bucket=name)
-        for index, rows in enumerate((slice(0, 1200), slice(1200, 2400))):
-            s3.put_object(Bucket=name, Key=f"train/part-{index}.libsvm", Body=libsvm(rows))
-        s3.put_object(Bucket=name, Key="validation/part-0.libsvm", Body=libsvm(slice(2400, 2700)))
-        s3.put_object(Bucket=name, Key="validation/part-1.libsvm", Body=libsvm(slice(2700, 3000)))
-    return name
+def bucket(make_bucket):
+    """Two objects per channel, so that ShardedByS3Key can give each of two hosts one."""
+    return make_bucket("vgsales-distributed", {
+        "train/part-0.libsvm": libsvm(slice(0, 1200)), "train/part-1.libsvm": libsvm(slice(1200, 2400)),
+        "validation/part-0.libsvm": libsvm(slice(2400, 2700)), "validation/part-1.libsvm": libsvm(slice(2700, 3000)),
+    })
 
 
 def channel(bucket: str, name: str, distribution: str = "ShardedByS3Key") -> dict:

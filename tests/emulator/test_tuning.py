@@ -42,16 +42,8 @@ def libsvm(rows: slice) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def bucket(emulator):
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in emulator.client_env().items():
-            patch.setenv(name, value)
-        s3 = boto3.client("s3")
-        name = unique("vgsales-tuning-test")
-        s3.create_bucket(Bucket=name)
-        s3.put_object(Bucket=name, Key="train/data.libsvm", Body=libsvm(TRAIN))
-        s3.put_object(Bucket=name, Key="validation/data.libsvm", Body=libsvm(VALIDATION))
-    return name
+def bucket(make_bucket):
+    return make_bucket("vgsales-tuning-test", {"train/data.libsvm": libsvm(TRAIN), "validation/data.libsvm": libsvm(VALIDATION)})
 
 
 @pytest.fixture
