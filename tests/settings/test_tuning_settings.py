@@ -124,3 +124,19 @@ def test_evaluate_via_is_endpoint_or_transform(value, accepted):
     else:
         with pytest.raises(WorkshopError, match=r"Invalid setting workshop.evaluate.via: .* is not one of endpoint, transform"):
             settings_with(**{"evaluate.via": value})
+
+
+def test_a_grid_search_sends_no_job_budget_and_counts_every_combination():
+    from vgsales.pipeline import tune
+
+    grid = settings_with(**{"tuning.strategy": "Grid",
+                            "tuning.ranges": {"max_depth": {"values": [3, 5, 7]}, "eta": {"values": ["0.1", "0.3"]}}})
+    from sagemaker.core.utils.utils import serialize
+
+    config = tune._config(grid)
+    assert serialize(config.resource_limits) == {"MaxParallelTrainingJobs": 2}  # what the request carries
+    assert tune._job_count(grid) == 6
+    assert [r.values for r in config.parameter_ranges.categorical_parameter_ranges] == [["0.1", "0.3"], ["3", "5", "7"]]
+    bayesian = tune._config(settings_with())
+    assert bayesian.resource_limits.max_number_of_training_jobs == 30
+    assert {r.name for r in bayesian.parameter_ranges.continuous_parameter_ranges} == {"eta", "min_child_weight", "subsample"}

@@ -9,6 +9,7 @@ does not import xgboost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,11 @@ class ParameterRange:
             return {"Name": self.name, "Values": list(self.values)}
         return {"Name": self.name, "MinValue": self.text(self.low), "MaxValue": self.text(self.high),
                 "ScalingType": self.scaling}
+
+
+def grid_size(ranges: list[ParameterRange]) -> int:
+    """The training jobs of a Grid search: one per combination of the categorical values."""
+    return math.prod(len(parameter.values) for parameter in ranges)
 
 
 def range_kind(name: str) -> str | None:

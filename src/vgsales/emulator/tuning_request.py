@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from moto.sagemaker.exceptions import ValidationError
 
 from ..algorithm.hyperparameters import TUNING_OBJECTIVES
-from ..algorithm.tuning import KINDS, InvalidTuning, ParameterRange, check_job
+from ..algorithm.tuning import KINDS, InvalidTuning, ParameterRange, check_job, grid_size
 from .training import is_builtin_xgboost
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ class TuningSpec:
     """A validated CreateHyperParameterTuningJob request: what the run needs, in one place."""
 
     def __init__(self, config: Mapping[str, Any], definition: Mapping[str, Any]) -> None:
-        from .tuning_search import Search
-
         self.definition = definition
         self.strategy = config.get("Strategy") or "Bayesian"
         objective = config.get("HyperParameterTuningJobObjective") or {}
@@ -60,7 +58,7 @@ class TuningSpec:
         self.static = dict(definition.get("StaticHyperParameters") or {})
         self.static.pop("_tuning_objective_metric", None)  # SageMaker sets it, whatever the request says
         if self.strategy == "Grid":
-            self.max_jobs = Search.grid_size(self.ranges)
+            self.max_jobs = grid_size(self.ranges)
         else:
             self.max_jobs = int(limits.get("MaxNumberOfTrainingJobs") or 0)
 

@@ -104,10 +104,6 @@ class Search:
         """Random jobs before TPE models the results: optuna's default of 10, at most half of a small budget."""
         return max(1, min(10, max_jobs // 2))
 
-    @staticmethod
-    def grid_size(ranges: list[ParameterRange]) -> int:
-        return math.prod(len(parameter.values) for parameter in ranges)
-
     def propose(self) -> tuple[optuna.trial.Trial, dict[str, str]]:
         with self._lock:
             trial = self._study.ask(self._distributions)

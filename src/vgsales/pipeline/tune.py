@@ -29,6 +29,7 @@ from sagemaker.core.shapes import (
 
 from .. import target
 from ..algorithm.hyperparameters import ALIASES
+from ..algorithm.tuning import grid_size
 from ..cli.console import console
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
@@ -158,12 +159,7 @@ def _config(settings: Settings) -> HyperParameterTuningJobConfig:
 
 def _job_count(settings: Settings) -> int:
     tuning = settings.tuning
-    if tuning.strategy == "Grid":
-        count = 1
-        for parameter in tuning.ranges:
-            count *= len(parameter.values)
-        return count
-    return tuning.max_jobs
+    return grid_size(list(tuning.ranges)) if tuning.strategy == "Grid" else tuning.max_jobs
 
 
 def _snake(key: str) -> str:
