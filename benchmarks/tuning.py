@@ -1,6 +1,6 @@
 """`invoke tune` on the local target with the default settings: time, throughput, and the tuned model's quality.
 
-    python benchmarks/tuning.py [--seeds 0 1 2 3 4] [--price-per-hour 0.23] [--aws-minutes-per-job 2]
+    python benchmarks/tuning.py [--seeds 0 1 2 3 4] [--price-per-hour 0.23] [--aws-minutes-per-job 3]
 
 One local stack (real dataset); then, for the untuned baseline, `invoke train deploy evaluate`, and for each
 seed, `INVOKE_WORKSHOP_TUNING_RANDOM_SEED=<seed> invoke tune` followed by `invoke deploy evaluate`. Prints:
@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--price-per-hour", type=float, default=0.23, help="USD per hour of the training instance")
-    parser.add_argument("--aws-minutes-per-job", type=float, default=2.0, help="billable minutes of one job on AWS")
+    parser.add_argument("--aws-minutes-per-job", type=float, default=3.0, help="billable minutes of one job on AWS")
     args = parser.parse_args()
     defaults = settings().tuning
     console.print(f"Machine: {machine()}; tuning: {defaults.strategy}, {defaults.max_jobs} jobs, "
