@@ -355,6 +355,11 @@ REFUSALS = {
     "grid with a budget": (_with(f"{CONFIG}.Strategy", "Grid"), "must not be given for the Grid strategy"),
     "static hyperparameters the algorithm rejects": (_with(f"{DEFINITION}.StaticHyperParameters.num_round", "0"),
                                                      "StaticHyperParameters"),
+    "early stopping across several instances": (
+        lambda body: (body[CONFIG].update(TrainingJobEarlyStoppingType="Auto"),
+                      body[DEFINITION]["ResourceConfig"].update(InstanceCount=2)),
+        "TrainingJobEarlyStoppingType Auto for training jobs of several instances",
+    ),
     "convergence detection": (_with(f"{CONFIG}.TuningJobCompletionCriteria", {"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}}),
                               "ConvergenceDetected"),
 }

@@ -4,7 +4,8 @@ The emulator accepts what it runs as asked and refuses the rest by name, with Sa
 has one: the built-in XGBoost image, one TrainingJobDefinition, ranges (Integer, Continuous, Categorical; scaling
 Auto, Linear, Logarithmic, ReverseLogarithmic) checked by the algorithm's own hyperparameter rules, an objective
 the algorithm emits (its validation:* metrics, in the direction it declares), and the limits. Hyperband, warm
-start, Autotune, several training job definitions and convergence detection are refused.
+start, Autotune, several training job definitions, convergence detection and Auto early stopping of training jobs
+with several instances (their rounds run in worker processes the search does not see) are refused.
 """
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ def validate_request(
     if early_stopping not in ("Off", "Auto"):
         raise refuse(f"Value '{early_stopping}' at 'trainingJobEarlyStoppingType' failed to satisfy constraint: "
                       "Member must satisfy enum value set: [Auto, Off]")
+    instances = int((definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {})
+                    .get("InstanceCount") or 1)
+    if early_stopping == "Auto" and instances > 1:
+        raise _not_executed("TrainingJobEarlyStoppingType Auto for training jobs of several instances",
+                            "Use early stopping with one instance per training job, or Off.")
     spec = TuningSpec(config, definition)
     if strategy == "Grid" and any(parameter.kind != "Categorical" for parameter in spec.ranges):
         raise refuse("The Grid strategy supports only CategoricalParameterRanges.")
