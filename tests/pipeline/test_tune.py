@@ -76,21 +76,22 @@ def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, c
 
 
 def _when_children_run(settings, name: str, then) -> threading.Thread:
-    """Call ``then`` once the tuning job ``name`` has a training job InProgress."""
+    """Call ``then`` once the tuning job ``name`` has a training job InProgress. Start it inside the caller's
+    target.activate(): the environment is the process's, and a thread that left an activation of its own would
+    take the credentials away from the others."""
+    client = sagemaker(settings)
 
     def watch() -> None:
-        with target.activate(settings):
-            client = sagemaker(settings)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    jobs = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-                except client.exceptions.ResourceNotFound:
-                    jobs = {"TrainingJobSummaries": []}
-                if any(job["TrainingJobStatus"] == "InProgress" for job in jobs["TrainingJobSummaries"]):
-                    then()
-                    return
-                time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                jobs = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+            except client.exceptions.ResourceNotFound:
+                jobs = {"TrainingJobSummaries": []}
+            if any(job["TrainingJobStatus"] == "InProgress" for job in jobs["TrainingJobSummaries"]):
+                then()
+                return
+            time.sleep(0.05)
 
     thread = threading.Thread(target=watch)
     thread.start()
@@ -148,7 +149,8 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
             except BaseException as exc:  # noqa: BLE001 - the tuning job ends Stopped under teardown: reported here
                 failure.append(exc)
 
-        with pytest.MonkeyPatch.context() as patch:
+        # One activation around every thread (tune.run's own, inside it, sets the same variables).
+        with pytest.MonkeyPatch.context() as patch, target.activate(settings):
             patch.setattr(tune, "tuning_job_name", lambda prefix: name)
             runner = threading.Thread(target=run_tune)
             runner.start()
