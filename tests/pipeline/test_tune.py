@@ -3,8 +3,12 @@ Ctrl-C and teardown stopping it mid-run, with nothing left running."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -16,6 +20,7 @@ from vgsales.pipeline import data, deploy, evaluate, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
 from vgsales.state import RunState
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL = {
     "terraform.create_notebook_instance": False,
     "training.hyperparameters.num_round": 20,
@@ -134,39 +139,40 @@ def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(settings, make_settings
 
 def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings, synthetic_dataset_path, tmp_path_factory,
                                                                 terraform_available):
-    settings = make_settings(tmp_path_factory.mktemp("teardown"), data_source=str(synthetic_dataset_path),
-                             name_prefix="vgtunedown", **{**SMALL, "training.hyperparameters.num_round": 10_000_000})
+    """`invoke tune` runs in one process (a terminal), `teardown` in another, as a user would run them."""
+    state = tmp_path_factory.mktemp("teardown")
+    changes = {"name_prefix": "vgtunedown", **SMALL, "training.hyperparameters.num_round": 10_000_000}
+    settings = make_settings(state, data_source=str(synthetic_dataset_path), **changes)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INVOKE_WORKSHOP_", "AWS_"))}
+    env.update({f"INVOKE_WORKSHOP_{key.upper().replace('.', '_')}": str(value) for key, value in changes.items()})
+    env.update(INVOKE_WORKSHOP_STATE_DIR=str(state), INVOKE_WORKSHOP_DATA_SOURCE=str(synthetic_dataset_path))
     try:
         stack.setup(settings)
-        data.run(settings)
-        name = "vgtunedown-running"
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run_tune() -> None:
-            try:
-                tune.run(settings)
-            except BaseException as exc:  # noqa: BLE001 - the tuning job ends Stopped under teardown: reported here
-                failure.append(exc)
-
-        # One activation around every thread (tune.run's own, inside it, sets the same variables).
-        with pytest.MonkeyPatch.context() as patch, target.activate(settings):
-            patch.setattr(tune, "tuning_job_name", lambda prefix: name)
-            runner = threading.Thread(target=run_tune)
-            runner.start()
-            _when_children_run(settings, name, started.set).join()
-            assert started.is_set()
-            removed = stack.teardown(settings, keep_emulator=True)
-            runner.join(60)
-        assert f"tuning-job {name}" in removed
-        assert failure and "ended Stopped" in str(failure[0])
-        with target.activate(settings):
-            client = sagemaker(settings)
-            assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-                "HyperParameterTuningJobStatus"] == "Stopped"
-            statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
-                HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
-        assert statuses == {"Stopped"}
-        _nothing_runs(settings)
+        tuning = subprocess.Popen([sys.executable, "-m", "invoke", "tune"], cwd=PROJECT_ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            with target.activate(settings):
+                client = sagemaker(settings)
+                deadline = time.monotonic() + 120
+                while not [job for page in client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
+                           for job in page["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]:
+                    assert time.monotonic() < deadline and tuning.poll() is None, tuning.stdout and tuning.stdout.read()
+                    time.sleep(0.1)
+                name = client.list_hyper_parameter_tuning_jobs(NameContains="vgtunedown-")[
+                    "HyperParameterTuningJobSummaries"][0]["HyperParameterTuningJobName"]
+                removed = stack.teardown(settings, keep_emulator=True)
+                output, _ = tuning.communicate(timeout=60)
+                assert f"tuning-job {name}" in removed
+                assert tuning.returncode == 1 and "ended Stopped" in output, output
+                assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                    "HyperParameterTuningJobStatus"] == "Stopped"
+                statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
+                    HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
+            assert statuses == {"Stopped"}
+            _nothing_runs(settings)
+        finally:
+            if tuning.poll() is None:
+                tuning.kill()
+                tuning.wait()
     finally:
         stack.teardown(settings)
