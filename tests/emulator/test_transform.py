@@ -161,8 +161,13 @@ def test_manifest_input_and_two_instances(sagemaker, served):
     streams = boto3.client("logs").describe_log_streams(
         logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=f"{job['TransformJobName']}/"
     )["logStreams"]
-    workers = {s["logStreamName"] for s in streams if not s["logStreamName"].endswith("/data-log")}
-    assert len(workers) == 2, "one log stream per instance, each with its share of the objects"
+    workers = sorted(s["logStreamName"] for s in streams if not s["logStreamName"].endswith("/data-log"))
+    assert len(workers) == 2, "one log stream per instance"
+    logs = boto3.client("logs")
+    shares = [[e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs", logStreamName=w)["events"]]
+              for w in workers]
+    # Each instance transformed its own share: one of the two objects each, not both on one.
+    assert all(any("batch transform of 1 object(s)" in line for line in lines) for lines in shares), shares
 
 
 def test_data_processing_filters_and_joins_csv_records(sagemaker, served):
