@@ -351,17 +351,18 @@ def _tuning(reader: _Reader, training: TrainingSettings) -> TuningSettings:
         ranges=ranges,
     )
     reader.refuse_unknown()
-    static = {name: value for name, value in training.hyperparameters.items() if name not in tuned_names(settings)}
     try:
-        check_job(static, list(ranges), metric)
+        check_job(static_hyperparameters(training, settings), list(ranges), metric)
     except InvalidTuning as exc:
         raise _bad(reader.key("ranges"), str(exc).rstrip(".")) from None
     return settings
 
 
-def tuned_names(tuning: TuningSettings) -> set[str]:
-    """The tuned hyperparameters under their canonical names (eta for learning_rate)."""
-    return {ALIASES.get(parameter.name, parameter.name) for parameter in tuning.ranges}
+def static_hyperparameters(training: TrainingSettings, tuning: TuningSettings) -> dict[str, str]:
+    """What a tuning job keeps fixed: training.hyperparameters (validated, so under canonical names) without
+    the tuned ones (a range for learning_rate tunes eta)."""
+    tuned = {ALIASES.get(parameter.name, parameter.name) for parameter in tuning.ranges}
+    return {name: value for name, value in training.hyperparameters.items() if name not in tuned}
 
 
 def _tuning_range(ranges: _Reader, name: str, strategy: str) -> ParameterRange:

@@ -8,9 +8,8 @@ import pytest
 
 from vgsales.algorithm.tuning import ParameterRange
 from vgsales.errors import WorkshopError
-from vgsales.pipeline.tune import static_hyperparameters
 from vgsales.records import TUNING_NAME_MAX, tuning_job_name
-from vgsales.settings import Settings, project_defaults, with_changes
+from vgsales.settings import Settings, project_defaults, static_hyperparameters, with_changes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,11 +32,11 @@ def test_the_defaults_tune_four_hyperparameters_on_validation_auc():
 
 def test_tuned_hyperparameters_leave_the_static_ones():
     settings = settings_with()
-    assert static_hyperparameters(settings) == {
+    assert static_hyperparameters(settings.training, settings.tuning) == {
         "eval_metric": "auc", "scale_pos_weight": "2.0", "objective": "binary:logistic", "num_round": "100",
     }
     aliased = settings_with(**{"tuning.ranges": {"learning_rate": {"min": "0.05", "max": "0.3"}}})
-    assert "eta" not in static_hyperparameters(aliased)  # learning_rate is eta: tuned, so not static
+    assert "eta" not in static_hyperparameters(aliased.training, aliased.tuning)  # learning_rate is eta: tuned, so not static
 
 
 RANGES = "tuning.ranges"

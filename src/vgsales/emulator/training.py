@@ -286,7 +286,7 @@ class TrainingRun:
             self._check_stop()
             self._phase("Uploading", "Uploading generated training model")
             self._upload(outcome)
-            self._finish("Completed", "Completed", "Training job completed", outcome)
+            self._finish("Completed", "Completed", "Training job completed", outcome.final_metrics)
         except JobStopped:
             self._finish_stopped(outcome)
         except JobFailure as failure:
@@ -362,10 +362,7 @@ class TrainingRun:
         self._check_stop()
         self._phase("Uploading", "Uploading generated training model")
         self._upload_archive(archive)
-        with self._lock:
-            self._set_metric_values(metrics)
-            self._set_end_times()
-            _transition(self.job, "Completed", "Training job completed", job_status="Completed", final=True)
+        self._finish("Completed", "Completed", "Training job completed", metrics)
 
     def _check_image(self) -> None:
         spec = self.job.algorithm_specification or {}
@@ -518,11 +515,7 @@ class TrainingRun:
         self.job.training_time_in_seconds = seconds
         self.job.billable_time_in_seconds = seconds
 
-    def _set_metrics(self, outcome: TrainingOutcome | None) -> None:
-        if outcome is not None:
-            self._set_metric_values(outcome.final_metrics)
-
-    def _set_metric_values(self, metrics: dict[str, float]) -> None:
+    def _set_metrics(self, metrics: dict[str, float] | None) -> None:
         if not metrics:
             return
         now = utcnow()
@@ -530,9 +523,9 @@ class TrainingRun:
             {"MetricName": name, "Value": value, "Timestamp": now} for name, value in metrics.items()
         ]
 
-    def _finish(self, job_status: str, status: str, message: str, outcome: TrainingOutcome | None) -> None:
+    def _finish(self, job_status: str, status: str, message: str, metrics: dict[str, float] | None) -> None:
         with self._lock:
-            self._set_metrics(outcome)
+            self._set_metrics(metrics)
             self._set_end_times()
             _transition(self.job, status, message, job_status=job_status, final=True)
 
@@ -541,7 +534,8 @@ class TrainingRun:
         logged, message = STOP_MESSAGES.get(reason, STOP_MESSAGES["Stopped"])
         self._log(f"Training stopped: {logged}")
         # The secondary status of an early-stopped job is Stopped, as for StopTrainingJob.
-        self._finish("Stopped", "Stopped" if reason == EARLY_STOPPED else reason, message, outcome)
+        self._finish("Stopped", "Stopped" if reason == EARLY_STOPPED else reason, message,
+                     outcome.final_metrics if outcome else None)
 
     def _fail(self, reason: str) -> None:
         try:

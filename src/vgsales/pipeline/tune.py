@@ -28,24 +28,17 @@ from sagemaker.core.shapes import (
 )
 
 from .. import target
-from ..algorithm.hyperparameters import ALIASES
 from ..algorithm.tuning import grid_size
 from ..cli.console import console
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, TuningRecord, tuning_job_name
-from ..settings import Settings, tuned_names
+from ..settings import Settings, static_hyperparameters
 from ..state import RunState
 from . import train
 
 FINISHED = ("Completed", "Failed", "Stopped")
 LEADERBOARD_ROWS = 10
-
-
-def static_hyperparameters(settings: Settings) -> dict[str, str]:
-    """training.hyperparameters without the tuned ones (aliases count as the hyperparameter they name)."""
-    tuned = tuned_names(settings.tuning)
-    return {name: value for name, value in settings.training.hyperparameters.items() if ALIASES.get(name, name) not in tuned}
 
 
 def run(settings: Settings) -> TuningRecord:
@@ -63,7 +56,7 @@ def run(settings: Settings) -> TuningRecord:
                 hyper_parameter_tuning_job_name=name,
                 hyper_parameter_tuning_job_config=_config(settings),
                 training_job_definition=HyperParameterTrainingJobDefinition(
-                    static_hyper_parameters=static_hyperparameters(settings),
+                    static_hyper_parameters=static_hyperparameters(settings.training, settings.tuning),
                     algorithm_specification=HyperParameterAlgorithmSpecification(
                         training_image=image, training_input_mode="File"
                     ),
