@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vgsales import target
-from vgsales.errors import WorkshopError
+from vgsales.errors import Interrupted, WorkshopError
 from vgsales.infra import stack
 
 
@@ -62,3 +62,40 @@ def test_setup_on_an_emulator_it_found_running_clears_an_untracked_leftover(terr
         assert record.role_arn.endswith(f":role/{settings.name_prefix}-sagemaker-execution")
     finally:
         stack.teardown(settings)
+
+
+def test_ctrl_c_in_a_setup_stops_the_emulator_it_started_and_says_so(make_settings, tmp_path, monkeypatch):
+    settings = make_settings(tmp_path)
+    service = target.of(settings).service
+
+    def interrupted(_stack):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stack, "_init", interrupted)
+    try:
+        with pytest.raises(Interrupted) as caught:
+            stack.setup(settings)
+        assert service.running() is None
+        assert str(caught.value).startswith("Interrupted. The local AWS emulator that this setup started has been stopped")
+        assert "nothing is left running" in str(caught.value)
+        assert caught.value.exit_code == 130
+    finally:
+        service.stop()
+
+
+def test_ctrl_c_in_a_setup_leaves_an_emulator_it_found_running(make_settings, tmp_path, monkeypatch):
+    """Near miss: the user's own emulator (emulator.start) is theirs to stop; the interrupt goes on as it was."""
+    settings = make_settings(tmp_path)
+    service = target.of(settings).service
+    info, _ = service.start()
+
+    def interrupted(_stack):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stack, "_init", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            stack.setup(settings)
+        assert service.running() == info
+    finally:
+        service.stop()

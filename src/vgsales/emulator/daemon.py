@@ -29,7 +29,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,9 +131,13 @@ class PendingStart:
 
 
 def begin(
-    state_dir: Path, host: str = "127.0.0.1", port: int = 0, *, timeout: float = START_TIMEOUT_SECONDS
+    state_dir: Path, host: str = "127.0.0.1", port: int = 0, *, timeout: float = START_TIMEOUT_SECONDS,
+    environment: Mapping[str, str] | None = None,
 ) -> PendingStart:
-    """Launch a background emulator for state_dir (or find the healthy one there) without waiting for it."""
+    """Launch a background emulator for state_dir (or find the healthy one there) without waiting for it.
+
+    ``environment`` is what the server process starts from (default: this process's); it gets no AWS
+    credentials from it either way."""
     loopback.require_loopback(host)
     state_dir = Path(state_dir).resolve()
     lock = contextlib.ExitStack()
@@ -143,7 +147,7 @@ def begin(
         if running is not None:
             return PendingStart(state_dir, lock, running, None, timeout)
         _retire(state_dir, STOP_TIMEOUT_SECONDS)  # one that hangs, or the files of one that is gone
-        return PendingStart(state_dir, lock, None, _launch(state_dir, host, port), timeout)
+        return PendingStart(state_dir, lock, None, _launch(state_dir, host, port, environment), timeout)
     except BaseException:
         lock.close()
         raise
@@ -258,7 +262,7 @@ def _healthy(state_dir: Path) -> EmulatorInfo | None:
     return info
 
 
-def _launch(state_dir: Path, host: str, port: int) -> subprocess.Popen[bytes]:
+def _launch(state_dir: Path, host: str, port: int, environment: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
     log_path = state_dir / LOG_FILE
     if log_path.exists() and log_path.stat().st_size > LOG_ROTATE_BYTES:
         log_path.replace(log_path.with_suffix(".log.1"))
@@ -274,7 +278,7 @@ def _launch(state_dir: Path, host: str, port: int) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_server_environment(),
+            env=_server_environment(os.environ if environment is None else environment),
             cwd=state_dir,
             start_new_session=True,  # survives the invoke command that started it, and its Ctrl-C
         )
@@ -304,10 +308,10 @@ def _await_health(state_dir: Path, process: subprocess.Popen[bytes], deadline: f
     )
 
 
-def _server_environment() -> dict[str, str]:
+def _server_environment(environment: Mapping[str, str]) -> dict[str, str]:
     """The server needs no AWS credentials, so it gets none: they can then never reach its log."""
     secret = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")
-    return {name: value for name, value in os.environ.items() if name not in secret}
+    return {name: value for name, value in environment.items() if name not in secret}
 
 
 def _terminate(pid: int, timeout: float) -> None:

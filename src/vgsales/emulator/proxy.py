@@ -37,17 +37,23 @@ MAX_TUNNELS = 256
 CHUNK_BYTES = 64 * 1024
 
 
+# Said with every refusal, for a client that met the proxy by accident: HTTPS_PROXY from `invoke emulator.env` is in
+# the shell, and pip, curl or git tried the internet through it.
+WITHOUT_THE_PROXY = (
+    "This is the local AWS emulator's proxy (HTTPS_PROXY, from invoke emulator.env): it takes AWS service "
+    "hostnames (*.amazonaws.com) to the emulator, and nothing is forwarded off this machine. Run this command "
+    "without it: env -u HTTPS_PROXY -u https_proxy <command>"
+)
+
+
 def refusal(host_port: str) -> str | None:
     """Why a CONNECT target is refused, or None when it is an AWS hostname on 443 (tunnelled to the emulator)."""
     host, _, port = host_port.rpartition(":")
     host = host.strip("[]").lower().rstrip(".")
     if not host or port != "443":
-        return f"{host_port!r} is not host:443; the emulator's proxy tunnels HTTPS to AWS hostnames only."
+        return f"{host_port!r} is not host:443, and only HTTPS to AWS hostnames is tunnelled."
     if not AWS_HOSTNAME.fullmatch(host):
-        return (
-            f"{host!r} is not an AWS hostname. The local emulator's proxy takes AWS service hostnames "
-            "(*.amazonaws.com) to the emulator and refuses everything else: nothing is forwarded off this machine."
-        )
+        return f"{host!r} is not an AWS hostname."
     return None
 
 
@@ -122,7 +128,10 @@ class TunnelProxy:
             reason = refusal(target)
             if reason is not None:
                 log.warning("proxy refused CONNECT %s", target)
-                _respond(client, 403, "Forbidden", reason)
+                # Clients print the status line, not the body ("Tunnel connection failed: 403 <reason phrase>" in
+                # pip, requests and Python's http.client), so the reason phrase itself says why and what to do.
+                explained = f"{reason} {WITHOUT_THE_PROXY}"
+                _respond(client, 403, f"Forbidden: {explained}", explained)
                 return
             upstream = socket.create_connection(self._upstream, timeout=HEAD_TIMEOUT_SECONDS)
             self._track(upstream)
@@ -160,6 +169,8 @@ def _read_head(client: socket.socket) -> str | None:
 
 
 def _respond(client: socket.socket, status: int, phrase: str, message: str) -> None:
+    # A reason phrase is one line of visible ASCII (RFC 9112 section 4); the names in it came from the client.
+    phrase = "".join(char if " " <= char <= "~" else "?" for char in phrase)
     body = (message + "\n").encode()
     head = (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"

@@ -23,6 +23,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from .. import target
 from ..errors import WorkshopError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -160,7 +161,9 @@ def build_wheel(project_dir: Path, out_dir: Path) -> Path:
     """A wheel of the package with `pip wheel --no-deps`, built from a clean copy of the sources.
 
     Built without pip's isolated build environment when the installed setuptools satisfies the project's
-    build requirement (offline and faster); otherwise pip fetches setuptools from the configured index.
+    build requirement (offline and faster); otherwise pip fetches setuptools from the configured index. pip is
+    not an AWS client: it runs in the user's own environment, never the target's (the emulator's proxy would
+    refuse the package index, and the target's credentials are none of pip's business).
     """
     with tempfile.TemporaryDirectory(prefix="vgsales-wheel-") as scratch:
         source = Path(scratch) / "source"
@@ -172,11 +175,11 @@ def build_wheel(project_dir: Path, out_dir: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
         wheels = Path(scratch) / "wheels"
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels)]
-        if _installed_setuptools_suffices(project_dir / "pyproject.toml"):
+        if _installed_setuptools_suffices(project_dir):
             command.append("--no-build-isolation")
         command.append(str(source))
         # A fixed timestamp inside the wheel: the same sources build the same bytes (see _write_manifest).
-        env = {**os.environ, "SOURCE_DATE_EPOCH": str(WHEEL_TIMESTAMP)}
+        env = {**target.own_environment(), "SOURCE_DATE_EPOCH": str(WHEEL_TIMESTAMP)}
         try:
             result = subprocess.run(
                 command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False, env=env
@@ -184,15 +187,19 @@ def build_wheel(project_dir: Path, out_dir: Path) -> Path:
         except subprocess.TimeoutExpired:
             raise WorkshopError(
                 f"Building the vgsales wheel for the notebook bundle took over {PIP_TIMEOUT_SECONDS} s. pip may be "
-                "waiting for the package index to fetch setuptools: check your network or pip configuration."
+                f"waiting for the package index to fetch setuptools>={_required_setuptools(project_dir)}: check "
+                "your network or pip configuration (`pip download setuptools` shows what pip gets), or install "
+                "that setuptools into this environment, which lets the build skip the index."
             ) from None
         built = sorted(wheels.glob("vgsales-*.whl"))
         if result.returncode != 0 or len(built) != 1:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
             raise WorkshopError(
-                "Building the vgsales wheel for the notebook bundle failed (`pip wheel --no-deps`). pip said:\n"
-                f"{tail}\nFix the cause (a network problem fetching setuptools, or a broken pyproject.toml) and "
-                "run `invoke setup` again."
+                "Building the vgsales wheel for the notebook bundle failed (`pip wheel --no-deps`, run in your own "
+                f"environment, as pip would run in your shell). pip said:\n{tail}\nFix the cause (pip could not "
+                f"fetch setuptools>={_required_setuptools(project_dir)} from its index, or pyproject.toml is "
+                "broken) and run `invoke setup` again; `pip install 'setuptools>="
+                f"{_required_setuptools(project_dir)}'` in this environment lets the build skip the index."
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         return Path(shutil.copy2(built[0], out_dir / built[0].name))
@@ -264,14 +271,17 @@ def _require_replaceable(dest: Path) -> None:
         )
 
 
-def _installed_setuptools_suffices(pyproject: Path) -> bool:
-    match = _BUILD_REQUIREMENT.search(pyproject.read_text())
+def _required_setuptools(project_dir: Path) -> str:
+    match = _BUILD_REQUIREMENT.search((project_dir / "pyproject.toml").read_text())
+    return match.group(1) if match else "0"
+
+
+def _installed_setuptools_suffices(project_dir: Path) -> bool:
     try:
         installed = metadata.version("setuptools")
     except metadata.PackageNotFoundError:
         return False
-    needed = match.group(1) if match else "0"
-    return _version_tuple(installed) >= _version_tuple(needed)
+    return _version_tuple(installed) >= _version_tuple(_required_setuptools(project_dir))
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:

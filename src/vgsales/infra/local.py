@@ -86,7 +86,7 @@ def client_environment(settings: Settings, admin: bool = False) -> tuple[dict[st
         AWS_SESSION_TOKEN=session["SessionToken"],
         SAGEMAKER_USER_CONFIG_OVERRIDE=str(config),
     )
-    return variables, [name for name in unset if name not in variables]
+    return target.marked(variables), [name for name in unset if name not in variables]
 
 
 def shell_lines(variables: dict[str, str], unset: list[str]) -> str:

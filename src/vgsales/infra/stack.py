@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .. import discovery, target
 from ..cli.console import console, step
-from ..errors import WorkshopError
+from ..errors import Interrupted, WorkshopError
 from ..records import TARGET_RECORDS, StackRecord
 from ..settings import Settings
 from ..state import RunState
@@ -95,6 +95,15 @@ def setup(settings: Settings, while_applying: Callable[[], Any] | None = None) -
             stopped = f"{where.service.description} that this setup started has been stopped again"
             raise WorkshopError(f"{exc} {stopped[0].upper()}{stopped[1:]}.") from None
         raise
+    except KeyboardInterrupt:
+        # An interrupted setup is a failed one: what it started goes, with everything created in it.
+        if started and where.service.stop():
+            raise Interrupted(
+                f"Interrupted. {where.service.description[0].upper()}{where.service.description[1:]} that this "
+                "setup started has been stopped, and what was created in it is gone with it; nothing is left "
+                "running. Run `invoke setup` again to start over."
+            ) from None
+        raise
 
 
 def _finish_start(where: Target, finish: Callable[[], tuple[ServiceInfo, bool]]) -> bool:
@@ -147,7 +156,7 @@ def _setup(settings: Settings, where: Target, fresh: bool, while_applying: Calla
         outputs = stack.outputs()
     record = StackRecord.from_json({"target": settings.target, **outputs}, "from terraform output")
     RunState(settings).write(record)
-    _print_outputs(record)
+    _print_outputs(record, where)
     return record
 
 
@@ -214,15 +223,19 @@ def _confirm(plan_text: str, identity: dict[str, str], settings: Settings) -> No
         raise WorkshopError("Setup cancelled: nothing was created.")
 
 
-def _print_outputs(record: StackRecord) -> None:
+def _print_outputs(record: StackRecord, where: Target) -> None:
     # Name, then the whole value on the same line: identifiers stay whole at any width (no table cells).
     console.print("Stack:")
     names = ("region", "bucket_name", "role_arn", "notebook_instance_name", "notebook_console_url")
+    if where.notebooks_elsewhere is not None:
+        names = names[:-1]
     width = max(len(name) for name in names)
     for name in names:
         value = getattr(record, name)
         if value:
             console.print(f"  {name:<{width}}  {value}", markup=False)
+    if where.notebooks_elsewhere is not None and record.notebook_instance_name:
+        console.print(where.notebooks_elsewhere, markup=False)
 
 
 def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:

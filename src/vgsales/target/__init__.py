@@ -109,6 +109,10 @@ class Target:
     invoke_prefix: str = ""
     # What a notebook's clean-up leaves for `invoke teardown`.
     teardown_note: str = ""
+    # Where a learner opens the workshop's notebooks: None when the stack's notebook instance serves them (its
+    # console URL is printed); else a sentence saying where instead (the emulator's instance serves no Jupyter,
+    # and the AWS console shows nothing of a local stack).
+    notebooks_elsewhere: str | None = None
 
 
     def command(self, tasks: str) -> str:
@@ -130,15 +134,40 @@ def of(settings: Settings) -> Target:
     return importlib.import_module(_WIRING[settings.target]).target(settings)
 
 
+# Names every variable of a target's client environment (itself included), so that what an activation or a shell's
+# `eval "$(invoke emulator.env)"` set can be taken out again for tools that are not AWS clients.
+TARGET_VARIABLES = "VGSALES_TARGET_VARIABLES"
+
+
 def client_environment(settings: Settings) -> dict[str, str]:
     """The environment variables that point AWS clients at the target, for this process and its children."""
-    return {
+    return marked({
         **of(settings).service.client_environment(),
         # The emulator serves every region; the settings choose which one the clients use.
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_REGION": settings.region,
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(_sdk_config(settings)),
-    }
+    })
+
+
+def marked(variables: Mapping[str, str]) -> dict[str, str]:
+    """The variables and TARGET_VARIABLES naming them all."""
+    names = [*sorted(set(variables) - {TARGET_VARIABLES}), TARGET_VARIABLES]
+    return {**variables, TARGET_VARIABLES: ",".join(names)}
+
+
+def own_environment() -> dict[str, str]:
+    """The user's own environment, for a subprocess that is not an AWS client (pip building the notebook bundle,
+    the emulator's server): what the process had before any activation, less every variable a target's client
+    environment set there, whether an activation or the user's shell (`eval "$(invoke emulator.env)"`) set it.
+
+    Such a tool must never inherit the emulator's proxy (HTTPS_PROXY), which takes AWS hostnames only and refuses
+    pypi.org, nor the target's endpoint, CA bundle or credentials. What the user set themselves (a corporate
+    proxy, their own CA bundle) stays, unless a target's environment had replaced it in their shell."""
+    environ = dict(_outermost_saved[0]) if _outermost_saved else dict(os.environ)
+    for name in environ.get(TARGET_VARIABLES, "").split(","):
+        environ.pop(name.strip(), None)
+    return environ
 
 
 @contextmanager
@@ -191,6 +220,7 @@ def environment(variables: Mapping[str, str]) -> Iterator[None]:
     AWS_ENDPOINT_URL left over from a local session must not send real work to a dead loopback port.
     """
     saved = dict(os.environ)
+    _outermost_saved.append(saved)
     try:
         if "AWS_ENDPOINT_URL" in variables:
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -200,5 +230,10 @@ def environment(variables: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(variables)
         yield
     finally:
+        _outermost_saved[:] = [other for other in _outermost_saved if other is not saved]
         os.environ.clear()
         os.environ.update(saved)
+
+
+# The environments saved by the activations in progress, outermost first (see own_environment).
+_outermost_saved: list[dict[str, str]] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..emulator import daemon
 from ..errors import WorkshopError
 from ..settings import Settings
-from . import ServiceInfo, Target
+from . import ServiceInfo, Target, own_environment
 
 
 def emulator_dir(settings: Settings) -> Path:
@@ -34,7 +34,8 @@ class Emulator:
         return self.begin_start()()
 
     def begin_start(self) -> Callable[[], tuple[ServiceInfo, bool]]:
-        pending = daemon.begin(self.state_dir, host=self._host, port=self._port)
+        # The server is no AWS client: it starts from the user's own environment, not an activation's.
+        pending = daemon.begin(self.state_dir, host=self._host, port=self._port, environment=own_environment())
 
         def finish() -> tuple[ServiceInfo, bool]:
             return _service_info(pending.wait()), not pending.was_running
@@ -94,4 +95,9 @@ def target(settings: Settings) -> Target:
         client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',
         costs_money=False,
         teardown_note="Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them.",
+        notebooks_elsewhere=(
+            "The notebook instance is a record on the local target: nothing serves Jupyter for it, and the AWS "
+            "console shows nothing of this stack. Open the notebooks with `pip install jupyterlab` and "
+            "`jupyter lab notebooks/` (docs/workshop-guide.md, Module 1)."
+        ),
     )

@@ -1,0 +1,202 @@
+"""Tools that are not AWS clients (pip building the notebook bundle, the emulator's own server) run in the user's
+own environment: never with the target's endpoint, CA bundle, credentials or the emulator's proxy, whether an
+activation or the user's shell (`eval "$(invoke emulator.env)"`) put them there.
+
+The bundle test reproduces the fresh-laptop failure: pip talks to one HTTPS index and nothing else (no local
+mirror to fall back on), and the emulator's proxy, which refuses every host that is not AWS's, is in the caller's
+environment. The index listens on 127.0.0.2, which the emulator's NO_PROXY (127.0.0.1, localhost, ::1) does not
+cover, just as it does not cover pypi.org.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import http.server
+import os
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from vgsales import target
+from vgsales.emulator import endpoint, tls
+from vgsales.emulator.proxy import TunnelProxy
+from vgsales.infra import bundle
+from vgsales.target.local import Emulator
+
+INDEX_HOST = "127.0.0.2"  # loopback, but outside the emulator's NO_PROXY
+
+
+@pytest.fixture(scope="module")
+def emulator_proxy():
+    """The emulator's real proxy (it refuses every host that is not AWS's); its upstream is never reached here."""
+    proxy = TunnelProxy("127.0.0.1", upstream=("127.0.0.1", 9)).start()
+    yield proxy
+    proxy.stop()
+
+
+def emulator_shell(proxy_url: str) -> dict[str, str]:
+    """What `eval "$(invoke emulator.env)"` leaves in a shell, with this proxy."""
+    credentials = endpoint.Credentials("AKIAEMULATOR00000001", "emulator-secret-never-for-pip")
+    return target.marked(
+        endpoint.client_env("https://127.0.0.1:1", "/nonexistent/emulator-ca.pem", credentials, proxy_url=proxy_url)
+    )
+
+
+@pytest.fixture(scope="module")
+def package_index(tmp_path_factory):
+    """An HTTPS package index (PEP 503) on 127.0.0.2 that serves setuptools, as PyPI would; (url, CA file)."""
+    root = tmp_path_factory.mktemp("index")
+    project = root / "simple" / "setuptools"
+    project.mkdir(parents=True)
+    needed = bundle._required_setuptools(bundle.PROJECT_DIR)
+    fetched = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "--dest", str(project), f"setuptools>={needed}"],
+        capture_output=True, text=True, env=target.own_environment(), check=False,
+    )  # fmt: skip
+    if fetched.returncode != 0:
+        reason = f"pip cannot fetch setuptools>={needed} to serve it: {fetched.stderr.strip()[-300:]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must reach a package index: {reason}")
+        pytest.skip(reason)
+    (wheel,) = project.glob("setuptools-*.whl")
+    (project / "index.html").write_text(f'<html><body><a href="{wheel.name}">{wheel.name}</a></body></html>\n')
+    certificate = tls.issue(root / "tls", names=(INDEX_HOST,))
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer((INDEX_HOST, 0), handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://{INDEX_HOST}:{server.server_address[1]}/simple/", certificate.ca_bundle, server
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    requests: list[str] = []
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        _QuietHandler.requests.append(self.path)
+
+
+def _only_this_index(monkeypatch, url: str, ca: Path) -> None:
+    """pip as on a laptop with no local mirror: one index, no config files, no find-links, no constraints."""
+    for name in list(os.environ):
+        if name.startswith("PIP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", url)
+    # Trusted rather than verified against `ca`: pip's truststore context does not take a custom CA in its build
+    # subprocess (pip 26.3). The connection is still HTTPS, which is what HTTPS_PROXY applies to.
+    monkeypatch.setenv("PIP_TRUSTED_HOST", url.split("/")[2])
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "20")
+
+
+def test_the_bundles_pip_reaches_its_index_with_the_emulators_proxy_in_the_shell(
+    package_index, emulator_proxy, monkeypatch, tmp_path
+):
+    url, ca, _server = package_index
+    _only_this_index(monkeypatch, url, ca)
+    shell = emulator_shell(emulator_proxy.url)
+    for name, value in shell.items():  # the user's shell after eval "$(invoke emulator.env)"
+        monkeypatch.setenv(name, value)
+    # The wheel is built in pip's isolated build environment, which needs setuptools from the index.
+    monkeypatch.setattr(bundle, "_installed_setuptools_suffices", lambda project_dir: False)
+    seen: list[dict[str, str]] = []
+    run = subprocess.run
+
+    def spy(command, **kwargs):
+        seen.append(dict(kwargs["env"]))
+        return run(command, **kwargs)
+
+    monkeypatch.setattr(bundle.subprocess, "run", spy)
+    _QuietHandler.requests.clear()
+    with target.environment(shell):  # and inside an activation, as `invoke setup` builds it
+        assert bundle.build_bundle(tmp_path / "bundle", cache_dir=tmp_path / "fresh-cache") is True
+
+    (pip_env,) = seen
+    assert not set(shell) & set(pip_env), "pip got the emulator's environment"
+    assert pip_env["PIP_INDEX_URL"] == url, "the user's own pip settings stay"
+    assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
+
+
+def test_a_users_own_proxy_and_ca_bundle_stay_for_tools_inside_an_activation(monkeypatch, emulator_proxy):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.corp.example/simple/")
+    monkeypatch.delenv(target.TARGET_VARIABLES, raising=False)
+    shell = emulator_shell(emulator_proxy.url)
+    with target.environment(shell):
+        assert os.environ["HTTPS_PROXY"] == emulator_proxy.url  # the AWS clients of this process use the emulator
+        own = target.own_environment()
+        with target.environment({"AWS_REGION": "eu-west-1"}):  # nested: still the outermost saved environment
+            assert target.own_environment() == own
+    assert own["HTTPS_PROXY"] == "http://proxy.corp.example:3128"
+    assert own["AWS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert own["PIP_INDEX_URL"] == "https://pypi.corp.example/simple/"
+    assert "AWS_ENDPOINT_URL" not in own and "AWS_SECRET_ACCESS_KEY" not in own
+    assert target.own_environment() == dict(os.environ), "outside an activation, with no target variables"
+
+
+def test_only_the_variables_a_target_named_are_taken_out(monkeypatch, emulator_proxy):
+    """A near miss: a variable of the same family that the emulator's environment did not set stays."""
+    shell = emulator_shell(emulator_proxy.url)
+    for name, value in shell.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp.example:3128")  # not set by the emulator's environment
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    own = target.own_environment()
+    assert own["HTTP_PROXY"] == "http://proxy.corp.example:3128"
+    assert own["AWS_RETRY_MODE"] == "standard"
+    assert not set(shell) & set(own)
+    assert set(shell[target.TARGET_VARIABLES].split(",")) == set(shell)
+
+
+def test_the_proxy_says_why_and_what_to_do_in_the_status_line_clients_print(emulator_proxy):
+    """pip, requests and http.client print 'Tunnel connection failed: 403 <reason phrase>' and nothing of the body."""
+    connection = http.client.HTTPSConnection("127.0.0.1", emulator_proxy.port, timeout=10)
+    connection.set_tunnel("pypi.org", 443)
+    with pytest.raises(OSError) as refused:
+        connection.request("GET", "/simple/")
+    message = str(refused.value)
+    assert message.startswith("Tunnel connection failed: 403 Forbidden: 'pypi.org' is not an AWS hostname.")
+    assert "invoke emulator.env" in message and "env -u HTTPS_PROXY -u https_proxy <command>" in message
+
+
+def test_pip_prints_the_proxys_reason(emulator_proxy, tmp_path):
+    """The words a user sees, from pip itself (one attempt, so it fails at once)."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("PIP_")}
+    environ.update(PIP_CONFIG_FILE=os.devnull, HTTPS_PROXY=emulator_proxy.url, https_proxy=emulator_proxy.url)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--retries", "1", "--timeout", "10", "--no-deps", "--dest",
+         str(tmp_path), "--index-url", "https://pypi.org/simple/", "six"],
+        capture_output=True, text=True, env=environ, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "403 Forbidden: 'pypi.org' is not an AWS hostname." in result.stdout + result.stderr
+    assert "env -u HTTPS_PROXY -u https_proxy" in result.stdout + result.stderr
+
+
+def test_the_emulators_server_starts_from_the_users_own_environment(monkeypatch, make_settings, tmp_path, emulator_proxy):
+    """The server is no AWS client either: a previous emulator's proxy in the shell does not follow it."""
+    for name, value in emulator_shell(emulator_proxy.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("VGSALES_OWN_VARIABLE", "kept")
+    service = Emulator(make_settings(tmp_path / ".workshop"))
+    info, started = service.start()
+    try:
+        assert started
+        with open(f"/proc/{info.pid}/environ", "rb") as handle:
+            names = {entry.split(b"=", 1)[0].decode() for entry in handle.read().split(b"\0") if entry}
+        assert "VGSALES_OWN_VARIABLE" in names
+        assert not names & {"HTTPS_PROXY", "https_proxy", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", target.TARGET_VARIABLES}
+    finally:
+        service.stop()
