@@ -13,34 +13,43 @@ from __future__ import annotations
 import atexit
 import gc
 import json
+from pathlib import Path
 
 from invoke import Collection, task
 
-from vgsales.cli import later_stage_imports, next_step, settings_of, user_errors
+from vgsales.cli import check_config_files, later_stage_imports, next_step, register_tasks, settings_of, user_errors
+from vgsales.settings import variable_of
 
 # At exit, the interpreter's last garbage collection walks every object of boto3, pandas and the SageMaker SDK:
 # 0.4 s of each command, for memory the process hands back anyway. Frozen objects are skipped; atexit handlers
 # (logging's flush among them, registered earlier, so run later) still run, and every file is closed by `with`.
 atexit.register(gc.freeze)
 
-# Appended to each task's --help: settings are not options, they come from invoke's configuration.
+# Appended to each task's --help: settings are not options, they come from invoke's configuration. The
+# example sets one of the task's own settings, so that it can be copied as it is.
 HOW_TO_SET = """
-    Set one with its environment variable (INVOKE_WORKSHOP_TRAINING_INSTANCE_TYPE=ml.m5.large invoke
-    train), or in a YAML file under `workshop:` given with `invoke -f my-settings.yaml ...`. Defaults
-    and what each means: invoke.yaml; all of them: README.md, section Configuration."""
+    Set one with its environment variable, for example
+        {example}
+    or in a YAML file under `workshop:` given with `invoke -f my-settings.yaml {task}`. Defaults and
+    what each means: invoke.yaml; all of them: README.md, section Configuration."""
 
 
-def _with_settings(*names: str):
-    """Name the settings that apply to a task in its --help."""
+def _with_settings(*names: str, example: tuple[str, str], task: str | None = None):
+    """Name the settings that apply to a task in its --help, with an example that sets ``example`` = (setting,
+    value) on the command line of ``task`` (default: the function's name)."""
+    assert example[0] in names, "the example sets one of the task's own settings"
 
     def decorate(body):
         width = max(len(name) for name in names) + len("workshop.")
         listed = "\n".join(
             f"      {'workshop.' + name:<{width}}  "
-            + ("(a mapping: in a -f file)" if name in FILE_ONLY else f"INVOKE_WORKSHOP_{name.upper().replace('.', '_')}")
+            + ("(a mapping: in a -f file)" if name in FILE_ONLY else variable_of(f"workshop.{name}"))
             for name in names
         )
-        body.__doc__ = f"{body.__doc__}\n\n    Settings that apply:\n{listed}\n{HOW_TO_SET}"
+        invoked_as = task or body.__name__
+        command = f"{variable_of('workshop.' + example[0])}={example[1]} invoke {invoked_as}"
+        how = HOW_TO_SET.format(example=command, task=invoked_as)
+        body.__doc__ = f"{body.__doc__}\n\n    Settings that apply:\n{listed}\n{how}"
         return body
 
     return decorate
@@ -54,7 +63,8 @@ FILE_ONLY = ("tags", "deploy.serverless", "tuning.ranges")
 @task
 @user_errors
 @_with_settings(*COMMON, "confirm", "tags", "terraform.create_notebook_instance", "terraform.notebook_instance_type",
-                "terraform.idle_timeout_minutes", "terraform.plugin_mirror", "emulator.host", "emulator.port")
+                "terraform.idle_timeout_minutes", "terraform.plugin_mirror", "emulator.host", "emulator.port",
+                example=("terraform.create_notebook_instance", "false"))
 def setup(c):
     """Create the stack (bucket, role, notebook instance) with Terraform; starts the emulator on the local target."""
     from vgsales.infra import stack
@@ -66,7 +76,7 @@ def setup(c):
 
 @task(help={"keep_emulator": "local target: leave the emptied emulator running, to inspect that nothing is left"})
 @user_errors
-@_with_settings(*COMMON)
+@_with_settings(*COMMON, example=("target", "aws"))
 def teardown(c, keep_emulator=False):
     """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
     from vgsales.infra import stack
@@ -77,7 +87,7 @@ def teardown(c, keep_emulator=False):
 
 @task(help={"json": "print a JSON object with a `resources` list instead of a table"})
 @user_errors
-@_with_settings(*COMMON)
+@_with_settings(*COMMON, example=("target", "aws"))
 def status(c, json_=False):
     """List what exists for the stack on the target, and what costs money while it runs."""
     from vgsales.infra import stack
@@ -96,7 +106,7 @@ def status(c, json_=False):
 
 @task
 @user_errors
-@_with_settings(*COMMON, "data_source", "data_prefix")
+@_with_settings(*COMMON, "data_source", "data_sha256", "data_prefix", example=("data_source", "raw_data.csv"))
 def data(c):
     """Download and verify the dataset, preprocess it as the workshop did, upload train/validation to S3."""
     from vgsales.pipeline import data as stage
@@ -109,13 +119,15 @@ def data(c):
 @user_errors
 @_with_settings(*COMMON, "training.image_version", "training.instance_type", "training.instance_count",
                 "training.volume_size_gb", "training.max_runtime_seconds", "training.use_spot",
-                "training.max_wait_seconds", "training.hyperparameters.<name>")
+                "training.max_wait_seconds", "training.hyperparameters.<name>",
+                example=("training.instance_type", "ml.m5.2xlarge"))
 def train(c):
     """Train SageMaker's built-in XGBoost on the uploaded data, streaming the training log."""
     from vgsales.pipeline import train as stage
 
-    stage.run(settings_of(c))
-    next_step(c, "deploy", "serves the model on an endpoint")
+    settings = settings_of(c)
+    stage.run(settings)
+    _next_after_training(c, settings, "the model")
 
 
 @task(pre=[data])
@@ -123,18 +135,27 @@ def train(c):
 @_with_settings(*COMMON, "tuning.strategy", "tuning.max_jobs", "tuning.max_parallel_jobs", "tuning.objective_metric",
                 "tuning.early_stopping", "tuning.random_seed", "tuning.ranges.<name>.min", "tuning.ranges.<name>.max",
                 "tuning.ranges.<name>.scaling", "tuning.ranges", "training.hyperparameters.<name>",
-                "training.instance_type", "training.max_runtime_seconds")
+                "training.instance_type", "training.max_runtime_seconds", example=("tuning.max_jobs", "10"))
 def tune(c):
     """Tune the hyperparameters on the validation split (a tuning job of real training jobs); deploy serves the best."""
     from vgsales.pipeline import tune as stage
 
-    stage.run(settings_of(c))
-    next_step(c, "deploy", "serves the best job's model on an endpoint")
+    settings = settings_of(c)
+    stage.run(settings)
+    _next_after_training(c, settings, "the best job's model")
+
+
+def _next_after_training(c, settings, model: str) -> None:
+    if settings.evaluate.via == "transform":  # evaluate brings its own compute; an endpoint would only bill
+        next_step(c, "evaluate", f"scores the test split with a batch transform job on {model}; no endpoint needed")
+    else:
+        next_step(c, "deploy", f"serves {model} on an endpoint")
 
 
 @task
 @user_errors
-@_with_settings(*COMMON, "deploy.instance_type", "deploy.instance_count", "deploy.serverless")
+@_with_settings(*COMMON, "deploy.instance_type", "deploy.instance_count", "deploy.serverless",
+                example=("deploy.instance_type", "ml.m5.xlarge"))
 def deploy(c):
     """Deploy the trained model to an endpoint (or update it to a new model) and wait until it serves."""
     from vgsales.pipeline import deploy as stage
@@ -146,7 +167,7 @@ def deploy(c):
 @task
 @user_errors
 @_with_settings(*COMMON, "evaluate.via", "evaluate.batch_size", "evaluate.content_type", "evaluate.concurrency",
-                "evaluate.transform_instance_type")
+                "evaluate.transform_instance_type", example=("evaluate.via", "transform"))
 def evaluate(c):
     """Score the held-out test split (on the endpoint, or via a batch transform job) and report the metrics."""
     from vgsales.pipeline import evaluate as stage
@@ -157,6 +178,7 @@ def evaluate(c):
 
 @task(name="start")
 @user_errors
+@_with_settings("state_dir", "emulator.host", "emulator.port", example=("emulator.port", "4566"), task="emulator.start")
 def emulator_start(c):
     """Start the local AWS emulator in the background (setup does this for you)."""
     from vgsales.infra import local
@@ -167,6 +189,7 @@ def emulator_start(c):
 
 @task(name="stop")
 @user_errors
+@_with_settings("state_dir", example=("state_dir", "/tmp/other-workshop"), task="emulator.stop")
 def emulator_stop(c):
     """Stop the local AWS emulator; everything in it is gone (it keeps state in memory)."""
     from vgsales.infra import local
@@ -177,6 +200,7 @@ def emulator_stop(c):
 
 @task(name="status")
 @user_errors
+@_with_settings("state_dir", example=("state_dir", "/tmp/other-workshop"), task="emulator.status")
 def emulator_status(c):
     """Say whether the local AWS emulator runs, where, and since when."""
     from vgsales.infra import local
@@ -192,6 +216,7 @@ def emulator_status(c):
     },
 )
 @user_errors
+@_with_settings("state_dir", example=("state_dir", "/tmp/other-workshop"), task="emulator.env")
 def emulator_env(c, json_=False, admin=False):
     """Print the environment that points any AWS client at the emulator: eval "$(invoke emulator.env)"."""
     from vgsales.infra import local
@@ -202,3 +227,7 @@ def emulator_env(c, json_=False, admin=False):
 
 namespace = Collection(setup, teardown, status, data, train, tune, deploy, evaluate)
 namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))
+register_tasks(namespace)
+# invoke loads invoke.yaml and the -f file after importing this module: a broken one is refused here, in one
+# paragraph, instead of as the traceback of invoke's YAML parser.
+check_config_files(Path(__file__).resolve().parent)

@@ -46,6 +46,8 @@ DOWNLOAD_TIMEOUT_SECONDS = 60.0
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 _CHUNK = 64 * 1024
 _SETTING = "workshop.data_source (environment variable INVOKE_WORKSHOP_DATA_SOURCE)"
+_SHA_SETTING = "workshop.data_sha256"
+_SHA_VARIABLE = "INVOKE_WORKSHOP_DATA_SHA256"
 
 
 @dataclass(frozen=True)
@@ -357,13 +359,37 @@ def _download(url: str, target: Path, timeout: float) -> tuple[str, int]:
 def _check_checksum(fetched: FetchedDataset, expected: str | None) -> None:
     if expected is None or fetched.sha256 == expected:
         return
-    known = " (the workshop's file, 1,618,040 bytes)" if expected == KNOWN_SHA256 else ""
+    # A download that does not match is discarded (see _download_cached): the next run fetches it afresh.
+    again = ""
+    if _is_url(fetched.source):
+        again = " (the download was discarded: running the task again downloads it afresh)"
+    if expected != KNOWN_SHA256:
+        raise WorkshopError(
+            f"Checksum mismatch for the dataset from {fetched.source}: it has {fetched.size:,} bytes and sha256 "
+            f"{fetched.sha256}, but {_SHA_SETTING} requires {expected}{again}. Either the file changed since that "
+            f"sha256 was taken or {_SETTING} names another file. Nothing was uploaded. If this is the file you mean, "
+            f"set {_SHA_VARIABLE} to its sha256 (or to any, to accept any file); else point the source at the "
+            "right one."
+        )
+    if fetched.size < KNOWN_SIZE:
+        cause = "It is shorter, so it is most likely a truncated copy: a download or copy that was cut off."
+    elif fetched.size == KNOWN_SIZE:
+        cause = "It has the same size, so its content was changed: edited, or saved again by a spreadsheet."
+    else:
+        cause = "It is longer: a changed copy (rows added, or saved again by a spreadsheet), or another file."
     raise WorkshopError(
-        f"Checksum mismatch for the dataset from {fetched.source}: its sha256 is {fetched.sha256} "
-        f"({fetched.size:,} bytes), but {expected}{known} was expected. The file was changed or corrupted "
-        f"(a truncated download, a proxy rewriting it). Run the task again; if it persists, download the file "
-        f"yourself, compare it with the expected sha256, and set {_SETTING} to the checked local copy."
+        f"Checksum mismatch: the dataset from {fetched.source} is not the workshop's file{again}. It has "
+        f"{fetched.size:,} bytes and sha256 {fetched.sha256}; the workshop's file has {KNOWN_SIZE:,} bytes and "
+        f"sha256 {KNOWN_SHA256}. {cause} Nothing was uploaded: a partial or changed file trains without any error "
+        f"and gives other numbers than the workshop's. Get the real file from {KNOWN_SOURCE_URL} (the default "
+        f"of workshop.data_source). To use another dataset with the same columns on purpose, set "
+        f"{_SHA_VARIABLE}=any (or to that file's sha256)."
     )
+
+
+def _is_url(source: str) -> bool:
+    scheme = urllib.parse.urlsplit(source).scheme.lower()
+    return len(scheme) > 1 and scheme != "file"
 
 
 def _raise_bad_values(column: pd.Series, origin: str, allowed: tuple[str, ...]) -> None:

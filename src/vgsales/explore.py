@@ -68,8 +68,9 @@ def new_figure(columns: int = 1, width: float = 5.0, height: float = 4.0) -> tup
 
 
 def load_raw(settings: Settings) -> pd.DataFrame:
-    """The raw dataset from ``settings.data_source``, verified and cached exactly as ``invoke data`` gets it."""
-    fetched = dataset.fetch(settings.data_source, RunState(settings).cache_dir)
+    """The raw dataset from ``settings.data_source``, verified (``settings.data_sha256``) and cached exactly as
+    ``invoke data`` gets it."""
+    fetched = dataset.fetch(settings.data_source, RunState(settings).cache_dir, expected_sha256=settings.data_sha256)
     return dataset.load(fetched.path)
 
 

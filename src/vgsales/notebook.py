@@ -21,7 +21,6 @@ import html
 import json
 import os
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from vgsales.cli.console import console, step
 from vgsales.errors import WorkshopError
 from vgsales.evaluation.metrics import Metrics
 from vgsales.records import EndpointRecord, EvaluationRecord, StackRecord
-from vgsales.settings import Settings
+from vgsales.settings import Settings, workshop_of
 from vgsales.state import RunState
 
 PROJECT_DIR_ENV = "VGSALES_PROJECT_DIR"
@@ -155,7 +154,8 @@ def _load_config(project_dir: Path) -> dict[str, Any]:
             f"{project_dir / CONFIG_FILE} has no `workshop` section, so it is not this workshop's settings file. "
             "Use the invoke.yaml that comes with the project."
         )
-    return _plain(config.workshop)
+    # As a task sees it: with the INVOKE_WORKSHOP_* variables invoke leaves out, and every unknown one refused.
+    return workshop_of(config)
 
 
 def _from_instance(stack_file: Path, bundle_dir: Path | None) -> Workshop:
@@ -262,9 +262,3 @@ def _show_workshop_errors_plainly() -> None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
     shell.set_custom_exc((WorkshopError,), show)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping) or hasattr(value, "_config"):
-        return {str(key): _plain(value[key]) for key in value}
-    return value

@@ -8,13 +8,22 @@ halfway through a run.
 from __future__ import annotations
 
 import copy
+import difflib
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .algorithm.hyperparameters import ALIASES, TUNING_OBJECTIVES, validate_hyperparameters  # one rule book for both targets
+from .algorithm.hyperparameters import (  # one rule book for both targets
+    ALIASES,
+    SCHEMA,
+    TUNING_OBJECTIVES,
+    InvalidHyperparameter,
+    validate_hyperparameters,
+)
 from .algorithm.tuning import InvalidTuning, ParameterRange, check_job, check_range, objective_type, range_kind
 from .errors import WorkshopError
 from .loopback import require_loopback
@@ -70,6 +79,8 @@ _INSTANCE_SIZE = r"(medium|large|xlarge|[0-9]{1,2}xlarge|metal)"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 CONTENT_TYPES = ("text/x-libsvm", "text/libsvm", "text/csv")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+# workshop.data_sha256: this word accepts any dataset file (another dataset of the same schema, on purpose).
+ANY_DATASET = "any"
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,8 @@ class Settings:
     target: str
     region: str
     data_source: str
+    # The sha256 the dataset must have, lower case; None (data_sha256: any) accepts any file.
+    data_sha256: str | None
     name_prefix: str
     data_prefix: str
     state_dir: Path
@@ -177,15 +190,18 @@ class Settings:
         training = _training(reader.section("training"))
         for key, value in tags.items():
             if not isinstance(value, (str, int, float, bool)):
-                raise _bad("workshop.tags", f"tag {key!r} has a {type(value).__name__} value; tags are strings")
+                raise _bad_mapping("workshop.tags", f"tag {key!r} has a {type(value).__name__} value; tags are strings")
             if key == STACK_TAG:
-                raise _bad("workshop.tags", f"{STACK_TAG!r} identifies the stack and is always its name_prefix; remove it")
+                raise _bad_mapping(
+                    "workshop.tags", f"{STACK_TAG!r} identifies the stack and is always its name_prefix; remove it"
+                )
             if key.lower().startswith("aws:"):
-                raise _bad("workshop.tags", f"tag {key!r} starts with 'aws:', which AWS reserves")
+                raise _bad_mapping("workshop.tags", f"tag {key!r} starts with 'aws:', which AWS reserves")
         settings = cls(
             target=target,
             region=region,
             data_source=reader.text("data_source"),
+            data_sha256=_data_sha256(reader),
             name_prefix=name_prefix,
             data_prefix=data_prefix,
             state_dir=state_dir,
@@ -200,6 +216,20 @@ class Settings:
         )
         reader.refuse_unknown()
         return settings
+
+
+def _data_sha256(reader: _Reader) -> str | None:
+    value = reader.text("data_sha256")
+    if value.lower() == ANY_DATASET:
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        return value.lower()
+    digits = f"; this one has {len(value)} characters" if re.fullmatch(r"[0-9a-fA-F]+", value) else ""
+    raise _bad(
+        reader.key("data_sha256"),
+        f"{value!r} is neither {ANY_DATASET!r} (accept any dataset file) nor a sha256, the 64 hexadecimal digits "
+        f"`sha256sum` prints{digits}",
+    )
 
 
 def project_defaults(project_dir: Path) -> dict[str, Any]:
@@ -221,6 +251,142 @@ def with_changes(workshop: Mapping[str, Any], changes: Mapping[str, Any]) -> dic
             node = node[parent]
         node[leaf] = value
     return data
+
+
+# --- INVOKE_WORKSHOP_* variables ------------------------------------------------------------------------
+# invoke maps an INVOKE_* variable only onto a key that a loaded file already has, and silently drops the rest.
+# Two mappings take names of the user's choosing and are advertised with variables of their own; every other
+# variable that names no setting is refused, so that a typo never runs the workshop with a default instead.
+ENV_PREFIX = "INVOKE_WORKSHOP_"
+HYPERPARAMETER_PREFIX = ENV_PREFIX + "TRAINING_HYPERPARAMETERS_"  # + <NAME>: training.hyperparameters.<name>
+RANGE_PREFIX = ENV_PREFIX + "TUNING_RANGES_"  # + <NAME>_MIN|MAX|SCALING: tuning.ranges.<name>.min|max|scaling
+RANGE_FIELDS = ("min", "max", "scaling")
+# Mappings whose keys the user chooses, empty by default: only a -f file can fill them.
+FILE_ONLY = ("tags", "deploy.serverless")
+
+
+def workshop_of(config: Any, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The `workshop` mapping of an invoke Config as a task sees it (files and load_shell_env), completed with
+    the INVOKE_WORKSHOP_* variables invoke leaves out, each unknown one refused (see with_environment)."""
+    if "workshop" not in config:
+        raise WorkshopError(
+            "invoke's configuration has no `workshop` section: the project's invoke.yaml beside tasks.py defines it. "
+            "Restore that section, and put your own settings in a file you pass with -f instead."
+        )
+    return with_environment(config.workshop, os.environ if environ is None else environ)
+
+
+def with_environment(workshop: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of a `workshop` mapping with INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_<NAME> and
+    INVOKE_WORKSHOP_TUNING_RANGES_<NAME>_MIN|MAX|SCALING applied (names lower-cased, as the algorithm spells
+    them). Any other INVOKE_WORKSHOP_* variable must be one invoke has already mapped onto a key of ``workshop``;
+    else a WorkshopError names it.
+
+    A key that some file has is invoke's to map, in its own order (invoke.yaml < the environment < the -f
+    file); only keys no file has are added here, so a variable never overrides a -f file, as for every setting."""
+    data = copy.deepcopy(_plain(workshop))
+    leaves, mappings = _variables(data)
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX) or variable in leaves:
+            continue  # not a workshop variable, or one invoke has already applied
+        path = _open_path(variable)
+        if path is None:
+            raise _unknown_variable(variable, environ[variable], data, leaves, mappings)
+        _put(data, path, environ[variable])
+    return data
+
+
+def _variables(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, str], dict[str, str]]:
+    """The variables invoke maps onto the keys of ``data``: {variable: dotted key} for leaves and for mappings."""
+    leaves: dict[str, str] = {}
+    mappings: dict[str, str] = {}
+    for key, value in data.items():
+        here = (*path, str(key))
+        dotted = ".".join(here)
+        if isinstance(value, dict):
+            mappings[variable_of(f"workshop.{dotted}")] = dotted
+            inner_leaves, inner_mappings = _variables(value, here)
+            leaves.update(inner_leaves)
+            mappings.update(inner_mappings)
+        else:
+            leaves[variable_of(f"workshop.{dotted}")] = dotted
+    return leaves, mappings
+
+
+def _open_path(variable: str) -> tuple[str, ...] | None:
+    """Where a hyperparameter or tuning-range variable goes, or None for any other variable."""
+    if variable.startswith(HYPERPARAMETER_PREFIX) and len(variable) > len(HYPERPARAMETER_PREFIX):
+        return ("training", "hyperparameters", variable[len(HYPERPARAMETER_PREFIX):].lower())
+    if variable.startswith(RANGE_PREFIX):
+        name, _, part = variable[len(RANGE_PREFIX):].rpartition("_")
+        if name and part.lower() in RANGE_FIELDS:
+            return ("tuning", "ranges", name.lower(), part.lower())
+    return None
+
+
+def _put(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            return  # a file gave a non-mapping here: the settings check refuses the file's value itself
+    node[path[-1]] = value
+
+
+def _unknown_variable(
+    variable: str, value: str, data: Mapping[str, Any], leaves: Mapping[str, str], mappings: Mapping[str, str]
+) -> WorkshopError:
+    ending = f"Nothing was created. Unset it (`unset {variable}`)"
+    for mapping_variable, dotted in sorted(mappings.items(), key=lambda item: -len(item[0])):
+        inside = variable.startswith(mapping_variable + "_") and dotted in FILE_ONLY
+        if variable != mapping_variable and not inside:
+            continue
+        key = f"workshop.{dotted}"
+        if dotted in FILE_ONLY:
+            key_in_file = variable[len(mapping_variable) + 1 :].lower()
+            example = _yaml_example(("workshop", *dotted.split("."), key_in_file), value)
+            return WorkshopError(
+                f"The environment variable {variable} names no setting: {key} is a mapping of keys you choose, and "
+                f"invoke maps variables only onto keys a file already has, so it would ignore it. {ending} and set "
+                f"it in a YAML file you pass with -f instead, e.g. `{example}` in my-settings.yaml and "
+                "`invoke -f my-settings.yaml ...`."
+            )
+        some = next((name for name, leaf in leaves.items() if leaf.startswith(dotted + ".")), None)
+        each = f", each with a variable of its own (e.g. {some})" if some else ""
+        return WorkshopError(
+            f"The environment variable {variable} names no setting: {key} is a mapping of settings{each}, and no "
+            f"one variable sets all of it. {ending}, and set its settings one by one, or under {key} in a YAML "
+            "file you pass with -f."
+        )
+    if variable.startswith(RANGE_PREFIX) and variable.endswith("_VALUES"):
+        name = variable[len(RANGE_PREFIX):-len("_VALUES")].lower()
+        return WorkshopError(
+            f"The environment variable {variable} names no setting: workshop.tuning.ranges.{name}.values is a list, "
+            f"which no environment variable can give. {ending} and set it in a YAML file you pass with -f instead, "
+            f"e.g. `workshop: {{tuning: {{ranges: {{{name}: {{values: [...]}}}}}}}}`."
+        )
+    candidates = {**leaves}
+    for name in [*SCHEMA, *ALIASES]:
+        candidates[HYPERPARAMETER_PREFIX + name.upper()] = f"training.hyperparameters.{name}"
+    ranges = data.get("tuning", {}).get("ranges", {}) if isinstance(data.get("tuning"), dict) else {}
+    for name in ranges if isinstance(ranges, dict) else ():
+        for part in RANGE_FIELDS:
+            candidates[f"{RANGE_PREFIX}{str(name).upper()}_{part.upper()}"] = f"tuning.ranges.{name}.{part}"
+    close = difflib.get_close_matches(variable.upper(), list(candidates), n=1, cutoff=0.8)
+    hint = f" Did you mean {close[0]} (workshop.{candidates[close[0]]})? Rename or unset it" if close else " Unset it"
+    return WorkshopError(
+        f"The environment variable {variable} names no setting, so invoke would ignore it. Nothing was created."
+        f"{hint} (`unset {variable}`); `invoke --help <task>` lists the settings of a task with their variables, "
+        "invoke.yaml all of them."
+    )
+
+
+def _yaml_example(path: tuple[str, ...], value: str) -> str:
+    """`workshop: {tags: {owner: "me"}}`: one flow-style YAML line that sets path to value."""
+    text = json.dumps(value)  # a JSON string is a YAML string, whatever it holds
+    for key in reversed(path[1:]):
+        text = f"{{{key}: {text}}}"
+    return f"{path[0]}: {text}"
 
 
 # The stack's name prefix becomes part of S3 bucket names ("<prefix>-" and 26 digits) and SageMaker resource
@@ -308,7 +474,10 @@ def _training(reader: _Reader) -> TrainingSettings:
             f"managed spot training needs max_wait_seconds ({max_wait}) >= max_runtime_seconds ({max_runtime})",
         )
     hyperparameters = reader.mapping("hyperparameters")
-    hyperparameters = validate_hyperparameters(hyperparameters)  # as SageMaker takes them: text
+    try:
+        hyperparameters = validate_hyperparameters(hyperparameters)  # as SageMaker takes them: text
+    except InvalidHyperparameter as exc:  # the algorithm's reason, and where the user sets that hyperparameter
+        raise _bad(reader.key(f"hyperparameters.{exc.name}"), str(exc).rstrip(".")) from None
     settings = TrainingSettings(
         image_version=version,
         instance_type=instance_type,
@@ -354,7 +523,7 @@ def _tuning(reader: _Reader, training: TrainingSettings) -> TuningSettings:
     try:
         check_job(static_hyperparameters(training, settings), list(ranges), metric)
     except InvalidTuning as exc:
-        raise _bad(reader.key("ranges"), str(exc).rstrip(".")) from None
+        raise _bad_mapping(reader.key("ranges"), str(exc).rstrip(".")) from None
     return settings
 
 
@@ -370,20 +539,26 @@ def _tuning_range(ranges: _Reader, name: str, strategy: str) -> ParameterRange:
     key = entry.key
     kind = range_kind(name)
     if kind is None:
-        raise _bad(ranges.key(name), f"{name!r} is not a hyperparameter of the built-in XGBoost algorithm")
+        raise _bad_mapping(ranges.key(name), f"{name!r} is not a hyperparameter of the built-in XGBoost algorithm")
     if strategy == "Grid" or kind == "Categorical":
         if kind != "Categorical" and entry.get("values") is None:
-            raise _bad(ranges.key(name), "the Grid strategy needs a list of values for every range, e.g. values: [3, 5, 7]")
+            raise _bad_mapping(
+                ranges.key(name), "the Grid strategy needs a list of values for every range, e.g. values: [3, 5, 7]"
+            )
         values = entry.take("values")
         if not isinstance(values, list) or not values:
-            raise _bad(key("values"), f"expected a list of values, got {values!r}")
+            raise _bad_mapping(key("values"), f"expected a list of values, got {values!r}", what="a list")
         entry.refuse_unknown()
         return ParameterRange(name, "Categorical", values=tuple(str(value) for value in values))
     if entry.get("values") is not None:
-        raise _bad(
+        raise _bad_mapping(
             ranges.key(name),
             f"{name!r} is {kind.lower()}, so it takes min and max (and optional scaling), not a categorical list of values",
         )
+    for bound in ("min", "max"):
+        # A range added by INVOKE_WORKSHOP_TUNING_RANGES_<NAME>_MIN alone lacks its max; invoke.yaml is not to blame.
+        if entry.get(bound) is None:
+            raise _bad(key(bound), f"it is missing: a range of {name!r} needs both min and max (and optional scaling)")
     low, high = (_number(key(bound), entry.take(bound), kind) for bound in ("min", "max"))
     scaling = entry.optional_text("scaling") or "Auto"
     entry.refuse_unknown()
@@ -451,10 +626,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def variable_of(key: str) -> str:
+    """The environment variable invoke maps onto a setting: workshop.training.instance_type is
+    INVOKE_WORKSHOP_TRAINING_INSTANCE_TYPE."""
+    return "INVOKE_" + key.upper().replace(".", "_")
+
+
 def _bad(key: str, problem: str) -> WorkshopError:
+    """A bad value of one setting, which its own environment variable can set too."""
     return WorkshopError(
         f"Invalid setting {key}: {problem}. Nothing was created. Fix it in invoke.yaml, in the file you pass "
-        f"with -f, or in the INVOKE_{key.upper().replace('.', '_')} environment variable."
+        f"with -f, or in the {variable_of(key)} environment variable."
+    )
+
+
+def _bad_mapping(key: str, problem: str, what: str = "a mapping") -> WorkshopError:
+    """A bad section or mapping (or list): no environment variable sets a whole one, so none is suggested."""
+    return WorkshopError(
+        f"Invalid setting {key}: {problem}. Nothing was created. Fix it under {key} in invoke.yaml or in a YAML "
+        f"file you pass with -f ({what}, which no single environment variable sets)."
     )
 
 
@@ -463,9 +653,10 @@ class _Reader:
 
     def __init__(self, data: Any, path: str) -> None:
         if not isinstance(data, dict):
-            raise _bad(path, f"expected a mapping of settings, got {data!r}")
+            raise _bad_mapping(path, f"expected a mapping of settings, got {data!r}")
         self._data = dict(data)
         self._path = path
+        self._taken: list[str] = []  # the known keys, to suggest one for a typo
 
     def key(self, name: str) -> str:
         return f"{self._path}.{name}"
@@ -476,9 +667,12 @@ class _Reader:
     def take(self, name: str) -> Any:
         if name not in self._data:
             raise _bad(self.key(name), "it is missing (the default invoke.yaml beside tasks.py sets it)")
+        self._taken.append(name)
         return self._data.pop(name)
 
     def section(self, name: str) -> _Reader:
+        if name not in self._data:
+            raise _bad_mapping(self.key(name), "it is missing (the default invoke.yaml beside tasks.py sets it)")
         return _Reader(self.take(name), self.key(name))
 
     def text(self, name: str) -> str:
@@ -528,7 +722,7 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise _bad(self.key(name), f"expected a mapping, got {value!r}")
+            raise _bad_mapping(self.key(name), f"expected a mapping, got {value!r}")
         return value
 
     def names(self) -> list[str]:
@@ -537,4 +731,6 @@ class _Reader:
     def refuse_unknown(self) -> None:
         if self._data:
             unknown = ", ".join(sorted(self._data))
-            raise _bad(self._path, f"unknown key(s) {unknown} (a typo?); see invoke.yaml for the keys")
+            close = difflib.get_close_matches(sorted(self._data)[0], self._taken, n=1)
+            hint = f"did you mean {close[0]}?" if close and len(self._data) == 1 else "a typo?"
+            raise _bad_mapping(self._path, f"unknown key(s) {unknown} ({hint}); see invoke.yaml for the keys")

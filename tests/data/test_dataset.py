@@ -63,7 +63,7 @@ def test_saved_html_page_instead_of_csv(tmp_path):
 
 
 def test_local_checksum_mismatch_when_a_checksum_is_required(synthetic_csv, tmp_path):
-    with pytest.raises(WorkshopError, match=rf"Checksum mismatch .*{KNOWN_SHA256}.*the workshop's file") as caught:
+    with pytest.raises(WorkshopError, match=rf"Checksum mismatch: .* not the workshop's file.*{KNOWN_SHA256}") as caught:
         fetch(str(synthetic_csv), tmp_path / "cache", expected_sha256=KNOWN_SHA256)
     assert sha256(synthetic_csv.read_bytes()) in str(caught.value)
 
@@ -108,7 +108,7 @@ def test_known_url_with_other_content_is_a_checksum_mismatch(file_server, synthe
     url = file_server.add("/raw_data.csv", synthetic_csv.read_bytes())
     monkeypatch.setitem(dataset.KNOWN_CHECKSUMS, url, KNOWN_SHA256)
     cache = tmp_path / "cache"
-    with pytest.raises(WorkshopError, match=rf"Checksum mismatch for the dataset from {url}.*{KNOWN_SHA256}"):
+    with pytest.raises(WorkshopError, match=rf"Checksum mismatch: the dataset from {url} .*{KNOWN_SHA256}"):
         fetch(url, cache)
     assert list(cache.iterdir()) == [], "a download that fails its checksum must not stay in the cache"
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from vgsales.evaluation.metrics import compute_metrics
-from vgsales.evaluation.report import PUBLISHED_RESULT, write_report
+import numpy as np
+import yaml
+
+from vgsales.evaluation.metrics import compute_metrics, render_table
+from vgsales.evaluation.report import PUBLISHED_RESULT, WORKSHOP_HYPERPARAMETERS, ModelOrigin, write_report
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 CONTEXT = {
     "timestamp": "2026-11-02T10:00:00+00:00",
@@ -66,3 +71,60 @@ def test_report_links_plots_relative_to_itself(tmp_path):
     images = {"Confusion matrix": tmp_path / "confusion_matrix.png"}
     text = write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "report.md", {}, images).read_text()
     assert "![Confusion matrix](confusion_matrix.png)" in text
+
+
+TUNED = {**WORKSHOP_HYPERPARAMETERS, "eta": "0.23259744293880376", "max_depth": "6.0", "min_child_weight": "4",
+         "subsample": "0.50"}
+
+
+def explanation(text: str) -> str:
+    return text.split("## Why the numbers differ", 1)[1].split("## Plots", 1)[0].split("## Run", 1)[0]
+
+
+def test_a_tuned_model_is_named_and_its_hyperparameters_are_not_called_the_workshops(tmp_path):
+    model = ModelOrigin("vgsales-tune-20261102-1000-007-1a2b3c4d", TUNED, tuning_job="vgsales-tune-20261102-1000")
+    text = write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "r.md", CONTEXT, model=model).read_text()
+    why = explanation(text)
+    assert "The hyperparameters are the same" not in text
+    assert ("The hyperparameters are not the workshop's, since this model is the best training job of tuning job "
+            "vgsales-tune-20261102-1000: eta=0.23259744293880376 (workshop: 0.1); max_depth=6.0 (workshop: 3); "
+            "min_child_weight=4 (the workshop left it at the algorithm's default).") in why
+    # subsample 0.50 is the workshop's 0.5, written differently: not a difference.
+    assert "subsample=0.50" not in why
+    assert ("Model: training job vgsales-tune-20261102-1000-007-1a2b3c4d, the best of tuning job "
+            "vgsales-tune-20261102-1000\n") in text
+
+
+def test_a_model_trained_with_other_settings_says_which_differ_and_where_they_come_from(tmp_path):
+    changed = {name: value for name, value in WORKSHOP_HYPERPARAMETERS.items() if name != "subsample"}
+    model = ModelOrigin("vgsales-xgb-1", {**changed, "num_round": "300"})
+    why = explanation(write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "r.md", {}, model=model).read_text())
+    assert ("The hyperparameters are not the workshop's (workshop.training.hyperparameters sets them): "
+            "num_round=300 (workshop: 100); subsample not set (workshop: 0.5).") in why
+
+
+def test_the_workshops_hyperparameters_are_called_the_same(tmp_path):
+    model = ModelOrigin("vgsales-xgb-1", dict(WORKSHOP_HYPERPARAMETERS))
+    text = write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "r.md", {}, model=model).read_text()
+    assert "The hyperparameters are the same, but the trees are not" in explanation(text)
+    assert "Model: training job vgsales-xgb-1" in text
+
+
+def test_without_the_models_origin_the_report_claims_nothing_about_its_hyperparameters(tmp_path):
+    why = explanation(write_report(metrics_for(((620, 51), (59, 73))), tmp_path / "r.md", {}).read_text())
+    assert "The hyperparameters are the same" not in why and "not the workshop's" not in why
+
+
+def test_the_default_training_hyperparameters_are_the_workshops():
+    """README: training.hyperparameters defaults to the workshop's; the report compares against the same."""
+    defaults = yaml.safe_load((PROJECT_ROOT / "invoke.yaml").read_text())["workshop"]["training"]["hyperparameters"]
+    assert {name: str(value) for name, value in defaults.items()} == WORKSHOP_HYPERPARAMETERS
+
+
+def test_the_console_table_says_when_the_model_is_tuned():
+    metrics = metrics_for(((620, 51), (59, 73)))
+    tuned = ModelOrigin("vgsales-tune-1-007-1a2b3c4d", TUNED, tuning_job="vgsales-tune-1")
+    assert render_table(metrics, tuned).title == "Evaluation of a tuned model on 803 test rows (132 hits)"
+    assert render_table(metrics, ModelOrigin("vgsales-xgb-1", WORKSHOP_HYPERPARAMETERS)).title == (
+        "Evaluation on 803 test rows (132 hits)"
+    )

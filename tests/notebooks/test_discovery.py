@@ -100,6 +100,18 @@ def test_on_a_notebook_instance_invoke_variables_still_apply(home, monkeypatch) 
     assert settings.target == "aws"
 
 
+def test_notebooks_take_new_hyperparameters_by_variable_and_refuse_typos_as_tasks_do(home, monkeypatch) -> None:
+    """A hyperparameter invoke.yaml does not list reaches the notebook too; a misspelt variable is refused there too."""
+    write_instance_stack(home)
+    folder = bundle_folder(home)
+    monkeypatch.setenv("INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_GAMMA", "5")
+    assert notebook.discover(folder).settings.training.hyperparameters["gamma"] == "5"
+
+    monkeypatch.setenv("INVOKE_WORKSHOP_TRAINING_INSTANCE_TYP", "ml.m5.large")
+    with pytest.raises(WorkshopError, match="INVOKE_WORKSHOP_TRAINING_INSTANCE_TYP"):
+        notebook.discover(folder)
+
+
 def test_a_stack_file_named_by_the_environment_is_used(home, tmp_path, monkeypatch) -> None:
     elsewhere = tmp_path / "stack.json"
     elsewhere.write_text(json.dumps({**STACK, "region": "us-west-2"}))

@@ -45,7 +45,7 @@ def outputs(terraform_available, shared_dataset, tmp_path_factory, make_settings
                 stack, data = state.read(StackRecord), state.read(DataRecord)
                 training, endpoint = state.read(TrainingRecord), state.read(EndpointRecord)
                 identifiers += [
-                    stack.bucket_name, stack.role_arn, stack.notebook_instance_name, str(stack.notebook_console_url),
+                    stack.bucket_name, stack.role_arn, stack.notebook_instance_name,
                     data.manifest, training.training_job_name, training.model_data_url, endpoint.endpoint_name,
                     endpoint.endpoint_config_name, endpoint.model_name,
                 ]  # fmt: skip
@@ -112,7 +112,7 @@ def _settings_tree() -> dict:
 def test_help_names_settings_that_exist(task):
     result = invoke("--help", task, state_dir=PROJECT_ROOT / ".workshop")
     assert result.returncode == 0, result.stderr
-    named = re.findall(r"workshop\.([a-z_.<>]+)", result.stdout)
+    named = re.findall(r"workshop\.([a-z0-9_.<>]+)", result.stdout)
     assert named, result.stdout
     tree = _settings_tree()
     for name in named:

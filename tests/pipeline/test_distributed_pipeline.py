@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import boto3
@@ -34,7 +35,7 @@ def keys(settings, folder: str) -> list[str]:
     return sorted(item["Key"].rsplit("/", 1)[1] for item in listed.get("Contents", []))
 
 
-def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance(settings):
+def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance(settings, capsys):
     one = replace(settings, training=replace(settings.training, instance_count=1))
     data.run(one)
     assert keys(settings, "train") == ["train.libsvm"]
@@ -43,7 +44,9 @@ def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance
     assert keys(settings, "train") == ["train-1-of-2.libsvm", "train-2-of-2.libsvm"]
     assert keys(settings, "validation") == ["validation-1-of-2.libsvm", "validation-2-of-2.libsvm"]
 
+    capsys.readouterr()
     two_hosts = train.run(settings)
+    printed = capsys.readouterr().out.splitlines()
     with target.activate(settings):
         logs = boto3.client("logs")
         streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
@@ -52,11 +55,18 @@ def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance
             logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"]] for s in streams}
     assert len(lines) == 2
     assert all(any("Train matrix has 2807 rows" in line for line in host) for host in lines.values()), "5,614 rows, halved"
+    # The streamed log says which host wrote each line: every round appears twice, once per host.
+    rounds = [line for line in printed if re.match(r"  \[algo-\d\] \[\d+\]\s+train-auc:", line)]
+    assert {line[:10] for line in rounds} == {"  [algo-1]", "  [algo-2]"} and len(rounds) == 200, printed
+    assert not [line for line in printed if re.match(r"  \[\d+\]\s", line)], "a round without its host"
     deploy.run(settings)
     distributed_auc = json.loads(open(evaluate.run(settings).metrics_json).read())["roc_auc"]
 
     data.run(one)
+    capsys.readouterr()
     train.run(one)
+    printed = capsys.readouterr().out
+    assert "  [0]" in printed and "[algo-" not in printed, "one instance: the lines as the container wrote them"
     deploy.run(one)
     single_auc = json.loads(open(evaluate.run(one).metrics_json).read())["roc_auc"]
     assert abs(distributed_auc - single_auc) <= 0.01, (distributed_auc, single_auc)

@@ -10,8 +10,9 @@ import boto3
 import pytest
 
 from vgsales import target
+from vgsales.errors import Interrupted
 from vgsales.infra import stack
-from vgsales.pipeline import data, deploy, evaluate, train
+from vgsales.pipeline import batch_transform, data, deploy, evaluate, train
 from vgsales.records import DataRecord, StackRecord
 from vgsales.state import RunState
 
@@ -19,7 +20,7 @@ from vgsales.state import RunState
 @pytest.fixture(scope="module")
 def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
     settings = make_settings(tmp_path_factory.mktemp("state"), data_source=str(synthetic_dataset_path),
-                             name_prefix="vgtransform",
+                             data_sha256="any", name_prefix="vgtransform",
                              **{"terraform.create_notebook_instance": False, "training.hyperparameters.num_round": 20})
     try:
         stack.setup(settings)
@@ -49,3 +50,14 @@ def test_transform_scores_without_an_endpoint_and_matches_the_endpoint(settings)
     assert transform_metrics["confusion_matrix"] == by_endpoint["confusion_matrix"]
     assert transform_metrics["roc_auc"] == by_endpoint["roc_auc"]
     assert transform_metrics["n"] == by_endpoint["n"] == RunState(settings).read(DataRecord).counts["test"]["rows"]
+
+
+def test_ctrl_c_while_the_transform_job_runs_is_an_interrupt(settings, monkeypatch):
+    """Exit 130 like every interrupted task: the command line maps Interrupted to it, so evaluate raises that."""
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_transform.TransformJob, "wait", interrupted)
+    via_transform = replace(settings, evaluate=replace(settings.evaluate, via="transform"))
+    with pytest.raises(Interrupted, match=r"^Interrupted: transform job vgtransform-transform-\S+ "):
+        evaluate.run(via_transform)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from vgsales import target
-from vgsales.errors import WorkshopError
+from vgsales.errors import Interrupted, WorkshopError
 from vgsales.features import Manifest
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, train
@@ -21,6 +21,7 @@ def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_pat
     settings = make_settings(
         tmp_path_factory.mktemp("state"),
         data_source=str(synthetic_dataset_path),
+        data_sha256="any",  # generated rows, not the workshop's file
         name_prefix="vgstages",
         **{"terraform.create_notebook_instance": False, "training.hyperparameters.num_round": 20},
     )
@@ -52,8 +53,20 @@ def test_data_uploads_train_and_validation_and_keeps_the_test_split(settings):
     assert data.run(settings).train_uri == record.train_uri, "re-runnable"
 
 
-def test_train_records_a_real_model(settings):
+def test_train_records_a_real_model(settings, capsys, monkeypatch):
+    printed_before_the_job = []
+    create = train.TrainingJob.create
+
+    def creating(**request):
+        printed_before_the_job.append(capsys.readouterr().out)
+        return create(**request)
+
+    monkeypatch.setattr(train.TrainingJob, "create", creating)
     record = train.run(settings)
+    # One line, sorted by name, exactly what the job was sent, printed before the job exists.
+    sent = ", ".join(f"{name}={value}" for name, value in sorted(record.hyperparameters.items()))
+    assert f"Hyperparameters: {sent}\n" in printed_before_the_job[0]
+    assert sent.startswith("eta=0.1, eval_metric=auc, max_depth=3, num_round=20, ")
     assert record.image.endswith("/sagemaker-xgboost:3.2-0")
     assert record.hyperparameters["num_round"] == "20"
     assert "validation:auc" in record.final_metrics
@@ -62,6 +75,19 @@ def test_train_records_a_real_model(settings):
         head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
     assert head["ContentLength"] > 0
     assert RunState(settings).read(TrainingRecord).training_job_name == record.training_job_name
+
+
+def test_ctrl_c_during_train_is_an_interrupt_and_records_nothing(settings, monkeypatch):
+    """Exit 130 like every interrupted task: the command line maps Interrupted to it, so train raises that."""
+    before = RunState(settings).read(TrainingRecord)
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.TrainingJob, "wait", interrupted)
+    with pytest.raises(Interrupted, match=r"^Interrupted: training job vgstages-xgb-\S+ "):
+        train.run(settings)
+    assert RunState(settings).read(TrainingRecord) == before
 
 
 def test_deploy_serves_and_a_second_deploy_changes_nothing(settings, capsys):

@@ -14,7 +14,8 @@ import boto3
 import pytest
 
 from vgsales import discovery, target
-from vgsales.errors import WorkshopError
+from vgsales.algorithm.tuning import ParameterRange
+from vgsales.errors import Interrupted
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
@@ -22,6 +23,7 @@ from vgsales.state import RunState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL = {
+    "data_sha256": "any",  # generated rows, not the workshop's file
     "terraform.create_notebook_instance": False,
     "training.hyperparameters.num_round": 20,
     "tuning.max_jobs": 4,
@@ -45,9 +47,21 @@ def sagemaker(settings):
     return boto3.client("sagemaker", region_name=settings.region)
 
 
-def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, capsys):
+def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, capsys, monkeypatch):
+    printed_before_the_job = []
+    create = tune.HyperParameterTuningJob.create
+
+    def creating(**request):
+        printed_before_the_job.append(capsys.readouterr().out)
+        return create(**request)
+
+    monkeypatch.setattr(tune.HyperParameterTuningJob, "create", creating)
     record = tune.run(settings)
     output = capsys.readouterr().out
+    # What every job of the search is sent, one sorted line each, before the tuning job exists.
+    assert ("Static hyperparameters: eval_metric=auc, num_round=20, objective=binary:logistic, scale_pos_weight=2.0\n"
+            "Tuned ranges: eta=0.01..0.5 Logarithmic, max_depth=2..10, min_child_weight=1.0..10.0, subsample=0.5..1.0\n"
+            ) in printed_before_the_job[0]
     state = RunState(settings)
     assert state.read(TuningRecord) == record
     with target.activate(settings):
@@ -76,8 +90,27 @@ def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, c
     assert "_tuning_objective_metric" not in training.hyperparameters
     endpoint = deploy.run(settings)
     assert endpoint.training_job_name == record.best_training_job_name
+    capsys.readouterr()
     evaluation = evaluate.run(settings)
-    assert record.best_training_job_name in open(evaluation.report_md).read()
+    printed = capsys.readouterr().out
+    assert (f"Model: training job {record.best_training_job_name}, the best of tuning job {record.tuning_job_name}\n"
+            in printed)
+    assert "Evaluation of a tuned model on" in printed
+    report = open(evaluation.report_md).read()
+    assert record.best_training_job_name in report
+    assert "The hyperparameters are the same" not in report
+    assert f"since this model is the best training job of tuning job {record.tuning_job_name}: " in report
+
+
+def test_the_ranges_line_names_each_range_sorted_with_its_bounds_or_values():
+    ranges = [
+        ParameterRange("objective", "Categorical", values=("binary:logistic", "reg:logistic")),
+        ParameterRange("max_depth", "Integer", low=2, high=10),
+        ParameterRange("eta", "Continuous", low=0.01, high=0.5, scaling="Logarithmic"),
+    ]
+    assert tune.describe_ranges(ranges) == (
+        "eta=0.01..0.5 Logarithmic, max_depth=2..10, objective=[binary:logistic, reg:logistic]"
+    )
 
 
 def _when_children_run(settings, name: str, then) -> threading.Thread:
@@ -124,7 +157,7 @@ def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(settings, make_settings
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tune, "_follow", follow)
-    with pytest.raises(WorkshopError, match="was asked to stop, and it stops its running training jobs"):
+    with pytest.raises(Interrupted, match="was asked to stop, and it stops its running training jobs"):
         tune.run(slow)
     monkeypatch.setattr(tune, "_follow", real_follow)
     with target.activate(settings):

@@ -99,3 +99,25 @@ def test_ctrl_c_in_a_setup_leaves_an_emulator_it_found_running(make_settings, tm
         assert service.running() == info
     finally:
         service.stop()
+
+
+def test_emulator_start_discards_the_records_of_an_emulator_that_is_gone(make_settings, tmp_path):
+    """`invoke emulator.start` then `invoke setup` after the emulator died: setup must not trust the old records
+    (locally Terraform does not refresh), so the start discards them, as setup's own start does."""
+    from vgsales.infra import local
+    from vgsales.records import StackRecord
+    from vgsales.state import RunState
+
+    settings = make_settings(tmp_path)
+    stale = StackRecord(target="local", region="us-east-1", name_prefix="vgsales", data_prefix="video-game-sales",
+                        bucket_name="vgsales-gone", role_arn="arn:aws:iam::123456789012:role/vgsales-gone")  # fmt: skip
+    RunState(settings).write(stale)
+    try:
+        local.start(settings)
+        assert not RunState(settings).has(StackRecord)
+        # Near miss: with the emulator running, the records describe it and stay.
+        RunState(settings).write(stale)
+        local.start(settings)
+        assert RunState(settings).read(StackRecord) == stale
+    finally:
+        target.of(settings).service.stop()

@@ -41,7 +41,7 @@ FAULTS = (
         "train",
         "Ctrl-C while the job runs",
         "SIGINT to the process group of `invoke train` while the job is InProgress",
-        "the task stops the job (it ends Stopped, so it stops billing) and exits 1 saying so; `invoke train` "
+        "the task stops the job (it ends Stopped, so it stops billing) and exits 130 saying so; `invoke train` "
         "again completes",
         "interrupts",
     ),
@@ -84,9 +84,10 @@ FAULTS = (
         "setup-interrupted",
         "setup",
         "Ctrl-C during `terraform apply`",
-        "SIGINT to the process group of `invoke setup` once the first resource exists",
-        "exit 130; `invoke setup` again removes what the cut-off apply created but never recorded, and "
-        "converges (a further plan has no changes)",
+        "SIGINT to the process group of `invoke setup` once the first resource exists, on an emulator started "
+        "with `invoke emulator.start`",
+        "exit 130, saying the emulator still runs (pid, URL) and how to remove everything; `invoke setup` again "
+        "removes what the cut-off apply created but never recorded, and converges (a further plan has no changes)",
         "interrupts",
     ),
     Fault(

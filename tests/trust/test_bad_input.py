@@ -34,7 +34,11 @@ def dataset_runs(shared_stack, catalogue, harness, loopback_files, shared_datase
     for case in catalogue.DATASET_CASES:
         source = catalogue.make_dataset_source(case, shared_dataset, folder, loopback_files)
         prelude = KNOWN_SOURCE.format(url=source) if case.known_checksum else ""
-        requests.append(harness.CliRequest(("data",), shared_stack.env(INVOKE_WORKSHOP_DATA_SOURCE=source), prelude))
+        # Each file is the real one with one flaw: workshop.data_sha256 would refuse it before the check the
+        # case is about, so only the checksum case keeps the workshop's sha256.
+        sha256 = {} if case.known_checksum else {"INVOKE_WORKSHOP_DATA_SHA256": "any"}
+        env = shared_stack.env(INVOKE_WORKSHOP_DATA_SOURCE=source, **sha256)
+        requests.append(harness.CliRequest(("data",), env, prelude))
     runs = harness.run_cli_batch(requests, tmp_path_factory.mktemp("dataset-runs"))
     return (
         {case.key: run for case, run in zip(catalogue.DATASET_CASES, runs, strict=True)},

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from vgsales import target
-from vgsales.errors import WorkshopError
+from vgsales.errors import Interrupted, WorkshopError
 from vgsales.infra import stack as infra
 from vgsales.pipeline import data, deploy, train
 from vgsales.records import TrainingRecord
@@ -62,9 +62,9 @@ def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
     following = harness.Following(cli_stack.start_cli("train", **LONG_TRAINING))
     running = harness.wait_until(cli_stack.running_training_jobs, timeout=120, what="a running training job")
     following.interrupt()
-    assert following.finish() == 1, following.output
+    assert following.finish() == Interrupted.exit_code == 130, following.output  # as any interrupted command
     job = running[0]
-    assert f"Error: Interrupted: training job {job} was asked to stop, so it stops billing." in following.output
+    assert f"Interrupted: training job {job} was asked to stop, so it stops billing." in following.output
     assert "Traceback" not in following.output
     with cli_stack.aws() as aws:
 
@@ -100,15 +100,23 @@ def test_the_emulator_killed_in_the_middle_of_deploy(cli_stack, harness):
 
 def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trust_record):
     assert cli_stack.emulator() is None, "this step starts over from the killed emulator"
+    # The user starts the emulator by hand, so it is theirs: an interrupted setup leaves it running, with what
+    # the cut-off apply created (a setup that started the emulator itself stops it: tests/stack/test_setup_failure.py).
+    started = cli_stack.cli("emulator.start")
+    assert started.returncode == 0, started.describe()
+    # The dead emulator's state is noticed and said so plainly, before the new one starts.
+    assert "Discarding the stale local state" in started.stdout, started.describe()
     following = harness.Following(cli_stack.start_cli("setup"))
-    # The dead emulator is noticed and said so plainly, before anything else happens.
-    following.wait_for("The local emulator is not running, so the")
-    following.wait_for("Discarding the stale local state")
     following.wait_for("terraform init")
-    harness.wait_until(lambda: cli_stack.emulator() and cli_stack.inventory(), timeout=60, what="a first resource")
+    harness.wait_until(lambda: cli_stack.inventory(), timeout=60, what="a first resource")
     following.interrupt()
     assert following.finish() == 130, following.output
-    assert "Interrupted. Whatever was created so far is recorded on the target" in following.output
+    emulator = cli_stack.emulator()
+    assert emulator is not None, "an emulator the user started stays up"
+    assert "Interrupted. What was created so far is on the target, and the local AWS emulator is still running" in (
+        following.output
+    )
+    assert f"(pid {emulator.pid}, at {emulator.url})" in following.output and "invoke teardown" in following.output
     assert "Traceback" not in following.output
 
     again = cli_stack.cli("setup")

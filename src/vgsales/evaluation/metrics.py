@@ -125,10 +125,12 @@ def _validated(y_true, y_score, threshold) -> tuple[np.ndarray, np.ndarray]:
     return y_true.astype(np.int64), y_score
 
 
-def render_table(metrics: Metrics) -> Table:
-    """This run's metrics beside the workshop's published ones."""
+def render_table(metrics: Metrics, model: report.ModelOrigin | None = None) -> Table:
+    """This run's metrics beside the workshop's published ones; the title says when the model is a tuned one,
+    whose hyperparameters are not the workshop's (the line of ``model.describe()`` names the jobs)."""
     published = report.PUBLISHED_RESULT
-    table = Table(title=f"Evaluation on {metrics.n} test rows ({metrics.positives} hits)")
+    of = " of a tuned model" if model is not None and model.tuning_job else ""
+    table = Table(title=f"Evaluation{of} on {metrics.n} test rows ({metrics.positives} hits)")
     table.add_column("metric")
     table.add_column("this run", justify="right")
     table.add_column(f"workshop (XGBoost {published.xgboost_version})", justify="right", style="dim")
@@ -177,11 +179,13 @@ def evaluate_run(
     threshold: float = 0.5,
     context: Mapping[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    model: report.ModelOrigin | None = None,
 ) -> Evaluation:
     """Score the test split through ``invoke`` and write metrics.json, both plots and report.md to ``out_dir``.
 
     ``context`` (endpoint, training job, image, hyperparameters, dataset sha256, ...) goes into the report
-    as given; the evaluation's own settings and latencies are added to it.
+    as given; the evaluation's own settings and latencies are added to it. ``model`` (the training record's job,
+    hyperparameters and tuning job) lets the report say how the model's hyperparameters differ from the workshop's.
     """
     predictions = predict_all(
         batches(test_split, batch_size, content_type, n_features), invoke, concurrency, progress
@@ -207,5 +211,6 @@ def evaluate_run(
     report.write_report(
         metrics, outputs.report_md, run_context,
         images={"Confusion matrix": outputs.confusion_matrix_png, "ROC curve": outputs.roc_curve_png},
+        model=model,
     )
     return Evaluation(metrics, predictions, outputs)

@@ -64,6 +64,35 @@ XGBOOST_3_2_REFERENCE = PublishedResult(
     roc_auc=0.8685,
 )
 
+# What the workshop's notebook trained with (sagemaker-xgboost `latest`, set_hyperparameters in the seed
+# notebook); invoke.yaml's training.hyperparameters are these by default.
+WORKSHOP_HYPERPARAMETERS = {
+    "max_depth": "3",
+    "eta": "0.1",
+    "eval_metric": "auc",
+    "scale_pos_weight": "2.0",
+    "subsample": "0.5",
+    "objective": "binary:logistic",
+    "num_round": "100",
+}
+
+
+@dataclass(frozen=True)
+class ModelOrigin:
+    """Where the evaluated model comes from: its training job and that job's hyperparameters (the training record),
+    and the tuning job whose best training job it is, or None when `invoke train` trained it."""
+
+    training_job: str
+    hyperparameters: Mapping[str, str]
+    tuning_job: str | None = None
+
+    def describe(self) -> str:
+        """One line naming the model's training job and, for a tuned model, the tuning job it is the best of."""
+        if self.tuning_job:
+            return f"Model: training job {self.training_job}, the best of tuning job {self.tuning_job}"
+        return f"Model: training job {self.training_job}"
+
+
 _CELL_NAMES = (
     ("true negatives", "non-hits predicted as non-hits"),
     ("false positives", "non-hits predicted as hits"),
@@ -93,9 +122,11 @@ def write_report(
     path: Path,
     context: Mapping[str, Any],
     images: Mapping[str, Path] | None = None,
+    model: ModelOrigin | None = None,
 ) -> Path:
     """Write report.md. ``context`` describes the run (endpoint, training job, image, hyperparameters,
-    dataset sha256, timestamp, ...) and is rendered as given; ``images`` are linked relative to the report."""
+    dataset sha256, timestamp, ...) and is rendered as given; ``images`` are linked relative to the report.
+    ``model`` lets the report say whether the hyperparameters are the workshop's, and which differ."""
     path = Path(path)
     published = PUBLISHED_RESULT
     lines = [
@@ -104,6 +135,7 @@ def write_report(
         f"The endpoint scored {metrics.n} held-out test rows ({metrics.positives} hits); a score above "
         f"{metrics.threshold:g} counts as a predicted hit, as the workshop's rounding did.",
         "",
+        *([model.describe(), ""] if model else []),
         "## This run beside the workshop",
         "",
         f"| metric | this run | workshop (XGBoost {published.xgboost_version}) |",
@@ -114,7 +146,7 @@ def write_report(
         "",
         "## Why the numbers differ",
         "",
-        _explanation(metrics),
+        _explanation(metrics, model),
         "",
     ]
     if images:
@@ -128,18 +160,34 @@ def write_report(
     return path
 
 
-def _explanation(metrics: Metrics) -> str:
+def _explanation(metrics: Metrics, model: ModelOrigin | None = None) -> str:
     published, reference = PUBLISHED_RESULT, XGBOOST_3_2_REFERENCE
-    background = (
+    image = (
         f"The workshop trained with the `xgboost:latest` image, which is XGBoost {published.xgboost_version}; "
-        "this project pins a current image (never `latest`). The hyperparameters are the same, but the trees "
-        "are not: XGBoost 2.0 made `hist` the default tree method, and the rows drawn for `subsample=0.5` come "
-        "from a different random sequence, so a few games near the 0.5 threshold change side (choosing "
-        "`tree_method=exact` alone does not bring the 0.72 result back). On the "
-        f"same split XGBoost {reference.xgboost_version} gives {_matrix(reference.confusion_matrix)}, accuracy "
-        f"{reference.accuracy:.4f}, ROC AUC {reference.roc_auc:.4f}; XGBoost 0.72.1 reproduces the "
-        "workshop's figures exactly."
+        "this project pins a current image (never `latest`)."
     )
+    release = (
+        "XGBoost 2.0 made `hist` the default tree method, and the rows drawn for `subsample=0.5` come "
+        "from a different random sequence, so a few games near the 0.5 threshold change side (choosing "
+        "`tree_method=exact` alone does not bring the 0.72 result back)."
+    )
+    figures = (
+        f"XGBoost {reference.xgboost_version} gives {_matrix(reference.confusion_matrix)}, accuracy "
+        f"{reference.accuracy:.4f}, ROC AUC {reference.roc_auc:.4f}; XGBoost 0.72.1 reproduces the workshop's "
+        "figures exactly."
+    )
+    differences = hyperparameter_differences(model.hyperparameters) if model else None
+    if differences is None:  # what the model was trained with is not known: claim nothing about it
+        hyperparameters = "Even with the workshop's hyperparameters the trees differ:"
+    elif not differences:
+        hyperparameters = "The hyperparameters are the same, but the trees are not:"
+    else:
+        why = (f", since this model is the best training job of tuning job {model.tuning_job}" if model.tuning_job
+               else " (workshop.training.hyperparameters sets them)")
+        hyperparameters = (f"The hyperparameters are not the workshop's{why}: {'; '.join(differences)}. Even with "
+                           "the workshop's hyperparameters the trees would differ:")
+    background = (f"{image} {hyperparameters} {release} On the same split, with the workshop's hyperparameters, "
+                  f"{figures}")
     if metrics.n != published.n or metrics.positives != published.positives:
         comparison = (
             f"This run has {metrics.n} test rows with {metrics.positives} hits, not the workshop's "
@@ -157,6 +205,34 @@ def _explanation(metrics: Metrics) -> str:
         if metrics.confusion_matrix == reference.confusion_matrix:
             comparison += f" It is identical to the XGBoost {reference.xgboost_version} reference."
     return f"{background}\n\n{comparison}"
+
+
+def hyperparameter_differences(hyperparameters: Mapping[str, str]) -> list[str]:
+    """Each hyperparameter whose value is not the workshop's, sorted by name: ``eta=0.2 (workshop: 0.1)``; one
+    the workshop did not set says so, one it set and this model lacks too. Numbers compare as numbers (3 and 3.0
+    are one setting)."""
+    names = sorted(set(hyperparameters) | set(WORKSHOP_HYPERPARAMETERS))
+    differences = []
+    for name in names:
+        ours, theirs = hyperparameters.get(name), WORKSHOP_HYPERPARAMETERS.get(name)
+        if _same_value(ours, theirs):
+            continue
+        if theirs is None:
+            differences.append(f"{name}={ours} (the workshop left it at the algorithm's default)")
+        elif ours is None:
+            differences.append(f"{name} not set (workshop: {theirs})")
+        else:
+            differences.append(f"{name}={ours} (workshop: {theirs})")
+    return differences
+
+
+def _same_value(ours: str | None, theirs: str | None) -> bool:
+    if ours is None or theirs is None:
+        return ours is theirs
+    try:
+        return float(ours) == float(theirs)
+    except ValueError:
+        return ours.strip() == theirs.strip()
 
 
 def _cell_changes(ours: ConfusionMatrix, theirs: ConfusionMatrix) -> str:

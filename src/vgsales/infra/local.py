@@ -33,7 +33,13 @@ def _emulator(settings: Settings) -> Service:
 
 
 def start(settings: Settings) -> None:
-    info, _ = _emulator(settings).start()
+    # A new emulator holds nothing: local records of one that is gone would make setup trust a stack that is not
+    # there (Terraform does not refresh locally), so they go first, as setup's own start does.
+    from .stack import discard_stale_state
+
+    service = _emulator(settings)
+    discard_stale_state(settings, target.of(settings))
+    info, _ = service.start()
     console.print(f"Emulator running at {info.url} (pid {info.pid}).")
 
 

@@ -54,7 +54,7 @@ def _stack(settings: Settings, env: dict[str, str]) -> TerraformStack:
     return TerraformStack(RunState(settings).terraform_dir, env, plugin_mirror=mirror)
 
 
-def _discard_stale_state(settings: Settings, where: Target) -> bool:
+def discard_stale_state(settings: Settings, where: Target) -> bool:
     """A target that keeps its resources only while its service runs has none once the service is gone, so
     local state that records some is stale. Never applies to AWS, whose state is never discarded."""
     if not where.loses_resources_when_stopped or where.service.is_up():
@@ -78,7 +78,7 @@ def setup(settings: Settings, while_applying: Callable[[], Any] | None = None) -
     """Create or update the stack. while_applying runs in a background thread once Terraform starts to apply
     (it mostly waits on the provider then): the command line imports the later stages' libraries there."""
     where = target.of(settings)
-    _discard_stale_state(settings, where)
+    discard_stale_state(settings, where)
     started = False
     try:
         # The emulator starts (about a second) while Terraform initialises, which needs nothing from the target.
@@ -248,7 +248,7 @@ def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
     where = target.of(settings)
     removed: list[str] = []
     counts = {"pipeline": 0, "terraform": 0, "untracked": 0}
-    if _discard_stale_state(settings, where):
+    if discard_stale_state(settings, where):
         removed.append("stale local state")
     if not where.service.is_up():
         console.print(f"Nothing to tear down: {where.service.description} is not running and no local state is left.")

@@ -20,7 +20,7 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from ..cli.console import step
+from ..cli.console import library_displays_off, step
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
 from ..records import StackRecord, TrainingRecord, run_name
@@ -74,7 +74,8 @@ class TransformScorer:
                 tags=sdk_tags(settings),
             )
             try:
-                job.wait(poll=self.poll)
+                with library_displays_off():  # the step's spinner is the one live display, not the SDK's wait panel
+                    job.wait(poll=self.poll)
             except FailedStatusError:
                 job.refresh()
                 raise WorkshopError(self._failure(job)) from None

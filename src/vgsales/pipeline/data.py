@@ -24,7 +24,8 @@ def run(settings: Settings) -> DataRecord:
     state = RunState(settings)
     stack = state.read(StackRecord)
     with step(f"Fetching the dataset from {settings.data_source}"):
-        fetched = dataset.fetch(settings.data_source, state.cache_dir)
+        # Checked against workshop.data_sha256 before anything else: a truncated copy would train without an error.
+        fetched = dataset.fetch(settings.data_source, state.cache_dir, expected_sha256=settings.data_sha256)
     with step("Checking the schema and preprocessing as the workshop did"):
         prepared = features.prepare(dataset.load(fetched.path))
         manifest = features.write_splits(prepared, state.data_dir, fetched)
@@ -55,7 +56,7 @@ def run(settings: Settings) -> DataRecord:
         counts={name: {"rows": split.rows, "hits": split.hits} for name, split in manifest.splits.items()},
     )
     state.write(record)
-    _print_summary(manifest, fetched)
+    _print_summary(manifest, fetched, settings)
     console.print(f"Splits and manifest (feature order) in {state.data_dir}: {features.MANIFEST_NAME}, test.libsvm stays local.", markup=False)
     return record
 
@@ -80,12 +81,17 @@ def _remove_others(s3, bucket: str, folder: str, keep: set[str]) -> None:
                 s3.delete_object(Bucket=bucket, Key=item["Key"])
 
 
-def _print_summary(manifest: features.Manifest, fetched: dataset.FetchedDataset) -> None:
+def _print_summary(manifest: features.Manifest, fetched: dataset.FetchedDataset, settings: Settings) -> None:
     table = Table(title=f"Dataset: {manifest.rows:,} rows after dropping missing reviews, {manifest.n_features} features")
     for column in ("split", "rows", "hits", "hit rate"):
         table.add_column(column, justify="right")
     for name, split in manifest.splits.items():
         table.add_row(name, f"{split.rows:,}", f"{split.hits:,}", f"{split.hits / split.rows:.1%}")
     console.print(table)
-    origin = "the workshop's file (sha256 verified)" if fetched.is_known else f"sha256 {fetched.sha256[:12]}…"
+    if fetched.is_known:
+        origin = "the workshop's file (sha256 verified)"
+    elif settings.data_sha256 is not None:
+        origin = f"sha256 {fetched.sha256[:12]}… as workshop.data_sha256 requires (not the workshop's file)"
+    else:
+        origin = f"sha256 {fetched.sha256[:12]}…, not the workshop's file (accepted: workshop.data_sha256 is any)"
     console.print(f"Source: {fetched.source} — {origin}")

@@ -17,7 +17,7 @@ from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, Produc
 from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
-from ..cli.console import console, step
+from ..cli.console import console, library_displays_off, step
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord
@@ -59,7 +59,8 @@ def run(settings: Settings) -> EndpointRecord:
         replaced = None
         if endpoint is not None and endpoint.endpoint_status == "Failed":
             failed_config = endpoint.endpoint_config_name
-            with step(f"Removing failed endpoint {name}"):
+            # The step's spinner is the one live display while the SDK waits, not the SDK's own wait panel.
+            with step(f"Removing failed endpoint {name}"), library_displays_off():
                 endpoint.delete()
                 endpoint.wait_for_delete(poll=1)
             endpoint = None
@@ -143,7 +144,9 @@ def _get(resource_class, name: str):
 
 def _wait_in_service(endpoint: Endpoint) -> None:
     try:
-        endpoint.wait_for_status("InService", poll=1)
+        # Always inside a step: its spinner is the one live display; the SDK's wait panel would be a second one.
+        with library_displays_off():
+            endpoint.wait_for_status("InService", poll=1)
     except FailedStatusError:
         endpoint.refresh()
         raise WorkshopError(

@@ -8,9 +8,10 @@ from pathlib import Path
 import boto3
 
 from .. import target
-from ..errors import WorkshopError
+from ..errors import Interrupted
 from ..cli.console import console
 from ..evaluation.metrics import evaluate_run, render_confusion_matrix, render_table
+from ..evaluation.report import ModelOrigin
 from ..evaluation.scoring import progress_bar
 from ..features import Manifest
 from ..records import DataRecord, EndpointRecord, EvaluationRecord, StackRecord, TrainingRecord
@@ -28,6 +29,7 @@ def run(settings: Settings) -> EvaluationRecord:
     # Via an endpoint: `invoke deploy`'s, in batches of batch_size. Via a transform job: the whole split in one
     # job on the training record's model, with no endpoint at all.
     endpoint = None if via_transform else state.read(EndpointRecord)
+    model = ModelOrigin(training.training_job_name, training.hyperparameters, training.tuning_job_name)
     with target.activate(settings):
         if via_transform:
             scorer = TransformScorer(settings, state.read(StackRecord), training, target.of(settings).poll_seconds)
@@ -61,12 +63,14 @@ def run(settings: Settings) -> EvaluationRecord:
                         "dataset sha256": manifest.sha256,
                     },
                     progress=progress,
+                    model=model,
                 )
         except KeyboardInterrupt:
             if via_transform:
-                raise WorkshopError(scorer.stop_running()) from None
+                raise Interrupted(scorer.stop_running()) from None
             raise
-    console.print(render_table(evaluation.metrics))
+    console.print(model.describe())
+    console.print(render_table(evaluation.metrics, model))
     console.print(render_confusion_matrix(evaluation.metrics))
     record = EvaluationRecord(run_dir=str(state.evaluation_dir), **{k: str(v) for k, v in vars(evaluation.outputs).items()})
     state.write(record)

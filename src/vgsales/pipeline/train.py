@@ -7,6 +7,7 @@ same XGBoost release, so a model trained on either target loads in the other.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +29,9 @@ from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
 from ..algorithm.hyperparameters import validate_hyperparameters
-from ..cli.console import console
+from ..cli.console import console, library_displays_off
 from ..discovery import sdk_tags
-from ..errors import WorkshopError
+from ..errors import Interrupted, WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, run_name
 from ..settings import Settings
 from ..state import RunState
@@ -39,6 +40,8 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 CLOUDWATCH_TAB = "#011"
 # libsvm is what `invoke data` uploads; the built-in algorithm takes it as text/libsvm.
 CONTENT_TYPE = "text/libsvm"
+# A training job's log stream is "<job>/algo-<i>-<epoch>", one per instance (host).
+HOST_OF_STREAM = re.compile(r"/(algo-\d+)-\d+$")
 
 
 def run(settings: Settings) -> TrainingRecord:
@@ -50,6 +53,8 @@ def run(settings: Settings) -> TrainingRecord:
     with target.activate(settings):
         image = image_uri(settings)
         name = run_name(settings.name_prefix, "xgb")
+        # What the job is sent, before it starts: the line to compare runs by, and to paste into settings.
+        console.print(f"Hyperparameters: {name_values(hyperparameters)}")
         try:
             job = TrainingJob.create(
                 training_job_name=name,
@@ -65,14 +70,15 @@ def run(settings: Settings) -> TrainingRecord:
             )
             console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
             started = time.monotonic()
-            with _streamed_logs():
+            # The SDK's own wait panel is off: the streamed log is what this task shows while the job runs.
+            with _streamed_logs(training.instance_count), library_displays_off():
                 job.wait(poll=1, logs=True)
         except FailedStatusError:
             job.refresh()
             raise WorkshopError(_failure_message(job, settings)) from None
         except KeyboardInterrupt:
             # From the create call on, the job may exist: one left running keeps billing. Stop it by name.
-            raise WorkshopError(_stop_interrupted(name, settings.region)) from None
+            raise Interrupted(_stop_interrupted(name, settings.region)) from None
         job.refresh()
         if job.training_job_status != "Completed":
             raise WorkshopError(_failure_message(job, settings))
@@ -95,26 +101,47 @@ def run(settings: Settings) -> TrainingRecord:
     return record
 
 
+def name_values(hyperparameters: dict[str, str]) -> str:
+    """``eta=0.1, max_depth=3, ...``: sorted by name, so two runs' lines compare at a glance."""
+    return ", ".join(f"{name}={value}" for name, value in sorted(hyperparameters.items()))
+
+
 class _LogLines(logging.Handler):
     """Prints the training log lines sagemaker-core's wait() reads from CloudWatch, as they arrive.
 
     The SDK logs each event as "<stream>:\n<message>" at INFO and leaves handlers to the application. CloudWatch
-    shows the container's tabs as "#011" (the syslog escape); a person reads them as tabs.
+    shows the container's tabs as "#011" (the syslog escape); a person reads them as tabs. With more than one
+    instance every host logs the same kind of line, so each line starts with its host (``[algo-2]``), taken from
+    the stream's name; with one there is nothing to tell apart, and the lines stay as the container wrote them.
     """
+
+    def __init__(self, instance_count: int = 1) -> None:
+        super().__init__(logging.INFO)
+        self.instance_count = instance_count
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if getattr(record, "markup", True) is False:  # a log event from the job's container
-            line = message.split("\n", 1)[-1].replace(CLOUDWATCH_TAB, "\t")
+            head, newline, tail = message.partition("\n")
+            stream, line = (head.removesuffix(":"), tail) if newline else ("", message)
+            line = line.replace(CLOUDWATCH_TAB, "\t")
+            if self.instance_count > 1 and stream:
+                line = f"[{_host(stream)}] {line}"
             console.print(f"  {line}", markup=False, highlight=False)
         else:
             console.print(message)
 
 
+def _host(stream: str) -> str:
+    """algo-2 of "<job>/algo-2-<epoch>"; a stream named otherwise by its last part, still one name per host."""
+    found = HOST_OF_STREAM.search(stream)
+    return found.group(1) if found else stream.rsplit("/", 1)[-1]
+
+
 @contextmanager
-def _streamed_logs() -> Iterator[None]:
+def _streamed_logs(instance_count: int = 1) -> Iterator[None]:
     sdk_logger = logging.getLogger("sagemaker.core.resources")
-    handler, level = _LogLines(logging.INFO), sdk_logger.level
+    handler, level = _LogLines(instance_count), sdk_logger.level
     sdk_logger.addHandler(handler)
     sdk_logger.setLevel(logging.INFO)
     try:

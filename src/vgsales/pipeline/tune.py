@@ -9,6 +9,7 @@ becomes the one `invoke deploy` serves next.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import boto3
 from rich import box
@@ -28,10 +29,10 @@ from sagemaker.core.shapes import (
 )
 
 from .. import target
-from ..algorithm.tuning import grid_size
+from ..algorithm.tuning import ParameterRange, grid_size
 from ..cli.console import console
 from ..discovery import sdk_tags
-from ..errors import WorkshopError
+from ..errors import Interrupted, WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, TuningRecord, tuning_job_name
 from ..settings import Settings, static_hyperparameters
 from ..state import RunState
@@ -48,15 +49,19 @@ def run(settings: Settings) -> TuningRecord:
     tuning = settings.tuning
     name = tuning_job_name(settings.name_prefix)
     poll = target.of(settings).poll_seconds
+    static = static_hyperparameters(settings.training, settings.tuning)
     with target.activate(settings):
         image = train.image_uri(settings)
         started = time.monotonic()
+        # What every training job of the search is sent, before any starts (as `invoke train` prints its own).
+        console.print(f"Static hyperparameters: {train.name_values(static)}")
+        console.print(f"Tuned ranges: {describe_ranges(tuning.ranges)}")
         try:
             job = HyperParameterTuningJob.create(
                 hyper_parameter_tuning_job_name=name,
                 hyper_parameter_tuning_job_config=_config(settings),
                 training_job_definition=HyperParameterTrainingJobDefinition(
-                    static_hyper_parameters=static_hyperparameters(settings.training, settings.tuning),
+                    static_hyper_parameters=static,
                     algorithm_specification=HyperParameterAlgorithmSpecification(
                         training_image=image, training_input_mode="File"
                     ),
@@ -76,7 +81,7 @@ def run(settings: Settings) -> TuningRecord:
             )
             _follow(job, _job_count(settings), poll)
         except KeyboardInterrupt:
-            raise WorkshopError(_stop_interrupted(name, settings.region)) from None
+            raise Interrupted(_stop_interrupted(name, settings.region)) from None
         job.refresh()
         seconds = round(time.monotonic() - started, 1)
         console.print(leaderboard(job, tuning.objective_metric))
@@ -148,6 +153,20 @@ def _config(settings: Settings) -> HyperParameterTuningJobConfig:
         training_job_early_stopping_type="Auto" if tuning.early_stopping else "Off",
         random_seed=tuning.random_seed,
     )
+
+
+def describe_ranges(ranges: Iterable[ParameterRange]) -> str:
+    """``eta=0.01..0.5 Logarithmic, max_depth=2..10, objective=[binary:logistic, reg:logistic]``, sorted by name:
+    a numeric range as min..max (its scaling unless Auto), a categorical one as its list of values."""
+    return ", ".join(_describe_range(parameter) for parameter in sorted(ranges, key=lambda parameter: parameter.name))
+
+
+def _describe_range(parameter: ParameterRange) -> str:
+    if parameter.kind == "Categorical":
+        return f"{parameter.name}=[{', '.join(parameter.values)}]"
+    shape = parameter.api_shape()
+    scaling = "" if parameter.scaling == "Auto" else f" {parameter.scaling}"
+    return f"{parameter.name}={shape['MinValue']}..{shape['MaxValue']}{scaling}"
 
 
 def _job_count(settings: Settings) -> int:

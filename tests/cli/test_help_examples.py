@@ -1,0 +1,45 @@
+"""`invoke --help <task>` shows how to set a setting with an example of that task: one of its own settings, with a
+value the settings accept, on its own command line (not `... invoke train` under every task)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from invoke import Program
+
+from vgsales.settings import Settings, project_defaults, variable_of, with_changes
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+TASKS = ("setup", "teardown", "status", "data", "train", "tune", "deploy", "evaluate",
+         "emulator.start", "emulator.stop", "emulator.status", "emulator.env")  # fmt: skip
+EXAMPLE = re.compile(r"^\s+(INVOKE_WORKSHOP_[A-Z0-9_]+)=(\S+) invoke (\S+)$", re.MULTILINE)
+LISTED = re.compile(
+    r"^\s+workshop\.([a-z0-9_.<>]+)\s+(INVOKE_WORKSHOP_[A-Z0-9_<>]+|\(a mapping: in a -f file\))$", re.MULTILINE
+)
+
+
+def help_of(capsys, tasks_module, task: str) -> str:
+    Program(namespace=tasks_module.namespace).run(["invoke", "--help", task], exit=False)
+    return capsys.readouterr().out
+
+
+def test_every_task_is_covered(tasks_module):
+    assert sorted(tasks_module.namespace.task_names) == sorted(TASKS)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_each_tasks_example_sets_one_of_its_own_settings_on_its_own_command_line(capsys, tasks_module, task):
+    text = help_of(capsys, tasks_module, task)
+    (example,) = EXAMPLE.findall(text)
+    variable, value, invoked = example
+    assert invoked == task
+    listed = {name: shown for name, shown in LISTED.findall(text)}
+    setting = next((name for name, shown in listed.items() if shown == variable), None)
+    assert setting is not None, f"{variable} is not among the settings listed for {task}: {listed}"
+    assert variable == variable_of(f"workshop.{setting}")
+    # The value is one the settings accept, so the example can be copied as it is.
+    Settings.from_config(with_changes(project_defaults(PROJECT_ROOT), {setting: value}))
+    assert f"`invoke -f my-settings.yaml {task}`" in text
