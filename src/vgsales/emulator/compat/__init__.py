@@ -1,4 +1,4 @@
-"""Fixes for the gaps in moto that Terraform and the SageMaker SDK hit (see ../shared/NOTES.md §4).
+"""Fixes for the gaps in moto that Terraform and the SageMaker SDK hit.
 
 Each module patches one area and names the moto gap at each fix; tests/emulator/test_compat.py holds a
 test per fix that fails if moto changes underneath it. install() is idempotent.

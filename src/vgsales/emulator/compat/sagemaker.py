@@ -19,7 +19,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from ._patching import patch, replaced
 
 # What AWS reports for settings a notebook instance was created without.
-DEFAULT_PLATFORM_IDENTIFIER = "notebook-al2023-v1"  # AWS's default since 2026-05-15 (NOTES §2)
+DEFAULT_PLATFORM_IDENTIFIER = "notebook-al2023-v1"  # AWS's default for new notebook instances since 2026-05-15
 DEFAULT_IMDS = {"MinimumInstanceMetadataServiceVersion": "1"}  # AWS: "defaults to IMDSv1"
 DEFAULT_IP_ADDRESS_TYPE = "ipv4"
 PRESIGNED_URL_SECONDS = (1800, 43200)
