@@ -238,7 +238,7 @@ def test_gap_moto_loads_managed_policies_only_when_asked(monkeypatch):
 
 
 def test_gap_moto_has_no_simulate_principal_policy():
-    assert _patching.original(IamResponse, "simulate_principal_policy") is None
+    assert getattr(IamResponse, "simulate_principal_policy", None) is None
 
 
 @pytest.fixture
@@ -357,7 +357,7 @@ def test_gap_moto_cannot_find_lifecycle_configs_or_missing_resources_by_arn(aws_
     name = unique("lcc")
     boto3.client("sagemaker").create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
-    moto_lookup = _patching.original(SageMakerModelBackend, "_get_resource_from_arn")
+    moto_lookup = SageMakerModelBackend._get_resource_from_arn
     with pytest.raises(AttributeError):  # served as a 500
         moto_lookup(backend, lifecycle_config_arn(name))
     missing = f"arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:endpoint/not-there"
@@ -376,7 +376,7 @@ def test_lifecycle_config_tags_are_kept_and_listed(aws_env):
 
 
 def test_gap_moto_cannot_list_lifecycle_configs():
-    assert _patching.original(SageMakerResponse, "list_notebook_instance_lifecycle_configs") is None
+    assert getattr(SageMakerResponse, "list_notebook_instance_lifecycle_configs", None) is None
 
 
 def test_lifecycle_configs_are_listed_by_name(aws_env):
@@ -403,7 +403,7 @@ def test_gap_moto_add_tags_appends_duplicate_keys(aws_env):
     name = unique("lcc")
     sagemaker.create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
-    moto_add_tags = _patching.original(SageMakerModelBackend, "add_tags")
+    moto_add_tags = SageMakerModelBackend.add_tags
     moto_add_tags(backend, lifecycle_config_arn(name), [{"Key": "k", "Value": "1"}])
     assert moto_add_tags(backend, lifecycle_config_arn(name), [{"Key": "k", "Value": "2"}]) == [
         {"Key": "k", "Value": "1"},
@@ -466,13 +466,13 @@ def test_gap_moto_has_no_notebook_or_lifecycle_config_updates_or_presigned_urls(
         "update_notebook_instance_lifecycle_config",
         "create_presigned_notebook_instance_url",
     ):
-        assert _patching.original(SageMakerResponse, action) is None, action
+        assert getattr(SageMakerResponse, action, None) is None, action
 
 
 def test_gap_moto_describes_notebooks_without_platform_and_metadata_settings(aws_env):
     notebook = create_notebook(boto3.client("sagemaker"))
     instance = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].get_notebook_instance(notebook)
-    described = _patching.original(FakeSagemakerNotebookInstance, "to_dict")(instance)
+    described = FakeSagemakerNotebookInstance.to_dict(instance)
     assert not {"PlatformIdentifier", "InstanceMetadataServiceConfiguration", "IpAddressType"} & described.keys()
 
 

@@ -16,10 +16,13 @@ import moto
 import pytest
 from botocore.exceptions import ClientError
 from moto.s3.models import FakeBucket
+from moto.sagemaker import urls as sagemaker_urls
+from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from vgsales.emulator import server
 from vgsales.emulator.compat import _patching
+from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
 from vgsales.errors import WorkshopError
 
 
@@ -226,12 +229,32 @@ def test_stop_removes_a_temporary_certificate_folder():
     assert not folder.exists()
 
 
-def test_install_patches_is_idempotent():
-    server.install_patches()
-    server.install_patches()
+def test_install_is_idempotent():
+    server.install()
+    server.install()
     # A second install must not wrap our replacement in another layer: the original is still moto's own.
     assert _patching.original(FakeBucket, "get_permission").__module__ == "moto.s3.models"
-    assert _patching.original(SageMakerResponse, "serialized").__module__ == "moto.core.responses"
+    # moto's routes dispatch to the emulator's response class, and its backends are the emulator's.
+    assert sagemaker_urls.url_paths["{0}/$"].__self__ is SageMakerService
+    assert SageMakerService.serialized is not SageMakerResponse.serialized
+    assert sagemaker_backends.backend is SageMakerBackend
+
+
+def test_a_piece_that_cannot_install_stops_the_emulator():
+    """Never a silent fallback to plain moto: a service moto no longer routes is an error that names it."""
+    import types
+
+    from moto.core.responses import BaseResponse
+
+    from vgsales.emulator import services
+
+    class Elsewhere(BaseResponse):
+        pass
+
+    seam = services.Seam("nothing", types.SimpleNamespace(url_paths={"{0}/$": Elsewhere.dispatch}), SageMakerResponse,
+                         SageMakerService)
+    with pytest.raises(services.InstallError, match="routes no nothing request to SageMakerResponse"):
+        seam.install()
 
 
 def test_managed_policies_are_loaded_before_any_backend_exists():

@@ -16,8 +16,9 @@
 
 Resource ARNs follow the Service Authorization Reference for each service: S3 is moto's own (bucket and
 object ARNs), and IAM's role actions too; SageMaker, SageMaker Runtime, CloudWatch Logs and IAM's
-SimulatePrincipalPolicy are added here, since moto checks every action
-of theirs against "*" (BaseResponse.call_action without _determine_resource). An action AWS authorises on
+SimulatePrincipalPolicy are added here (each service's response class calls the function for it from its
+_determine_resource), since moto checks every action of theirs against "*" (BaseResponse.call_action without
+_determine_resource). An action AWS authorises on
 several resources (CreateEndpoint: the endpoint and its config) is checked on the first one listed below.
 """
 
@@ -78,12 +79,10 @@ PASSED_ROLE_PARAMETERS = ("RoleArn", "ExecutionRoleArn", "TrainingJobDefinition.
 
 
 def install() -> None:
+    """moto's access control is shared by every service (a mixin of BaseResponse and a module function), so
+    there is no service class to subclass: these three are replaced in place."""
     patch(access_control.IAMRequestBase, "check_action_permitted", _check_action_permitted)
     patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", _authenticate_and_authorize_action)
-    patch(SageMakerResponse, "_determine_resource", _sagemaker_resource)
-    patch(SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource)
-    patch(LogsResponse, "_determine_resource", _logs_resource)
-    patch(IamResponse, "_determine_resource", _iam_resource)
     patch(iam_models, "get_account_id_from", _account_of_key)
 
 
@@ -302,7 +301,7 @@ def _unsigned(service: str) -> Exception:
 # --- resource ARNs ----------------------------------------------------------------------------------------
 
 
-def _sagemaker_resource(self: Any) -> str:
+def sagemaker_resource(self: SageMakerResponse) -> str:
     arn = self._get_param("ResourceArn")  # AddTags, ListTags, DeleteTags
     if isinstance(arn, str) and arn:
         return arn
@@ -313,15 +312,15 @@ def _sagemaker_resource(self: Any) -> str:
     return "*"  # List* and account-wide actions
 
 
-def _iam_resource(self: Any) -> str:
-    """moto's (the role of RoleName), and the principal that SimulatePrincipalPolicy simulates."""
+def iam_resource(self: IamResponse) -> str | None:
+    """The principal that SimulatePrincipalPolicy simulates; None: moto's own (the role of RoleName)."""
     source = self.data.get("PolicySourceArn")
     if source:
         return str(source[0] if isinstance(source, list) else source)
-    return replaced(_iam_resource)(self)
+    return None
 
 
-def _sagemaker_runtime_resource(self: Any) -> str:
+def sagemaker_runtime_resource(self: SageMakerRuntimeResponse) -> str:
     parts = self.path.split("/")  # /endpoints/<name>/invocations
     if len(parts) > 2 and parts[1] == "endpoints" and parts[2]:
         return sagemaker_endpoint_arn(self.partition, self.region, self.current_account, unquote(parts[2]))
@@ -332,7 +331,7 @@ def sagemaker_endpoint_arn(partition: str, region: str, account: str, name: str)
     return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name.lower()}"
 
 
-def _logs_resource(self: Any) -> str:
+def logs_resource(self: LogsResponse) -> str:
     try:
         body = json.loads(self.body or "{}")
     except (TypeError, ValueError):

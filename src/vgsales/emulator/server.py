@@ -1,4 +1,4 @@
-"""Serve the emulated AWS APIs over HTTPS on loopback, with the project's patches installed.
+"""Serve the emulated AWS APIs over HTTPS on loopback, with the emulator's services installed into moto.
 
 One moto application answers S3, IAM, STS, CloudWatch Logs, SageMaker and SageMaker Runtime on a single
 port; moto routes each request by the service in its SigV4 signature. It runs on cheroot rather than moto's
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import importlib
 import json
 import logging
 import os
@@ -31,16 +30,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
-from . import access, hosting, tls
+from . import access, hosting, services, tls
 from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
 from .compat import s3_policy
 from .proxy import TunnelProxy
 
 log = logging.getLogger(__name__)
-
-# Each module exposes install(), which patches moto in-process. It must be idempotent.
-# catalogue last: it refuses every SageMaker operation the modules before it do not answer.
-PATCH_MODULES = ("compat", "access", "training", "tuning", "hosting", "transform", "catalogue")
 
 # moto's own control API (reset, seed, a JSON dump of every backend with its secrets) answers unsigned
 # requests: the emulator never serves it, so nobody else on the machine can read or reset a learner's state.
@@ -78,16 +73,9 @@ def configure_moto() -> None:
         os.environ[name] = value
 
 
-def install_patches() -> None:
-    for name in PATCH_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:  # a patch module not written yet
-            if exc.name != f"{__package__}.{name}":
-                raise
-            log.warning("emulator patch module %s is missing; its APIs behave as plain moto", name)
-            continue
-        module.install()
+def install() -> None:
+    """The emulator's services, into this process's moto (services.py states what and in which order)."""
+    services.install()
 
 
 class EmulatorServer:
@@ -100,7 +88,7 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, cert_dir: Path | None = None) -> None:
         require_loopback(host)
         configure_moto()
-        install_patches()
+        install()
         self._host = host
         self._requested_port = port
         self._cert_dir = cert_dir

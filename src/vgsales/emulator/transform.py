@@ -1,7 +1,7 @@
 """CreateTransformJob runs batch transform for real, the way the built-in XGBoost container serves it in batch mode.
 
-moto 5.2.5 marks a transform job Completed at once and writes nothing. After install(), a transform job of a
-model of the built-in XGBoost image:
+moto 5.2.5 marks a transform job Completed at once and writes nothing. On the emulator's SageMaker backend
+(TransformBackend), a transform job of a model of the built-in XGBoost image:
 
 - reads every input object (S3Prefix: every key under the prefix; ManifestFile: the manifest's keys), splits
   each by SplitType (Line: one record per line; None: the object is one request), and sends the records to the
@@ -19,13 +19,12 @@ model of the built-in XGBoost image:
   ("<job>/<instance id>-<epoch>/data-log") that names the object and line of a bad record, which fails the job
   with "ClientError: See job logs for more information", as SageMaker reports it;
 - stops on StopTransformJob (Stopping, then Stopped); a job that ends within training.QUICK_JOB_SECONDS has
-  ended when CreateTransformJob returns.
+  ended when CreateTransformJob returns (lifecycle.QUICK_JOB_SECONDS).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import re
@@ -35,16 +34,17 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moto.core.responses import EmptyResult
 from moto.core.utils import utcnow
-from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend, arn_formatter
 
 from . import backends, training
-from .compat._patching import patch
+from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,16 @@ FAILURE_REASON = "ClientError: See job logs for more information"
 SELECTOR = re.compile(r"^\$(?:\[(?P<body>[-0-9:, ]+)\])?$")
 
 
-class TransformFailure(Exception):
+class TransformFailure(JobFailure):
     """Ends a transform job as Failed; the message goes to the data log, FAILURE_REASON to the job."""
 
     def __init__(self, message: str, reason: str = FAILURE_REASON) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__("ClientError", message)
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        return self._reason
 
 
 def _refuse(message: str) -> ValidationError:
@@ -118,11 +122,11 @@ def data_processing(config: dict[str, Any] | None, content_type: str | None) -> 
 # --- the request ------------------------------------------------------------------------------------------
 
 
-def validate_request(request: dict[str, Any], backend: Any) -> None:
+def validate_request(request: dict[str, Any], backend: SageMakerModelBackend) -> None:
     """Refuse what the emulator would not run as asked, before the job exists."""
     model = backend._models.get(request["model_name"])
     if model is None:
-        raise _refuse(f"Could not find model \"{sagemaker_models.arn_formatter('model', request['model_name'], backend.account_id, backend.region_name)}\".")
+        raise _refuse(f"Could not find model \"{arn_formatter('model', request['model_name'], backend.account_id, backend.region_name)}\".")
     container = model.primary_container or (model.containers[0] if model.containers else {})
     if not training.is_builtin_xgboost(container.get("Image")):
         raise _refuse(f"The local emulator runs batch transform for models of the SageMaker built-in XGBoost algorithm "
@@ -159,79 +163,65 @@ def validate_request(request: dict[str, Any], backend: Any) -> None:
 
 # --- the run ------------------------------------------------------------------------------------------------
 
-_RUNS: dict[str, TransformRun] = {}
-_RUNS_LOCK = threading.Lock()
-
-
 @dataclass(frozen=True)
 class InputObject:
     uri: str
     relative: str  # its key after the input prefix: the output object is <S3OutputPath>/<relative>.out
 
 
-class TransformRun:
-    def __init__(self, backend: Any, job: Any) -> None:
+class TransformRun(JobRun):
+    kind = "transform"
+
+    def __init__(self, backend: JobBackend, job: TransformJob) -> None:
+        super().__init__(backend.runs, job.arn, job.transform_job_name)
         self.backend = backend
         self.job = job
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
-        self._lock = threading.Lock()
-        self._stopping = False
-        self.finished = threading.Event()
 
-    def start(self, wait: float = 0.0) -> None:
-        with _RUNS_LOCK:
-            _RUNS[self.job.arn] = self
-        runner = threading.Thread(target=self._run, name=f"transform-job-{self.job.transform_job_name}", daemon=True)
-        runner.start()
-        runner.join(wait)
+    # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
+    def status(self) -> str:
+        return str(self.job.transform_job_status)
 
-    def request_stop(self) -> None:
-        with self._lock:
-            if self.job.transform_job_status != "InProgress":
-                raise _refuse(f"The transform job is in status {self.job.transform_job_status} and cannot be stopped.")
-            self._stopping = True
-            self.job.transform_job_status = "Stopping"
-            self.job.last_modified_time = utcnow()
+    def not_stoppable(self, status: str) -> Exception:
+        return _refuse(f"The transform job is in status {status} and cannot be stopped.")
+
+    def stopping(self) -> None:
+        self.job.transform_job_status = "Stopping"
+        self.job.last_modified_time = utcnow()
+
+    def end_stopped(self) -> None:
+        self._finish("Stopped")
+
+    def end_failed(self, reason: str) -> None:
+        self._finish("Failed", reason)
 
     def _check_stop(self) -> None:
-        if self._stopping:
-            raise training.JobStopped()
+        if self._stop_reason is not None:
+            raise JobStopped()
 
-    def _run(self) -> None:
-        try:
-            booster = self._load_model()
-            objects = self._inputs()
-            workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
-            shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
-            epoch = int(time.time())
-            streams = [self._worker_streams(epoch) for _ in range(workers)]
-            errors: list[BaseException] = []
-            threads = [
-                threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
-                for share, stream in zip(shares, streams)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if errors:
-                raise errors[0]
-            self._check_stop()
-            self._finish("Completed")
-        except training.JobStopped:
-            self._finish("Stopped")
-        except TransformFailure as failure:
-            self._finish("Failed", failure.reason)
-        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
-            log.exception("transform job %s crashed", self.job.transform_job_name)
-            self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
-        finally:
-            with _RUNS_LOCK:
-                _RUNS.pop(self.job.arn, None)
-            self.finished.set()
+    def execute(self) -> None:
+        booster = self._load_model()
+        objects = self._inputs()
+        workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
+        shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
+        epoch = int(time.time())
+        streams = [self._worker_streams(epoch) for _ in range(workers)]
+        errors: list[BaseException] = []
+        threads = [
+            threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
+            for share, stream in zip(shares, streams)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        self._check_stop()
+        self._finish("Completed")
 
-    def _load_model(self) -> Any:
+    def _load_model(self) -> xgb.Booster:
         from .hosting import ModelLoadError, _booster_from_archive
 
         model = self.backend._models[self.job.model_name]
@@ -370,56 +360,45 @@ class TransformRun:
             self.job.last_modified_time = now
 
 
-# --- moto patches -------------------------------------------------------------------------------------------
+# --- the transform job and the backend ----------------------------------------------------------------------
 
 
-def _prepare(job: Any) -> None:
-    job.transform_job_status = "InProgress"
-    job.transform_start_time = job.creation_time
-    job.transform_end_time = None
-    job.failure_reason = None
-    job.labeling_job_arn = None
-    job.auto_ml_job_arn = None
+class TransformJob(FakeTransformJob):
+    """moto's transform job, InProgress from the start as on AWS."""
+
+    def __init__(self, **request: Any) -> None:
+        super().__init__(**request)
+        self.transform_job_status = "InProgress"
+        self.transform_start_time = self.creation_time
+        self.transform_end_time = None
+        self.failure_reason: str | None = None
+        self.labeling_job_arn = None
+        self.auto_ml_job_arn = None
 
 
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+class TransformBackend(JobBackend):
+    """CreateTransformJob runs the batch transform, StopTransformJob (which moto lacks) stops it."""
 
-    @functools.wraps(original)
-    def create_transform_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        request = signature.bind(self, *args, **kwargs).arguments
-        name = request["transform_job_name"]
-        if name in self.transform_jobs:
+    def create_transform_job(self, transform_job_name: str, **request: Any) -> FakeTransformJob:
+        if transform_job_name in self.transform_jobs:
             raise ResourceInUseException(message=f"Job name must be unique within an AWS account and region, and a "
-                                         f"transform job with this name already exists ({self.transform_jobs[name].arn})")
-        validate_request(request, self)
-        job = original(self, *args, **kwargs)
-        _prepare(job)
-        TransformRun(self, job).start(wait=training.QUICK_JOB_SECONDS)
+                                         "transform job with this name already exists "
+                                         f"({self.transform_jobs[transform_job_name].arn})")
+        validate_request({"transform_job_name": transform_job_name, **request}, self)
+        # moto's create_transform_job (moto/sagemaker/models.py), with the emulator's job.
+        job = TransformJob(
+            account_id=self.account_id, region_name=self.region_name, transform_job_name=transform_job_name, **request
+        )
+        self.transform_jobs[transform_job_name] = job
+        TransformRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
-    return create_transform_job
-
-
-def stop_transform_job(self: Any, transform_job_name: str) -> None:
-    job = self.transform_jobs.get(transform_job_name)
-    if job is None:
-        arn = sagemaker_models.FakeTransformJob.arn_formatter(transform_job_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find job to update with name {arn}")
-    with _RUNS_LOCK:
-        run = _RUNS.get(job.arn)
-    if run is None:
-        raise _refuse(f"The transform job is in status {job.transform_job_status} and cannot be stopped.")
-    run.request_stop()
-
-
-def _stop_response(self: Any) -> EmptyResult:
-    self.sagemaker_backend.stop_transform_job(self._get_param("TransformJobName"))
-    return EmptyResult()
-
-
-def install() -> None:
-    backend = sagemaker_models.SageMakerModelBackend
-    patch(backend, "create_transform_job", _patched_create(backend.create_transform_job))
-    patch(backend, "stop_transform_job", stop_transform_job)
-    patch(sagemaker_responses.SageMakerResponse, "stop_transform_job", _stop_response)
+    def stop_transform_job(self, transform_job_name: str) -> None:
+        job = self.transform_jobs.get(transform_job_name)
+        if job is None:
+            arn = FakeTransformJob.arn_formatter(transform_job_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find job to update with name {arn}")
+        run = self.runs.get(job.arn)
+        if run is None:
+            raise _refuse(f"The transform job is in status {job.transform_job_status} and cannot be stopped.")
+        run.request_stop()

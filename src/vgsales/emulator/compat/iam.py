@@ -18,23 +18,19 @@ from moto.iam.models import IAMBackend, ManagedPolicy
 from moto.iam.responses import IamResponse
 
 from . import policy
-from ._patching import patch
 
 
-def install() -> None:
-    patch(IamResponse, "simulate_principal_policy", _simulate_principal_policy)
-
-
-def _simulate_principal_policy(self: IamResponse) -> ActionResult:
-    source_arn = self._get_param("PolicySourceArn")
-    actions = self._get_param("ActionNames", [])
-    resources = self._get_param("ResourceArns", []) or ["*"]
+def simulate_principal_policy(response: IamResponse) -> ActionResult:
+    """SimulatePrincipalPolicy for services.IamService."""
+    source_arn = response._get_param("PolicySourceArn")
+    actions = response._get_param("ActionNames", [])
+    resources = response._get_param("ResourceArns", []) or ["*"]
     if not actions:
         raise InvalidInput("ActionNames must name at least one action")
-    sources = principal_policies(self.backend, source_arn)
-    for index, document in enumerate(self._get_param("PolicyInputList", []), start=1):
+    sources = principal_policies(response.backend, source_arn)
+    for index, document in enumerate(response._get_param("PolicyInputList", []), start=1):
         sources.append((f"PolicyInputList.{index}", "none", _parse(document)))
-    context = _context(self._get_param("ContextEntries", []))
+    context = _context(response._get_param("ContextEntries", []))
 
     results = []
     for action in actions:
