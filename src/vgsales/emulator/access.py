@@ -29,7 +29,7 @@ import secrets
 import string
 import threading
 from collections.abc import Mapping
-from typing import Any
+
 from urllib.parse import unquote
 
 from moto import settings as moto_settings
@@ -49,6 +49,10 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from .compat import policy, s3_policy
 from .endpoint import Credentials
+from .shapes import Document, Environ, Json
+
+# What signed a request: a user's key or a role session's (moto/iam/access_control.py).
+AccessKey = access_control.IAMUserAccessKey | access_control.AssumedRoleAccessKey
 from .compat._patching import patch, replaced
 
 ADMIN_USER = "vgsales-emulator-admin"
@@ -159,7 +163,9 @@ def _account_of_key(access_key: str) -> str:
     return DEFAULT_ACCOUNT_ID
 
 
-def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+def _authenticate_and_authorize_action(
+    self: ActionAuthenticatorMixin, iam_request_cls: type, resource: str = "*"
+) -> None:
     """moto's check, but an unsigned request is refused as AWS refuses it, instead of failing inside moto
     (it reads the Authorization header unconditionally: a KeyError, so a 500)."""
     if enforced() and "Authorization" not in self.headers:
@@ -176,7 +182,7 @@ def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resourc
         raise
 
 
-def _check_action_permitted(self: Any, resource: str) -> None:
+def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) -> None:
     """moto's IAMRequestBase.check_action_permitted, with AWS's policy evaluation (see the module docstring)."""
     if self._action == "sts:GetCallerIdentity":  # always allowed on AWS, even under an explicit Deny
         return
@@ -195,7 +201,7 @@ def _check_action_permitted(self: Any, resource: str) -> None:
             _raise_access_denied_for(self, role, None)
 
 
-def request_context(request: Any, key: Any) -> dict[str, str]:
+def request_context(request: access_control.IAMRequestBase, key: AccessKey) -> dict[str, str]:
     """The global condition keys of a request, lower-cased as compat/policy.py compares them."""
     principal = key.arn
     if isinstance(key, access_control.AssumedRoleAccessKey):
@@ -209,7 +215,7 @@ def request_context(request: Any, key: Any) -> dict[str, str]:
     }
 
 
-def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) -> bool:
+def _trusted(request: access_control.IAMRequestBase, key: AccessKey, role_arn: str, context: Mapping[str, str]) -> bool:
     """The role's trust policy must let the caller assume it."""
     if _is_admin(key):
         return True  # the administrative identity stands in for the AWS services (module docstring)
@@ -233,11 +239,11 @@ def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) 
     return "Allow" in effects and "Deny" not in effects  # an explicit Deny wins, wherever it stands
 
 
-def _is_admin(key: Any) -> bool:
+def _is_admin(key: AccessKey) -> bool:
     return isinstance(key, access_control.IAMUserAccessKey) and key._owner_user_name == ADMIN_USER
 
 
-def _passed_roles(request: Any) -> list[str]:
+def _passed_roles(request: access_control.IAMRequestBase) -> list[str]:
     if request._service != "sagemaker" or not request._action.startswith("sagemaker:Create"):
         return []
     try:
@@ -246,7 +252,7 @@ def _passed_roles(request: Any) -> list[str]:
         return []
     roles = []
     for path in PASSED_ROLE_PARAMETERS:
-        value: Any = body
+        value: Json = body
         for part in path.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
         if isinstance(value, str) and value:
@@ -254,7 +260,7 @@ def _passed_roles(request: Any) -> list[str]:
     return roles
 
 
-def _document(found: Any) -> dict[str, Any]:
+def _document(found: Json) -> Document:
     """A policy document from what moto's collect_policies() returns: text, a managed Policy, or a dict."""
     if isinstance(found, Policy):
         found = next(version.document for version in found.versions if version.is_default)
@@ -268,7 +274,9 @@ def _document(found: Any) -> dict[str, Any]:
     return json.loads(text)
 
 
-def _raise_access_denied_for(self: Any, resource: str, decision: policy.Decision | None) -> None:
+def _raise_access_denied_for(
+    self: access_control.IAMRequestBase, resource: str, decision: policy.Decision | None
+) -> None:
     """AWS's wording: who, which action, on which resource, and why (S3 says only "Access Denied")."""
     if isinstance(self, access_control.S3IAMRequest):
         self._raise_access_denied()
@@ -351,7 +359,7 @@ def logs_resource(self: LogsResponse) -> str:
 
 
 def refuse_invocation(
-    environ: Mapping[str, Any], account_id: str, region: str, endpoint_name: str, body: bytes
+    environ: Environ, account_id: str, region: str, endpoint_name: str, body: bytes
 ) -> tuple[int, dict[str, str], bytes] | None:
     """Authenticate and authorise an InvokeEndpoint request that skips moto's routing, exactly as moto's
     SageMakerRuntimeResponse would (same signature check, same decision); None when it may proceed, else the

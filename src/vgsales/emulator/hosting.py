@@ -25,9 +25,9 @@ import re
 import tarfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from moto.core.utils import utcnow
@@ -37,6 +37,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerMod
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from . import access, backends
+from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
 from .training import is_builtin_xgboost
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from ..algorithm.serving import ServingError
 
 log = logging.getLogger(__name__)
-
 
 
 class ModelLoadError(Exception):
@@ -59,7 +59,7 @@ class LoadedModel:
     variant_name: str
     model_name: str
     log_stream: backends.LogStream
-    production_variants: list[dict[str, Any]]  # of the endpoint config it was loaded for
+    production_variants: list[Document]  # of the endpoint config it was loaded for
 
 
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
@@ -147,7 +147,7 @@ def load_model(backend: SageMakerModelBackend, endpoint_name: str, config_name: 
 # --- InvokeEndpoint ---------------------------------------------------------------------------------------
 
 
-def _error(status: int, code: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+def _error(status: int, code: str, body: Document) -> tuple[int, dict[str, str], bytes]:
     headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
     return status, headers, json.dumps(body).encode()
 
@@ -222,7 +222,7 @@ _INVOCATION_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 _SAGEMAKER_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/sagemaker/aws4_request")
 
 
-def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
+def serve_invocations(app: WsgiApp) -> WsgiApp:
     """Wrap the emulator's WSGI app so that InvokeEndpoint requests skip moto's routing and dispatch.
 
     Answers exactly what RuntimeService.invoke_endpoint answers (both call invoke()), resolving the account the way
@@ -230,7 +230,7 @@ def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
     the request generically, which costs more than a prediction. Everything else goes to ``app``.
     """
 
-    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def middleware(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = _INVOCATION_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
         credential = _SAGEMAKER_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")) if path else None
         length = environ.get("CONTENT_LENGTH")
@@ -269,7 +269,7 @@ LOAD_WAIT_SECONDS = 2.0
 class Endpoint(FakeEndpoint):
     """moto's endpoint, Creating until its model is loaded (moto's is InService at once)."""
 
-    def __init__(self, **request: Any) -> None:
+    def __init__(self, **request: MotoArguments) -> None:
         super().__init__(**request)
         self.endpoint_status = "Creating"
 

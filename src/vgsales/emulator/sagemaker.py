@@ -12,7 +12,7 @@ moto.
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import TYPE_RESPONSE, ActionResult, EmptyResult
@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from . import access, catalogue
 from .compat.sagemaker import NotebookBackend, shaped
 from .hosting import HostingBackend
+from .shapes import Document
 from .transform import TransformBackend
 from .tuning import TuningBackend
 
@@ -31,7 +32,7 @@ class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, Notebook
     """moto's SageMaker backend, executing what the catalogue says it executes."""
 
     @property
-    def _url_module(self) -> Any:
+    def _url_module(self) -> ModuleType:
         # BaseBackend finds a service's routes in the urls module beside its class (moto/core/base_backend.py);
         # ours are moto's, whose handler services.py points at SageMakerService.
         return moto_urls
@@ -61,14 +62,14 @@ class SageMakerService(SageMakerResponse):
             status, headers, body = self._transform_response(headers, (http_error.description, {"status": http_error.code}))
             return (status, *self._enrich_response(headers, body))
         error = JsonRESTError("ValidationException", catalogue.refusal(operation))
-        error_headers: dict[str, Any] = {**dict(error.get_headers() or []), "status": error.code}
+        error_headers: Document = {**dict(error.get_headers() or []), "status": error.code}
         status, headers, body = self._transform_response(headers, (error.description, error_headers))
         return (status, *self._enrich_response(headers, body))
 
     def _determine_resource(self) -> str:
         return access.sagemaker_resource(self)
 
-    def serialized(self, action_result: ActionResult) -> Any:
+    def serialized(self, action_result: ActionResult) -> TYPE_RESPONSE:
         if isinstance(action_result.result, dict):
             action_result = ActionResult(shaped(self._get_action(), action_result.result))
         return super().serialized(action_result)
@@ -88,7 +89,7 @@ class SageMakerService(SageMakerResponse):
             param("HyperParameterTuningJobName"), param("SortBy"), param("SortOrder"), param("StatusEquals"),
             param("MaxResults"), param("NextToken"),
         )  # fmt: skip
-        result: dict[str, Any] = {"TrainingJobSummaries": summaries}
+        result: Document = {"TrainingJobSummaries": summaries}
         if token:
             result["NextToken"] = token
         return ActionResult(result)

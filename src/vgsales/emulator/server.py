@@ -20,11 +20,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+
 
 import moto
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from .. import loopback
@@ -34,6 +35,7 @@ from . import access, hosting, services, tls
 from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
 from .compat import s3_policy
 from .proxy import TunnelProxy
+from .shapes import Document, Environ, Json, StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +167,7 @@ class EmulatorServer:
         self._plain_thread.start()
         self._proxy = TunnelProxy(self._host, (self._host, self.port)).start()
 
-    def _listen(self, app: Callable[..., Iterable[bytes]], port: int) -> wsgi.Server:
+    def _listen(self, app: WsgiApp, port: int) -> wsgi.Server:
         server = wsgi.Server(
             (self._host, port),
             app,
@@ -250,7 +252,7 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _health(self) -> dict[str, Any]:
+    def _health(self) -> Document:
         return {
             "service": SERVICE_NAME,
             "pid": os.getpid(),
@@ -266,11 +268,11 @@ class _Dispatcher(DomainDispatcherApplication):
     simple request. The answer cannot change while the server runs.
     """
 
-    def __init__(self, create_app: Callable[..., Any]) -> None:
+    def __init__(self, create_app: Callable[[str], Flask]) -> None:
         super().__init__(create_app)
-        self._backends: dict[str | None, Any] = {}
+        self._backends: dict[str | None, str | None] = {}
 
-    def get_backend_for_host(self, host: str | None) -> Any:
+    def get_backend_for_host(self, host: str | None) -> str | None:
         if host not in self._backends:
             self._backends[host] = super().get_backend_for_host(host)
         return self._backends[host]
@@ -279,11 +281,11 @@ class _Dispatcher(DomainDispatcherApplication):
 class _Gateway:
     """Answers the health check, gives moto the environ it expects, and hands everything else to moto."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, app: WsgiApp, health: Callable[[], Document]) -> None:
         self._app = s3_policy.record_transport(app)
         self._health = health
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             body = json.dumps(self._health()).encode()
             start_response(
@@ -303,7 +305,7 @@ class _Gateway:
         if "SSL_PROTOCOL" in environ:
             environ[s3_policy.TLS_VERSION_ENVIRON_KEY] = environ["SSL_PROTOCOL"]
 
-        def logged_start_response(status: str, headers: Any, *args: Any) -> Any:
+        def logged_start_response(status: str, headers: list[tuple[str, str]], *args: Json) -> Json:
             # Server errors always, everything at DEBUG; the path only, since query strings can carry
             # presigned-URL signatures, and never a header but the operation's name.
             level = logging.WARNING if status.startswith("5") else logging.DEBUG
@@ -317,7 +319,7 @@ class _Gateway:
         return self._app(environ, logged_start_response)
 
 
-def _refuse(start_response: Callable[..., Any], error_type: str, message: str) -> Iterable[bytes]:
+def _refuse(start_response: StartResponse, error_type: str, message: str) -> Iterable[bytes]:
     body = json.dumps({"__type": error_type, "message": message}).encode()
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(body)))]
     start_response("403 Forbidden", headers)

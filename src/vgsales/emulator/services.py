@@ -14,7 +14,7 @@ What moto shares between services has no class of its own to register, so compat
 few attributes in place (compat/_patching.py): S3's bucket policy, its denial and its delete markers, and the
 access control of every request. Each has a canary test in tests/emulator.
 
-Any piece that fails to install stops the emulator with a message that names it: plain moto never answers in
+A piece that fails to install stops the emulator with a message that names it: plain moto never answers in
 the emulator's place.
 """
 
@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+
 
 import moto
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -77,7 +77,7 @@ class Seam:
     routes: ModuleType  # moto's urls module of the service
     moto_response: type[BaseResponse]
     response: type[BaseResponse]
-    backends: BackendDict[Any] | None = None
+    backends: BackendDict[BaseBackend] | None = None
     backend: type[BaseBackend] | None = None
 
     def install(self) -> None:
@@ -93,7 +93,7 @@ class Seam:
                                f"{self.moto_response.__name__}; the emulator cannot serve {self.service}.")
 
     @staticmethod
-    def _register_backend(backends: BackendDict[Any], backend: type[BaseBackend]) -> None:
+    def _register_backend(backends: BackendDict[BaseBackend], backend: type[BaseBackend]) -> None:
         """The BackendDict builds its backends from this class from now on (and after every moto reset)."""
         for account_id, region, existing in backends.iter_backends():
             if not isinstance(existing, backend):

@@ -24,7 +24,8 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from moto.core.utils import utcnow
 from moto.sagemaker.models import FakeTrainingJob
@@ -40,6 +41,7 @@ from ..algorithm.hyperparameters import (
 )
 from . import backends
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .shapes import Document, MotoArguments
 
 if TYPE_CHECKING:
     from ..algorithm.data_formats import DataFile
@@ -137,7 +139,7 @@ def _transition(job: TrainingJob, status: str, message: str, job_status: str | N
 class TrainingJob(FakeTrainingJob):
     """moto's training job in AWS's initial state, with the tuning job that launched it (TuningJobArn)."""
 
-    def __init__(self, tuning_job_arn: str | None = None, **request: Any) -> None:
+    def __init__(self, tuning_job_arn: str | None = None, **request: MotoArguments) -> None:
         # moto overwrites the user's MetricDefinitions in place; keep a copy to restore.
         spec = request.get("algorithm_specification") or {}
         user_definitions = [dict(d) for d in spec.get("MetricDefinitions") or []]
@@ -199,8 +201,9 @@ class TrainingRun(JobRun):
         self._training_started: datetime | None = None
         self._streams: list[backends.LogStream] = []
         self._outcome: TrainingOutcome | None = None  # of a single-host job, once it has trained
-        self._algorithm: Any = None  # the algorithm.training and algorithm.data_formats modules, once the job runs
-        self._data: Any = None
+        # the algorithm.training and algorithm.data_formats modules, once the job runs
+        self._algorithm: ModuleType = ModuleType("unloaded")
+        self._data: ModuleType = ModuleType("unloaded")
 
     # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
     def status(self) -> str:
@@ -372,7 +375,7 @@ class TrainingRun(JobRun):
         self._log(*plan.notes)
         return plan
 
-    def _channel_files(self, channel: dict[str, Any]) -> list[DataFile]:
+    def _channel_files(self, channel: Document) -> list[DataFile]:
         name = channel["ChannelName"]
         source = (channel.get("DataSource") or {}).get("S3DataSource")
         if not source:
@@ -394,7 +397,7 @@ class TrainingRun(JobRun):
         except backends.S3ObjectMissing as exc:
             raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
 
-    def _channel_uris(self, name: str, source: dict[str, Any]) -> list[str]:
+    def _channel_uris(self, name: str, source: Document) -> list[str]:
         uri = source.get("S3Uri", "")
         data_type = source.get("S3DataType") or "S3Prefix"
         try:
@@ -426,7 +429,7 @@ class TrainingRun(JobRun):
         except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
             raise ValueError(f"the manifest is not of the form [{{\"prefix\": \"s3://...\"}}, \"key\", ...] ({exc})") from None
 
-    def _check_channels(self, channels: dict[str, dict[str, Any]]) -> str:
+    def _check_channels(self, channels: dict[str, Document]) -> str:
         """The channels the algorithm reads, with one content type; returns its data format."""
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:
@@ -528,13 +531,17 @@ class TrainingRun(JobRun):
 class TrainingBackend(JobBackend):
     """CreateTrainingJob runs the job, StopTrainingJob (which moto lacks) stops it; tuning jobs launch theirs."""
 
-    def create_training_job(self, training_job_name: str, **request: Any) -> FakeTrainingJob:
+    def create_training_job(self, training_job_name: str, **request: MotoArguments) -> FakeTrainingJob:
         job = self._new_training_job(training_job_name, None, request)
         TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
     def launch_training_job(
-        self, tuning_job_arn: str, observer: RoundObserver | None, on_finish: Callable[[], None], **request: Any
+        self,
+        tuning_job_arn: str,
+        observer: RoundObserver | None,
+        on_finish: Callable[[], None],
+        **request: MotoArguments,
     ) -> TrainingRun:
         """Create and start a training job on behalf of a tuning job, without waiting for it."""
         job = self._new_training_job(request.pop("training_job_name"), tuning_job_arn, request)
@@ -542,7 +549,7 @@ class TrainingBackend(JobBackend):
         run.start()
         return run
 
-    def _new_training_job(self, name: str, tuning_job_arn: str | None, request: dict[str, Any]) -> TrainingJob:
+    def _new_training_job(self, name: str, tuning_job_arn: str | None, request: Document) -> TrainingJob:
         """moto's create_training_job (moto/sagemaker/models.py) with the emulator's job, refusing a name in use
         as AWS does (moto would overwrite the job)."""
         if name in self.training_jobs:

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
@@ -42,9 +42,13 @@ from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend, arn_f
 
 from . import backends, training
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .shapes import Document, MotoArguments
 
 if TYPE_CHECKING:
     import xgboost as xgb
+
+    from ..algorithm.serving import Prediction
+    from .backends import LogStream
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +104,7 @@ class DataProcessing:
     active: bool
 
 
-def data_processing(config: dict[str, Any] | None, content_type: str | None) -> DataProcessing:
+def data_processing(config: Document | None, content_type: str | None) -> DataProcessing:
     config = config or {}
     given = {key: value for key, value in config.items() if value not in (None, "", "$", "None")}
     if given and (content_type or "").split(";")[0].strip().lower() not in ("text/csv", "csv"):
@@ -122,7 +126,7 @@ def data_processing(config: dict[str, Any] | None, content_type: str | None) -> 
 # --- the request ------------------------------------------------------------------------------------------
 
 
-def validate_request(request: dict[str, Any], backend: SageMakerModelBackend) -> None:
+def validate_request(request: Document, backend: SageMakerModelBackend) -> None:
     """Refuse what the emulator would not run as asked, before the job exists."""
     model = backend._models.get(request["model_name"])
     if model is None:
@@ -259,7 +263,13 @@ class TransformRun(JobRun):
         make = functools.partial(backends.LogStream, self.account_id, self.region, LOG_GROUP)
         return make(name), make(f"{name}/data-log")
 
-    def _worker(self, booster: Any, share: list[InputObject], streams: tuple[Any, Any], errors: list[BaseException]) -> None:
+    def _worker(
+        self,
+        booster: xgb.Booster,
+        share: list[InputObject],
+        streams: tuple[LogStream, LogStream],
+        errors: list[BaseException],
+    ) -> None:
         stream, data_log = streams
         stream.write([training._info(f"Local emulator: batch transform of {len(share)} object(s) with model "
                                      f"{self.job.model_name} (built-in XGBoost).")])
@@ -271,7 +281,7 @@ class TransformRun(JobRun):
         except BaseException as exc:  # noqa: BLE001 - handed to the job's thread, which ends the job
             errors.append(exc)
 
-    def _transform(self, booster: Any, item: InputObject, data_log: Any) -> str:
+    def _transform(self, booster: xgb.Booster, item: InputObject, data_log: LogStream) -> str:
         from ..algorithm import serving
 
         self._check_stop()
@@ -332,7 +342,7 @@ class TransformRun(JobRun):
         return ",".join(processing.input_filter(record.decode("utf-8").rstrip("\r").split(","))).encode()
 
     @staticmethod
-    def _scores(prediction: Any) -> list[bytes]:
+    def _scores(prediction: Prediction) -> list[bytes]:
         """One answer per record: batch mode's one score per line (CSV), or per JSON Lines entry."""
         if prediction.content_type.startswith("application/json") and not prediction.content_type.endswith("lines"):
             return [json.dumps(entry).encode() for entry in json.loads(prediction.body)["predictions"]]
@@ -366,7 +376,7 @@ class TransformRun(JobRun):
 class TransformJob(FakeTransformJob):
     """moto's transform job, InProgress from the start as on AWS."""
 
-    def __init__(self, **request: Any) -> None:
+    def __init__(self, **request: MotoArguments) -> None:
         super().__init__(**request)
         self.transform_job_status = "InProgress"
         self.transform_start_time = self.creation_time
@@ -379,7 +389,7 @@ class TransformJob(FakeTransformJob):
 class TransformBackend(JobBackend):
     """CreateTransformJob runs the batch transform, StopTransformJob (which moto lacks) stops it."""
 
-    def create_transform_job(self, transform_job_name: str, **request: Any) -> FakeTransformJob:
+    def create_transform_job(self, transform_job_name: str, **request: MotoArguments) -> FakeTransformJob:
         if transform_job_name in self.transform_jobs:
             raise ResourceInUseException(message=f"Job name must be unique within an AWS account and region, and a "
                                          "transform job with this name already exists "

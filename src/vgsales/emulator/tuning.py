@@ -26,7 +26,7 @@ import queue
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
@@ -34,9 +34,12 @@ from moto.sagemaker.models import FakeTrainingJob, HyperParameterTuningJob, Sage
 
 from . import training
 from .lifecycle import JobRun
+from .shapes import Document, Json, MotoArguments, ReadDocument
 from .tuning_request import TuningSpec, refuse, validate_request
 
 if TYPE_CHECKING:
+    import optuna
+
     from .tuning_search import Search
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 class Child:
     """One training job launched by a tuning job."""
 
-    def __init__(self, run: training.TrainingRun, trial: Any, tuned: dict[str, str]) -> None:
+    def __init__(self, run: training.TrainingRun, trial: optuna.trial.Trial, tuned: dict[str, str]) -> None:
         self.run = run
         self.trial = trial
         self.tuned = tuned
@@ -187,7 +190,7 @@ class TuningRun(JobRun):
             self.job.children = list(self._children.items())
         return child
 
-    def _observer(self, search: Search, trial: Any) -> training.RoundObserver:
+    def _observer(self, search: Search, trial: optuna.trial.Trial) -> training.RoundObserver:
         metric = self.spec.metric
 
         def observe(round_index: int, metrics: dict[str, float]) -> bool:
@@ -224,7 +227,7 @@ class TuningRun(JobRun):
         pick = max if self.spec.maximize else min
         return pick(self._scores.items(), key=lambda item: item[1])
 
-    def _summary_of_best(self) -> dict[str, Any] | None:
+    def _summary_of_best(self) -> Document | None:
         best = self._best()
         return child_summary(self.job, best[0], self._children[best[0]].tuned, self.backend) if best else None
 
@@ -257,7 +260,7 @@ class TuningRun(JobRun):
             self._set(status)
 
 
-def _resource_config(definition: Mapping[str, Any]) -> dict[str, Any]:
+def _resource_config(definition: ReadDocument) -> Document:
     """ResourceConfig, or the instance type, count and volume of HyperParameterTuningResourceConfig."""
     if definition.get("ResourceConfig"):
         return dict(definition["ResourceConfig"])
@@ -288,12 +291,12 @@ def objective_status(job: FakeTrainingJob, metric: str) -> str:
 
 def child_summary(
     tuning_job: HyperParameterTuningJob, name: str, tuned: Mapping[str, str], backend: SageMakerModelBackend
-) -> dict[str, Any]:
+) -> Document:
     """A HyperParameterTrainingJobSummary, from the training job as it is now."""
     job = backend.training_jobs[name]
     config = tuning_job.hyper_parameter_tuning_job_config
     metric = config["HyperParameterTuningJobObjective"]["MetricName"]
-    summary: dict[str, Any] = {
+    summary: Document = {
         "TrainingJobName": name,
         "TrainingJobArn": job.arn,
         "TuningJobName": tuning_job.hyper_parameter_tuning_job_name,
@@ -319,17 +322,17 @@ def child_summary(
 class TuningJob(HyperParameterTuningJob):
     """moto's tuning job, in the state of a job that has just started, answering from the children it ran."""
 
-    def __init__(self, spec: TuningSpec, **request: Any) -> None:
+    def __init__(self, spec: TuningSpec, **request: MotoArguments) -> None:
         super().__init__(**request)
         self.children: list[tuple[str, Child]] = []  # (training job name, child) in launch order
         _prepare(self, spec)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> Document:
         described = super().describe()
         described.pop("TrainingJobDefinitions", None)
         return {key: value for key, value in described.items() if value is not None}
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Document:
         return {key: value for key, value in super().summary().items() if value is not None}
 
 
@@ -366,11 +369,10 @@ def _prepare(job: TuningJob, spec: TuningSpec) -> None:
     ]
 
 
-
 class TuningBackend(training.TrainingBackend):
     """CreateHyperParameterTuningJob runs the search; Stop, Delete and ListTrainingJobsFor... answer from it."""
 
-    def create_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str, **request: Any) -> str:
+    def create_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str, **request: MotoArguments) -> str:
         spec = validate_request(
             request.get("hyper_parameter_tuning_job_config"),
             request.get("training_job_definition"),
@@ -393,7 +395,7 @@ class TuningBackend(training.TrainingBackend):
             raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job called {name}. Type another name.")
         return job
 
-    def describe_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str) -> dict[str, Any]:
+    def describe_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str) -> Document:
         return self._tuning_job(hyper_parameter_tuning_job_name).describe()
 
     def stop_hyper_parameter_tuning_job(self, name: str) -> None:
@@ -419,7 +421,7 @@ class TuningBackend(training.TrainingBackend):
         status_equals: str | None,
         max_results: int | None,
         next_token: str | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Document], str | None]:
         """Which moto lacks: sorted, filtered and paged as SageMaker documents."""
         job = self._tuning_job(name)
         summaries = [child_summary(job, child_name, child.tuned, self) for child_name, child in job.children]
@@ -432,7 +434,7 @@ class TuningBackend(training.TrainingBackend):
         if sort_by == "FinalObjectiveMetricValue":
             # SageMaker lists only the jobs that returned an objective metric when sorting by it.
             summaries = [summary for summary in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in summary]
-        keys: dict[str, Callable[[dict[str, Any]], Any]] = {
+        keys: dict[str, Callable[[Document], Json]] = {
             "Name": lambda summary: summary["TrainingJobName"],
             "CreationTime": lambda summary: summary["CreationTime"],
             "Status": lambda summary: summary["TrainingJobStatus"],

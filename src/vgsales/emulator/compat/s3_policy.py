@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
+
 
 from moto.iam.access_control import PermissionResult
 from moto.s3.exceptions import S3AccessDeniedError
@@ -28,6 +28,7 @@ from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
 from . import policy
+from ..shapes import Environ, Json, StartResponse, WsgiApp
 from ._patching import original, patch
 
 # Set per request by record_transport(); empty outside a served request (e.g. moto's in-process mock).
@@ -47,8 +48,8 @@ def install() -> None:
 BARE_DENIAL = (403, {}, "")
 
 
-def _denied_with_a_reason(moto_key_response: Callable[..., Any]) -> Callable[..., Any]:
-    def key_response(self: S3Response, request: Any, full_url: str) -> Any:
+def _denied_with_a_reason(moto_key_response: Callable[..., Json]) -> Callable[..., Json]:
+    def key_response(self: S3Response, request: Json, full_url: str) -> Json:
         response = moto_key_response(self, request, full_url)
         if response == BARE_DENIAL:
             raise S3AccessDeniedError()  # key_response renders it as S3's XML error
@@ -57,10 +58,10 @@ def _denied_with_a_reason(moto_key_response: Callable[..., Any]) -> Callable[...
     return key_response
 
 
-def record_transport(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+def record_transport(app: WsgiApp) -> WsgiApp:
     """WSGI middleware: remember, for the duration of each request, whether it arrived over TLS."""
 
-    def recorded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def recorded(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         token = _request_context.set(request_context(environ))
         try:
             return app(environ, start_response)
@@ -75,7 +76,7 @@ def current_request_context() -> Mapping[str, str]:
     return _request_context.get()
 
 
-def request_context(environ: Mapping[str, Any]) -> dict[str, str]:
+def request_context(environ: Mapping[str, Json]) -> dict[str, str]:
     """The global condition keys we can know about a request, lower-cased as AWS compares them."""
     secure = environ.get("wsgi.url_scheme") == "https"
     context = {"aws:securetransport": "true" if secure else "false"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any
+
 
 from botocore.model import OperationNotFoundError, Shape
 from moto.core.utils import get_service_model, utcnow
@@ -21,6 +21,8 @@ from moto.sagemaker.models import (
     FakeSageMakerNotebookInstanceLifecycleConfig,
     SageMakerModelBackend,
 )
+
+from ..shapes import Document, Json, MotoArguments
 
 # What AWS reports for settings a notebook instance was created without.
 DEFAULT_PLATFORM_IDENTIFIER = "notebook-al2023-v1"  # AWS's default for new notebook instances since 2026-05-15
@@ -37,14 +39,14 @@ class NotebookInstance(FakeSagemakerNotebookInstance):
         platform_identifier: str | None = None,
         instance_metadata_service_configuration: dict[str, str] | None = None,
         ip_address_type: str | None = None,
-        **request: Any,
+        **request: MotoArguments,
     ) -> None:
         super().__init__(**request)
         self.platform_identifier = platform_identifier or DEFAULT_PLATFORM_IDENTIFIER
         self.instance_metadata_service_configuration = dict(instance_metadata_service_configuration or DEFAULT_IMDS)
         self.ip_address_type = ip_address_type or DEFAULT_IP_ADDRESS_TYPE
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Document:
         described = super().to_dict()
         described["PlatformIdentifier"] = self.platform_identifier
         described["InstanceMetadataServiceConfiguration"] = self.instance_metadata_service_configuration
@@ -54,7 +56,7 @@ class NotebookInstance(FakeSagemakerNotebookInstance):
 
 # moto gap: CreateNotebookInstanceLifecycleConfig drops its Tags (and ListTags has nowhere to find them).
 class LifecycleConfig(FakeSageMakerNotebookInstanceLifecycleConfig):
-    def __init__(self, tags: list[dict[str, str]] | None = None, **request: Any) -> None:
+    def __init__(self, tags: list[dict[str, str]] | None = None, **request: MotoArguments) -> None:
         super().__init__(**request)
         self.tags = list(tags or [])
 
@@ -66,9 +68,9 @@ class NotebookBackend(SageMakerModelBackend):
     # moto gap: _get_resource_from_arn has no entry for notebook-instance-lifecycle-config (ListTags on one is
     # a 500 that Terraform retries for minutes), and for a name it does not know it fails with an
     # AttributeError (500) instead of the ValidationException it means to raise.
-    def _get_resource_from_arn(self, arn: str) -> Any:
+    def _get_resource_from_arn(self, arn: str) -> Json:
         kind, _, name = arn.split(":", 5)[-1].partition("/")
-        resource: Any
+        resource: Json
         if kind == "notebook-instance-lifecycle-config":
             # AWS lower-cases names in ARNs; look the name up the same way.
             found = {key.lower(): value for key, value in self.notebook_instance_lifecycle_configurations.items()}
@@ -130,7 +132,7 @@ class NotebookBackend(SageMakerModelBackend):
         config.last_modified_time = utcnow()
 
     # moto gap: ListNotebookInstanceLifecycleConfigs is not implemented (a 500); `invoke status` lists them.
-    def list_notebook_instance_lifecycle_configs(self, name_contains: str) -> list[dict[str, Any]]:
+    def list_notebook_instance_lifecycle_configs(self, name_contains: str) -> list[Document]:
         configs = sorted(
             self.notebook_instance_lifecycle_configurations.values(),
             key=lambda config: config.notebook_instance_lifecycle_config_name,
@@ -153,7 +155,7 @@ class NotebookBackend(SageMakerModelBackend):
         platform_identifier: str | None = None,
         instance_metadata_service_configuration: dict[str, str] | None = None,
         ip_address_type: str | None = None,
-        **request: Any,
+        **request: MotoArguments,
     ) -> FakeSagemakerNotebookInstance:
         # moto's create_notebook_instance (moto/sagemaker/models.py), with the emulator's instance.
         self._validate_unique_notebook_instance_name(notebook_instance_name)
@@ -171,7 +173,7 @@ class NotebookBackend(SageMakerModelBackend):
 
     # moto gap: UpdateNotebookInstance is not implemented. AWS updates only a stopped (or failed) instance,
     # never shrinks its volume, and leaves it Stopped.
-    def update_notebook_instance(self, notebook_instance_name: str, param: Callable[[str], Any]) -> None:
+    def update_notebook_instance(self, notebook_instance_name: str, param: Callable[[str], Json]) -> None:
         """param: UpdateNotebookInstance's parameters as sent, by AWS's names."""
         notebook = self.get_notebook_instance(notebook_instance_name)
         if notebook.status not in ("Stopped", "Failed"):
@@ -237,7 +239,7 @@ class NotebookBackend(SageMakerModelBackend):
 # OutputDataConfig.KmsKeyId, which AWS returns as "" when no key was given.
 
 
-def shaped(action: str, result: dict[str, Any]) -> dict[str, Any]:
+def shaped(action: str, result: Document) -> Document:
     """A response as AWS shapes it: see the gap above."""
     try:
         output = get_service_model("sagemaker").operation_model(action).output_shape
@@ -251,7 +253,7 @@ def shaped(action: str, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def prune_empty_structures(value: Any, shape: Shape) -> Any:
+def prune_empty_structures(value: Json, shape: Shape) -> Json:
     """A copy of value without empty dicts where the API shape requires members; nothing else changes."""
     if shape.type_name == "structure" and isinstance(value, dict):
         members = shape.members  # type: ignore[attr-defined]
