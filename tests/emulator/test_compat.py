@@ -23,7 +23,7 @@ from moto.s3.models import FakeBucket
 from moto.sagemaker.models import FakeSagemakerNotebookInstance, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
-from vgsales.emulator.compat import _patching, policy, s3_policy
+from vgsales.emulator.compat import policy, s3_policy
 from vgsales.emulator.compat.sagemaker import prune_empty_structures
 
 REGION = "us-east-1"
@@ -70,18 +70,18 @@ def deny_insecure_transport(bucket: str, secure_transport: str = "false") -> dic
 def test_gap_moto_ignores_the_secure_transport_condition():
     bucket = FakeBucket("gap-bucket", DEFAULT_ACCOUNT_ID, REGION)
     bucket.policy = json.dumps(deny_insecure_transport("gap-bucket")).encode()
-    moto_get_permission = _patching.original(FakeBucket, "get_permission")
+    moto_get_permission = FakeBucket.get_permission
     # moto denies a request it cannot know to be insecure: the condition is not evaluated.
     assert moto_get_permission(bucket, "s3:GetObject", "arn:aws:s3:::gap-bucket/k") == PermissionResult.DENIED
 
 
 def test_gap_moto_answers_a_policy_denial_with_an_empty_403():
-    """The compat patch replaces exactly this answer of moto's (S3Response._key_response) with S3's XML error."""
+    """s3_policy.S3Service replaces exactly this answer of moto's (S3Response._key_response) with S3's XML error."""
     import inspect
 
     from moto.s3.responses import S3Response
 
-    source = inspect.getsource(_patching.original(S3Response, "_key_response"))
+    source = inspect.getsource(S3Response._key_response)
     assert "return 403, {}, \"\"" in source
     assert s3_policy.BARE_DENIAL == (403, {}, "")
 

@@ -15,6 +15,7 @@ import boto3
 import moto
 import pytest
 from botocore.exceptions import ClientError
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.s3.models import FakeBucket
 from moto.sagemaker import urls as sagemaker_urls
 from moto.sagemaker.models import sagemaker_backends
@@ -233,7 +234,10 @@ def test_install_is_idempotent():
     server.install()
     server.install()
     # A second install must not wrap our replacement in another layer: the original is still moto's own.
-    assert _patching.original(FakeBucket, "get_permission").__module__ == "moto.s3.models"
+    assert _patching.original(ActionAuthenticatorMixin, "_authenticate_and_authorize_action").__module__ == (
+        "moto.core.authorization"
+    )
+    assert FakeBucket.get_permission.__module__ == "moto.s3.models"  # subclassed, never replaced
     # moto's routes dispatch to the emulator's response class, and its backends are the emulator's.
     assert sagemaker_urls.url_paths["{0}/$"].__self__ is SageMakerService
     assert SageMakerService.serialized is not SageMakerResponse.serialized

@@ -147,7 +147,7 @@ def enforced() -> bool:
     return ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
 
 
-# --- moto patches -----------------------------------------------------------------------------------------
+# --- moto's access control, replaced in place (install) ---------------------------------------------------
 
 
 def _account_of_key(access_key: str) -> str:

@@ -33,7 +33,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from ..errors import WorkshopError
 from .. import loopback
 from . import endpoint

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-
 import moto
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter

@@ -7,12 +7,13 @@ of both, registered there:
 
 - SageMaker: sagemaker.SageMakerBackend (jobs, endpoints, notebook instances) and sagemaker.SageMakerService
 - SageMaker Runtime: hosting.RuntimeService (InvokeEndpoint)
+- S3: compat/s3.S3Backend (bucket policies evaluated with AWS's rules, delete markers) and s3_policy.S3Service
 - IAM: IamService (SimulatePrincipalPolicy; the resource it authorises on)
 - CloudWatch Logs: LogsService (the resource each action authorises on)
 
-What moto shares between services has no class of its own to register, so compat/ and access.py replace those
-few attributes in place (compat/_patching.py): S3's bucket policy, its denial and its delete markers, and the
-access control of every request. Each has a canary test in tests/emulator.
+moto's access control is shared by every service (a mixin of every response class, and a module function), so
+access.py replaces those three attributes in place (compat/_patching.py), after the services. Each moto gap
+the emulator works around has a canary test in tests/emulator.
 
 A piece that fails to install stops the emulator with a message that names it: plain moto never answers in
 the emulator's place.
@@ -25,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-
 import moto
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.responses import ActionResult, BaseResponse
@@ -33,6 +33,9 @@ from moto.iam import urls as iam_urls
 from moto.iam.responses import IamResponse
 from moto.logs import urls as logs_urls
 from moto.logs.responses import LogsResponse
+from moto.s3 import urls as s3_urls
+from moto.s3.models import s3_backends
+from moto.s3.responses import S3Response
 from moto.sagemaker import urls as sagemaker_urls
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
@@ -41,7 +44,9 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from ..errors import WorkshopError
 from . import access, training
-from .compat import iam, s3_policy, s3_versions
+from .compat import iam
+from .compat.s3 import S3Backend
+from .compat.s3_policy import S3Service
 from .hosting import RuntimeService
 from .sagemaker import SageMakerBackend, SageMakerService
 
@@ -86,7 +91,8 @@ class Seam:
         replaced = 0
         for path, handler in self.routes.url_paths.items():
             if getattr(handler, "__self__", None) in (self.moto_response, self.response):
-                self.routes.url_paths[path] = self.response.dispatch
+                # The same dispatcher (dispatch, or S3's bucket_dispatch, key_dispatch...) of the emulator's class.
+                self.routes.url_paths[path] = getattr(self.response, handler.__name__)
                 replaced += 1
         if not replaced:
             raise InstallError(f"moto {moto.__version__} routes no {self.service} request to "
@@ -110,14 +116,11 @@ class Seam:
 SEAMS = (
     Seam("sagemaker", sagemaker_urls, SageMakerResponse, SageMakerService, sagemaker_backends, SageMakerBackend),
     Seam("sagemaker-runtime", runtime_urls, SageMakerRuntimeResponse, RuntimeService),
+    Seam("s3", s3_urls, S3Response, S3Service, s3_backends, S3Backend),
     Seam("iam", iam_urls, IamResponse, IamService),
     Seam("logs", logs_urls, LogsResponse, LogsService),
 )
-SHARED: tuple[tuple[str, Callable[[], None]], ...] = (
-    ("S3 bucket policies (compat/s3_policy.py)", s3_policy.install),
-    ("S3 delete markers (compat/s3_versions.py)", s3_versions.install),
-    ("access control (access.py)", access.install),
-)
+SHARED: tuple[tuple[str, Callable[[], None]], ...] = (("access control (access.py)", access.install),)
 # Imported in the background at start: a job or an endpoint should not wait for xgboost to import.
 WARM_MODULES = training.XGBOOST_MODULES + ("vgsales.algorithm.serving",)
 

@@ -23,7 +23,6 @@ import math
 import random
 import threading
 
-
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState

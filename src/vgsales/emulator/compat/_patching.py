@@ -1,9 +1,11 @@
-"""Replace attributes of moto's classes once, keeping the originals reachable for tests."""
+"""Replace attributes of moto's classes once, keeping the originals reachable for tests.
+
+Only for what moto shares between every service and so offers no class to subclass (access.py's access control).
+"""
 
 from __future__ import annotations
 
 from ..shapes import Json
-
 
 _MARK = "__vgsales_original__"
 

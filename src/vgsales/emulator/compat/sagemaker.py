@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-
 from botocore.model import OperationNotFoundError, Shape
 from moto.core.utils import get_service_model, utcnow
 from moto.sagemaker.exceptions import ValidationError
