@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.base_backend import backend_lock
 from moto.sagemaker.models import sagemaker_backends
 from sklearn.datasets import dump_svmlight_file, make_classification
 
@@ -99,7 +100,8 @@ def test_a_reset_mid_job_leaves_nothing_running(aws_env, bucket):
     names = [single, distributed, tuning] + [job for job in backend.training_jobs if job.startswith(tuning)]
     assert len(job_threads(names)) == 4
 
-    backend.reset()  # what moto's reset (BackendDict.reset) does to each backend
+    with backend_lock:  # moto's reset (BackendDict.reset) resets each backend holding its global lock
+        backend.reset()
 
     assert backend.runs.running() == []
     assert job_threads(names) == []

@@ -96,7 +96,9 @@ def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
     return booster
 
 
-def load_model(backend: SageMakerModelBackend, endpoint_name: str, config_name: str) -> LoadedModel:
+def load_model(
+    backend: SageMakerModelBackend, aws: backends.ServiceAccess, endpoint_name: str, config_name: str
+) -> LoadedModel:
     """Download and load the model of an endpoint config's first production variant."""
     config = backend.endpoint_configs.get(config_name)
     if config is None or not config.production_variants:
@@ -117,12 +119,10 @@ def load_model(backend: SageMakerModelBackend, endpoint_name: str, config_name: 
     url = container.get("ModelDataUrl")
     if not url:
         raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")
-    stream = backends.LogStream(
-        backend.account_id, backend.region_name, f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator"
-    )
+    stream = aws.log_stream(f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator")
     stream.write([f"Loading the model of variant {variant_name} from {url}"])
     try:
-        archive = backends.get_object(backend.account_id, backend.region_name, url)
+        archive = aws.get_object(url)
     except (backends.S3ObjectMissing, ValueError):
         message = (
             f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure that there '
@@ -274,7 +274,7 @@ class Endpoint(FakeEndpoint):
         self.endpoint_status = "Creating"
 
 
-class HostingBackend(SageMakerModelBackend):
+class HostingBackend(backends.ServiceBackend):
     """Endpoints that load their model and serve it; the loaded models live here, so moto's reset drops them."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -345,6 +345,7 @@ class HostingBackend(SageMakerModelBackend):
         return endpoint
 
     def _start_load(self, endpoint: FakeEndpoint, config_name: str, updating: bool) -> None:
+        aws = self.aws()
         with self._hosting_lock:
             generation = self._generations.get(endpoint.arn, 0) + 1
             self._generations[endpoint.arn] = generation
@@ -352,7 +353,7 @@ class HostingBackend(SageMakerModelBackend):
         def run() -> None:
             loaded, error = None, None
             try:
-                loaded = load_model(self, endpoint.endpoint_name, config_name)
+                loaded = load_model(self, aws, endpoint.endpoint_name, config_name)
             except ModelLoadError as exc:
                 error = str(exc)
             except Exception as exc:  # an emulator bug must still end the load, never leave it Creating

@@ -18,7 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from moto.sagemaker.models import SageMakerModelBackend
+from .backends import ServiceBackend
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class RunRegistry:
                 log.warning("%s job %s did not stop within %.0f s of a reset", run.kind, run.name, timeout)
 
 
-class JobBackend(SageMakerModelBackend):
+class JobBackend(ServiceBackend):
     """moto's SageMaker backend, owning the runs of its jobs; moto's reset halts them first."""
 
     def __init__(self, region_name: str, account_id: str) -> None:

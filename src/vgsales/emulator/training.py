@@ -195,6 +195,7 @@ class TrainingRun(JobRun):
         self.observer = observer
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
+        self.aws = backend.aws()
         condition = job.stopping_condition or {}
         self.max_runtime = float(condition.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS)
         self._started = time.monotonic()
@@ -287,7 +288,7 @@ class TrainingRun(JobRun):
         name = self.job.training_job_name
         # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
         self._streams = [
-            backends.LogStream(self.account_id, self.region, LOG_GROUP, f"{name}/algo-{i}-{epoch}")
+            self.aws.log_stream(LOG_GROUP, f"{name}/algo-{i}-{epoch}")
             for i in range(1, self.instance_count + 1)
         ]
 
@@ -393,7 +394,7 @@ class TrainingRun(JobRun):
 
     def _fetch(self, uri: str) -> bytes:
         try:
-            return backends.get_object(self.account_id, self.region, uri)
+            return self.aws.get_object(uri)
         except backends.S3ObjectMissing as exc:
             raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
 
@@ -403,7 +404,7 @@ class TrainingRun(JobRun):
         try:
             if data_type == "S3Prefix":
                 bucket, _ = backends.parse_s3_uri(uri)
-                keys = [k for k in backends.list_objects(self.account_id, self.region, uri) if self._data.is_data_file(k)]
+                keys = [k for k in self.aws.list_objects(uri) if self._data.is_data_file(k)]
                 uris = [f"s3://{bucket}/{key}" for key in keys]
             elif data_type == "ManifestFile":
                 uris = self._manifest_uris(uri)
@@ -423,7 +424,7 @@ class TrainingRun(JobRun):
 
     def _manifest_uris(self, uri: str) -> list[str]:
         try:
-            entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+            entries = json.loads(self.aws.get_object(uri))
             prefix = entries[0]["prefix"]
             return [prefix + relative for relative in entries[1:]]
         except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
@@ -480,7 +481,7 @@ class TrainingRun(JobRun):
 
     def _upload_archive(self, archive: bytes) -> None:
         try:
-            backends.put_object(self.account_id, self.region, self._output_uri(), archive)
+            self.aws.put_object(self._output_uri(), archive)
         except (backends.S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self._output_uri()}: {exc}.") from None
 

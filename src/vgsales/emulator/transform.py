@@ -182,6 +182,7 @@ class TransformRun(JobRun):
         self.job = job
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
+        self.aws = backend.aws()
 
     # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
     def status(self) -> str:
@@ -232,7 +233,7 @@ class TransformRun(JobRun):
         container = model.primary_container or model.containers[0]
         url = container.get("ModelDataUrl")
         try:
-            return _booster_from_archive(backends.get_object(self.account_id, self.region, url), url)
+            return _booster_from_archive(self.aws.get_object(url), url)
         except (backends.S3ObjectMissing, ValueError):
             raise TransformFailure("", f"ClientError: Failed to download model data from URL: \"{url}\". Please ensure "
                                    "that there is an object located at the URL.") from None
@@ -244,11 +245,11 @@ class TransformRun(JobRun):
         uri = source["S3Uri"]
         try:
             if (source.get("S3DataType") or "S3Prefix") == "ManifestFile":
-                entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+                entries = json.loads(self.aws.get_object(uri))
                 prefix = entries[0]["prefix"]
                 return [InputObject(prefix + key, key) for key in entries[1:]]
             bucket, prefix = backends.parse_s3_uri(uri)
-            keys = backends.list_objects(self.account_id, self.region, uri)
+            keys = self.aws.list_objects(uri)
         except (backends.S3ObjectMissing, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise TransformFailure("", f"ClientError: Failed to read the input {uri}: {exc}.") from None
         if not keys:
@@ -260,7 +261,7 @@ class TransformRun(JobRun):
     def _worker_streams(self, epoch: int) -> tuple[backends.LogStream, backends.LogStream]:
         instance = f"i-{secrets.token_hex(8)}"
         name = f"{self.job.transform_job_name}/{instance}-{epoch}"
-        make = functools.partial(backends.LogStream, self.account_id, self.region, LOG_GROUP)
+        make = functools.partial(self.aws.log_stream, LOG_GROUP)
         return make(name), make(f"{name}/data-log")
 
     def _worker(
@@ -285,7 +286,7 @@ class TransformRun(JobRun):
         from ..algorithm import serving
 
         self._check_stop()
-        content = backends.get_object(self.account_id, self.region, item.uri)
+        content = self.aws.get_object(item.uri)
         transform_input = self.job.transform_input
         content_type = transform_input.get("ContentType") or "text/csv"
         accept = (self.job.transform_output or {}).get("Accept")
@@ -307,7 +308,7 @@ class TransformRun(JobRun):
         assemble = (self.job.transform_output or {}).get("AssembleWith") or "None"
         body = b"".join(answer + b"\n" for answer in answers) if assemble == "Line" else b"".join(answers)
         output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
-        backends.put_object(self.account_id, self.region, output, body)
+        self.aws.put_object(output, body)
         return f"{item.uri}: {len(answers)} record(s) -> {output}"
 
     @staticmethod

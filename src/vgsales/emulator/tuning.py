@@ -69,6 +69,7 @@ class TuningRun(JobRun):
     def __init__(self, backend: TuningBackend, job: TuningJob, spec: TuningSpec) -> None:
         super().__init__(backend.runs, job.arn, job.hyper_parameter_tuning_job_name)
         self.backend = backend
+        backend.aws()  # looked up now, in the request's thread, for the children (see backends.ServiceAccess)
         self.job = job
         self.spec = spec
         self._events: queue.Queue[str] = queue.Queue()
