@@ -42,9 +42,22 @@ def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def test_moto_is_the_version_the_patches_were_written_for():
-    # Every patch below targets moto's internals; a new moto needs every gap test re-checked.
+def test_moto_is_the_version_the_emulator_was_written_for():
+    # The emulator subclasses moto's internals; a new moto needs every gap test re-checked.
     assert moto.__version__ == "5.2.5"
+
+
+def test_moto_is_pinned_the_same_way_everywhere():
+    """pyproject.toml's emulator extra and requirements.txt pin the moto this process runs, exactly."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["emulator"]
+    requirements = (root / "requirements.txt").read_text()
+    assert [pin for pin in extra if pin.startswith("moto")] == [f"moto[server]=={moto.__version__}"]
+    assert re.findall(r"^moto\S*", requirements, re.M) == [f"moto[server]=={moto.__version__}"]
 
 
 # --- S3: bucket policy conditions (compat/s3_policy.py, compat/policy.py) --------------------------------

@@ -261,6 +261,26 @@ def test_a_piece_that_cannot_install_stops_the_emulator():
         seam.install()
 
 
+def test_a_backend_moto_built_before_the_emulator_stops_it():
+    """State in moto's own class would be served by the emulator's responses: refused, with a message."""
+    from moto.core.base_backend import BackendDict
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    from vgsales.emulator import services
+
+    backends = BackendDict(SageMakerModelBackend, "sagemaker")
+    backends["111122223333"]["us-east-1"]  # moto builds it on first use
+    try:
+        seam = services.Seam(
+            "sagemaker", sagemaker_urls, SageMakerResponse, SageMakerService, backends, SageMakerBackend
+        )
+        with pytest.raises(services.InstallError, match="moto's own sagemaker backend already exists for account 1111"):
+            seam.install()
+        assert backends.backend is SageMakerModelBackend
+    finally:
+        BackendDict._instances.remove(backends)
+
+
 def test_managed_policies_are_loaded_before_any_backend_exists():
     assert server.MOTO_SETTINGS["MOTO_IAM_LOAD_MANAGED_POLICIES"] == "true"
     server.configure_moto()
