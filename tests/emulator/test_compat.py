@@ -47,6 +47,33 @@ def test_moto_is_the_version_the_emulator_was_written_for():
     assert moto.__version__ == "5.2.5"
 
 
+# moto's methods that the emulator's backends repeat with their own model classes (moto builds its models inside
+# them, so a subclass cannot reach them otherwise), with a digest of moto's source as the emulator copied it.
+REPEATED = {
+    ("sagemaker", "create_training_job"): "28e33b84f7b4fdf5",  # training.TrainingBackend
+    ("sagemaker", "create_hyper_parameter_tuning_job"): "ee5e9c07749b6616",  # tuning.TuningBackend
+    ("sagemaker", "create_transform_job"): "53e7fe036fa2f673",  # transform.TransformBackend
+    ("sagemaker", "create_endpoint"): "5474548999156c86",  # hosting.HostingBackend
+    ("sagemaker", "create_notebook_instance"): "f34f6da49bba369e",  # compat/sagemaker.NotebookBackend
+    ("sagemaker", "create_notebook_instance_lifecycle_config"): "792e418f3c6c7842",  # compat/sagemaker.NotebookBackend
+    ("s3", "create_bucket"): "f7ecc576c5d211e9",  # compat/s3.S3Backend
+    ("s3", "_set_delete_marker"): "f95d9e59e39fdc42",  # compat/s3.S3Backend
+}
+
+
+@pytest.mark.parametrize(("service", "method"), sorted(REPEATED))
+def test_moto_methods_the_backends_repeat_are_as_copied(service, method):
+    """A moto change to one of these needs the emulator's copy brought in line (then update the digest)."""
+    import hashlib
+    import inspect
+
+    from moto.s3.models import S3Backend
+
+    owner = {"sagemaker": SageMakerModelBackend, "s3": S3Backend}[service]
+    digest = hashlib.sha256(inspect.getsource(getattr(owner, method)).encode()).hexdigest()[:16]
+    assert digest == REPEATED[(service, method)]
+
+
 def test_moto_is_pinned_the_same_way_everywhere():
     """pyproject.toml's emulator extra and requirements.txt pin the moto this process runs, exactly."""
     import re
