@@ -24,7 +24,7 @@ from pandas.api.types import is_numeric_dtype
 
 from vgsales.errors import WorkshopError
 
-# The copy every AWS workshop notebook has downloaded since 2020 (NOTES §1, data/SOURCES.md).
+# The copy every AWS workshop notebook has downloaded since 2020.
 KNOWN_SOURCE_URL = "https://raw.githubusercontent.com/awslabs/amazon-sagemaker-workshop/master/data/raw_data.csv"
 KNOWN_SHA256 = "4ad802a9e51792e7a96b84da4501e5f64c97484d937ede9441d2e1145c1d7b03"
 KNOWN_SIZE = 1_618_040

@@ -1,6 +1,6 @@
 """The workshop's preprocessing, its libsvm splits and manifest, and the feature-order contract.
 
-``prepare`` repeats the AWS notebook step for step (NOTES §1), so that on the workshop's file it gives the
+``prepare`` repeats the AWS notebook step for step, so that on the workshop's file it gives the
 same 8,021 rows, the same 331 features in the same order and the same shuffled 70/20/10 split; the libsvm
 files it leads to are byte-identical to those AWS committed. ``align`` turns a new game's raw attributes into
 a vector in the manifest's feature order, which is what the trained model and the endpoint expect.
@@ -77,7 +77,8 @@ class PreparedData:
 
 
 def prepare(df: pd.DataFrame, seed: int = SEED) -> PreparedData:
-    """NOTES §1 steps 1-6 on a raw 16-column frame (as returned by ``dataset.load``)."""
+    """The AWS notebook's preprocessing (target, drops, dropna, User_Score, dummies, shuffled split) on a raw
+    16-column frame (as returned by ``dataset.load``)."""
     data = dataset.validate_frame(df).copy()
     data["y"] = data["Global_Sales"] > HIT_THRESHOLD_MILLIONS
     raw_rows, raw_hits = len(data), int(data["y"].sum())

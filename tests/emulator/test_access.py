@@ -17,15 +17,21 @@ from vgsales.emulator.endpoint import Credentials
 from vgsales.emulator.server import EmulatorServer
 
 
-def test_the_patches_are_installed(emulator):
+def test_the_access_rules_are_installed(emulator):
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMRequestBase
-    from moto.logs.responses import LogsResponse
-    from moto.sagemaker.responses import SageMakerResponse
+    from moto.logs import urls as logs_urls
+    from moto.sagemaker import urls as sagemaker_urls
+
+    from vgsales.emulator.sagemaker import SageMakerService
+    from vgsales.emulator.services import LogsService
 
     assert is_patched(IAMRequestBase, "check_action_permitted")
     assert is_patched(ActionAuthenticatorMixin, "_authenticate_and_authorize_action")
-    assert is_patched(SageMakerResponse, "_determine_resource") and is_patched(LogsResponse, "_determine_resource")
+    # The services' resource ARNs come from their own response classes, which moto's routes dispatch to.
+    assert "_determine_resource" in vars(SageMakerService) and "_determine_resource" in vars(LogsService)
+    assert sagemaker_urls.url_paths["{0}/$"].__self__ is SageMakerService
+    assert logs_urls.url_paths["{0}/$"].__self__ is LogsService
     assert is_patched(iam_models, "get_account_id_from")
 
 

@@ -23,7 +23,7 @@ from moto.s3.models import FakeBucket
 from moto.sagemaker.models import FakeSagemakerNotebookInstance, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
-from vgsales.emulator.compat import _patching, policy, s3_policy
+from vgsales.emulator.compat import policy, s3_policy
 from vgsales.emulator.compat.sagemaker import prune_empty_structures
 
 REGION = "us-east-1"
@@ -42,9 +42,49 @@ def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def test_moto_is_the_version_the_patches_were_written_for():
-    # Every patch below targets moto's internals; a new moto needs every gap test re-checked.
+def test_moto_is_the_version_the_emulator_was_written_for():
+    # The emulator subclasses moto's internals; a new moto needs every gap test re-checked.
     assert moto.__version__ == "5.2.5"
+
+
+# moto's methods that the emulator's backends repeat with their own model classes (moto builds its models inside
+# them, so a subclass cannot reach them otherwise), with a digest of moto's source as the emulator copied it.
+REPEATED = {
+    ("sagemaker", "create_training_job"): "28e33b84f7b4fdf5",  # training.TrainingBackend
+    ("sagemaker", "create_hyper_parameter_tuning_job"): "ee5e9c07749b6616",  # tuning.TuningBackend
+    ("sagemaker", "create_transform_job"): "53e7fe036fa2f673",  # transform.TransformBackend
+    ("sagemaker", "create_endpoint"): "5474548999156c86",  # hosting.HostingBackend
+    ("sagemaker", "create_notebook_instance"): "f34f6da49bba369e",  # compat/sagemaker.NotebookBackend
+    ("sagemaker", "create_notebook_instance_lifecycle_config"): "792e418f3c6c7842",  # compat/sagemaker.NotebookBackend
+    ("s3", "create_bucket"): "f7ecc576c5d211e9",  # compat/s3.S3Backend
+    ("s3", "_set_delete_marker"): "f95d9e59e39fdc42",  # compat/s3.S3Backend
+}
+
+
+@pytest.mark.parametrize(("service", "method"), sorted(REPEATED))
+def test_moto_methods_the_backends_repeat_are_as_copied(service, method):
+    """A moto change to one of these needs the emulator's copy brought in line (then update the digest)."""
+    import hashlib
+    import inspect
+
+    from moto.s3.models import S3Backend
+
+    owner = {"sagemaker": SageMakerModelBackend, "s3": S3Backend}[service]
+    digest = hashlib.sha256(inspect.getsource(getattr(owner, method)).encode()).hexdigest()[:16]
+    assert digest == REPEATED[(service, method)]
+
+
+def test_moto_is_pinned_the_same_way_everywhere():
+    """pyproject.toml's emulator extra and requirements.txt pin the moto this process runs, exactly."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["emulator"]
+    requirements = (root / "requirements.txt").read_text()
+    assert [pin for pin in extra if pin.startswith("moto")] == [f"moto[server]=={moto.__version__}"]
+    assert re.findall(r"^moto\S*", requirements, re.M) == [f"moto[server]=={moto.__version__}"]
 
 
 # --- S3: bucket policy conditions (compat/s3_policy.py, compat/policy.py) --------------------------------
@@ -70,18 +110,18 @@ def deny_insecure_transport(bucket: str, secure_transport: str = "false") -> dic
 def test_gap_moto_ignores_the_secure_transport_condition():
     bucket = FakeBucket("gap-bucket", DEFAULT_ACCOUNT_ID, REGION)
     bucket.policy = json.dumps(deny_insecure_transport("gap-bucket")).encode()
-    moto_get_permission = _patching.original(FakeBucket, "get_permission")
+    moto_get_permission = FakeBucket.get_permission
     # moto denies a request it cannot know to be insecure: the condition is not evaluated.
     assert moto_get_permission(bucket, "s3:GetObject", "arn:aws:s3:::gap-bucket/k") == PermissionResult.DENIED
 
 
 def test_gap_moto_answers_a_policy_denial_with_an_empty_403():
-    """The compat patch replaces exactly this answer of moto's (S3Response._key_response) with S3's XML error."""
+    """s3_policy.S3Service replaces exactly this answer of moto's (S3Response._key_response) with S3's XML error."""
     import inspect
 
     from moto.s3.responses import S3Response
 
-    source = inspect.getsource(_patching.original(S3Response, "_key_response"))
+    source = inspect.getsource(S3Response._key_response)
     assert "return 403, {}, \"\"" in source
     assert s3_policy.BARE_DENIAL == (403, {}, "")
 
@@ -238,7 +278,7 @@ def test_gap_moto_loads_managed_policies_only_when_asked(monkeypatch):
 
 
 def test_gap_moto_has_no_simulate_principal_policy():
-    assert _patching.original(IamResponse, "simulate_principal_policy") is None
+    assert getattr(IamResponse, "simulate_principal_policy", None) is None
 
 
 @pytest.fixture
@@ -357,7 +397,7 @@ def test_gap_moto_cannot_find_lifecycle_configs_or_missing_resources_by_arn(aws_
     name = unique("lcc")
     boto3.client("sagemaker").create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
-    moto_lookup = _patching.original(SageMakerModelBackend, "_get_resource_from_arn")
+    moto_lookup = SageMakerModelBackend._get_resource_from_arn
     with pytest.raises(AttributeError):  # served as a 500
         moto_lookup(backend, lifecycle_config_arn(name))
     missing = f"arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:endpoint/not-there"
@@ -376,7 +416,7 @@ def test_lifecycle_config_tags_are_kept_and_listed(aws_env):
 
 
 def test_gap_moto_cannot_list_lifecycle_configs():
-    assert _patching.original(SageMakerResponse, "list_notebook_instance_lifecycle_configs") is None
+    assert getattr(SageMakerResponse, "list_notebook_instance_lifecycle_configs", None) is None
 
 
 def test_lifecycle_configs_are_listed_by_name(aws_env):
@@ -403,7 +443,7 @@ def test_gap_moto_add_tags_appends_duplicate_keys(aws_env):
     name = unique("lcc")
     sagemaker.create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
-    moto_add_tags = _patching.original(SageMakerModelBackend, "add_tags")
+    moto_add_tags = SageMakerModelBackend.add_tags
     moto_add_tags(backend, lifecycle_config_arn(name), [{"Key": "k", "Value": "1"}])
     assert moto_add_tags(backend, lifecycle_config_arn(name), [{"Key": "k", "Value": "2"}]) == [
         {"Key": "k", "Value": "1"},
@@ -466,13 +506,13 @@ def test_gap_moto_has_no_notebook_or_lifecycle_config_updates_or_presigned_urls(
         "update_notebook_instance_lifecycle_config",
         "create_presigned_notebook_instance_url",
     ):
-        assert _patching.original(SageMakerResponse, action) is None, action
+        assert getattr(SageMakerResponse, action, None) is None, action
 
 
 def test_gap_moto_describes_notebooks_without_platform_and_metadata_settings(aws_env):
     notebook = create_notebook(boto3.client("sagemaker"))
     instance = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].get_notebook_instance(notebook)
-    described = _patching.original(FakeSagemakerNotebookInstance, "to_dict")(instance)
+    described = FakeSagemakerNotebookInstance.to_dict(instance)
     assert not {"PlatformIdentifier", "InstanceMetadataServiceConfiguration", "IpAddressType"} & described.keys()
 
 

@@ -7,14 +7,18 @@ import uuid
 import boto3
 from moto.s3.models import FakeDeleteMarker
 
-from vgsales.emulator.compat import _patching, s3_versions
+from vgsales.emulator.compat import s3_versions
 
 
-def test_gap_moto_delete_markers_cannot_be_disposed():
-    """moto's own FakeDeleteMarker has no dispose(); when moto adds one, drop the patch."""
-    s3_versions.install()
-    assert _patching.original(FakeDeleteMarker, "dispose") is None
-    assert _patching.is_patched(FakeDeleteMarker, "dispose")
+def test_gap_moto_delete_markers_cannot_be_disposed(emulator):
+    """moto's own FakeDeleteMarker has no dispose(); when moto adds one, drop s3_versions.DeleteMarker."""
+    from moto.s3.models import S3Backend, s3_backends
+
+    assert getattr(FakeDeleteMarker, "dispose", None) is None
+    assert "dispose" in vars(s3_versions.DeleteMarker)
+    # moto builds its delete markers in S3Backend._set_delete_marker, which the emulator's backend repeats.
+    assert "delete_marker = FakeDeleteMarker(" in __import__("inspect").getsource(S3Backend._set_delete_marker)
+    assert type(s3_backends["123456789012"]["aws"])._set_delete_marker is not S3Backend._set_delete_marker
 
 
 def test_a_suspended_bucket_with_delete_markers_empties_as_terraform_destroy_does(aws_env):

@@ -30,6 +30,7 @@ from werkzeug.test import Client
 
 from vgsales.algorithm import serving as xgboost_serving
 from vgsales.emulator import hosting
+from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
@@ -333,7 +334,8 @@ def test_delete_unloads_the_model(stack, served):
     stack.invoke(name, as_csv(ROWS[:1]))
 
     stack.sagemaker.delete_endpoint(EndpointName=name)
-    assert description["EndpointArn"] not in hosting._LOADED
+    account, region = description["EndpointArn"].split(":")[4], description["EndpointArn"].split(":")[3]
+    assert description["EndpointArn"] not in sagemaker_models.sagemaker_backends[account][region].loaded
     with pytest.raises(ClientError) as refused:
         stack.invoke(name, as_csv(ROWS[:1]))
     assert refused.value.response["Error"]["Code"] == "ValidationError"
@@ -438,14 +440,15 @@ def _parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)
 
 
-def test_moto_endpoint_internals_are_as_patched():
-    hosting.install()
+def test_moto_endpoint_internals_are_as_subclassed():
     backend_class = sagemaker_models.SageMakerModelBackend
     assert _parameters(backend_class.create_endpoint) == ["self", "endpoint_name", "endpoint_config_name", "tags"]
     assert _parameters(backend_class.delete_endpoint) == ["self", "endpoint_name"]
-    backend = backend_class("us-east-1", "123456789012")
+    # hosting.HostingBackend.create_endpoint repeats moto's, with its own endpoint class.
+    assert "endpoint = FakeEndpoint(" in inspect.getsource(backend_class.create_endpoint)
+    backend = SageMakerBackend("us-east-1", "123456789012")
     assert backend.endpoints == {} and backend.endpoint_configs == {} and backend._models == {}
-    endpoint = sagemaker_models.FakeEndpoint(
+    endpoint = hosting.Endpoint(
         account_id="123456789012", region_name="us-east-1", endpoint_name="shape", endpoint_config_name="c",
         production_variants=[{"VariantName": "AllTraffic", "ServerlessConfig": {"MemorySizeInMB": 1024}}],
         data_capture_config={}, tags=[],
@@ -462,11 +465,12 @@ def test_moto_endpoint_internals_are_as_patched():
     assert model.primary_container == {"Image": "i"} and model.containers == []
 
 
-def test_moto_runtime_response_gives_what_invoke_reads():
-    hosting.install()
-    runtime = runtime_responses.SageMakerRuntimeResponse
-    assert runtime.invoke_endpoint is hosting._invoke_endpoint_response
-    assert runtime.use_raw_body is True
+def test_moto_runtime_response_gives_what_invoke_reads(emulator):
+    from moto.sagemakerruntime import urls as runtime_urls
+
+    assert issubclass(hosting.RuntimeService, runtime_responses.SageMakerRuntimeResponse)
+    assert {handler.__self__ for handler in runtime_urls.url_paths.values()} == {hosting.RuntimeService}
+    assert hosting.RuntimeService.use_raw_body is True
     setup = inspect.getsource(BaseResponse.setup_class)
     for needed in ("self.raw_body = self.body", "use_raw_body", "self.path = ", "self.headers"):
         assert needed in setup, needed
@@ -475,16 +479,9 @@ def test_moto_runtime_response_gives_what_invoke_reads():
     assert status == 424 and body == "x"
 
 
-def test_update_endpoint_is_dispatched_to_our_handler():
-    hosting.install()
-    assert sagemaker_responses.SageMakerResponse.update_endpoint is hosting._update_endpoint_response
-    assert sagemaker_models.SageMakerModelBackend.update_endpoint is hosting.update_endpoint
-
-
-def test_install_is_idempotent():
-    hosting.install()
-    create = sagemaker_models.SageMakerModelBackend.create_endpoint
-    delete = sagemaker_models.SageMakerModelBackend.delete_endpoint
-    hosting.install()
-    assert sagemaker_models.SageMakerModelBackend.create_endpoint is create
-    assert sagemaker_models.SageMakerModelBackend.delete_endpoint is delete
+def test_update_endpoint_is_dispatched_to_our_handler(emulator):
+    assert "update_endpoint" in vars(SageMakerService) and "update_endpoint" in vars(hosting.HostingBackend)
+    # moto lacks both, so nothing but the emulator's classes could answer it.
+    assert not hasattr(sagemaker_responses.SageMakerResponse, "update_endpoint")
+    assert not hasattr(sagemaker_models.SageMakerModelBackend, "update_endpoint")
+    assert isinstance(sagemaker_models.sagemaker_backends["123456789012"]["us-east-1"], hosting.HostingBackend)

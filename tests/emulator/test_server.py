@@ -15,11 +15,15 @@ import boto3
 import moto
 import pytest
 from botocore.exceptions import ClientError
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.s3.models import FakeBucket
+from moto.sagemaker import urls as sagemaker_urls
+from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from vgsales.emulator import server
 from vgsales.emulator.compat import _patching
+from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
 from vgsales.errors import WorkshopError
 
 
@@ -226,12 +230,55 @@ def test_stop_removes_a_temporary_certificate_folder():
     assert not folder.exists()
 
 
-def test_install_patches_is_idempotent():
-    server.install_patches()
-    server.install_patches()
+def test_install_is_idempotent():
+    server.install()
+    server.install()
     # A second install must not wrap our replacement in another layer: the original is still moto's own.
-    assert _patching.original(FakeBucket, "get_permission").__module__ == "moto.s3.models"
-    assert _patching.original(SageMakerResponse, "serialized").__module__ == "moto.core.responses"
+    assert _patching.original(ActionAuthenticatorMixin, "_authenticate_and_authorize_action").__module__ == (
+        "moto.core.authorization"
+    )
+    assert FakeBucket.get_permission.__module__ == "moto.s3.models"  # subclassed, never replaced
+    # moto's routes dispatch to the emulator's response class, and its backends are the emulator's.
+    assert sagemaker_urls.url_paths["{0}/$"].__self__ is SageMakerService
+    assert SageMakerService.serialized is not SageMakerResponse.serialized
+    assert sagemaker_backends.backend is SageMakerBackend
+
+
+def test_a_piece_that_cannot_install_stops_the_emulator():
+    """Never a silent fallback to plain moto: a service moto no longer routes is an error that names it."""
+    import types
+
+    from moto.core.responses import BaseResponse
+
+    from vgsales.emulator import services
+
+    class Elsewhere(BaseResponse):
+        pass
+
+    seam = services.Seam("nothing", types.SimpleNamespace(url_paths={"{0}/$": Elsewhere.dispatch}), SageMakerResponse,
+                         SageMakerService)
+    with pytest.raises(services.InstallError, match="routes no nothing request to SageMakerResponse"):
+        seam.install()
+
+
+def test_a_backend_moto_built_before_the_emulator_stops_it():
+    """State in moto's own class would be served by the emulator's responses: refused, with a message."""
+    from moto.core.base_backend import BackendDict
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    from vgsales.emulator import services
+
+    backends = BackendDict(SageMakerModelBackend, "sagemaker")
+    backends["111122223333"]["us-east-1"]  # moto builds it on first use
+    try:
+        seam = services.Seam(
+            "sagemaker", sagemaker_urls, SageMakerResponse, SageMakerService, backends, SageMakerBackend
+        )
+        with pytest.raises(services.InstallError, match="moto's own sagemaker backend already exists for account 1111"):
+            seam.install()
+        assert backends.backend is SageMakerModelBackend
+    finally:
+        BackendDict._instances.remove(backends)
 
 
 def test_managed_policies_are_loaded_before_any_backend_exists():

@@ -23,7 +23,8 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
 from sklearn.datasets import dump_svmlight_file, make_classification
 
-from vgsales.emulator import training
+from vgsales.emulator import server, training
+from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
@@ -492,13 +493,14 @@ def _parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)
 
 
-def test_moto_training_job_internals_are_as_patched():
-    training.install()
+def test_moto_training_job_internals_are_as_subclassed():
     init = _parameters(sagemaker_models.FakeTrainingJob.__init__)
     assert {"training_job_name", "algorithm_specification", "stopping_condition"} <= set(init)
     create = _parameters(sagemaker_models.SageMakerModelBackend.create_training_job)
     assert create[:2] == ["self", "training_job_name"]
-    backend = sagemaker_models.SageMakerModelBackend("us-east-1", "123456789012")
+    # training.TrainingBackend repeats moto's create_training_job, with its own job class.
+    assert "training_job = FakeTrainingJob(" in inspect.getsource(sagemaker_models.SageMakerModelBackend.create_training_job)
+    backend = SageMakerBackend("us-east-1", "123456789012")
     assert backend.training_jobs == {}
     job = backend.create_training_job(
         training_job_name="shape", hyper_parameters={}, algorithm_specification={"TrainingImage": "x/other:1"},
@@ -525,10 +527,12 @@ def test_moto_serialises_jobs_from_their_attributes():
     assert "self.__dict__.items()" in source
 
 
-def test_stop_training_job_is_dispatched_to_our_handler():
-    training.install()
-    assert sagemaker_responses.SageMakerResponse.stop_training_job is training._stop_training_job_response
-    assert sagemaker_models.SageMakerModelBackend.stop_training_job is training.stop_training_job
+def test_stop_training_job_is_dispatched_to_our_handler(emulator):
+    # moto lacks both, so nothing but the emulator's classes could answer it.
+    assert not hasattr(sagemaker_responses.SageMakerResponse, "stop_training_job")
+    assert not hasattr(sagemaker_models.SageMakerModelBackend, "stop_training_job")
+    assert "stop_training_job" in vars(SageMakerService) and "stop_training_job" in vars(training.TrainingBackend)
+    assert isinstance(sagemaker_models.sagemaker_backends["123456789012"]["us-east-1"], training.TrainingBackend)
     # moto dispatches an action to the response method of the same name, looked up when the request comes.
     assert "camelcase_to_underscores(self._get_action())" in inspect.getsource(BaseResponse.call_action)
 
@@ -542,9 +546,8 @@ def test_moto_s3_and_logs_backends_offer_what_the_jobs_use():
     assert _parameters(LogsBackend.put_log_events) == ["self", "log_group_name", "log_stream_name", "log_events"]
 
 
-def test_install_is_idempotent():
-    create = sagemaker_models.SageMakerModelBackend.create_training_job
-    init = sagemaker_models.FakeTrainingJob.__init__
-    training.install()
-    assert sagemaker_models.SageMakerModelBackend.create_training_job is create
-    assert sagemaker_models.FakeTrainingJob.__init__ is init
+def test_moto_classes_are_left_as_moto_wrote_them(emulator):
+    """The emulator subclasses moto's backend and job classes; it replaces nothing in them."""
+    server.install()
+    assert sagemaker_models.SageMakerModelBackend.create_training_job.__module__ == "moto.sagemaker.models"
+    assert sagemaker_models.FakeTrainingJob.__init__.__module__ == "moto.sagemaker.models"

@@ -2,8 +2,8 @@
 
 The contract both targets share: which hyperparameters the algorithm accepts (hyperparameters.py), which
 data formats it reads for training (data_formats.py) and serving (serving.py), the metrics it reports
-(metrics.py), its training loop and model artifact (training.py), and the regional registries its images
-come from (images.py). The pipeline validates against it before it spends anything on either target; the
+(metrics.py), and its training loop and model artifact (training.py); the image itself comes from
+sagemaker-core's image_uris (pipeline/train.py). The pipeline validates against it before it spends anything on either target; the
 emulator executes it. Nothing here imports the pipeline or the emulator, and the light modules
-(hyperparameters, images) import no xgboost.
+(hyperparameters, tuning) import no xgboost.
 """

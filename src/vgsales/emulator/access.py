@@ -16,8 +16,9 @@
 
 Resource ARNs follow the Service Authorization Reference for each service: S3 is moto's own (bucket and
 object ARNs), and IAM's role actions too; SageMaker, SageMaker Runtime, CloudWatch Logs and IAM's
-SimulatePrincipalPolicy are added here, since moto checks every action
-of theirs against "*" (BaseResponse.call_action without _determine_resource). An action AWS authorises on
+SimulatePrincipalPolicy are added here (each service's response class calls the function for it from its
+_determine_resource), since moto checks every action of theirs against "*" (BaseResponse.call_action without
+_determine_resource). An action AWS authorises on
 several resources (CreateEndpoint: the endpoint and its config) is checked on the first one listed below.
 """
 
@@ -28,7 +29,7 @@ import secrets
 import string
 import threading
 from collections.abc import Mapping
-from typing import Any
+
 from urllib.parse import unquote
 
 from moto import settings as moto_settings
@@ -48,6 +49,10 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from .compat import policy, s3_policy
 from .endpoint import Credentials
+from .shapes import Document, Environ, Json
+
+# What signed a request: a user's key or a role session's (moto/iam/access_control.py).
+AccessKey = access_control.IAMUserAccessKey | access_control.AssumedRoleAccessKey
 from .compat._patching import patch, replaced
 
 ADMIN_USER = "vgsales-emulator-admin"
@@ -78,12 +83,10 @@ PASSED_ROLE_PARAMETERS = ("RoleArn", "ExecutionRoleArn", "TrainingJobDefinition.
 
 
 def install() -> None:
+    """moto's access control is shared by every service (a mixin of BaseResponse and a module function), so
+    there is no service class to subclass: these three are replaced in place."""
     patch(access_control.IAMRequestBase, "check_action_permitted", _check_action_permitted)
     patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", _authenticate_and_authorize_action)
-    patch(SageMakerResponse, "_determine_resource", _sagemaker_resource)
-    patch(SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource)
-    patch(LogsResponse, "_determine_resource", _logs_resource)
-    patch(IamResponse, "_determine_resource", _iam_resource)
     patch(iam_models, "get_account_id_from", _account_of_key)
 
 
@@ -144,7 +147,7 @@ def enforced() -> bool:
     return ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
 
 
-# --- moto patches -----------------------------------------------------------------------------------------
+# --- moto's access control, replaced in place (install) ---------------------------------------------------
 
 
 def _account_of_key(access_key: str) -> str:
@@ -160,7 +163,9 @@ def _account_of_key(access_key: str) -> str:
     return DEFAULT_ACCOUNT_ID
 
 
-def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+def _authenticate_and_authorize_action(
+    self: ActionAuthenticatorMixin, iam_request_cls: type, resource: str = "*"
+) -> None:
     """moto's check, but an unsigned request is refused as AWS refuses it, instead of failing inside moto
     (it reads the Authorization header unconditionally: a KeyError, so a 500)."""
     if enforced() and "Authorization" not in self.headers:
@@ -177,7 +182,7 @@ def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resourc
         raise
 
 
-def _check_action_permitted(self: Any, resource: str) -> None:
+def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) -> None:
     """moto's IAMRequestBase.check_action_permitted, with AWS's policy evaluation (see the module docstring)."""
     if self._action == "sts:GetCallerIdentity":  # always allowed on AWS, even under an explicit Deny
         return
@@ -196,7 +201,7 @@ def _check_action_permitted(self: Any, resource: str) -> None:
             _raise_access_denied_for(self, role, None)
 
 
-def request_context(request: Any, key: Any) -> dict[str, str]:
+def request_context(request: access_control.IAMRequestBase, key: AccessKey) -> dict[str, str]:
     """The global condition keys of a request, lower-cased as compat/policy.py compares them."""
     principal = key.arn
     if isinstance(key, access_control.AssumedRoleAccessKey):
@@ -210,7 +215,7 @@ def request_context(request: Any, key: Any) -> dict[str, str]:
     }
 
 
-def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) -> bool:
+def _trusted(request: access_control.IAMRequestBase, key: AccessKey, role_arn: str, context: Mapping[str, str]) -> bool:
     """The role's trust policy must let the caller assume it."""
     if _is_admin(key):
         return True  # the administrative identity stands in for the AWS services (module docstring)
@@ -234,11 +239,11 @@ def _trusted(request: Any, key: Any, role_arn: str, context: Mapping[str, str]) 
     return "Allow" in effects and "Deny" not in effects  # an explicit Deny wins, wherever it stands
 
 
-def _is_admin(key: Any) -> bool:
+def _is_admin(key: AccessKey) -> bool:
     return isinstance(key, access_control.IAMUserAccessKey) and key._owner_user_name == ADMIN_USER
 
 
-def _passed_roles(request: Any) -> list[str]:
+def _passed_roles(request: access_control.IAMRequestBase) -> list[str]:
     if request._service != "sagemaker" or not request._action.startswith("sagemaker:Create"):
         return []
     try:
@@ -247,7 +252,7 @@ def _passed_roles(request: Any) -> list[str]:
         return []
     roles = []
     for path in PASSED_ROLE_PARAMETERS:
-        value: Any = body
+        value: Json = body
         for part in path.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
         if isinstance(value, str) and value:
@@ -255,7 +260,7 @@ def _passed_roles(request: Any) -> list[str]:
     return roles
 
 
-def _document(found: Any) -> dict[str, Any]:
+def _document(found: Json) -> Document:
     """A policy document from what moto's collect_policies() returns: text, a managed Policy, or a dict."""
     if isinstance(found, Policy):
         found = next(version.document for version in found.versions if version.is_default)
@@ -269,7 +274,9 @@ def _document(found: Any) -> dict[str, Any]:
     return json.loads(text)
 
 
-def _raise_access_denied_for(self: Any, resource: str, decision: policy.Decision | None) -> None:
+def _raise_access_denied_for(
+    self: access_control.IAMRequestBase, resource: str, decision: policy.Decision | None
+) -> None:
     """AWS's wording: who, which action, on which resource, and why (S3 says only "Access Denied")."""
     if isinstance(self, access_control.S3IAMRequest):
         self._raise_access_denied()
@@ -302,7 +309,7 @@ def _unsigned(service: str) -> Exception:
 # --- resource ARNs ----------------------------------------------------------------------------------------
 
 
-def _sagemaker_resource(self: Any) -> str:
+def sagemaker_resource(self: SageMakerResponse) -> str:
     arn = self._get_param("ResourceArn")  # AddTags, ListTags, DeleteTags
     if isinstance(arn, str) and arn:
         return arn
@@ -313,15 +320,15 @@ def _sagemaker_resource(self: Any) -> str:
     return "*"  # List* and account-wide actions
 
 
-def _iam_resource(self: Any) -> str:
-    """moto's (the role of RoleName), and the principal that SimulatePrincipalPolicy simulates."""
+def iam_resource(self: IamResponse) -> str | None:
+    """The principal that SimulatePrincipalPolicy simulates; None: moto's own (the role of RoleName)."""
     source = self.data.get("PolicySourceArn")
     if source:
         return str(source[0] if isinstance(source, list) else source)
-    return replaced(_iam_resource)(self)
+    return None
 
 
-def _sagemaker_runtime_resource(self: Any) -> str:
+def sagemaker_runtime_resource(self: SageMakerRuntimeResponse) -> str:
     parts = self.path.split("/")  # /endpoints/<name>/invocations
     if len(parts) > 2 and parts[1] == "endpoints" and parts[2]:
         return sagemaker_endpoint_arn(self.partition, self.region, self.current_account, unquote(parts[2]))
@@ -332,7 +339,7 @@ def sagemaker_endpoint_arn(partition: str, region: str, account: str, name: str)
     return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name.lower()}"
 
 
-def _logs_resource(self: Any) -> str:
+def logs_resource(self: LogsResponse) -> str:
     try:
         body = json.loads(self.body or "{}")
     except (TypeError, ValueError):
@@ -352,7 +359,7 @@ def _logs_resource(self: Any) -> str:
 
 
 def refuse_invocation(
-    environ: Mapping[str, Any], account_id: str, region: str, endpoint_name: str, body: bytes
+    environ: Environ, account_id: str, region: str, endpoint_name: str, body: bytes
 ) -> tuple[int, dict[str, str], bytes] | None:
     """Authenticate and authorise an InvokeEndpoint request that skips moto's routing, exactly as moto's
     SageMakerRuntimeResponse would (same signature check, same decision); None when it may proceed, else the

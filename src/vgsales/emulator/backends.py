@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from moto.logs.exceptions import ResourceAlreadyExistsException
-from moto.logs.models import logs_backends
+from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.exceptions import MissingBucket
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeBucket, S3Backend, s3_backends
+from moto.sagemaker.models import SageMakerModelBackend
 from moto.utilities.utils import get_partition
 
 
@@ -30,50 +31,59 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def _s3(account_id: str, region: str):  # -> moto.s3.models.S3Backend
-    return s3_backends[account_id][get_partition(region)]
+class ServiceAccess:
+    """One account's S3 and one region's CloudWatch Logs, as the SageMaker service reaches them.
 
+    The backends are looked up once, when a job or an endpoint is created (in the request's thread): moto's
+    BackendDict lookups take its global lock (moto/core/base_backend.py, backend_lock), which moto's reset holds
+    while it halts the jobs, so a job that looked them up while halting would wait for the reset that waits
+    for it.
+    """
 
-def _bucket(account_id: str, region: str, bucket_name: str):  # -> moto.s3.models.FakeBucket
-    try:
-        return _s3(account_id, region).get_bucket(bucket_name)
-    except MissingBucket:
-        raise S3ObjectMissing(f"bucket {bucket_name!r} does not exist") from None
+    def __init__(self, account_id: str, region: str) -> None:
+        self._s3: S3Backend = s3_backends[account_id][get_partition(region)]
+        self._logs: LogsBackend = logs_backends[account_id][region]
 
+    def _bucket(self, bucket_name: str) -> FakeBucket:
+        try:
+            return self._s3.get_bucket(bucket_name)
+        except MissingBucket:
+            raise S3ObjectMissing(f"bucket {bucket_name!r} does not exist") from None
 
-def list_objects(account_id: str, region: str, uri: str) -> list[str]:
-    """Keys of the objects under an S3 prefix, in key order (S3Prefix semantics: a plain string prefix)."""
-    bucket_name, prefix = parse_s3_uri(uri)
-    bucket = _bucket(account_id, region, bucket_name)
-    keys, _folders, _truncated, _marker = _s3(account_id, region).list_objects(
-        bucket, prefix=prefix or None, delimiter=None, marker=None, max_keys=None
-    )
-    return [key.name for key in keys]
+    def list_objects(self, uri: str) -> list[str]:
+        """Keys of the objects under an S3 prefix, in key order (S3Prefix semantics: a plain string prefix)."""
+        bucket_name, prefix = parse_s3_uri(uri)
+        bucket = self._bucket(bucket_name)
+        keys, _folders, _truncated, _marker = self._s3.list_objects(
+            bucket, prefix=prefix or None, delimiter=None, marker=None, max_keys=None
+        )
+        return [key.name for key in keys]
 
+    def get_object(self, uri: str) -> bytes:
+        bucket_name, key = parse_s3_uri(uri)
+        self._bucket(bucket_name)
+        found = self._s3.get_object(bucket_name, key) if key else None
+        if found is None:
+            raise S3ObjectMissing(f"no object at {uri}")
+        return found.value  # type: ignore[no-any-return]
 
-def get_object(account_id: str, region: str, uri: str) -> bytes:
-    bucket_name, key = parse_s3_uri(uri)
-    _bucket(account_id, region, bucket_name)
-    found = _s3(account_id, region).get_object(bucket_name, key) if key else None
-    if found is None:
-        raise S3ObjectMissing(f"no object at {uri}")
-    return found.value
+    def put_object(self, uri: str, data: bytes) -> None:
+        bucket_name, key = parse_s3_uri(uri)
+        self._bucket(bucket_name)
+        self._s3.put_object(bucket_name, key, data)
 
-
-def put_object(account_id: str, region: str, uri: str, data: bytes) -> None:
-    bucket_name, key = parse_s3_uri(uri)
-    _bucket(account_id, region, bucket_name)
-    _s3(account_id, region).put_object(bucket_name, key, data)
+    def log_stream(self, group: str, stream: str) -> LogStream:
+        return LogStream(self._logs, group, stream)
 
 
 class LogStream:
     """One CloudWatch Logs stream that a job or an endpoint writes to while it runs."""
 
-    def __init__(self, account_id: str, region: str, group: str, stream: str) -> None:
-        self._backend = logs_backends[account_id][region]
+    def __init__(self, backend: LogsBackend, group: str, stream: str) -> None:
+        self._backend = backend
         self.group = group
         self.stream = stream
-        self.arn = f"arn:{get_partition(region)}:logs:{region}:{account_id}:log-group:{group}"
+        self.arn = f"arn:{backend.partition}:logs:{backend.region_name}:{backend.account_id}:log-group:{group}"
         self._lock = threading.Lock()
         self._last_timestamp = 0
         self._backend.ensure_log_group(group)
@@ -91,3 +101,17 @@ class LogStream:
             events = [{"timestamp": timestamp, "message": message} for message in messages]
             if events:
                 self._backend.put_log_events(self.group, self.stream, events)
+
+
+class ServiceBackend(SageMakerModelBackend):
+    """The SageMaker backend's way to its account's S3 and its region's Logs."""
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self._aws: ServiceAccess | None = None
+
+    def aws(self) -> ServiceAccess:
+        """Looked up on first use, from a request's thread (see ServiceAccess); moto's reset forgets it."""
+        if self._aws is None:
+            self._aws = ServiceAccess(self.account_id, self.region_name)
+        return self._aws

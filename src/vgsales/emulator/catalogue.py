@@ -10,14 +10,9 @@ botocore's SageMaker model to this table, so a moto upgrade cannot add a fake un
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
 from botocore.session import get_session
-from moto.core.exceptions import JsonRESTError
-from moto.core.utils import camelcase_to_underscores
-from moto.sagemaker.responses import SageMakerResponse
-
-from .compat._patching import patch
 
 # Run for real by the emulator (training.py, tuning.py, transform.py, hosting.py), each covered by tests.
 EXECUTED = frozenset({
@@ -95,16 +90,8 @@ def operations() -> list[str]:
     return list(get_session().get_service_model("sagemaker").operation_names)
 
 
-def _refuse(operation: str) -> Any:
-    def refuse(self: SageMakerResponse) -> Any:
-        raise JsonRESTError("ValidationException", refusal(operation))
-
-    refuse.__name__ = camelcase_to_underscores(operation)
-    return refuse
-
-
-def install() -> None:
-    """Answer only the catalogue; refuse every other operation. Runs after the modules that execute operations."""
-    for operation in operations():
-        if operation not in answered():
-            patch(SageMakerResponse, camelcase_to_underscores(operation), _refuse(operation))
+@functools.cache
+def refused() -> frozenset[str]:
+    """The operations of SageMaker's API that the emulator refuses: checked once per request, at dispatch
+    (sagemaker.SageMakerService.call_action)."""
+    return frozenset(operations()) - answered()

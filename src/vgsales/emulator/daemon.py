@@ -32,12 +32,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import WorkshopError
 from .. import loopback
 from . import endpoint
 from .endpoint import Credentials
+from .shapes import Document
 
 INFO_FILE = "emulator.json"
 PID_FILE = "emulator.pid"
@@ -75,7 +75,7 @@ class EmulatorInfo:
             )
         return endpoint.client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url or None)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Document:
         return {
             "url": self.url,
             "http_url": self.http_url,
@@ -86,7 +86,7 @@ class EmulatorInfo:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EmulatorInfo:
+    def from_json(cls, data: Document) -> EmulatorInfo:
         return cls(
             url=str(data["url"]),
             pid=int(data["pid"]),
@@ -198,7 +198,7 @@ def log_file(state_dir: Path) -> Path:
     return Path(state_dir).resolve() / LOG_FILE
 
 
-def health(url: str, ca_bundle: Path, timeout: float | None = None) -> dict[str, Any] | None:
+def health(url: str, ca_bundle: Path, timeout: float | None = None) -> Document | None:
     """The emulator's health document, or None if nothing (or something else) answers at url."""
     timeout = HEALTH_TIMEOUT_SECONDS if timeout is None else timeout
     try:

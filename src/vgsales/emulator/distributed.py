@@ -32,11 +32,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .worker import RESULT_MARK
+from .shapes import Document
 
 if TYPE_CHECKING:
+    from .backends import LogStream
     from .training import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,9 @@ def shares(uris: list[str], hosts: int, sharded: bool) -> list[list[str]]:
 class WorkerProcess:
     host: Host
     process: subprocess.Popen
-    stream: Any  # backends.LogStream
+    stream: LogStream
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
-    result: dict[str, Any] | None = None
+    result: Document | None = None
     readers: list[threading.Thread] = field(default_factory=list)
 
     def follow(self) -> None:
@@ -107,7 +109,7 @@ class DistributedOutcome:
 
     model_archive: bytes | None
     final_metrics: dict[str, float]
-    hosts: list[dict[str, Any]]
+    hosts: list[Document]
     stopped: bool
 
 
@@ -203,7 +205,7 @@ def _worker_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
 
 
-def _write_spec(workdir: Path, host: Host, rank: int, tracker: dict[str, Any], data_format: str,
+def _write_spec(workdir: Path, host: Host, rank: int, tracker: Document, data_format: str,
                 hyperparameters: dict[str, str], nthread: int, model_path: Path) -> Path:
     folder = workdir / host.name
     files: dict[str, list[tuple[str, str]]] = {}

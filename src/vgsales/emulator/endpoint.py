@@ -4,10 +4,11 @@ at it. Light on purpose (no moto): `invoke status` and the daemon's checks impor
 
 from __future__ import annotations
 
+from .shapes import ReadDocument
+
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
-from typing import Any
+
 
 # Answered by the emulator itself, not by moto; bucket names cannot contain "_", so S3 never needs it.
 HEALTH_PATH = "/_vgsales/health"
@@ -29,7 +30,7 @@ class Credentials:
         return {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Credentials:
+    def from_json(cls, data: ReadDocument) -> Credentials:
         return cls(str(data["access_key_id"]), str(data["secret_access_key"]))
 
 

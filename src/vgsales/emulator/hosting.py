@@ -1,7 +1,7 @@
 """Endpoints load their model for real, and InvokeEndpoint serves predictions from it.
 
 moto marks an endpoint InService at once and answers InvokeEndpoint with canned bytes, even for endpoints that
-do not exist. After install():
+do not exist. On the emulator's SageMaker backend (HostingBackend) and runtime (RuntimeService):
 - CreateEndpoint is Creating until the model of the endpoint config's first variant is downloaded from
   emulated S3 and loaded, then InService; Failed with a FailureReason when the artifact is missing, corrupt or
   not for the built-in XGBoost algorithm. Serverless variants work the same way.
@@ -16,9 +16,7 @@ do not exist. After install():
 
 from __future__ import annotations
 
-import functools
 import http
-import inspect
 import io
 import json
 import logging
@@ -27,22 +25,20 @@ import re
 import tarfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.iam import models as iam_models
-from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ValidationError
-from moto.sagemakerruntime import responses as runtime_responses
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from . import access, backends
-from .compat._patching import patch
-from .training import is_builtin_xgboost, warm_up
+from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
+from .training import is_builtin_xgboost
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -50,7 +46,6 @@ if TYPE_CHECKING:
     from ..algorithm.serving import ServingError
 
 log = logging.getLogger(__name__)
-
 
 
 class ModelLoadError(Exception):
@@ -64,14 +59,7 @@ class LoadedModel:
     variant_name: str
     model_name: str
     log_stream: backends.LogStream
-    production_variants: list[dict[str, Any]]  # of the endpoint config it was loaded for
-
-
-# Endpoint ARN -> the model it serves. Readers take a reference without a lock; writers replace entries whole.
-_LOADED: dict[str, LoadedModel] = {}
-# Endpoint ARN -> number of the latest load started, so that a superseded or deleted load never publishes.
-_GENERATION: dict[str, int] = {}
-_LOCK = threading.Lock()
+    production_variants: list[Document]  # of the endpoint config it was loaded for
 
 
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
@@ -108,7 +96,9 @@ def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
     return booster
 
 
-def load_model(backend: Any, endpoint_name: str, config_name: str) -> LoadedModel:
+def load_model(
+    backend: SageMakerModelBackend, aws: backends.ServiceAccess, endpoint_name: str, config_name: str
+) -> LoadedModel:
     """Download and load the model of an endpoint config's first production variant."""
     config = backend.endpoint_configs.get(config_name)
     if config is None or not config.production_variants:
@@ -129,12 +119,10 @@ def load_model(backend: Any, endpoint_name: str, config_name: str) -> LoadedMode
     url = container.get("ModelDataUrl")
     if not url:
         raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")
-    stream = backends.LogStream(
-        backend.account_id, backend.region_name, f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator"
-    )
+    stream = aws.log_stream(f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator")
     stream.write([f"Loading the model of variant {variant_name} from {url}"])
     try:
-        archive = backends.get_object(backend.account_id, backend.region_name, url)
+        archive = aws.get_object(url)
     except (backends.S3ObjectMissing, ValueError):
         message = (
             f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure that there '
@@ -156,57 +144,10 @@ def load_model(backend: Any, endpoint_name: str, config_name: str) -> LoadedMode
     )
 
 
-# A model of the workshop's size loads in tens of milliseconds. CreateEndpoint and UpdateEndpoint wait that
-# long for it, so a client's first describe already sees the state the load reached (SDK v2 otherwise sleeps
-# 30 s between polls); a slower load goes on in the background, and the endpoint is Creating meanwhile.
-LOAD_WAIT_SECONDS = 2.0
-
-
-def _start_load(backend: Any, endpoint: Any, config_name: str, updating: bool) -> None:
-    with _LOCK:
-        generation = _GENERATION.get(endpoint.arn, 0) + 1
-        _GENERATION[endpoint.arn] = generation
-
-    def run() -> None:
-        loaded, error = None, None
-        try:
-            loaded = load_model(backend, endpoint.endpoint_name, config_name)
-        except ModelLoadError as exc:
-            error = str(exc)
-        except Exception as exc:  # an emulator bug must still end the load, never leave it Creating
-            log.exception("loading the model of endpoint %s failed", endpoint.endpoint_name)
-            error = f"Unable to load model: {type(exc).__name__}: {exc}"
-        with _LOCK:
-            if _GENERATION.get(endpoint.arn) != generation or backend.endpoints.get(endpoint.endpoint_name) is not endpoint:
-                return  # deleted, or another update started meanwhile
-            if loaded is not None:
-                _LOADED[endpoint.arn] = loaded
-                if updating:
-                    endpoint.production_variants = endpoint._process_production_variants(loaded.production_variants)
-                    endpoint.endpoint_config_name = config_name
-                endpoint.failure_reason = None
-                endpoint.endpoint_status = "InService"
-            else:
-                endpoint.failure_reason = (error or "")[:1024]
-                # A failed update leaves the endpoint serving its previous model, as AWS rolls back.
-                endpoint.endpoint_status = "InService" if updating else "Failed"
-            endpoint.last_modified_time = utcnow()
-
-    loader = threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True)
-    loader.start()
-    loader.join(LOAD_WAIT_SECONDS)
-
-
-def _unload(arn: str) -> None:
-    with _LOCK:
-        _LOADED.pop(arn, None)
-        _GENERATION.pop(arn, None)
-
-
 # --- InvokeEndpoint ---------------------------------------------------------------------------------------
 
 
-def _error(status: int, code: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+def _error(status: int, code: str, body: Document) -> tuple[int, dict[str, str], bytes]:
     headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
     return status, headers, json.dumps(body).encode()
 
@@ -249,11 +190,11 @@ def invoke(
     """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
     from ..algorithm import serving as xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
 
-    backend = sagemaker_models.sagemaker_backends[account_id][region]
+    backend = sagemaker_backends[account_id][region]
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         return _validation_error(f"Endpoint {endpoint_name} of account {account_id} not found.")
-    loaded = _LOADED.get(endpoint.arn)
+    loaded = backend.loaded.get(endpoint.arn) if isinstance(backend, HostingBackend) else None
     if loaded is None:
         return _validation_error(
             f"Endpoint {endpoint_name} of account {account_id} is not serving: its status is {endpoint.endpoint_status}."
@@ -281,15 +222,15 @@ _INVOCATION_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 _SAGEMAKER_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/sagemaker/aws4_request")
 
 
-def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
+def serve_invocations(app: WsgiApp) -> WsgiApp:
     """Wrap the emulator's WSGI app so that InvokeEndpoint requests skip moto's routing and dispatch.
 
-    Answers exactly what the patched moto handler answers (both call invoke()), resolving the account the way
+    Answers exactly what RuntimeService.invoke_endpoint answers (both call invoke()), resolving the account the way
     moto does, but in a fraction of the time per request: moto's router scans its package folder and parses
     the request generically, which costs more than a prediction. Everything else goes to ``app``.
     """
 
-    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def middleware(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = _INVOCATION_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
         credential = _SAGEMAKER_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")) if path else None
         length = environ.get("CONTENT_LENGTH")
@@ -317,106 +258,157 @@ def serve_invocations(app: Callable[..., Any]) -> Callable[..., Any]:
     return middleware
 
 
-# --- moto patches -----------------------------------------------------------------------------------------
+# --- the endpoint and the backend --------------------------------------------------------------------------
+
+# A model of the workshop's size loads in tens of milliseconds. CreateEndpoint and UpdateEndpoint wait that
+# long for it, so a client's first describe already sees the state the load reached (SDK v2 otherwise sleeps
+# 30 s between polls); a slower load goes on in the background, and the endpoint is Creating meanwhile.
+LOAD_WAIT_SECONDS = 2.0
 
 
-def _patched_endpoint_init(original: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
+class Endpoint(FakeEndpoint):
+    """moto's endpoint, Creating until its model is loaded (moto's is InService at once)."""
+
+    def __init__(self, **request: MotoArguments) -> None:
+        super().__init__(**request)
         self.endpoint_status = "Creating"
 
-    return __init__
 
+class HostingBackend(backends.ServiceBackend):
+    """Endpoints that load their model and serve it; the loaded models live here, so moto's reset drops them."""
 
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        # Endpoint ARN -> the model it serves. Readers take a reference without a lock; writers replace entries whole.
+        self.loaded: dict[str, LoadedModel] = {}
+        # Endpoint ARN -> number of the latest load started, so that a superseded or deleted load never publishes.
+        self._generations: dict[str, int] = {}
+        self._loads: list[threading.Thread] = []
+        self._hosting_lock = threading.Lock()
 
-    @functools.wraps(original)
-    def create_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        name = arguments["endpoint_name"]
-        if name in self.endpoints:
-            arn = sagemaker_models.FakeEndpoint.arn_formatter(name, self.account_id, self.region_name)
+    def reset(self) -> None:
+        # A load in progress publishes nothing once its endpoint is gone; wait for it so that no thread remains.
+        with self._hosting_lock:
+            self._generations.clear()
+            loads = list(self._loads)
+        for load in loads:
+            load.join(LOAD_WAIT_SECONDS * 15)
+        super().reset()
+
+    def create_endpoint(self, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]) -> FakeEndpoint:
+        if endpoint_name in self.endpoints:
+            arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
             raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
-        endpoint = original(self, *args, **kwargs)
-        # A model left from an earlier endpoint of this name (say, before a moto reset) must never answer for it.
-        _unload(endpoint.arn)
-        _start_load(self, endpoint, arguments["endpoint_config_name"], updating=False)
+        # moto's create_endpoint (moto/sagemaker/models.py), with the emulator's endpoint.
+        try:
+            endpoint_config = self.describe_endpoint_config(endpoint_config_name)
+        except KeyError:
+            arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find endpoint_config '{arn}'.") from None
+        endpoint = Endpoint(
+            account_id=self.account_id, region_name=self.region_name, endpoint_name=endpoint_name,
+            endpoint_config_name=endpoint_config_name, production_variants=endpoint_config["ProductionVariants"],
+            data_capture_config=endpoint_config["DataCaptureConfig"], tags=tags,
+        )  # fmt: skip
+        self.endpoints[endpoint_name] = endpoint
+        # A model left from an earlier endpoint of this name must never answer for it.
+        self._unload(endpoint.arn)
+        self._start_load(endpoint, endpoint_config_name, updating=False)
         return endpoint
 
-    return create_endpoint
-
-
-def _patched_delete(original: Callable[..., None]) -> Callable[..., None]:
-    signature = inspect.signature(original)
-
-    @functools.wraps(original)
-    def delete_endpoint(self: Any, *args: Any, **kwargs: Any) -> None:
-        endpoint = self.endpoints.get(signature.bind(self, *args, **kwargs).arguments["endpoint_name"])
-        original(self, *args, **kwargs)
+    def delete_endpoint(self, endpoint_name: str) -> None:
+        endpoint = self.endpoints.get(endpoint_name)
+        super().delete_endpoint(endpoint_name)
         if endpoint is not None:
-            _unload(endpoint.arn)
+            self._unload(endpoint.arn)
 
-    return delete_endpoint
+    def update_endpoint(self, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:
+        """Which moto lacks."""
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is None:
+            arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+        if endpoint_config_name not in self.endpoint_configs:
+            arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find endpoint configuration '{arn}'.")
+        if endpoint.endpoint_status in ("Creating", "Updating"):
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(
+                message=f'Cannot update endpoint "{endpoint.arn}" because its status is {endpoint.endpoint_status}; '
+                "delete it and create it again."
+            )
+        endpoint.failure_reason = None
+        endpoint.endpoint_status = "Updating"
+        endpoint.last_modified_time = utcnow()
+        self._start_load(endpoint, endpoint_config_name, updating=True)
+        return endpoint
+
+    def _start_load(self, endpoint: FakeEndpoint, config_name: str, updating: bool) -> None:
+        aws = self.aws()
+        with self._hosting_lock:
+            generation = self._generations.get(endpoint.arn, 0) + 1
+            self._generations[endpoint.arn] = generation
+
+        def run() -> None:
+            loaded, error = None, None
+            try:
+                loaded = load_model(self, aws, endpoint.endpoint_name, config_name)
+            except ModelLoadError as exc:
+                error = str(exc)
+            except Exception as exc:  # an emulator bug must still end the load, never leave it Creating
+                log.exception("loading the model of endpoint %s failed", endpoint.endpoint_name)
+                error = f"Unable to load model: {type(exc).__name__}: {exc}"
+            with self._hosting_lock:
+                if threading.current_thread() in self._loads:  # not after a reset, which made a new list
+                    self._loads.remove(threading.current_thread())
+                if self._generations.get(endpoint.arn) != generation or self.endpoints.get(endpoint.endpoint_name) is not endpoint:
+                    return  # deleted, reset, or another update started meanwhile
+                if loaded is not None:
+                    self.loaded[endpoint.arn] = loaded
+                    if updating:
+                        endpoint.production_variants = endpoint._process_production_variants(loaded.production_variants)
+                        endpoint.endpoint_config_name = config_name
+                    endpoint.failure_reason = None
+                    endpoint.endpoint_status = "InService"
+                else:
+                    endpoint.failure_reason = (error or "")[:1024]
+                    # A failed update leaves the endpoint serving its previous model, as AWS rolls back.
+                    endpoint.endpoint_status = "InService" if updating else "Failed"
+                endpoint.last_modified_time = utcnow()
+
+        loader = threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True)
+        with self._hosting_lock:
+            self._loads.append(loader)
+        loader.start()
+        loader.join(LOAD_WAIT_SECONDS)
+
+    def _unload(self, arn: str) -> None:
+        with self._hosting_lock:
+            self.loaded.pop(arn, None)
+            self._generations.pop(arn, None)
 
 
-def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
-    """SageMakerModelBackend.update_endpoint, which moto lacks."""
-    endpoint = self.endpoints.get(endpoint_name)
-    if endpoint is None:
-        arn = sagemaker_models.FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
-    if endpoint_config_name not in self.endpoint_configs:
-        arn = sagemaker_models.FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find endpoint configuration '{arn}'.")
-    if endpoint.endpoint_status in ("Creating", "Updating"):
-        raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
-    if endpoint.endpoint_status != "InService":
-        raise ValidationError(
-            message=f'Cannot update endpoint "{endpoint.arn}" because its status is {endpoint.endpoint_status}; '
-            "delete it and create it again."
-        )
-    endpoint.failure_reason = None
-    endpoint.endpoint_status = "Updating"
-    endpoint.last_modified_time = utcnow()
-    _start_load(self, endpoint, endpoint_config_name, updating=True)
-    return endpoint
+class RuntimeService(SageMakerRuntimeResponse):
+    """SageMaker Runtime: InvokeEndpoint predicts with the endpoint's model (moto answers canned bytes)."""
 
-
-def _update_endpoint_response(self: Any) -> ActionResult:
-    endpoint = self.sagemaker_backend.update_endpoint(
-        endpoint_name=self._get_param("EndpointName"), endpoint_config_name=self._get_param("EndpointConfigName")
-    )
-    return ActionResult({"EndpointArn": endpoint.arn})
-
-
-def _invoke_endpoint_response(self: Any) -> tuple[str, dict[str, str], bytes]:
-    endpoint_name = unquote(self.path.split("/")[2])  # /endpoints/<name>/invocations
-    status, headers, body = invoke(
-        self.current_account,
-        self.region,
-        endpoint_name,
-        self.raw_body or b"",
-        self.headers.get("Content-Type"),
-        self.headers.get("Accept"),
-        self.headers.get("X-Amzn-SageMaker-Target-Variant"),
-    )
-    # moto takes the status of a plain (headers, body) response from a "status" header.
-    return body, {**headers, "status": str(status)}  # type: ignore[return-value]
-
-
-def install() -> None:
-    """Patch moto in-process; calling it again changes nothing."""
-    backend_class = sagemaker_models.SageMakerModelBackend
-    endpoint_class = sagemaker_models.FakeEndpoint
-    patch(endpoint_class, "__init__", _patched_endpoint_init(endpoint_class.__init__))
-    patch(backend_class, "create_endpoint", _patched_create(backend_class.create_endpoint))
-    patch(backend_class, "delete_endpoint", _patched_delete(backend_class.delete_endpoint))
-    patch(backend_class, "update_endpoint", update_endpoint)
-    patch(sagemaker_responses.SageMakerResponse, "update_endpoint", _update_endpoint_response)
-    runtime = runtime_responses.SageMakerRuntimeResponse
     # Bodies are model input, often not UTF-8 text; moto would otherwise decode them (and fail on bytes).
-    runtime.use_raw_body = True
-    patch(runtime, "invoke_endpoint", _invoke_endpoint_response)
-    warm_up(("vgsales.algorithm.serving", "vgsales.algorithm.training"))
+    use_raw_body = True
+
+    def _determine_resource(self) -> str:
+        return access.sagemaker_runtime_resource(self)
+
+    def invoke_endpoint(self) -> tuple[bytes, dict[str, str]]:  # type: ignore[override]
+        endpoint_name = unquote(self.path.split("/")[2])  # /endpoints/<name>/invocations
+        raw = self.raw_body
+        status, headers, body = invoke(
+            self.current_account,
+            self.region,
+            endpoint_name,
+            raw if isinstance(raw, bytes) else (raw or "").encode(),
+            self.headers.get("Content-Type"),
+            self.headers.get("Accept"),
+            self.headers.get("X-Amzn-SageMaker-Target-Variant"),
+        )
+        # moto takes the status of a plain (body, headers) response from a "status" header.
+        return body, {**headers, "status": str(status)}

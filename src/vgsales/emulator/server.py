@@ -1,4 +1,4 @@
-"""Serve the emulated AWS APIs over HTTPS on loopback, with the project's patches installed.
+"""Serve the emulated AWS APIs over HTTPS on loopback, with the emulator's services installed into moto.
 
 One moto application answers S3, IAM, STS, CloudWatch Logs, SageMaker and SageMaker Runtime on a single
 port; moto routes each request by the service in its SigV4 signature. It runs on cheroot rather than moto's
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import importlib
 import json
 import logging
 import os
@@ -21,26 +20,23 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import moto
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
-from . import access, hosting, tls
+from . import access, hosting, services, tls
 from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
 from .compat import s3_policy
 from .proxy import TunnelProxy
+from .shapes import Document, Environ, Json, StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
-
-# Each module exposes install(), which patches moto in-process. It must be idempotent.
-# catalogue last: it refuses every SageMaker operation the modules before it do not answer.
-PATCH_MODULES = ("compat", "access", "training", "tuning", "hosting", "transform", "catalogue")
 
 # moto's own control API (reset, seed, a JSON dump of every backend with its secrets) answers unsigned
 # requests: the emulator never serves it, so nobody else on the machine can read or reset a learner's state.
@@ -78,16 +74,9 @@ def configure_moto() -> None:
         os.environ[name] = value
 
 
-def install_patches() -> None:
-    for name in PATCH_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:  # a patch module not written yet
-            if exc.name != f"{__package__}.{name}":
-                raise
-            log.warning("emulator patch module %s is missing; its APIs behave as plain moto", name)
-            continue
-        module.install()
+def install() -> None:
+    """The emulator's services, into this process's moto (services.py states what and in which order)."""
+    services.install()
 
 
 class EmulatorServer:
@@ -100,7 +89,7 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, cert_dir: Path | None = None) -> None:
         require_loopback(host)
         configure_moto()
-        install_patches()
+        install()
         self._host = host
         self._requested_port = port
         self._cert_dir = cert_dir
@@ -177,7 +166,7 @@ class EmulatorServer:
         self._plain_thread.start()
         self._proxy = TunnelProxy(self._host, (self._host, self.port)).start()
 
-    def _listen(self, app: Callable[..., Iterable[bytes]], port: int) -> wsgi.Server:
+    def _listen(self, app: WsgiApp, port: int) -> wsgi.Server:
         server = wsgi.Server(
             (self._host, port),
             app,
@@ -262,7 +251,7 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _health(self) -> dict[str, Any]:
+    def _health(self) -> Document:
         return {
             "service": SERVICE_NAME,
             "pid": os.getpid(),
@@ -278,11 +267,11 @@ class _Dispatcher(DomainDispatcherApplication):
     simple request. The answer cannot change while the server runs.
     """
 
-    def __init__(self, create_app: Callable[..., Any]) -> None:
+    def __init__(self, create_app: Callable[[str], Flask]) -> None:
         super().__init__(create_app)
-        self._backends: dict[str | None, Any] = {}
+        self._backends: dict[str | None, str | None] = {}
 
-    def get_backend_for_host(self, host: str | None) -> Any:
+    def get_backend_for_host(self, host: str | None) -> str | None:
         if host not in self._backends:
             self._backends[host] = super().get_backend_for_host(host)
         return self._backends[host]
@@ -291,11 +280,11 @@ class _Dispatcher(DomainDispatcherApplication):
 class _Gateway:
     """Answers the health check, gives moto the environ it expects, and hands everything else to moto."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, app: WsgiApp, health: Callable[[], Document]) -> None:
         self._app = s3_policy.record_transport(app)
         self._health = health
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             body = json.dumps(self._health()).encode()
             start_response(
@@ -315,7 +304,7 @@ class _Gateway:
         if "SSL_PROTOCOL" in environ:
             environ[s3_policy.TLS_VERSION_ENVIRON_KEY] = environ["SSL_PROTOCOL"]
 
-        def logged_start_response(status: str, headers: Any, *args: Any) -> Any:
+        def logged_start_response(status: str, headers: list[tuple[str, str]], *args: Json) -> Json:
             # Server errors always, everything at DEBUG; the path only, since query strings can carry
             # presigned-URL signatures, and never a header but the operation's name.
             level = logging.WARNING if status.startswith("5") else logging.DEBUG
@@ -329,7 +318,7 @@ class _Gateway:
         return self._app(environ, logged_start_response)
 
 
-def _refuse(start_response: Callable[..., Any], error_type: str, message: str) -> Iterable[bytes]:
+def _refuse(start_response: StartResponse, error_type: str, message: str) -> Iterable[bytes]:
     body = json.dumps({"__type": error_type, "message": message}).encode()
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(body)))]
     start_response("403 Forbidden", headers)

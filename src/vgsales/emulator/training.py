@@ -1,7 +1,8 @@
 """CreateTrainingJob runs the built-in XGBoost algorithm for real, and StopTrainingJob stops it.
 
 moto records a training job and answers DescribeTrainingJob/ListTrainingJobs, but marks it Completed at once
-and runs nothing. After install() a job moves as on AWS: InProgress (Starting, Downloading, Training, Uploading)
+and runs nothing. On the emulator's SageMaker backend (TrainingBackend, part of sagemaker.SageMakerBackend) a
+job moves as on AWS: InProgress (Starting, Downloading, Training, Uploading)
 then Completed, Failed with a FailureReason ("ClientError: ..." for the user's mistakes, "AlgorithmError: ..."
 otherwise) or Stopped (by StopTrainingJob, or MaxRuntimeExceeded). The job runs in a background thread of the
 emulator: it reads its channels from emulated S3, trains with the installed xgboost, streams each round to
@@ -14,9 +15,7 @@ image fails the job with a reason saying the emulator cannot run it.
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import json
 import logging
 import math
@@ -25,12 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from moto.core.responses import EmptyResult
 from moto.core.utils import utcnow
-from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemaker.models import FakeTrainingJob
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
 from ..algorithm.hyperparameters import (
@@ -42,7 +40,8 @@ from ..algorithm.hyperparameters import (
     training_plan,
 )
 from . import backends
-from .compat._patching import patch, replaced
+from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .shapes import Document, MotoArguments
 
 if TYPE_CHECKING:
     from ..algorithm.data_formats import DataFile
@@ -65,7 +64,7 @@ XGBOOST_METRIC_DEFINITIONS = [
 ]
 
 # xgboost, scikit-learn and pandas take a second or more to import. The emulator should not wait for them when
-# it starts: install() imports these in the background, and a job imports them (from the cache by then) to run.
+# it starts: it imports these in the background (server.EmulatorServer), and a job imports them (from the cache by then) to run.
 XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
 
 
@@ -98,22 +97,6 @@ STOP_MESSAGES = {  # reason: (log line, secondary status message)
 }
 
 
-class JobFailure(Exception):
-    """Ends a job as Failed; ``kind`` is ClientError (the user can fix it) or AlgorithmError."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-    @property
-    def reason(self) -> str:
-        return f"{self.kind}: {self}"
-
-
-class JobStopped(Exception):
-    """Ends a job as Stopped, by StopTrainingJob or MaxRuntimeInSeconds."""
-
-
 def image_repository(image: str) -> str:
     """The repository name of an image URI, without registry, namespace, tag or digest."""
     without_digest = image.split("@", 1)[0]
@@ -135,7 +118,7 @@ def _info(message: str, level: str = "INFO") -> str:
     return f"[{time.strftime('%Y-%m-%d:%H:%M:%S', time.gmtime())}:{level}] {message}"
 
 
-def _transition(job: Any, status: str, message: str, job_status: str | None = None, final: bool = False) -> None:
+def _transition(job: TrainingJob, status: str, message: str, job_status: str | None = None, final: bool = False) -> None:
     """Record a secondary status. Builds new containers instead of mutating them, because request threads
     serialise the job at any moment and must never see a half-updated list or dict."""
     now = utcnow()
@@ -153,7 +136,19 @@ def _transition(job: Any, status: str, message: str, job_status: str | None = No
     job.last_modified_time = now
 
 
-def _prepare(job: Any, user_metric_definitions: list[dict[str, str]]) -> None:
+class TrainingJob(FakeTrainingJob):
+    """moto's training job in AWS's initial state, with the tuning job that launched it (TuningJobArn)."""
+
+    def __init__(self, tuning_job_arn: str | None = None, **request: MotoArguments) -> None:
+        # moto overwrites the user's MetricDefinitions in place; keep a copy to restore.
+        spec = request.get("algorithm_specification") or {}
+        user_definitions = [dict(d) for d in spec.get("MetricDefinitions") or []]
+        super().__init__(**request)
+        _prepare(self, user_definitions)
+        self.tuning_job_arn = tuning_job_arn
+
+
+def _prepare(job: TrainingJob, user_metric_definitions: list[dict[str, str]]) -> None:
     """Give a new job AWS's initial state. Every attribute a later phase sets exists from here on: moto builds
     responses from the object's __dict__, which must not grow while a request thread iterates it."""
     job.training_job_status = "InProgress"
@@ -167,7 +162,7 @@ def _prepare(job: Any, user_metric_definitions: list[dict[str, str]]) -> None:
     job.failure_reason = None
     job.training_time_in_seconds = None
     job.billable_time_in_seconds = None
-    job.tuning_job_arn = None  # set by the tuning job that launches it (DescribeTrainingJob's TuningJobArn)
+    job.tuning_job_arn = None  # the tuning job that launches it, if any (DescribeTrainingJob's TuningJobArn)
     if job.algorithm_specification is None:
         return
     image = job.algorithm_specification.get("TrainingImage")
@@ -179,58 +174,56 @@ def _prepare(job: Any, user_metric_definitions: list[dict[str, str]]) -> None:
         job.algorithm_specification.pop("MetricDefinitions", None)
 
 
-_RUNS: dict[str, TrainingRun] = {}
-_RUNS_LOCK = threading.Lock()
-
-
 # Observes each boosting round's metrics ({"validation:auc": 0.85, ...}) and answers True to stop the job early.
 RoundObserver = Callable[[int, dict[str, float]], bool]
 
 
-class TrainingRun:
+class TrainingRun(JobRun):
     """One training job executing in a thread of the emulator."""
+
+    kind = "training"
 
     def __init__(
         self,
-        backend: Any,
-        job: Any,
+        backend: JobBackend,
+        job: TrainingJob,
         observer: RoundObserver | None = None,
         on_finish: Callable[[], None] | None = None,
     ) -> None:
-        self.backend = backend
+        super().__init__(backend.runs, job.arn, job.training_job_name, on_finish)
         self.job = job
         self.observer = observer
-        self.on_finish = on_finish
-        self.finished = threading.Event()  # set once the job has reached its final status
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
-        self._lock = threading.Lock()
-        self._stop_reason: str | None = None
+        self.aws = backend.aws()
         condition = job.stopping_condition or {}
         self.max_runtime = float(condition.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS)
         self._started = time.monotonic()
         self._training_started: datetime | None = None
         self._streams: list[backends.LogStream] = []
-        self._algorithm: Any = None  # the algorithm.training and algorithm.data_formats modules, once the job runs
-        self._data: Any = None
+        self._outcome: TrainingOutcome | None = None  # of a single-host job, once it has trained
+        # the algorithm.training and algorithm.data_formats modules, once the job runs
+        self._algorithm: ModuleType = ModuleType("unloaded")
+        self._data: ModuleType = ModuleType("unloaded")
 
-    # --- control from request threads -------------------------------------------------------------------
-    def start(self, wait: float = 0.0) -> None:
-        """Run the job in a thread of its own; wait up to ``wait`` seconds for it to end."""
-        with _RUNS_LOCK:
-            _RUNS[self.job.arn] = self
-        runner = threading.Thread(target=self._run, name=f"training-job-{self.job.training_job_name}", daemon=True)
-        runner.start()
-        runner.join(wait)
+    # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
+    def status(self) -> str:
+        return str(self.job.training_job_status)
 
-    def request_stop(self, reason: str = "Stopped") -> None:
-        with self._lock:
-            if self.job.training_job_status != "InProgress":
-                raise ValidationError(
-                    message=f"The request was rejected because the training job is in status {self.job.training_job_status}."
-                )
-            self._stop_reason = reason
-            _transition(self.job, "Stopping", "Stopping the training job", job_status="Stopping")
+    def not_stoppable(self, status: str) -> Exception:
+        return ValidationError(message=f"The request was rejected because the training job is in status {status}.")
+
+    def stopping(self) -> None:
+        _transition(self.job, "Stopping", "Stopping the training job", job_status="Stopping")
+
+    def end_stopped(self) -> None:
+        self._finish_stopped(self._outcome)
+
+    def end_failed(self, reason: str) -> None:
+        self._fail(reason)
+
+    def crash_reason(self, error: Exception) -> str:
+        return f"AlgorithmError: {type(error).__name__}: {error}"
 
     def _observe(self, epoch: int, metrics: dict[str, float]) -> None:
         if self.observer is not None and self._stop_reason is None and self.observer(epoch, metrics):
@@ -259,47 +252,32 @@ class TrainingRun:
             if self._stop_reason is None or self.job.training_job_status == "InProgress":
                 _transition(self.job, status, message)
 
-    def _run(self) -> None:
-        outcome = None
-        try:
-            self._algorithm, self._data = _xgboost_modules()
-            self._open_logs()
-            self._check_image()
-            plan = self._plan()
-            self._check_stop()
-            self._training_started = utcnow()
-            self.job.training_start_time = self._training_started
-            self._phase("Downloading", "Downloading input data")
-            if self.instance_count > 1:
-                self._run_on_hosts(plan)
-                return
-            channels = self._download()
-            self._check_stop()
-            self._phase("Training", "Training image download completed. Training in progress.")
-            outcome = self._train(plan, channels)
-            if outcome.stopped:
-                # A tuning job's early stopping keeps the model of the round it stopped at, so that the job can
-                # still be the best one and be deployed (the emulator's rule; see tuning.py).
-                if plan.save_model_on_termination or self._stop_reason == EARLY_STOPPED:
-                    self._upload(outcome)
-                raise JobStopped()
-            self._check_stop()
-            self._phase("Uploading", "Uploading generated training model")
-            self._upload(outcome)
-            self._finish("Completed", "Completed", "Training job completed", outcome.final_metrics)
-        except JobStopped:
-            self._finish_stopped(outcome)
-        except JobFailure as failure:
-            self._fail(failure.reason)
-        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
-            log.exception("training job %s crashed", self.job.training_job_name)
-            self._fail(f"AlgorithmError: {type(exc).__name__}: {exc}")
-        finally:
-            with _RUNS_LOCK:
-                _RUNS.pop(self.job.arn, None)
-            self.finished.set()
-            if self.on_finish is not None:
-                self.on_finish()
+    def execute(self) -> None:
+        self._algorithm, self._data = _xgboost_modules()
+        self._open_logs()
+        self._check_image()
+        plan = self._plan()
+        self._check_stop()
+        self._training_started = utcnow()
+        self.job.training_start_time = self._training_started
+        self._phase("Downloading", "Downloading input data")
+        if self.instance_count > 1:
+            self._run_on_hosts(plan)
+            return
+        channels = self._download()
+        self._check_stop()
+        self._phase("Training", "Training image download completed. Training in progress.")
+        outcome = self._outcome = self._train(plan, channels)
+        if outcome.stopped:
+            # A tuning job's early stopping keeps the model of the round it stopped at, so that the job can
+            # still be the best one and be deployed (the emulator's rule; see tuning.py).
+            if plan.save_model_on_termination or self._stop_reason == EARLY_STOPPED:
+                self._upload(outcome)
+            raise JobStopped()
+        self._check_stop()
+        self._phase("Uploading", "Uploading generated training model")
+        self._upload(outcome)
+        self._finish("Completed", "Completed", "Training job completed", outcome.final_metrics)
 
     @property
     def instance_count(self) -> int:
@@ -310,7 +288,7 @@ class TrainingRun:
         name = self.job.training_job_name
         # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
         self._streams = [
-            backends.LogStream(self.account_id, self.region, LOG_GROUP, f"{name}/algo-{i}-{epoch}")
+            self.aws.log_stream(LOG_GROUP, f"{name}/algo-{i}-{epoch}")
             for i in range(1, self.instance_count + 1)
         ]
 
@@ -398,7 +376,7 @@ class TrainingRun:
         self._log(*plan.notes)
         return plan
 
-    def _channel_files(self, channel: dict[str, Any]) -> list[DataFile]:
+    def _channel_files(self, channel: Document) -> list[DataFile]:
         name = channel["ChannelName"]
         source = (channel.get("DataSource") or {}).get("S3DataSource")
         if not source:
@@ -416,17 +394,17 @@ class TrainingRun:
 
     def _fetch(self, uri: str) -> bytes:
         try:
-            return backends.get_object(self.account_id, self.region, uri)
+            return self.aws.get_object(uri)
         except backends.S3ObjectMissing as exc:
             raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
 
-    def _channel_uris(self, name: str, source: dict[str, Any]) -> list[str]:
+    def _channel_uris(self, name: str, source: Document) -> list[str]:
         uri = source.get("S3Uri", "")
         data_type = source.get("S3DataType") or "S3Prefix"
         try:
             if data_type == "S3Prefix":
                 bucket, _ = backends.parse_s3_uri(uri)
-                keys = [k for k in backends.list_objects(self.account_id, self.region, uri) if self._data.is_data_file(k)]
+                keys = [k for k in self.aws.list_objects(uri) if self._data.is_data_file(k)]
                 uris = [f"s3://{bucket}/{key}" for key in keys]
             elif data_type == "ManifestFile":
                 uris = self._manifest_uris(uri)
@@ -446,13 +424,13 @@ class TrainingRun:
 
     def _manifest_uris(self, uri: str) -> list[str]:
         try:
-            entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+            entries = json.loads(self.aws.get_object(uri))
             prefix = entries[0]["prefix"]
             return [prefix + relative for relative in entries[1:]]
         except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
             raise ValueError(f"the manifest is not of the form [{{\"prefix\": \"s3://...\"}}, \"key\", ...] ({exc})") from None
 
-    def _check_channels(self, channels: dict[str, dict[str, Any]]) -> str:
+    def _check_channels(self, channels: dict[str, Document]) -> str:
         """The channels the algorithm reads, with one content type; returns its data format."""
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:
@@ -503,7 +481,7 @@ class TrainingRun:
 
     def _upload_archive(self, archive: bytes) -> None:
         try:
-            backends.put_object(self.account_id, self.region, self._output_uri(), archive)
+            self.aws.put_object(self._output_uri(), archive)
         except (backends.S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self._output_uri()}: {exc}.") from None
 
@@ -548,95 +526,53 @@ class TrainingRun:
             _transition(self.job, "Failed", "Training job failed", job_status="Failed", final=True)
 
 
-# --- moto patches -----------------------------------------------------------------------------------------
+# --- the backend ------------------------------------------------------------------------------------------
 
 
-def _patched_job_init(original: Callable[..., None]) -> Callable[..., None]:
-    signature = inspect.signature(original)
+class TrainingBackend(JobBackend):
+    """CreateTrainingJob runs the job, StopTrainingJob (which moto lacks) stops it; tuning jobs launch theirs."""
 
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        bound = signature.bind(self, *args, **kwargs)
-        # moto overwrites the user's MetricDefinitions in place; keep a copy to restore.
-        spec = bound.arguments.get("algorithm_specification") or {}
-        user_definitions = [dict(d) for d in spec.get("MetricDefinitions") or []]
-        original(self, *args, **kwargs)
-        _prepare(self, user_definitions)
-
-    return __init__
-
-
-# A job that ends this quickly (the workshop's takes 0.2 s) has ended when CreateTrainingJob returns, so a
-# client's first describe already sees Completed or Failed: sagemaker-core's wait() polls in whole seconds and
-# SDK v2 sleeps before its first poll. A longer job goes on in the background, InProgress meanwhile, as on AWS.
-# The same rule as hosting.LOAD_WAIT_SECONDS for endpoints.
-QUICK_JOB_SECONDS = 2.0
-
-
-def _create_unique(backend: Any, create: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """moto's create_training_job, refusing a name in use as AWS does (moto would overwrite the job)."""
-    name = inspect.signature(create).bind(backend, *args, **kwargs).arguments["training_job_name"]
-    if name in backend.training_jobs:
-        arn = sagemaker_models.FakeTrainingJob.arn_formatter(name, backend.account_id, backend.region_name)
-        raise ResourceInUseException(
-            message="Training job names must be unique within an AWS account and region, and a training job "
-            f"with this name already exists ({arn})"
-        )
-    return create(backend, *args, **kwargs)
-
-
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def create_training_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        job = _create_unique(self, original, *args, **kwargs)
+    def create_training_job(self, training_job_name: str, **request: MotoArguments) -> FakeTrainingJob:
+        job = self._new_training_job(training_job_name, None, request)
         TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
-    return create_training_job
+    def launch_training_job(
+        self,
+        tuning_job_arn: str,
+        observer: RoundObserver | None,
+        on_finish: Callable[[], None],
+        **request: MotoArguments,
+    ) -> TrainingRun:
+        """Create and start a training job on behalf of a tuning job, without waiting for it."""
+        job = self._new_training_job(request.pop("training_job_name"), tuning_job_arn, request)
+        run = TrainingRun(self, job, observer, on_finish)
+        run.start()
+        return run
 
-
-def launch(
-    backend: Any,
-    tuning_job_arn: str,
-    observer: RoundObserver | None,
-    on_finish: Callable[[], None],
-    **request: Any,
-) -> TrainingRun:
-    """Create and start a training job on behalf of a tuning job, without waiting for it."""
-    create = replaced(sagemaker_models.SageMakerModelBackend.create_training_job)
-    job = _create_unique(backend, create, **request)
-    job.tuning_job_arn = tuning_job_arn
-    run = TrainingRun(backend, job, observer, on_finish)
-    run.start()
-    return run
-
-
-def stop_training_job(self: Any, training_job_name: str) -> None:
-    """SageMakerModelBackend.stop_training_job, which moto lacks."""
-    job = self.training_jobs.get(training_job_name)
-    if job is None:
-        arn = sagemaker_models.FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find training job '{arn}'.")
-    with _RUNS_LOCK:
-        run = _RUNS.get(job.arn)
-    if run is None:
-        raise ValidationError(
-            message=f"The request was rejected because the training job is in status {job.training_job_status}."
+    def _new_training_job(self, name: str, tuning_job_arn: str | None, request: Document) -> TrainingJob:
+        """moto's create_training_job (moto/sagemaker/models.py) with the emulator's job, refusing a name in use
+        as AWS does (moto would overwrite the job)."""
+        if name in self.training_jobs:
+            arn = FakeTrainingJob.arn_formatter(name, self.account_id, self.region_name)
+            raise ResourceInUseException(
+                message="Training job names must be unique within an AWS account and region, and a training job "
+                f"with this name already exists ({arn})"
+            )
+        job = TrainingJob(
+            tuning_job_arn, account_id=self.account_id, region_name=self.region_name, training_job_name=name, **request
         )
-    run.request_stop()
+        self.training_jobs[name] = job
+        return job
 
-
-def _stop_training_job_response(self: Any) -> EmptyResult:
-    self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
-    return EmptyResult()
-
-
-def install() -> None:
-    """Patch moto in-process; calling it again changes nothing."""
-    backend_class = sagemaker_models.SageMakerModelBackend
-    job_class = sagemaker_models.FakeTrainingJob
-    patch(job_class, "__init__", _patched_job_init(job_class.__init__))
-    patch(backend_class, "create_training_job", _patched_create(backend_class.create_training_job))
-    patch(backend_class, "stop_training_job", stop_training_job)
-    patch(sagemaker_responses.SageMakerResponse, "stop_training_job", _stop_training_job_response)
-    warm_up(XGBOOST_MODULES)
+    def stop_training_job(self, training_job_name: str) -> None:
+        job = self.training_jobs.get(training_job_name)
+        if job is None:
+            arn = FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find training job '{arn}'.")
+        run = self.runs.get(job.arn)
+        if run is None:
+            raise ValidationError(
+                message=f"The request was rejected because the training job is in status {job.training_job_status}."
+            )
+        run.request_stop()

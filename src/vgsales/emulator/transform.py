@@ -1,7 +1,7 @@
 """CreateTransformJob runs batch transform for real, the way the built-in XGBoost container serves it in batch mode.
 
-moto 5.2.5 marks a transform job Completed at once and writes nothing. After install(), a transform job of a
-model of the built-in XGBoost image:
+moto 5.2.5 marks a transform job Completed at once and writes nothing. On the emulator's SageMaker backend
+(TransformBackend), a transform job of a model of the built-in XGBoost image:
 
 - reads every input object (S3Prefix: every key under the prefix; ManifestFile: the manifest's keys), splits
   each by SplitType (Line: one record per line; None: the object is one request), and sends the records to the
@@ -19,13 +19,12 @@ model of the built-in XGBoost image:
   ("<job>/<instance id>-<epoch>/data-log") that names the object and line of a bad record, which fails the job
   with "ClientError: See job logs for more information", as SageMaker reports it;
 - stops on StopTransformJob (Stopping, then Stopped); a job that ends within training.QUICK_JOB_SECONDS has
-  ended when CreateTransformJob returns.
+  ended when CreateTransformJob returns (lifecycle.QUICK_JOB_SECONDS).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import re
@@ -35,16 +34,21 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from moto.core.responses import EmptyResult
 from moto.core.utils import utcnow
-from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend, arn_formatter
 
 from . import backends, training
-from .compat._patching import patch
+from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .shapes import Document, MotoArguments
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+    from ..algorithm.serving import Prediction
+    from .backends import LogStream
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +58,16 @@ FAILURE_REASON = "ClientError: See job logs for more information"
 SELECTOR = re.compile(r"^\$(?:\[(?P<body>[-0-9:, ]+)\])?$")
 
 
-class TransformFailure(Exception):
+class TransformFailure(JobFailure):
     """Ends a transform job as Failed; the message goes to the data log, FAILURE_REASON to the job."""
 
     def __init__(self, message: str, reason: str = FAILURE_REASON) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__("ClientError", message)
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        return self._reason
 
 
 def _refuse(message: str) -> ValidationError:
@@ -96,7 +104,7 @@ class DataProcessing:
     active: bool
 
 
-def data_processing(config: dict[str, Any] | None, content_type: str | None) -> DataProcessing:
+def data_processing(config: Document | None, content_type: str | None) -> DataProcessing:
     config = config or {}
     given = {key: value for key, value in config.items() if value not in (None, "", "$", "None")}
     if given and (content_type or "").split(";")[0].strip().lower() not in ("text/csv", "csv"):
@@ -118,11 +126,11 @@ def data_processing(config: dict[str, Any] | None, content_type: str | None) -> 
 # --- the request ------------------------------------------------------------------------------------------
 
 
-def validate_request(request: dict[str, Any], backend: Any) -> None:
+def validate_request(request: Document, backend: SageMakerModelBackend) -> None:
     """Refuse what the emulator would not run as asked, before the job exists."""
     model = backend._models.get(request["model_name"])
     if model is None:
-        raise _refuse(f"Could not find model \"{sagemaker_models.arn_formatter('model', request['model_name'], backend.account_id, backend.region_name)}\".")
+        raise _refuse(f"Could not find model \"{arn_formatter('model', request['model_name'], backend.account_id, backend.region_name)}\".")
     container = model.primary_container or (model.containers[0] if model.containers else {})
     if not training.is_builtin_xgboost(container.get("Image")):
         raise _refuse(f"The local emulator runs batch transform for models of the SageMaker built-in XGBoost algorithm "
@@ -159,86 +167,73 @@ def validate_request(request: dict[str, Any], backend: Any) -> None:
 
 # --- the run ------------------------------------------------------------------------------------------------
 
-_RUNS: dict[str, TransformRun] = {}
-_RUNS_LOCK = threading.Lock()
-
-
 @dataclass(frozen=True)
 class InputObject:
     uri: str
     relative: str  # its key after the input prefix: the output object is <S3OutputPath>/<relative>.out
 
 
-class TransformRun:
-    def __init__(self, backend: Any, job: Any) -> None:
+class TransformRun(JobRun):
+    kind = "transform"
+
+    def __init__(self, backend: JobBackend, job: TransformJob) -> None:
+        super().__init__(backend.runs, job.arn, job.transform_job_name)
         self.backend = backend
         self.job = job
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
-        self._lock = threading.Lock()
-        self._stopping = False
-        self.finished = threading.Event()
+        self.aws = backend.aws()
 
-    def start(self, wait: float = 0.0) -> None:
-        with _RUNS_LOCK:
-            _RUNS[self.job.arn] = self
-        runner = threading.Thread(target=self._run, name=f"transform-job-{self.job.transform_job_name}", daemon=True)
-        runner.start()
-        runner.join(wait)
+    # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
+    def status(self) -> str:
+        return str(self.job.transform_job_status)
 
-    def request_stop(self) -> None:
-        with self._lock:
-            if self.job.transform_job_status != "InProgress":
-                raise _refuse(f"The transform job is in status {self.job.transform_job_status} and cannot be stopped.")
-            self._stopping = True
-            self.job.transform_job_status = "Stopping"
-            self.job.last_modified_time = utcnow()
+    def not_stoppable(self, status: str) -> Exception:
+        return _refuse(f"The transform job is in status {status} and cannot be stopped.")
+
+    def stopping(self) -> None:
+        self.job.transform_job_status = "Stopping"
+        self.job.last_modified_time = utcnow()
+
+    def end_stopped(self) -> None:
+        self._finish("Stopped")
+
+    def end_failed(self, reason: str) -> None:
+        self._finish("Failed", reason)
 
     def _check_stop(self) -> None:
-        if self._stopping:
-            raise training.JobStopped()
+        if self._stop_reason is not None:
+            raise JobStopped()
 
-    def _run(self) -> None:
-        try:
-            booster = self._load_model()
-            objects = self._inputs()
-            workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
-            shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
-            epoch = int(time.time())
-            streams = [self._worker_streams(epoch) for _ in range(workers)]
-            errors: list[BaseException] = []
-            threads = [
-                threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
-                for share, stream in zip(shares, streams)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if errors:
-                raise errors[0]
-            self._check_stop()
-            self._finish("Completed")
-        except training.JobStopped:
-            self._finish("Stopped")
-        except TransformFailure as failure:
-            self._finish("Failed", failure.reason)
-        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
-            log.exception("transform job %s crashed", self.job.transform_job_name)
-            self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
-        finally:
-            with _RUNS_LOCK:
-                _RUNS.pop(self.job.arn, None)
-            self.finished.set()
+    def execute(self) -> None:
+        booster = self._load_model()
+        objects = self._inputs()
+        workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
+        shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
+        epoch = int(time.time())
+        streams = [self._worker_streams(epoch) for _ in range(workers)]
+        errors: list[BaseException] = []
+        threads = [
+            threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
+            for share, stream in zip(shares, streams)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        self._check_stop()
+        self._finish("Completed")
 
-    def _load_model(self) -> Any:
+    def _load_model(self) -> xgb.Booster:
         from .hosting import ModelLoadError, _booster_from_archive
 
         model = self.backend._models[self.job.model_name]
         container = model.primary_container or model.containers[0]
         url = container.get("ModelDataUrl")
         try:
-            return _booster_from_archive(backends.get_object(self.account_id, self.region, url), url)
+            return _booster_from_archive(self.aws.get_object(url), url)
         except (backends.S3ObjectMissing, ValueError):
             raise TransformFailure("", f"ClientError: Failed to download model data from URL: \"{url}\". Please ensure "
                                    "that there is an object located at the URL.") from None
@@ -250,11 +245,11 @@ class TransformRun:
         uri = source["S3Uri"]
         try:
             if (source.get("S3DataType") or "S3Prefix") == "ManifestFile":
-                entries = json.loads(backends.get_object(self.account_id, self.region, uri))
+                entries = json.loads(self.aws.get_object(uri))
                 prefix = entries[0]["prefix"]
                 return [InputObject(prefix + key, key) for key in entries[1:]]
             bucket, prefix = backends.parse_s3_uri(uri)
-            keys = backends.list_objects(self.account_id, self.region, uri)
+            keys = self.aws.list_objects(uri)
         except (backends.S3ObjectMissing, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise TransformFailure("", f"ClientError: Failed to read the input {uri}: {exc}.") from None
         if not keys:
@@ -266,10 +261,16 @@ class TransformRun:
     def _worker_streams(self, epoch: int) -> tuple[backends.LogStream, backends.LogStream]:
         instance = f"i-{secrets.token_hex(8)}"
         name = f"{self.job.transform_job_name}/{instance}-{epoch}"
-        make = functools.partial(backends.LogStream, self.account_id, self.region, LOG_GROUP)
+        make = functools.partial(self.aws.log_stream, LOG_GROUP)
         return make(name), make(f"{name}/data-log")
 
-    def _worker(self, booster: Any, share: list[InputObject], streams: tuple[Any, Any], errors: list[BaseException]) -> None:
+    def _worker(
+        self,
+        booster: xgb.Booster,
+        share: list[InputObject],
+        streams: tuple[LogStream, LogStream],
+        errors: list[BaseException],
+    ) -> None:
         stream, data_log = streams
         stream.write([training._info(f"Local emulator: batch transform of {len(share)} object(s) with model "
                                      f"{self.job.model_name} (built-in XGBoost).")])
@@ -281,11 +282,11 @@ class TransformRun:
         except BaseException as exc:  # noqa: BLE001 - handed to the job's thread, which ends the job
             errors.append(exc)
 
-    def _transform(self, booster: Any, item: InputObject, data_log: Any) -> str:
+    def _transform(self, booster: xgb.Booster, item: InputObject, data_log: LogStream) -> str:
         from ..algorithm import serving
 
         self._check_stop()
-        content = backends.get_object(self.account_id, self.region, item.uri)
+        content = self.aws.get_object(item.uri)
         transform_input = self.job.transform_input
         content_type = transform_input.get("ContentType") or "text/csv"
         accept = (self.job.transform_output or {}).get("Accept")
@@ -307,7 +308,7 @@ class TransformRun:
         assemble = (self.job.transform_output or {}).get("AssembleWith") or "None"
         body = b"".join(answer + b"\n" for answer in answers) if assemble == "Line" else b"".join(answers)
         output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
-        backends.put_object(self.account_id, self.region, output, body)
+        self.aws.put_object(output, body)
         return f"{item.uri}: {len(answers)} record(s) -> {output}"
 
     @staticmethod
@@ -342,7 +343,7 @@ class TransformRun:
         return ",".join(processing.input_filter(record.decode("utf-8").rstrip("\r").split(","))).encode()
 
     @staticmethod
-    def _scores(prediction: Any) -> list[bytes]:
+    def _scores(prediction: Prediction) -> list[bytes]:
         """One answer per record: batch mode's one score per line (CSV), or per JSON Lines entry."""
         if prediction.content_type.startswith("application/json") and not prediction.content_type.endswith("lines"):
             return [json.dumps(entry).encode() for entry in json.loads(prediction.body)["predictions"]]
@@ -370,56 +371,45 @@ class TransformRun:
             self.job.last_modified_time = now
 
 
-# --- moto patches -------------------------------------------------------------------------------------------
+# --- the transform job and the backend ----------------------------------------------------------------------
 
 
-def _prepare(job: Any) -> None:
-    job.transform_job_status = "InProgress"
-    job.transform_start_time = job.creation_time
-    job.transform_end_time = None
-    job.failure_reason = None
-    job.labeling_job_arn = None
-    job.auto_ml_job_arn = None
+class TransformJob(FakeTransformJob):
+    """moto's transform job, InProgress from the start as on AWS."""
+
+    def __init__(self, **request: MotoArguments) -> None:
+        super().__init__(**request)
+        self.transform_job_status = "InProgress"
+        self.transform_start_time = self.creation_time
+        self.transform_end_time = None
+        self.failure_reason: str | None = None
+        self.labeling_job_arn = None
+        self.auto_ml_job_arn = None
 
 
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+class TransformBackend(JobBackend):
+    """CreateTransformJob runs the batch transform, StopTransformJob (which moto lacks) stops it."""
 
-    @functools.wraps(original)
-    def create_transform_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        request = signature.bind(self, *args, **kwargs).arguments
-        name = request["transform_job_name"]
-        if name in self.transform_jobs:
+    def create_transform_job(self, transform_job_name: str, **request: MotoArguments) -> FakeTransformJob:
+        if transform_job_name in self.transform_jobs:
             raise ResourceInUseException(message=f"Job name must be unique within an AWS account and region, and a "
-                                         f"transform job with this name already exists ({self.transform_jobs[name].arn})")
-        validate_request(request, self)
-        job = original(self, *args, **kwargs)
-        _prepare(job)
-        TransformRun(self, job).start(wait=training.QUICK_JOB_SECONDS)
+                                         "transform job with this name already exists "
+                                         f"({self.transform_jobs[transform_job_name].arn})")
+        validate_request({"transform_job_name": transform_job_name, **request}, self)
+        # moto's create_transform_job (moto/sagemaker/models.py), with the emulator's job.
+        job = TransformJob(
+            account_id=self.account_id, region_name=self.region_name, transform_job_name=transform_job_name, **request
+        )
+        self.transform_jobs[transform_job_name] = job
+        TransformRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job
 
-    return create_transform_job
-
-
-def stop_transform_job(self: Any, transform_job_name: str) -> None:
-    job = self.transform_jobs.get(transform_job_name)
-    if job is None:
-        arn = sagemaker_models.FakeTransformJob.arn_formatter(transform_job_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find job to update with name {arn}")
-    with _RUNS_LOCK:
-        run = _RUNS.get(job.arn)
-    if run is None:
-        raise _refuse(f"The transform job is in status {job.transform_job_status} and cannot be stopped.")
-    run.request_stop()
-
-
-def _stop_response(self: Any) -> EmptyResult:
-    self.sagemaker_backend.stop_transform_job(self._get_param("TransformJobName"))
-    return EmptyResult()
-
-
-def install() -> None:
-    backend = sagemaker_models.SageMakerModelBackend
-    patch(backend, "create_transform_job", _patched_create(backend.create_transform_job))
-    patch(backend, "stop_transform_job", stop_transform_job)
-    patch(sagemaker_responses.SageMakerResponse, "stop_transform_job", _stop_response)
+    def stop_transform_job(self, transform_job_name: str) -> None:
+        job = self.transform_jobs.get(transform_job_name)
+        if job is None:
+            arn = FakeTransformJob.arn_formatter(transform_job_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find job to update with name {arn}")
+        run = self.runs.get(job.arn)
+        if run is None:
+            raise _refuse(f"The transform job is in status {job.transform_job_status} and cannot be stopped.")
+        run.request_stop()

@@ -1,7 +1,7 @@
 """CreateHyperParameterTuningJob runs a real search, and every training job it reports is one the emulator ran.
 
 moto 5.2.5 marks a tuning job Completed at once, invents its BestTrainingJob ('FakeTrainingJobName', Accuracy
-1.0) and runs nothing; ListTrainingJobsForHyperParameterTuningJob is a 500. After install():
+1.0) and runs nothing; ListTrainingJobsForHyperParameterTuningJob is a 500. On the emulator's SageMaker backend (TuningBackend):
 
 - The request is validated before anything is created (tuning_request.py); what the emulator does not
   execute is refused by name.
@@ -19,29 +19,27 @@ moto 5.2.5 marks a tuning job Completed at once, invents its BestTrainingJob ('F
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import math
 import os
 import queue
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
-from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker import responses as sagemaker_responses
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+from moto.sagemaker.models import FakeTrainingJob, HyperParameterTuningJob, SageMakerModelBackend
 
 from . import training
-from .compat._patching import patch, replaced
+from .lifecycle import JobRun
+from .shapes import Document, Json, MotoArguments, ReadDocument
 from .tuning_request import TuningSpec, refuse, validate_request
 
 if TYPE_CHECKING:
+    import optuna
+
     from .tuning_search import Search
 
 log = logging.getLogger(__name__)
@@ -54,29 +52,27 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 
 # --- the run ----------------------------------------------------------------------------------------------
 
-_RUNS: dict[str, TuningRun] = {}
-_RUNS_LOCK = threading.Lock()
-
-
 class Child:
     """One training job launched by a tuning job."""
 
-    def __init__(self, run: training.TrainingRun, trial: Any, tuned: dict[str, str]) -> None:
+    def __init__(self, run: training.TrainingRun, trial: optuna.trial.Trial, tuned: dict[str, str]) -> None:
         self.run = run
         self.trial = trial
         self.tuned = tuned
 
 
-class TuningRun:
+class TuningRun(JobRun):
     """One tuning job executing in a thread of the emulator."""
 
-    def __init__(self, backend: Any, job: Any, spec: TuningSpec) -> None:
+    kind = "tuning"
+
+    def __init__(self, backend: TuningBackend, job: TuningJob, spec: TuningSpec) -> None:
+        super().__init__(backend.runs, job.arn, job.hyper_parameter_tuning_job_name)
         self.backend = backend
+        backend.aws()  # looked up now, in the request's thread, for the children (see backends.ServiceAccess)
         self.job = job
         self.spec = spec
-        self._lock = threading.Lock()
         self._events: queue.Queue[str] = queue.Queue()
-        self._stop_reason: str | None = None
         self._started = time.monotonic()
         self._children: dict[str, Child] = {}  # by training job name, in launch order
         self._scores: dict[str, float] = {}  # objective values of the ended children, in the order they ended
@@ -84,31 +80,32 @@ class TuningRun:
         self._not_improving = 0  # children ended since the best one
         self.parallel = max(1, min(spec.max_parallel, spec.max_jobs, os.cpu_count() or 1))
 
-    def start(self) -> None:
-        with _RUNS_LOCK:
-            _RUNS[self.job.arn] = self
-        threading.Thread(target=self._run, name=f"tuning-job-{self.job.hyper_parameter_tuning_job_name}", daemon=True).start()
+    # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
+    def status(self) -> str:
+        return str(self.job.hyper_parameter_tuning_job_status)
 
-    def request_stop(self) -> None:
-        with self._lock:
-            if self.job.hyper_parameter_tuning_job_status != "InProgress":
-                raise refuse(f"The hyperparameter tuning job is in status {self.job.hyper_parameter_tuning_job_status} "
-                              "and cannot be stopped.")
-            self._stop_reason = "Stopped"
-            self._set(status="Stopping")
+    def not_stoppable(self, status: str) -> Exception:
+        return refuse(f"The hyperparameter tuning job is in status {status} and cannot be stopped.")
+
+    def stopping(self) -> None:
+        self._set(status="Stopping")
+
+    def woken(self) -> None:
         self._events.put("stop")
 
+    def execute(self) -> None:
+        self._loop(self.spec.new_search())
+
+    def end_stopped(self) -> None:  # the loop ends the job itself; it raises no JobStopped
+        self._end("Stopped")
+
+    def end_failed(self, reason: str) -> None:
+        self._end("Failed", failure=reason)
+
+    def crash_reason(self, error: Exception) -> str:
+        return f"InternalServerError: the emulator's tuning run crashed: {type(error).__name__}: {error}"
+
     # --- the loop ---------------------------------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            search = self.spec.new_search()
-            self._loop(search)
-        except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
-            log.exception("tuning job %s crashed", self.job.hyper_parameter_tuning_job_name)
-            self._end("Failed", failure=f"InternalServerError: the emulator's tuning run crashed: {type(exc).__name__}: {exc}")
-        finally:
-            with _RUNS_LOCK:
-                _RUNS.pop(self.job.arn, None)
 
     def _loop(self, search: Search) -> None:
         launched = 0
@@ -165,8 +162,7 @@ class TuningRun:
         name = f"{self.job.hyper_parameter_tuning_job_name}-{index:03d}-{secrets.token_hex(4)}"
         observer = self._observer(search, trial) if self.spec.early_stopping else None
         algorithm = dict(definition.get("AlgorithmSpecification") or {})
-        run = training.launch(
-            self.backend,
+        run = self.backend.launch_training_job(
             self.job.arn,
             observer,
             lambda: self._events.put("finished"),
@@ -192,10 +188,10 @@ class TuningRun:
         child = Child(run, trial, tuned)
         with self._lock:
             self._children[name] = child
-            self.job.vgsales_children = list(self._children.items())
+            self.job.children = list(self._children.items())
         return child
 
-    def _observer(self, search: Search, trial: Any) -> training.RoundObserver:
+    def _observer(self, search: Search, trial: optuna.trial.Trial) -> training.RoundObserver:
         metric = self.spec.metric
 
         def observe(round_index: int, metrics: dict[str, float]) -> bool:
@@ -232,7 +228,7 @@ class TuningRun:
         pick = max if self.spec.maximize else min
         return pick(self._scores.items(), key=lambda item: item[1])
 
-    def _summary_of_best(self) -> dict[str, Any] | None:
+    def _summary_of_best(self) -> Document | None:
         best = self._best()
         return child_summary(self.job, best[0], self._children[best[0]].tuned, self.backend) if best else None
 
@@ -265,7 +261,7 @@ class TuningRun:
             self._set(status)
 
 
-def _resource_config(definition: Mapping[str, Any]) -> dict[str, Any]:
+def _resource_config(definition: ReadDocument) -> Document:
     """ResourceConfig, or the instance type, count and volume of HyperParameterTuningResourceConfig."""
     if definition.get("ResourceConfig"):
         return dict(definition["ResourceConfig"])
@@ -281,25 +277,27 @@ def _stop_quietly(run: training.TrainingRun) -> None:
         pass
 
 
-def objective_value(job: Any, metric: str) -> float | None:
+def objective_value(job: FakeTrainingJob, metric: str) -> float | None:
     for entry in job.final_metric_data_list or []:
         if entry["MetricName"] == metric and job.training_job_status in ("Completed", "Stopped"):
             return float(entry["Value"])
     return None
 
 
-def objective_status(job: Any, metric: str) -> str:
+def objective_status(job: FakeTrainingJob, metric: str) -> str:
     if job.training_job_status in ("InProgress", "Stopping"):
         return "Pending"
     return "Succeeded" if objective_value(job, metric) is not None else "Failed"
 
 
-def child_summary(tuning_job: Any, name: str, tuned: Mapping[str, str], backend: Any) -> dict[str, Any]:
+def child_summary(
+    tuning_job: HyperParameterTuningJob, name: str, tuned: Mapping[str, str], backend: SageMakerModelBackend
+) -> Document:
     """A HyperParameterTrainingJobSummary, from the training job as it is now."""
     job = backend.training_jobs[name]
     config = tuning_job.hyper_parameter_tuning_job_config
     metric = config["HyperParameterTuningJobObjective"]["MetricName"]
-    summary: dict[str, Any] = {
+    summary: Document = {
         "TrainingJobName": name,
         "TrainingJobArn": job.arn,
         "TuningJobName": tuning_job.hyper_parameter_tuning_job_name,
@@ -319,32 +317,27 @@ def child_summary(tuning_job: Any, name: str, tuned: Mapping[str, str], backend:
     return {key: value for key, value in summary.items() if value is not None}
 
 
-# --- moto patches -----------------------------------------------------------------------------------------
+# --- the tuning job and the backend ------------------------------------------------------------------------
 
 
-def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+class TuningJob(HyperParameterTuningJob):
+    """moto's tuning job, in the state of a job that has just started, answering from the children it ran."""
 
-    @functools.wraps(original)
-    def create_hyper_parameter_tuning_job(self: Any, *args: Any, **kwargs: Any) -> str:
-        request = signature.bind(self, *args, **kwargs).arguments
-        spec = validate_request(
-            request.get("hyper_parameter_tuning_job_config"),
-            request.get("training_job_definition"),
-            request.get("training_job_definitions"),
-            request.get("warm_start_config"),
-            request.get("autotune"),
-        )
-        arn = original(self, *args, **kwargs)
-        job = self.hyper_parameter_tuning_jobs[request["hyper_parameter_tuning_job_name"]]
-        _prepare(job, spec)
-        TuningRun(self, job, spec).start()
-        return arn
+    def __init__(self, spec: TuningSpec, **request: MotoArguments) -> None:
+        super().__init__(**request)
+        self.children: list[tuple[str, Child]] = []  # (training job name, child) in launch order
+        _prepare(self, spec)
 
-    return create_hyper_parameter_tuning_job
+    def describe(self) -> Document:
+        described = super().describe()
+        described.pop("TrainingJobDefinitions", None)
+        return {key: value for key, value in described.items() if value is not None}
+
+    def summary(self) -> Document:
+        return {key: value for key, value in super().summary().items() if value is not None}
 
 
-def _prepare(job: Any, spec: TuningSpec) -> None:
+def _prepare(job: TuningJob, spec: TuningSpec) -> None:
     """Replace moto's invented results with the state of a job that has just started."""
     job.hyper_parameter_tuning_job_status = "InProgress"
     job.hyper_parameter_tuning_end_time = None
@@ -355,7 +348,6 @@ def _prepare(job: Any, spec: TuningSpec) -> None:
     job.tuning_job_completion_details = None
     job.consumed_resources = None
     job.failure_reason = None
-    job.vgsales_children = []
     config = job.hyper_parameter_tuning_job_config
     config.setdefault("Strategy", spec.strategy)
     config.setdefault("TrainingJobEarlyStoppingType", "Off")
@@ -378,111 +370,79 @@ def _prepare(job: Any, spec: TuningSpec) -> None:
     ]
 
 
-def _describe(self: Any) -> dict[str, Any]:
-    described = replaced(_describe)(self)
-    described.pop("TrainingJobDefinitions", None)
-    return {key: value for key, value in described.items() if value is not None}
+class TuningBackend(training.TrainingBackend):
+    """CreateHyperParameterTuningJob runs the search; Stop, Delete and ListTrainingJobsFor... answer from it."""
 
+    def create_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str, **request: MotoArguments) -> str:
+        spec = validate_request(
+            request.get("hyper_parameter_tuning_job_config"),
+            request.get("training_job_definition"),
+            request.get("training_job_definitions"),
+            request.get("warm_start_config"),
+            request.get("autotune"),
+        )
+        # moto's create_hyper_parameter_tuning_job (moto/sagemaker/models.py), with the emulator's job.
+        job = TuningJob(
+            spec, hyper_parameter_tuning_job_name=hyper_parameter_tuning_job_name, region_name=self.region_name,
+            account_id=self.account_id, **request,
+        )  # fmt: skip
+        self.hyper_parameter_tuning_jobs[hyper_parameter_tuning_job_name] = job
+        TuningRun(self, job, spec).start()
+        return str(job.arn)
 
-def _summary(self: Any) -> dict[str, Any]:
-    return {key: value for key, value in replaced(_summary)(self).items() if value is not None}
+    def _tuning_job(self, name: str) -> TuningJob:
+        job = self.hyper_parameter_tuning_jobs.get(name)
+        if not isinstance(job, TuningJob):  # SageMaker's wording; moto's is "Could not find hyper parameter tuning job"
+            raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job called {name}. Type another name.")
+        return job
 
+    def describe_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str) -> Document:
+        return self._tuning_job(hyper_parameter_tuning_job_name).describe()
 
-def stop_hyper_parameter_tuning_job(self: Any, name: str) -> None:
-    job = _tuning_job(self, name)
-    with _RUNS_LOCK:
-        run = _RUNS.get(job.arn)
-    if run is None:
-        raise refuse(f"The hyperparameter tuning job is in status {job.hyper_parameter_tuning_job_status} and "
-                      "cannot be stopped.")
-    run.request_stop()
+    def stop_hyper_parameter_tuning_job(self, name: str) -> None:
+        job = self._tuning_job(name)
+        run = self.runs.get(job.arn)
+        if run is None:
+            raise refuse(f"The hyperparameter tuning job is in status {job.hyper_parameter_tuning_job_status} and "
+                          "cannot be stopped.")
+        run.request_stop()
 
-
-def _tuning_job(backend: Any, name: str) -> Any:
-    job = backend.hyper_parameter_tuning_jobs.get(name)
-    if job is None:  # SageMaker's wording; moto's is "Could not find hyper parameter tuning job"
-        raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job called {name}. Type another name.")
-    return job
-
-
-def describe_hyper_parameter_tuning_job(self: Any, hyper_parameter_tuning_job_name: str) -> dict[str, Any]:
-    return _tuning_job(self, hyper_parameter_tuning_job_name).describe()
-
-
-def _delete(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def delete_hyper_parameter_tuning_job(self: Any, hyper_parameter_tuning_job_name: str) -> None:
-        job = _tuning_job(self, hyper_parameter_tuning_job_name)
+    def delete_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str) -> None:
+        job = self._tuning_job(hyper_parameter_tuning_job_name)
         if job.hyper_parameter_tuning_job_status not in TERMINAL:
             raise refuse(f"The hyperparameter tuning job is in status {job.hyper_parameter_tuning_job_status}; "
                           "stop it and wait until it ends before deleting it.")
-        original(self, hyper_parameter_tuning_job_name)
+        super().delete_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name)
 
-    return delete_hyper_parameter_tuning_job
-
-
-def list_training_jobs_for_tuning_job(
-    self: Any,
-    name: str,
-    sort_by: str | None,
-    sort_order: str | None,
-    status_equals: str | None,
-    max_results: int | None,
-    next_token: str | None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """SageMakerModelBackend.list_training_jobs_for_hyper_parameter_tuning_job, which moto lacks."""
-    job = _tuning_job(self, name)
-    summaries = [child_summary(job, child_name, child.tuned, self) for child_name, child in job.vgsales_children]
-    if status_equals:
-        summaries = [summary for summary in summaries if summary["TrainingJobStatus"] == status_equals]
-    sort_by = sort_by or "Name"
-    if sort_by not in SORT_KEYS:
-        raise refuse(f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value "
-                      f"set: [{', '.join(SORT_KEYS)}]")
-    if sort_by == "FinalObjectiveMetricValue":
-        # SageMaker lists only the jobs that returned an objective metric when sorting by it.
-        summaries = [summary for summary in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in summary]
-    keys: dict[str, Callable[[dict[str, Any]], Any]] = {
-        "Name": lambda summary: summary["TrainingJobName"],
-        "CreationTime": lambda summary: summary["CreationTime"],
-        "Status": lambda summary: summary["TrainingJobStatus"],
-        "FinalObjectiveMetricValue": lambda summary: summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
-    }
-    summaries.sort(key=keys[sort_by], reverse=(sort_order or "Ascending") == "Descending")
-    page = max(1, min(int(max_results or LIST_PAGE_DEFAULT), LIST_PAGE_MAX))
-    start = int(next_token) if next_token and next_token.isdigit() else 0
-    end = start + page
-    return summaries[start:end], (str(end) if end < len(summaries) else None)
-
-
-def _list_response(self: Any) -> ActionResult:
-    param = self._get_param
-    summaries, token = self.sagemaker_backend.list_training_jobs_for_hyper_parameter_tuning_job(
-        param("HyperParameterTuningJobName"), param("SortBy"), param("SortOrder"), param("StatusEquals"),
-        param("MaxResults"), param("NextToken"),
-    )
-    result: dict[str, Any] = {"TrainingJobSummaries": summaries}
-    if token:
-        result["NextToken"] = token
-    return ActionResult(result)
-
-
-def _stop_response(self: Any) -> EmptyResult:
-    self.sagemaker_backend.stop_hyper_parameter_tuning_job(self._get_param("HyperParameterTuningJobName"))
-    return EmptyResult()
-
-
-def install() -> None:
-    """Patch moto in-process; calling it again changes nothing. training.install() must have run."""
-    backend = sagemaker_models.SageMakerModelBackend
-    job_class = sagemaker_models.HyperParameterTuningJob
-    response = sagemaker_responses.SageMakerResponse
-    patch(backend, "create_hyper_parameter_tuning_job", _patched_create(backend.create_hyper_parameter_tuning_job))
-    patch(backend, "delete_hyper_parameter_tuning_job", _delete(backend.delete_hyper_parameter_tuning_job))
-    patch(backend, "describe_hyper_parameter_tuning_job", describe_hyper_parameter_tuning_job)
-    patch(backend, "stop_hyper_parameter_tuning_job", stop_hyper_parameter_tuning_job)
-    patch(backend, "list_training_jobs_for_hyper_parameter_tuning_job", list_training_jobs_for_tuning_job)
-    patch(job_class, "describe", _describe)
-    patch(job_class, "summary", _summary)
-    patch(response, "stop_hyper_parameter_tuning_job", _stop_response)
-    patch(response, "list_training_jobs_for_hyper_parameter_tuning_job", _list_response)
+    def list_training_jobs_for_hyper_parameter_tuning_job(
+        self,
+        name: str,
+        sort_by: str | None,
+        sort_order: str | None,
+        status_equals: str | None,
+        max_results: int | None,
+        next_token: str | None,
+    ) -> tuple[list[Document], str | None]:
+        """Which moto lacks: sorted, filtered and paged as SageMaker documents."""
+        job = self._tuning_job(name)
+        summaries = [child_summary(job, child_name, child.tuned, self) for child_name, child in job.children]
+        if status_equals:
+            summaries = [summary for summary in summaries if summary["TrainingJobStatus"] == status_equals]
+        sort_by = sort_by or "Name"
+        if sort_by not in SORT_KEYS:
+            raise refuse(f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value "
+                          f"set: [{', '.join(SORT_KEYS)}]")
+        if sort_by == "FinalObjectiveMetricValue":
+            # SageMaker lists only the jobs that returned an objective metric when sorting by it.
+            summaries = [summary for summary in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in summary]
+        keys: dict[str, Callable[[Document], Json]] = {
+            "Name": lambda summary: summary["TrainingJobName"],
+            "CreationTime": lambda summary: summary["CreationTime"],
+            "Status": lambda summary: summary["TrainingJobStatus"],
+            "FinalObjectiveMetricValue": lambda summary: summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
+        }
+        summaries.sort(key=keys[sort_by], reverse=(sort_order or "Ascending") == "Descending")
+        page = max(1, min(int(max_results or LIST_PAGE_DEFAULT), LIST_PAGE_MAX))
+        start = int(next_token) if next_token and next_token.isdigit() else 0
+        end = start + page
+        return summaries[start:end], (str(end) if end < len(summaries) else None)

@@ -10,8 +10,10 @@ with several instances (their rounds run in worker processes the search does not
 
 from __future__ import annotations
 
+from .shapes import ReadDocument
+
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moto.sagemaker.exceptions import ValidationError
 
@@ -40,7 +42,7 @@ def _not_executed(what: str, instead: str) -> ValidationError:
 class TuningSpec:
     """A validated CreateHyperParameterTuningJob request: what the run needs, in one place."""
 
-    def __init__(self, config: Mapping[str, Any], definition: Mapping[str, Any]) -> None:
+    def __init__(self, config: ReadDocument, definition: ReadDocument) -> None:
         self.definition = definition
         self.strategy = config.get("Strategy") or "Bayesian"
         objective = config.get("HyperParameterTuningJobObjective") or {}
@@ -73,11 +75,11 @@ class TuningSpec:
 
 
 def validate_request(
-    config: Mapping[str, Any] | None,
-    definition: Mapping[str, Any] | None,
-    definitions: list[Mapping[str, Any]] | None,
-    warm_start: Mapping[str, Any] | None,
-    autotune: Mapping[str, Any] | None,
+    config: ReadDocument | None,
+    definition: ReadDocument | None,
+    definitions: list[ReadDocument] | None,
+    warm_start: ReadDocument | None,
+    autotune: ReadDocument | None,
 ) -> TuningSpec:
     """Refuse, with SageMaker's wording where it has one, what the emulator would not run as asked."""
     if autotune:
@@ -117,7 +119,7 @@ def validate_request(
     return spec
 
 
-def _check_image(definition: Mapping[str, Any]) -> None:
+def _check_image(definition: ReadDocument) -> None:
     algorithm = definition.get("AlgorithmSpecification") or {}
     image = algorithm.get("TrainingImage")
     if not is_builtin_xgboost(image):
@@ -131,7 +133,7 @@ def _check_image(definition: Mapping[str, Any]) -> None:
                             "Tune the algorithm mode's hyperparameters, or use the aws target.")
 
 
-def _check_objective(objective: Mapping[str, Any] | None) -> None:
+def _check_objective(objective: ReadDocument | None) -> None:
     if not objective or not objective.get("MetricName"):
         raise refuse("HyperParameterTuningJobObjective is required for this hyperparameter tuning job.")
     metric, kind = objective["MetricName"], objective.get("Type")
@@ -147,7 +149,7 @@ def _check_objective(objective: Mapping[str, Any] | None) -> None:
                       f"tuning it with Type {kind} would select the worst model.")
 
 
-def _check_limits(strategy: str, limits: Mapping[str, Any]) -> None:
+def _check_limits(strategy: str, limits: ReadDocument) -> None:
     parallel = limits.get("MaxParallelTrainingJobs")
     if not isinstance(parallel, int) or parallel < 1:
         raise refuse("ResourceLimits.MaxParallelTrainingJobs is required and must be at least 1.")
@@ -165,7 +167,7 @@ def _check_limits(strategy: str, limits: Mapping[str, Any]) -> None:
                       "failed to satisfy constraint: Member must have value greater than or equal to 120")
 
 
-def _check_completion(criteria: Mapping[str, Any]) -> None:
+def _check_completion(criteria: ReadDocument) -> None:
     if (criteria.get("ConvergenceDetected") or {}).get("CompleteOnConvergence") == "Enabled":
         raise _not_executed("TuningJobCompletionCriteria.ConvergenceDetected",
                             "Use TargetObjectiveMetricValue or BestObjectiveNotImproving, which the emulator honours.")
@@ -175,7 +177,7 @@ def _check_completion(criteria: Mapping[str, Any]) -> None:
                       "constraint: Member must have value greater than or equal to 3")
 
 
-def _parameter_ranges(ranges: Mapping[str, Any]) -> list[ParameterRange]:
+def _parameter_ranges(ranges: ReadDocument) -> list[ParameterRange]:
     if ranges.get("AutoParameters"):
         raise _not_executed("AutoParameters", "Give IntegerParameterRanges, ContinuousParameterRanges or "
                             "CategoricalParameterRanges.")

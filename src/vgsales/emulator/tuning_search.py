@@ -22,7 +22,6 @@ import itertools
 import math
 import random
 import threading
-from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
@@ -48,7 +47,7 @@ def _distribution(parameter: ParameterRange) -> BaseDistribution:
     return FloatDistribution(parameter.low, parameter.high, log=log)
 
 
-def _as_text(parameter: ParameterRange, value: Any) -> str:
+def _as_text(parameter: ParameterRange, value: float | int | str) -> str:
     """The hyperparameter string a training job receives, as SageMaker passes it."""
     if parameter.kind == "Categorical":
         return str(value)

@@ -51,7 +51,7 @@ PUBLISHED_RESULT = PublishedResult(
     recall=0.553,
 )
 
-# The workshop's notebook on the same split with the XGBoost release this project pins (measured, NOTES §1).
+# The workshop's notebook on the same split with the XGBoost release this project pins (measured on this project's split).
 XGBOOST_3_2_REFERENCE = PublishedResult(
     name="same split, XGBoost 3.2.0",
     xgboost_version="3.2.0",

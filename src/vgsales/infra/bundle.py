@@ -31,10 +31,10 @@ NOTEBOOKS = ("cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipy
 INSTANCE_KERNEL = {"name": "conda_python3", "display_name": "conda_python3", "language": "python"}
 MANIFEST = "bundle.json"
 # Pinned on the instance exactly as in requirements.txt: the SDK whose behaviour the pipeline relies on, and
-# the emulator's packages, whose versions the package is tested with. Everything else installs from the
-# wheel's ranges, so the environment's preinstalled numpy, pandas, scikit-learn, matplotlib and boto3 stay
+# invoke, which reads the settings. The emulator and Terraform never run there: their packages are the wheel's
+# extras (emulator, infra), which the instance does not install. Everything else installs from the wheel's ranges, so the environment's preinstalled numpy, pandas, scikit-learn, matplotlib and boto3 stay
 # untouched when they already satisfy them (replacing numpy under conda's compiled packages breaks them).
-INSTANCE_PINS = ("sagemaker-core", "moto", "xgboost-cpu", "cheroot", "invoke", "python-terraform")
+INSTANCE_PINS = ("sagemaker-core", "invoke")
 # Source files the wheel is built from; nothing else of the tree (state, caches, venvs) gets near the build.
 _SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 _BUILD_REQUIREMENT = re.compile(r"setuptools\s*>=\s*([0-9][0-9.]*)")

@@ -1,7 +1,7 @@
 """The one place that drives Terraform, through python-terraform.
 
 python-terraform 0.10.1 (2019) predates Terraform 1.x; the call patterns here are the ones that work with
-Terraform 1.11 (see NOTES §3): apply with skip_plan, destroy without -force, outputs read as a whole,
+Terraform 1.11: apply with skip_plan, destroy without -force, outputs read as a whole,
 plan's exit code 2 meaning "changes", and errors checked by return code.
 """
 

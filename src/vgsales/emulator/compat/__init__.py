@@ -1,16 +1,8 @@
-"""Fixes for the gaps in moto that Terraform and the SageMaker SDK hit (see ../shared/NOTES.md §4).
+"""Fixes for the gaps in moto that Terraform and the SageMaker SDK hit, one module per area.
 
-Each module patches one area and names the moto gap at each fix; tests/emulator/test_compat.py holds a
-test per fix that fails if moto changes underneath it. install() is idempotent.
+Each module names the moto gap at each fix; tests/emulator/test_compat.py (and test_compat_s3_versions.py) hold a
+canary per fix that fails once moto changes underneath it. The fixes are parts of the emulator's backend and
+response classes: sagemaker.py (notebook instances, tags, response shapes), s3.py (bucket policies with
+s3_policy.py, delete markers with s3_versions.py) and services.py (SimulatePrincipalPolicy with iam.py), which
+registers them with moto.
 """
-
-from __future__ import annotations
-
-from . import iam, s3_policy, s3_versions, sagemaker
-
-MODULES = (s3_policy, s3_versions, sagemaker, iam)
-
-
-def install() -> None:
-    for module in MODULES:
-        module.install()

@@ -9,32 +9,32 @@ not part of the emulation: the stack uses none.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+
 from urllib.parse import unquote
 
 from moto.core.responses import ActionResult
 from moto.iam.exceptions import InvalidInput, NoSuchEntity
-from moto.iam.models import IAMBackend, ManagedPolicy
+from moto.iam.models import IAMBackend, ManagedPolicy, Role, User
 from moto.iam.responses import IamResponse
 
 from . import policy
-from ._patching import patch
+from ..shapes import Document, Json
+
+Principal = Role | User
 
 
-def install() -> None:
-    patch(IamResponse, "simulate_principal_policy", _simulate_principal_policy)
-
-
-def _simulate_principal_policy(self: IamResponse) -> ActionResult:
-    source_arn = self._get_param("PolicySourceArn")
-    actions = self._get_param("ActionNames", [])
-    resources = self._get_param("ResourceArns", []) or ["*"]
+def simulate_principal_policy(response: IamResponse) -> ActionResult:
+    """SimulatePrincipalPolicy for services.IamService."""
+    source_arn = response._get_param("PolicySourceArn")
+    actions = response._get_param("ActionNames", [])
+    resources = response._get_param("ResourceArns", []) or ["*"]
     if not actions:
         raise InvalidInput("ActionNames must name at least one action")
-    sources = principal_policies(self.backend, source_arn)
-    for index, document in enumerate(self._get_param("PolicyInputList", []), start=1):
+    sources = principal_policies(response.backend, source_arn)
+    for index, document in enumerate(response._get_param("PolicyInputList", []), start=1):
         sources.append((f"PolicyInputList.{index}", "none", _parse(document)))
-    context = _context(self._get_param("ContextEntries", []))
+    context = _context(response._get_param("ContextEntries", []))
 
     results = []
     for action in actions:
@@ -44,8 +44,8 @@ def _simulate_principal_policy(self: IamResponse) -> ActionResult:
 
 
 def simulate(
-    sources: list[tuple[str, str, dict[str, Any]]], action: str, resource: str, context: dict[str, str]
-) -> dict[str, Any]:
+    sources: list[tuple[str, str, Document]], action: str, resource: str, context: dict[str, str]
+) -> Document:
     """One EvaluationResult: the decision, the statements behind it, and condition keys the caller left out."""
     outcome = policy.evaluate([document for _, _, document in sources], action, resource, context)
     matched = []
@@ -68,7 +68,7 @@ def simulate(
     }
 
 
-def principal_policies(backend: IAMBackend, arn: str) -> list[tuple[str, str, dict[str, Any]]]:
+def principal_policies(backend: IAMBackend, arn: str) -> list[tuple[str, str, Document]]:
     """(policy id, AWS's PolicySourceType, document) for every identity policy of a role or user."""
     kind = arn.split(":", 5)[-1].split("/", 1)[0]
     if kind == "role":
@@ -79,7 +79,7 @@ def principal_policies(backend: IAMBackend, arn: str) -> list[tuple[str, str, di
         owners = [(principal, "user")] + [(group, "group") for group in backend.get_groups_for_user(principal.name)]
     else:
         raise InvalidInput(f"PolicySourceArn {arn} is not a role or user ARN; the emulator simulates those")
-    sources = []
+    sources: list[tuple[str, str, Document]] = []
     for owner, source_type in owners:
         for name, document in owner.policies.items():
             sources.append((name, source_type, _parse(document)))
@@ -88,7 +88,7 @@ def principal_policies(backend: IAMBackend, arn: str) -> list[tuple[str, str, di
     return sources
 
 
-def _find(candidates: Any, arn: str) -> Any:
+def _find(candidates: Iterable[Principal], arn: str) -> Principal:
     for candidate in candidates:
         if candidate.arn == arn:
             return candidate
@@ -103,7 +103,7 @@ def _default_document(managed: ManagedPolicy) -> str:
     return next(version.document for version in managed.versions if version.is_default)
 
 
-def _parse(document: Any) -> dict[str, Any]:
+def _parse(document: Json) -> Document:
     if isinstance(document, dict):
         return document
     text = str(document)
@@ -115,7 +115,7 @@ def _parse(document: Any) -> dict[str, Any]:
         raise InvalidInput("A policy document is not valid JSON") from None
 
 
-def _context(entries: list[dict[str, Any]]) -> dict[str, str]:
+def _context(entries: list[Document]) -> dict[str, str]:
     context = {}
     for entry in entries:
         values = entry.get("ContextKeyValues") or []

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+
+from ..shapes import Json, ReadDocument
+
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +31,11 @@ class Decision(Enum):
 @dataclass(frozen=True)
 class Outcome:
     decision: Decision
-    matched: tuple[Mapping[str, Any], ...] = ()  # the statements that decided
+    matched: tuple[ReadDocument, ...] = ()  # the statements that decided
 
 
 def evaluate(
-    policies: Iterable[Mapping[str, Any]],
+    policies: Iterable[ReadDocument],
     action: str,
     resource: str,
     context: Mapping[str, str],
@@ -44,8 +46,8 @@ def evaluate(
     resource_policy: the statements carry a Principal; only statements for every principal ("*") are
     applied, since the emulator does not track who signed a request.
     """
-    allows: list[Mapping[str, Any]] = []
-    denies: list[Mapping[str, Any]] = []
+    allows: list[ReadDocument] = []
+    denies: list[ReadDocument] = []
     for policy in policies:
         for statement in statements(policy):
             if not statement_applies(statement, action, resource, context, resource_policy):
@@ -58,13 +60,13 @@ def evaluate(
     return Outcome(Decision.IMPLICIT_DENY)
 
 
-def statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def statements(policy: ReadDocument) -> list[ReadDocument]:
     found = policy.get("Statement", [])
     return [found] if isinstance(found, Mapping) else list(found)
 
 
 def statement_applies(
-    statement: Mapping[str, Any],
+    statement: ReadDocument,
     action: str,
     resource: str,
     context: Mapping[str, str],
@@ -85,7 +87,7 @@ def statement_applies(
     return conditions_hold(statement.get("Condition", {}), context)
 
 
-def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
+def conditions_hold(conditions: Mapping[str, ReadDocument], context: Mapping[str, str]) -> bool:
     """Every operator block and every key in it must match; any of a key's listed values may match."""
     lowered = {key.lower(): value for key, value in context.items()}
     for operator, keys in conditions.items():
@@ -115,7 +117,7 @@ def _condition_holds(operator: str, key: str, expected: list[str], context: Mapp
     return not matched if negated else matched
 
 
-def _for_everyone(statement: Mapping[str, Any]) -> bool:
+def _for_everyone(statement: ReadDocument) -> bool:
     principal = statement.get("Principal")
     if principal == "*":
         return True
@@ -125,7 +127,7 @@ def _for_everyone(statement: Mapping[str, Any]) -> bool:
     return False
 
 
-def _any_match(patterns: Any, value: str, ignore_case: bool = False) -> bool:
+def _any_match(patterns: Json, value: str, ignore_case: bool = False) -> bool:
     return any(wildcard(pattern, ignore_case).fullmatch(value) for pattern in _as_list(patterns))
 
 
@@ -180,6 +182,6 @@ _OPERATORS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: Json) -> list[str]:
     values = value if isinstance(value, list) else [value]
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]

@@ -12,23 +12,25 @@ request came over TLS, and which TLS version.
 A second gap (S3Response._key_response): an object request that the bucket policy denies gets a 403 with an
 empty body, where S3 answers `<Error><Code>AccessDenied</Code><Message>Access Denied</Message>`, so clients
 saw an error code of "403". It is answered as S3 does.
+
+PolicyBucket and S3Service are the emulator's bucket and S3 response classes (compat/s3.py, services.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
 
+from moto.core.responses import TYPE_RESPONSE
 from moto.iam.access_control import PermissionResult
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
 from . import policy
-from ._patching import original, patch
+from ..shapes import Environ, Json, StartResponse, WsgiApp
 
 # Set per request by record_transport(); empty outside a served request (e.g. moto's in-process mock).
 _NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
@@ -38,29 +40,35 @@ _request_context: ContextVar[Mapping[str, str]] = ContextVar("vgsales_request_co
 TLS_VERSION_ENVIRON_KEY = "vgsales.tls_version"
 
 
-def install() -> None:
-    patch(FakeBucket, "get_permission", _get_permission)
-    patch(S3Response, "_key_response", _denied_with_a_reason(original(S3Response, "_key_response")))
-
-
 # moto's bare answer to an object request the bucket policy denies (S3Response._key_response, moto 5.2.5).
 BARE_DENIAL = (403, {}, "")
 
 
-def _denied_with_a_reason(moto_key_response: Callable[..., Any]) -> Callable[..., Any]:
-    def key_response(self: S3Response, request: Any, full_url: str) -> Any:
-        response = moto_key_response(self, request, full_url)
+class S3Service(S3Response):
+    """S3, answering a policy denial of an object request with S3's AccessDenied."""
+
+    def _key_response(self, request: Json, full_url: str) -> TYPE_RESPONSE:
+        response = super()._key_response(request, full_url)
         if response == BARE_DENIAL:
             raise S3AccessDeniedError()  # key_response renders it as S3's XML error
         return response
 
-    return key_response
+
+class PolicyBucket(FakeBucket):
+    """A bucket whose policy is evaluated with AWS's rules against the request's context."""
+
+    def get_permission(self, action: str, resource: str) -> PermissionResult:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        outcome = policy.evaluate([document], action, resource, _request_context.get(), resource_policy=True)
+        return _PERMISSION[outcome.decision]
 
 
-def record_transport(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+def record_transport(app: WsgiApp) -> WsgiApp:
     """WSGI middleware: remember, for the duration of each request, whether it arrived over TLS."""
 
-    def recorded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def recorded(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         token = _request_context.set(request_context(environ))
         try:
             return app(environ, start_response)
@@ -75,7 +83,7 @@ def current_request_context() -> Mapping[str, str]:
     return _request_context.get()
 
 
-def request_context(environ: Mapping[str, Any]) -> dict[str, str]:
+def request_context(environ: Mapping[str, Json]) -> dict[str, str]:
     """The global condition keys we can know about a request, lower-cased as AWS compares them."""
     secure = environ.get("wsgi.url_scheme") == "https"
     context = {"aws:securetransport": "true" if secure else "false"}
@@ -84,14 +92,6 @@ def request_context(environ: Mapping[str, Any]) -> dict[str, str]:
         # "TLSv1.3" -> "1.3", the form s3:TlsVersion takes
         context["s3:tlsversion"] = version.removeprefix("TLSv")
     return context
-
-
-def _get_permission(self: FakeBucket, action: str, resource: str) -> PermissionResult:
-    if self.policy is None:
-        return PermissionResult.NEUTRAL
-    document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
-    outcome = policy.evaluate([document], action, resource, _request_context.get(), resource_policy=True)
-    return _PERMISSION[outcome.decision]
 
 
 _PERMISSION = {

@@ -12,12 +12,7 @@ from __future__ import annotations
 
 from moto.s3.models import FakeDeleteMarker
 
-from ._patching import patch
 
-
-def install() -> None:
-    patch(FakeDeleteMarker, "dispose", _dispose)
-
-
-def _dispose(self: FakeDeleteMarker, garbage: bool = False) -> None:
-    """A delete marker owns no buffer: nothing to release."""
+class DeleteMarker(FakeDeleteMarker):
+    def dispose(self, garbage: bool = False) -> None:
+        """A delete marker owns no buffer: nothing to release."""

@@ -1,0 +1,160 @@
+"""The emulated SageMaker: one backend that owns its jobs and endpoints, and the response class that serves it.
+
+SageMakerBackend is moto's SageMakerModelBackend with the emulator's parts mixed in, each in its own module:
+training jobs (training.py), tuning jobs (tuning.py, on top of training), transform jobs (transform.py),
+endpoints (hosting.py), and tags and notebook instances (compat/sagemaker.py). The runs and loaded models are
+the backend's own state, so moto's reset stops and drops them with everything else.
+
+SageMakerService is moto's SageMakerResponse with the operations moto lacks or gets wrong, the catalogue
+(catalogue.py) checked once at dispatch, and IAM's resource ARNs (access.py). services.py registers both with
+moto.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import TYPE_RESPONSE, ActionResult, EmptyResult
+from moto.sagemaker import urls as moto_urls
+from moto.sagemaker.responses import SageMakerResponse
+from werkzeug.exceptions import HTTPException
+
+from . import access, catalogue
+from .compat.sagemaker import NotebookBackend, shaped
+from .hosting import HostingBackend
+from .shapes import Document
+from .transform import TransformBackend
+from .tuning import TuningBackend
+
+
+class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, NotebookBackend):
+    """moto's SageMaker backend, executing what the catalogue says it executes."""
+
+    @property
+    def _url_module(self) -> ModuleType:
+        # BaseBackend finds a service's routes in the urls module beside its class (moto/core/base_backend.py);
+        # ours are moto's, whose handler services.py points at SageMakerService.
+        return moto_urls
+
+
+class SageMakerService(SageMakerResponse):
+    """SageMaker's API: what moto answers, minus what the catalogue refuses, plus what the emulator executes."""
+
+    @property
+    def backend(self) -> SageMakerBackend:
+        backend = self.sagemaker_backend
+        if not isinstance(backend, SageMakerBackend):  # services.install() registered it; a guard for mypy
+            raise TypeError(f"the SageMaker backend is moto's own ({type(backend).__name__}), not the emulator's")
+        return backend
+
+    # --- the catalogue, one check at dispatch -----------------------------------------------------------
+    def call_action(self) -> TYPE_RESPONSE:
+        operation = self._get_action()
+        if operation not in catalogue.refused():
+            return super().call_action()
+        # moto's call_action (moto/core/responses.py) authenticates and authorises before it dispatches: a
+        # refused operation is answered in the same order, so an unsigned or denied call still gets its 403.
+        headers = self.response_headers
+        try:
+            self._authenticate_and_authorize_normal_action(self._determine_resource())
+        except HTTPException as http_error:
+            status, headers, body = self._transform_response(headers, (http_error.description, {"status": http_error.code}))
+            return (status, *self._enrich_response(headers, body))
+        error = JsonRESTError("ValidationException", catalogue.refusal(operation))
+        error_headers: Document = {**dict(error.get_headers() or []), "status": error.code}
+        status, headers, body = self._transform_response(headers, (error.description, error_headers))
+        return (status, *self._enrich_response(headers, body))
+
+    def _determine_resource(self) -> str:
+        return access.sagemaker_resource(self)
+
+    def serialized(self, action_result: ActionResult) -> TYPE_RESPONSE:
+        if isinstance(action_result.result, dict):
+            action_result = ActionResult(shaped(self._get_action(), action_result.result))
+        return super().serialized(action_result)
+
+    # --- jobs -------------------------------------------------------------------------------------------
+    def stop_training_job(self) -> EmptyResult:
+        self.backend.stop_training_job(self._get_param("TrainingJobName"))
+        return EmptyResult()
+
+    def stop_hyper_parameter_tuning_job(self) -> EmptyResult:
+        self.backend.stop_hyper_parameter_tuning_job(self._get_param("HyperParameterTuningJobName"))
+        return EmptyResult()
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self) -> ActionResult:
+        param = self._get_param
+        summaries, token = self.backend.list_training_jobs_for_hyper_parameter_tuning_job(
+            param("HyperParameterTuningJobName"), param("SortBy"), param("SortOrder"), param("StatusEquals"),
+            param("MaxResults"), param("NextToken"),
+        )  # fmt: skip
+        result: Document = {"TrainingJobSummaries": summaries}
+        if token:
+            result["NextToken"] = token
+        return ActionResult(result)
+
+    def stop_transform_job(self) -> EmptyResult:
+        self.backend.stop_transform_job(self._get_param("TransformJobName"))
+        return EmptyResult()
+
+    # --- endpoints --------------------------------------------------------------------------------------
+    def update_endpoint(self) -> ActionResult:
+        endpoint = self.backend.update_endpoint(
+            endpoint_name=self._get_param("EndpointName"), endpoint_config_name=self._get_param("EndpointConfigName")
+        )
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    # --- notebook instances and their lifecycle configurations ------------------------------------------
+    def create_notebook_instance(self) -> ActionResult:
+        param = self._get_param
+        notebook = self.backend.create_notebook_instance(
+            notebook_instance_name=param("NotebookInstanceName"),
+            platform_identifier=param("PlatformIdentifier"),
+            instance_metadata_service_configuration=param("InstanceMetadataServiceConfiguration"),
+            ip_address_type=param("IpAddressType"),
+            # moto's SageMakerResponse.create_notebook_instance passes these
+            instance_type=param("InstanceType"),
+            subnet_id=param("SubnetId"),
+            security_group_ids=param("SecurityGroupIds"),
+            role_arn=param("RoleArn"),
+            kms_key_id=param("KmsKeyId"),
+            tags=param("Tags"),
+            lifecycle_config_name=param("LifecycleConfigName"),
+            direct_internet_access=param("DirectInternetAccess"),
+            volume_size_in_gb=param("VolumeSizeInGB"),
+            accelerator_types=param("AcceleratorTypes"),
+            default_code_repository=param("DefaultCodeRepository"),
+            additional_code_repositories=param("AdditionalCodeRepositories"),
+            root_access=param("RootAccess"),
+        )
+        return ActionResult({"NotebookInstanceArn": notebook.arn})
+
+    def update_notebook_instance(self) -> EmptyResult:
+        self.backend.update_notebook_instance(self._get_param("NotebookInstanceName"), self._get_param)
+        return EmptyResult()
+
+    def create_presigned_notebook_instance_url(self) -> ActionResult:
+        url = self.backend.presigned_notebook_instance_url(
+            self._get_param("NotebookInstanceName"), self._get_param("SessionExpirationDurationInSeconds")
+        )
+        return ActionResult({"AuthorizedUrl": url})
+
+    def create_notebook_instance_lifecycle_config(self) -> ActionResult:
+        config = self.backend.create_notebook_instance_lifecycle_config(
+            notebook_instance_lifecycle_config_name=self._get_param("NotebookInstanceLifecycleConfigName"),
+            on_create=self._get_param("OnCreate"),
+            on_start=self._get_param("OnStart"),
+            tags=self._get_param("Tags"),
+        )
+        return ActionResult({"NotebookInstanceLifecycleConfigArn": config.arn})
+
+    def update_notebook_instance_lifecycle_config(self) -> EmptyResult:
+        self.backend.update_notebook_instance_lifecycle_config(
+            self._get_param("NotebookInstanceLifecycleConfigName"), self._get_param("OnCreate"), self._get_param("OnStart")
+        )
+        return EmptyResult()
+
+    def list_notebook_instance_lifecycle_configs(self) -> ActionResult:
+        configs = self.backend.list_notebook_instance_lifecycle_configs(self._get_param("NameContains") or "")
+        return ActionResult({"NotebookInstanceLifecycleConfigs": configs})
