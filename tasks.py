@@ -18,7 +18,7 @@ from pathlib import Path
 from invoke import Collection, task
 
 from vgsales.cli import check_config_files, later_stage_imports, next_step, register_tasks, settings_of, user_errors
-from vgsales.settings import variable_of
+from vgsales.settings import FILE_ONLY as SETTINGS_FILE_ONLY, variable_of
 
 # At exit, the interpreter's last garbage collection walks every object of boto3, pandas and the SageMaker SDK:
 # 0.4 s of each command, for memory the process hands back anyway. Frozen objects are skipped; atexit handlers
@@ -56,8 +56,8 @@ def _with_settings(*names: str, example: tuple[str, str], task: str | None = Non
 
 
 COMMON = ("target", "region", "name_prefix", "state_dir")
-# Settings whose default is an empty mapping: invoke maps environment variables only onto keys it knows.
-FILE_ONLY = ("tags", "deploy.serverless", "tuning.ranges")
+# Settings whose default is an empty mapping (settings.FILE_ONLY), and the ranges, a mapping of names you choose.
+FILE_ONLY = (*SETTINGS_FILE_ONLY, "tuning.ranges")
 
 
 @task
@@ -76,7 +76,8 @@ def setup(c):
 
 @task(help={"keep_emulator": "local target: leave the emptied emulator running, to inspect that nothing is left"})
 @user_errors
-@_with_settings(*COMMON, example=("target", "aws"))
+# Not target=aws: copied as it is, that example would remove real resources.
+@_with_settings(*COMMON, example=("state_dir", "/tmp/my-workshop"))
 def teardown(c, keep_emulator=False):
     """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
     from vgsales.infra import stack

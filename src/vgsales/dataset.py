@@ -371,6 +371,14 @@ def _check_checksum(fetched: FetchedDataset, expected: str | None) -> None:
             f"set {_SHA_VARIABLE} to its sha256 (or to any, to accept any file); else point the source at the "
             "right one."
         )
+    if fetched.source in KNOWN_CHECKSUMS:
+        # The workshop's own address: whatever data_sha256 says, a file that differs is a broken download.
+        instead = f"That address serves the workshop's file, so this is a broken download even with {_SHA_VARIABLE}=any."
+    else:
+        instead = (
+            f"Get the real file from {KNOWN_SOURCE_URL} (the default of workshop.data_source). To use another "
+            f"dataset with the same columns on purpose, set {_SHA_VARIABLE}=any (or to that file's sha256)."
+        )
     if fetched.size < KNOWN_SIZE:
         cause = "It is shorter, so it is most likely a truncated copy: a download or copy that was cut off."
     elif fetched.size == KNOWN_SIZE:
@@ -381,9 +389,7 @@ def _check_checksum(fetched: FetchedDataset, expected: str | None) -> None:
         f"Checksum mismatch: the dataset from {fetched.source} is not the workshop's file{again}. It has "
         f"{fetched.size:,} bytes and sha256 {fetched.sha256}; the workshop's file has {KNOWN_SIZE:,} bytes and "
         f"sha256 {KNOWN_SHA256}. {cause} Nothing was uploaded: a partial or changed file trains without any error "
-        f"and gives other numbers than the workshop's. Get the real file from {KNOWN_SOURCE_URL} (the default "
-        f"of workshop.data_source). To use another dataset with the same columns on purpose, set "
-        f"{_SHA_VARIABLE}=any (or to that file's sha256)."
+        f"and gives other numbers than the workshop's. {instead}"
     )
 
 

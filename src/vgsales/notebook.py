@@ -28,6 +28,7 @@ from typing import Any
 from invoke import Config
 
 from vgsales import discovery, target
+from vgsales.cli import PROJECT_DIR_ENV
 from vgsales.cli.console import console, step
 from vgsales.errors import WorkshopError
 from vgsales.evaluation.metrics import Metrics
@@ -35,7 +36,6 @@ from vgsales.records import EndpointRecord, EvaluationRecord, StackRecord
 from vgsales.settings import Settings, workshop_of
 from vgsales.state import RunState
 
-PROJECT_DIR_ENV = "VGSALES_PROJECT_DIR"
 STACK_FILE_ENV = "VGSALES_STACK_FILE"
 INSTANCE_STACK_FILE = Path("~/.vgsales/stack.json")
 CONFIG_FILE = "invoke.yaml"

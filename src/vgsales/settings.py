@@ -327,7 +327,9 @@ def _open_path(variable: str) -> tuple[str, ...] | None:
 def _put(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
     node = data
     for key in path[:-1]:
-        node = node.setdefault(key, {})
+        if node.get(key) is None:  # missing, or left empty in a file (`ranges:`): the variable starts it
+            node[key] = {}
+        node = node[key]
         if not isinstance(node, dict):
             return  # a file gave a non-mapping here: the settings check refuses the file's value itself
     node[path[-1]] = value
@@ -343,7 +345,7 @@ def _unknown_variable(
             continue
         key = f"workshop.{dotted}"
         if dotted in FILE_ONLY:
-            key_in_file = variable[len(mapping_variable) + 1 :].lower()
+            key_in_file = variable[len(mapping_variable) + 1 :].lower() or "<key>"
             example = _yaml_example(("workshop", *dotted.split("."), key_in_file), value)
             return WorkshopError(
                 f"The environment variable {variable} names no setting: {key} is a mapping of keys you choose, and "

@@ -94,6 +94,8 @@ def test_the_file_named_by_invoke_runtime_config_is_checked_too(tasks_module, tm
         ("mine.yaml", "- workshop\n", "holds a list at the top, not a mapping of settings"),
         ("mine.yaml", "workshop\n", "holds a str at the top"),
         ("mine.json", '{"workshop": {"region": "us-east-1",}}', "is not valid JSON: Expecting property name"),
+        ("empty.json", "", "is not valid JSON: Expecting value at line 1, column 1"),  # invoke's json.load fails too
+        ("mine.YAML", "workshop: {}\n", "has the suffix '.YAML'"),  # invoke's loader is chosen by the suffix as written
     ],
 )
 def test_other_unreadable_settings_files_are_refused(tasks_module, tmp_path, name, text, words):

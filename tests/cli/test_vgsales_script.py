@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vgsales import cli, notebook
+from vgsales import cli
 from vgsales.cli import main as script
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,9 +53,8 @@ def test_the_projects_settings_and_a_settings_file_relative_to_the_folder(instal
     assert "Invalid setting workshop.region: 'mars-north-1'" in result.stderr
 
 
-def test_the_project_folder_variable_is_the_notebooks():
-    assert cli.PROJECT_DIR_ENV == notebook.PROJECT_DIR_ENV
-    assert cli.PROJECT_DIR == PROJECT_ROOT  # an editable install: the checkout itself
+def test_an_editable_install_runs_the_checkout_it_comes_from():
+    assert cli.PROJECT_DIR == PROJECT_ROOT
 
 
 def test_without_a_project_folder_it_says_how_to_name_one(tmp_path, monkeypatch, capsys):

@@ -128,3 +128,17 @@ def test_a_bad_value_is_refused_as_a_setting(value, problem, tmp_path):
     message = str(refused.value)
     assert message.startswith("Invalid setting workshop.data_sha256:") and problem in message
     assert "INVOKE_WORKSHOP_DATA_SHA256 environment variable" in message
+
+
+def test_a_broken_download_of_the_workshops_own_address_is_not_told_to_set_any(tmp_path):
+    """data_sha256 `any` cannot vouch for the workshop's own URL, whose file is known: the message says so, and
+    does not suggest the setting the user may already have (near miss: any other source is told about `any`)."""
+    broken = dataset.FetchedDataset(path=tmp_path / "x.csv", sha256="0" * 64, source=dataset.KNOWN_SOURCE_URL, size=10)
+    with pytest.raises(WorkshopError) as known:
+        dataset._check_checksum(broken, dataset.KNOWN_SHA256)
+    assert "broken download even with INVOKE_WORKSHOP_DATA_SHA256=any" in str(known.value)
+    assert "=any (or" not in str(known.value)
+    elsewhere = dataset.FetchedDataset(path=tmp_path / "x.csv", sha256="0" * 64, source=str(tmp_path / "x.csv"), size=10)
+    with pytest.raises(WorkshopError) as other:
+        dataset._check_checksum(elsewhere, dataset.KNOWN_SHA256)
+    assert "INVOKE_WORKSHOP_DATA_SHA256=any (or to that file's sha256)" in str(other.value)

@@ -113,6 +113,19 @@ def test_the_ranges_line_names_each_range_sorted_with_its_bounds_or_values():
     )
 
 
+def test_the_ranges_line_prints_a_categorical_range_whole():
+    """rich reads "[binary:logistic, reg:logistic]" as a style tag and drops it unless markup is off."""
+    from vgsales.cli.console import console
+
+    ranges = [ParameterRange("objective", "Categorical", values=("binary:logistic", "reg:logistic"))]
+    with console.capture() as captured:
+        tune.announce({"num_round": "100", "eval_metric": "auc"}, ranges)
+    assert captured.get() == (
+        "Static hyperparameters: eval_metric=auc, num_round=100\n"
+        "Tuned ranges: objective=[binary:logistic, reg:logistic]\n"
+    )
+
+
 def _when_children_run(settings, name: str, then) -> threading.Thread:
     """Call ``then`` once the tuning job ``name`` has a training job InProgress. Start it inside the caller's
     target.activate(): the environment is the process's, and a thread that left an activation of its own would

@@ -208,3 +208,9 @@ def test_an_unknown_hyperparameter_is_refused_by_the_algorithms_rules(monkeypatc
 def test_a_bad_hyperparameter_value_by_variable_is_refused_naming_it(monkeypatch):
     message = refusal(monkeypatch, INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_GAMMA="-1")
     assert message.startswith("Invalid setting workshop.training.hyperparameters.gamma:") and "'gamma'" in message
+
+
+def test_the_whole_tags_mapping_by_variable_shows_a_key_to_fill_in(monkeypatch):
+    message = refusal(monkeypatch, INVOKE_WORKSHOP_TAGS="me")
+    assert '`workshop: {tags: {<key>: "me"}}`' in message
+

@@ -200,3 +200,34 @@ def test_the_emulators_server_starts_from_the_users_own_environment(monkeypatch,
         assert not names & {"HTTPS_PROXY", "https_proxy", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", target.TARGET_VARIABLES}
     finally:
         service.stop()
+
+
+def test_invoke_setup_with_pip_on_one_index_and_the_emulators_proxy_in_the_shell(
+    package_index, emulator_proxy, tmp_path, terraform_available
+):
+    """The fresh-laptop run itself: `invoke setup` in a shell after `eval "$(invoke emulator.env)"`, with pip
+    configured for one index and no mirror to fall back on, and no bundle cached yet."""
+    if bundle._installed_setuptools_suffices(bundle.PROJECT_DIR):
+        reason = "this venv's setuptools satisfies the build, so pip never asks an index (a fresh venv's does not)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI's fresh venv must build the wheel in pip's isolated build environment: {reason}")
+        pytest.skip(reason)
+    url, _ca, _server = package_index
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PIP_", "INVOKE_WORKSHOP_"))}
+    env.update(emulator_shell(emulator_proxy.url))
+    env.update(
+        PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=url, PIP_TRUSTED_HOST=url.split("/")[2], PIP_RETRIES="0",
+        XDG_CACHE_HOME=str(tmp_path / "cache"), INVOKE_WORKSHOP_STATE_DIR=str(tmp_path / ".workshop"),
+        INVOKE_WORKSHOP_NAME_PREFIX="vgfresh", COLUMNS="200", TERM="dumb",
+    )  # fmt: skip
+    _QuietHandler.requests.clear()
+    command = [sys.executable, "-m", "invoke"]
+    try:
+        setup = subprocess.run([*command, "setup"], cwd=bundle.PROJECT_DIR, env=env, capture_output=True, text=True,
+                               timeout=300, check=False)  # fmt: skip
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        assert "✓ Notebook bundle" in setup.stdout and "Tunnel connection failed" not in setup.stdout + setup.stderr
+        assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
+    finally:
+        subprocess.run([*command, "teardown"], cwd=bundle.PROJECT_DIR, env=env, capture_output=True, timeout=300,
+                       check=False)  # fmt: skip

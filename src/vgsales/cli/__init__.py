@@ -156,20 +156,21 @@ def _config_file_problem(path: Path, what: str, required: bool) -> str | None:
             f"{what} does not exist (looked for {path.absolute()}). Nothing was run. A relative path is "
             "taken from the folder you run the command in; check the name, or leave out -f to use the defaults."
         )
-    if path.suffix.lower() not in CONFIG_SUFFIXES:
+    # invoke picks its loader by the suffix as written (Config._load_file: `_load_<suffix>`), so ".YAML" is unknown.
+    if path.suffix not in CONFIG_SUFFIXES:
         return (
             f"{what} has {'the suffix ' + repr(path.suffix) if path.suffix else 'no suffix'}, and invoke reads "
             "settings only from .yaml, .yml, .json or .py files. Nothing was run. Rename it to end in .yaml."
         )
-    if path.suffix.lower() == ".py":
+    if path.suffix == ".py":
         return None  # Python: invoke runs it, and its errors are the user's own code's
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         return f"{what} cannot be read ({exc}). Nothing was run. Make it a readable UTF-8 text file."
-    if path.suffix.lower() == ".json":
+    if path.suffix == ".json":
         try:
-            data = json.loads(text) if text.strip() else None
+            data = json.loads(text)  # as invoke's json.load: an empty file is an error there too
         except json.JSONDecodeError as exc:
             return f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. {advice}"
     else:

@@ -53,8 +53,8 @@ def run(settings: Settings) -> TrainingRecord:
     with target.activate(settings):
         image = image_uri(settings)
         name = run_name(settings.name_prefix, "xgb")
-        # What the job is sent, before it starts: the line to compare runs by, and to paste into settings.
-        console.print(f"Hyperparameters: {name_values(hyperparameters)}")
+        # What the job is sent, before it starts: the line to compare runs by. Values may hold [ ], so no markup.
+        console.print(f"Hyperparameters: {name_values(hyperparameters)}", markup=False, highlight=False)
         try:
             job = TrainingJob.create(
                 training_job_name=name,

@@ -53,9 +53,7 @@ def run(settings: Settings) -> TuningRecord:
     with target.activate(settings):
         image = train.image_uri(settings)
         started = time.monotonic()
-        # What every training job of the search is sent, before any starts (as `invoke train` prints its own).
-        console.print(f"Static hyperparameters: {train.name_values(static)}")
-        console.print(f"Tuned ranges: {describe_ranges(tuning.ranges)}")
+        announce(static, tuning.ranges)
         try:
             job = HyperParameterTuningJob.create(
                 hyper_parameter_tuning_job_name=name,
@@ -153,6 +151,13 @@ def _config(settings: Settings) -> HyperParameterTuningJobConfig:
         training_job_early_stopping_type="Auto" if tuning.early_stopping else "Off",
         random_seed=tuning.random_seed,
     )
+
+
+def announce(static: dict[str, str], ranges: Iterable[ParameterRange]) -> None:
+    """What every training job of the search is sent, before any starts (as `invoke train` prints its own). No
+    markup: rich would take a categorical range's ``[a, b]`` for a style and print nothing of it."""
+    console.print(f"Static hyperparameters: {train.name_values(static)}", markup=False, highlight=False)
+    console.print(f"Tuned ranges: {describe_ranges(ranges)}", markup=False, highlight=False)
 
 
 def describe_ranges(ranges: Iterable[ParameterRange]) -> str:

@@ -163,7 +163,8 @@ def own_environment() -> dict[str, str]:
 
     Such a tool must never inherit the emulator's proxy (HTTPS_PROXY), which takes AWS hostnames only and refuses
     pypi.org, nor the target's endpoint, CA bundle or credentials. What the user set themselves (a corporate
-    proxy, their own CA bundle) stays, unless a target's environment had replaced it in their shell."""
+    proxy, their own CA bundle) stays, unless a target's environment had replaced it in their shell. Like the
+    activation itself, this is per process: two threads' overlapping activations share one environment."""
     environ = dict(_outermost_saved[0]) if _outermost_saved else dict(os.environ)
     for name in environ.get(TARGET_VARIABLES, "").split(","):
         environ.pop(name.strip(), None)
