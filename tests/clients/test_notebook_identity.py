@@ -73,6 +73,42 @@ def test_the_notebook_identity_uses_the_stack_bucket_but_not_a_neighbours(client
         assert error_of(call)["Code"] == "AccessDenied"
 
 
+def test_a_copy_is_authorised_on_its_source_as_well_as_its_destination(client_stack, identities, neighbour_bucket):
+    """CopyObject and UploadPartCopy read the source: AWS requires s3:GetObject on it (s3:GetObjectVersion for a
+    version), not only s3:PutObject on the destination. Near misses: the same copy within the stack's bucket,
+    a neighbour bucket named like the stack's, and a versioned source in the stack's own bucket."""
+    notebook, admin = identities
+    s3 = client(notebook, "s3")
+    bucket = RunState(client_stack).read(StackRecord).bucket_name
+    client(admin, "s3").put_object(Bucket=neighbour_bucket, Key="secret.txt", Body=b"theirs")
+    s3.put_object(Bucket=bucket, Key="identity/source.txt", Body=b"mine")
+    try:
+        s3.copy_object(Bucket=bucket, Key="identity/copy.txt", CopySource={"Bucket": bucket, "Key": "identity/source.txt"})
+        assert s3.get_object(Bucket=bucket, Key="identity/copy.txt")["Body"].read() == b"mine"
+
+        stolen = {"Bucket": neighbour_bucket, "Key": "secret.txt"}
+        refused = error_of(lambda: s3.copy_object(Bucket=bucket, Key="identity/stolen.txt", CopySource=stolen))
+        assert refused["Code"] == "AccessDenied"
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="identity/stolen.txt")["UploadId"]
+        try:
+            refused = error_of(lambda: s3.upload_part_copy(
+                Bucket=bucket, Key="identity/stolen.txt", UploadId=upload, PartNumber=1, CopySource=stolen))
+            assert refused["Code"] == "AccessDenied"
+            assert not s3.list_parts(Bucket=bucket, Key="identity/stolen.txt", UploadId=upload).get("Parts")
+        finally:
+            s3.abort_multipart_upload(Bucket=bucket, Key="identity/stolen.txt", UploadId=upload)
+        assert error_of(lambda: s3.head_object(Bucket=bucket, Key="identity/stolen.txt"))["Code"] == "404"
+
+        # The role has s3:GetObject on its bucket, not s3:GetObjectVersion.
+        versioned = {"Bucket": bucket, "Key": "identity/source.txt", "VersionId": "null"}
+        refused = error_of(lambda: s3.copy_object(Bucket=bucket, Key="identity/versioned.txt", CopySource=versioned))
+        assert refused["Code"] == "AccessDenied"
+    finally:
+        client(admin, "s3").delete_object(Bucket=neighbour_bucket, Key="secret.txt")
+        for key in ("identity/source.txt", "identity/copy.txt"):
+            s3.delete_object(Bucket=bucket, Key=key)
+
+
 def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(client_stack, identities):
     notebook, _ = identities
     sagemaker = client(notebook, "sagemaker")

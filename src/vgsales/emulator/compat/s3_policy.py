@@ -22,9 +22,10 @@ import json
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
+from urllib.parse import parse_qs, unquote, urlparse
 
 from moto.core.responses import TYPE_RESPONSE
-from moto.iam.access_control import PermissionResult
+from moto.iam.access_control import PermissionResult, S3IAMRequest
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -45,7 +46,35 @@ BARE_DENIAL = (403, {}, "")
 
 
 class S3Service(S3Response):
-    """S3, answering a policy denial of an object request with S3's AccessDenied."""
+    """S3, answering a policy denial of an object request with S3's AccessDenied, and authorising a copy's
+    source as well as its destination."""
+
+    def copy_object(self) -> TYPE_RESPONSE:
+        self._authorize_copy_source()
+        return super().copy_object()
+
+    def upload_part_copy(self) -> TYPE_RESPONSE:
+        self._authorize_copy_source()
+        return super().upload_part_copy()
+
+    def _authorize_copy_source(self) -> None:
+        """AWS authorises CopyObject and UploadPartCopy on both objects: s3:PutObject on the destination and
+        s3:GetObject on the source, s3:GetObjectVersion when the source names a version (S3 API reference,
+        CopyObject, "Permissions"). moto (5.2.5, S3Response._key_response_put) checks only the destination.
+        The source is parsed as moto's copy_object and upload_part_copy parse it, so the object authorised is
+        the one they read."""
+        source = self.headers.get("x-amz-copy-source") or ""
+        if isinstance(source, bytes):
+            source = source.decode("utf-8")
+        parsed = urlparse(source)
+        bucket, _, key = unquote(parsed.path).lstrip("/").partition("/")
+        version = parse_qs(parsed.query).get("versionId", [None])[0]
+        destination_action = self.data.get("Action")
+        self.data["Action"] = "GetObjectVersion" if version else "GetObject"
+        try:
+            self._authenticate_and_authorize_action(S3IAMRequest, f"arn:{self.partition}:s3:::{bucket}/{key}")
+        finally:
+            self.data["Action"] = destination_action
 
     def _key_response(self, request: Json, full_url: str) -> TYPE_RESPONSE:
         response = super()._key_response(request, full_url)
