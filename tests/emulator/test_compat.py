@@ -678,3 +678,28 @@ def test_pruning_removes_only_empty_structures_that_require_members():
     value = {"Vpc": {}, "Loose": {}, "Name": "n", "Extra": {}, "Items": [{"Vpc": {}, "Name": "inner"}]}
     assert prune_empty_structures(value, shape) == {"Loose": {}, "Name": "n", "Extra": {}, "Items": [{"Name": "inner"}]}
     assert value["Vpc"] == {}  # the input (moto's state) is left alone
+
+
+# --- compat/policy.py: the evaluator's own rules, each with the near miss that would pass a wrong one ---
+
+
+def test_an_explicit_deny_beats_an_allow_that_matches_the_same_request():
+    """AWS's evaluation logic: an explicit Deny in any policy wins over any Allow, wherever it stands. Near miss:
+    the same Deny on another object leaves the Allow deciding."""
+    allow = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::stack-bucket/*"}]}
+    deny = {"Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::stack-bucket/secret/*"}}
+    for documents in ([allow, deny], [deny, allow]):
+        assert policy.evaluate(documents, "s3:GetObject", "arn:aws:s3:::stack-bucket/secret/a", {}).decision is policy.Decision.EXPLICIT_DENY
+        assert policy.evaluate(documents, "s3:GetObject", "arn:aws:s3:::stack-bucket/data/a", {}).decision is policy.Decision.ALLOWED
+
+
+def test_not_action_applies_to_every_action_but_those_listed():
+    """NotAction: the statement applies to every action except the listed ones (case-insensitively, as Action)."""
+    document = {"Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "S3:DeleteObject"], "Resource": "*"}]}
+    assert policy.evaluate([document], "s3:GetObject", "arn:aws:s3:::b/k", {}).decision is policy.Decision.ALLOWED
+    for action in ("s3:DeleteObject", "iam:CreateUser"):
+        assert policy.evaluate([document], action, "*", {}).decision is policy.Decision.IMPLICIT_DENY, action
+    deny = {"Statement": [{"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}]}
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert policy.evaluate([allow_all, deny], "s3:GetObject", "*", {}).decision is policy.Decision.ALLOWED
+    assert policy.evaluate([allow_all, deny], "s3:PutObject", "*", {}).decision is policy.Decision.EXPLICIT_DENY

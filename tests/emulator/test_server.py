@@ -37,7 +37,8 @@ def connect(emulator, context: ssl.SSLContext | None = None) -> http.client.HTTP
     return http.client.HTTPSConnection("127.0.0.1", emulator.port, timeout=10, context=context)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "192.168.0.10", "example.com"])
+# localhost.example.com and localhost6x: names that start like localhost and resolve wherever their owner likes.
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "192.168.0.10", "example.com", "localhost.example.com", "localhostx"])
 def test_non_loopback_addresses_are_refused(host):
     with pytest.raises(WorkshopError, match="loopback only") as refused:
         server.EmulatorServer(host=host)
