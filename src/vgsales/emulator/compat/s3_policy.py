@@ -22,13 +22,15 @@ import json
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
+from xml.sax.saxutils import escape
 from urllib.parse import parse_qs, unquote, urlparse
 
+from werkzeug.exceptions import HTTPException
 from moto.core.responses import TYPE_RESPONSE
 from moto.iam.access_control import PermissionResult, S3IAMRequest
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
-from moto.s3.responses import S3Response
+from moto.s3.responses import ACTION_MAP, S3Response
 
 from . import policy
 from ..shapes import Environ, Json, StartResponse, WsgiApp
@@ -45,9 +47,40 @@ TLS_VERSION_ENVIRON_KEY = "vgsales.tls_version"
 BARE_DENIAL = (403, {}, "")
 
 
+class MethodNotAllowed(HTTPException):
+    """S3's answer to a method a resource does not take: 405 and an S3 <Error> MethodNotAllowed. moto's own
+    exception of that name is rendered through S3's service model, which does not define it: a 400."""
+
+    code = 405
+
+    def __init__(self, method: str, resource_type: str) -> None:
+        super().__init__()
+        self.description = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code>'
+            "<Message>The specified method is not allowed against this resource.</Message>"
+            f"<Method>{escape(method)}</Method><ResourceType>{escape(resource_type)}</ResourceType></Error>"
+        )
+
+    def get_headers(self, *args: Json, **kwargs: Json) -> list[tuple[str, str]]:
+        return [("Content-Type", "application/xml")]
+
+    def get_body(self, *args: Json, **kwargs: Json) -> str:
+        return self.description or ""
+
+
 class S3Service(S3Response):
     """S3, answering a policy denial of an object request with S3's AccessDenied, and authorising a copy's
     source as well as its destination."""
+
+    def _set_action(self, action_resource_type: str, method: str, querystring: dict[str, Json]) -> None:
+        """moto's, but a method with no default action on the resource (POST on an object without ?uploads,
+        ?uploadId, ?restore or ?select: moto's ACTION_MAP has no "DEFAULT" for it) is S3's 405 MethodNotAllowed,
+        not moto's KeyError (a 500). An unsigned InvokeEndpoint, POST /endpoints/<name>/invocations, is routed
+        to S3 (moto routes an unsigned request by its path) and reached that."""
+        actions = ACTION_MAP.get(action_resource_type, {}).get(method, {})
+        if "DEFAULT" not in actions and not any(name in querystring for name in actions):
+            raise MethodNotAllowed(method, "OBJECT" if action_resource_type == "KEY" else action_resource_type)
+        super()._set_action(action_resource_type, method, querystring)
 
     def copy_object(self) -> TYPE_RESPONSE:
         self._authorize_copy_source()
