@@ -23,10 +23,10 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 from xml.sax.saxutils import escape
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from werkzeug.exceptions import HTTPException
-from moto.core.responses import TYPE_RESPONSE
+from moto.core.responses import TYPE_RESPONSE, ActionResult
 from moto.iam.access_control import PermissionResult, S3IAMRequest
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
@@ -81,6 +81,50 @@ class S3Service(S3Response):
         if "DEFAULT" not in actions and not any(name in querystring for name in actions):
             raise MethodNotAllowed(method, "OBJECT" if action_resource_type == "KEY" else action_resource_type)
         super()._set_action(action_resource_type, method, querystring)
+
+    def _bucket_response_get(self, bucket_name: str, querystring: dict[str, Json]) -> str | TYPE_RESPONSE:
+        """moto's, with GetBucketRequestPayment, which moto lacks (5.2.5): GET ?requestPayment fell through to
+        ListObjects (authorised as s3:ListBucket), so Terraform's provider, reading every bucket's request
+        payment configuration, parsed the object listing, and a key with a control character made its XML
+        invalid and every refresh and destroy fail. The bucket's owner pays, as for every bucket S3 creates."""
+        if "requestPayment" not in querystring:
+            return super()._bucket_response_get(bucket_name, querystring)
+        self.data["Action"] = "GetBucketRequestPayment"
+        self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+        self.backend.get_bucket(bucket_name)  # NoSuchBucket
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            "<Payer>BucketOwner</Payer></RequestPaymentConfiguration>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+
+    def list_object_versions(self) -> TYPE_RESPONSE:
+        """moto's, honouring encoding-type=url as S3 does (ListObjectVersions: "Key", "Prefix", "Delimiter",
+        "KeyMarker", "NextKeyMarker" URL-encoded). moto ignores it (5.2.5; its ListObjectsV2 honours it), and a
+        raw control character (a NUL in a key) is not valid XML: boto3 and Terraform's provider fail to parse
+        the listing, so a bucket holding such a key could never be emptied on teardown."""
+        if self.querystring.get("encoding-type", [None])[0] != "url":
+            return super().list_object_versions()
+        serialize = self.serialized
+
+        def encoded(result: ActionResult) -> TYPE_RESPONSE:
+            listing = dict(result.result)  # type: ignore[call-overload]
+            for name in ("Prefix", "Delimiter", "KeyMarker", "NextKeyMarker"):
+                if listing.get(name):
+                    listing[name] = quote(listing[name])
+            for name in ("Versions", "DeleteMarkers"):
+                listing[name] = [{**entry, "Key": quote(entry["Key"])} for entry in listing.get(name, [])]
+            if listing.get("CommonPrefixes"):
+                listing["CommonPrefixes"] = [{"Prefix": quote(entry["Prefix"])} for entry in listing["CommonPrefixes"]]
+            listing["EncodingType"] = "url"
+            return serialize(ActionResult(listing))
+
+        self.serialized = encoded  # type: ignore[method-assign]
+        try:
+            return super().list_object_versions()
+        finally:
+            del self.serialized
 
     def copy_object(self) -> TYPE_RESPONSE:
         self._authorize_copy_source()
