@@ -727,3 +727,23 @@ def test_listings_url_encode_keys_when_asked(aws_env):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [keys[1]]
     # Terraform reads every bucket's request payment configuration; moto answered it with the object listing.
     assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+
+
+def test_a_key_over_1024_bytes_is_refused_as_s3_refuses_it(aws_env):
+    """S3 caps a key at 1,024 bytes of UTF-8 (KeyTooLongError); moto took any length. Near miss: exactly 1,024
+    bytes, counted in bytes (512 two-byte characters), is accepted."""
+    s3 = boto3.client("s3")
+    bucket = f"vgsales-keys-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    for key in ("k" * 1024, "é" * 512):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"x"
+    for key in ("k" * 1025, "é" * 513):
+        for call in (lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"x"),
+                     lambda: s3.create_multipart_upload(Bucket=bucket, Key=key),
+                     lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": "k" * 1024})):
+            with pytest.raises(ClientError) as refused:
+                call()
+            assert refused.value.response["Error"]["Code"] == "KeyTooLongError"
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(["k" * 1024, "é" * 512])

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 from werkzeug.exceptions import HTTPException
 from moto.core.responses import TYPE_RESPONSE, ActionResult
 from moto.iam.access_control import PermissionResult, S3IAMRequest
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import ACTION_MAP, S3Response
 
@@ -68,6 +68,19 @@ class MethodNotAllowed(HTTPException):
         return self.description or ""
 
 
+# S3's longest object key, in bytes of its UTF-8 encoding (S3 User Guide, "Naming Amazon S3 objects").
+MAX_KEY_BYTES = 1024
+
+
+class KeyTooLongError(S3ClientError):
+    """S3's answer to a write of a key over MAX_KEY_BYTES (400 KeyTooLongError); moto accepts any length."""
+
+    code = "KeyTooLongError"
+
+    def __init__(self) -> None:
+        super().__init__("KeyTooLongError", "Your key is too long")
+
+
 class S3Service(S3Response):
     """S3, answering a policy denial of an object request with S3's AccessDenied, and authorising a copy's
     source as well as its destination."""
@@ -81,6 +94,16 @@ class S3Service(S3Response):
         if "DEFAULT" not in actions and not any(name in querystring for name in actions):
             raise MethodNotAllowed(method, "OBJECT" if action_resource_type == "KEY" else action_resource_type)
         super()._set_action(action_resource_type, method, querystring)
+
+    def _key_response_put(self, query: dict[str, Json], key_name: str) -> TYPE_RESPONSE:
+        _check_key_length(key_name)
+        return super()._key_response_put(query, key_name)
+
+    def _key_response_post(
+        self, request: Json, body: bytes, bucket_name: str, query: dict[str, Json], key_name: str
+    ) -> TYPE_RESPONSE:
+        _check_key_length(key_name)  # CreateMultipartUpload
+        return super()._key_response_post(request, body, bucket_name, query, key_name)
 
     def _bucket_response_get(self, bucket_name: str, querystring: dict[str, Json]) -> str | TYPE_RESPONSE:
         """moto's, with GetBucketRequestPayment, which moto lacks (5.2.5): GET ?requestPayment fell through to
@@ -158,6 +181,11 @@ class S3Service(S3Response):
         if response == BARE_DENIAL:
             raise S3AccessDeniedError()  # key_response renders it as S3's XML error
         return response
+
+
+def _check_key_length(key_name: str) -> None:
+    if len(key_name.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise KeyTooLongError()
 
 
 class PolicyBucket(FakeBucket):
