@@ -73,6 +73,20 @@ def test_the_notebook_identity_uses_the_stack_bucket_but_not_a_neighbours(client
         assert error_of(call)["Code"] == "AccessDenied"
 
 
+def test_cloudwatch_logs_takes_its_operation_from_x_amz_target_only(client_stack, identities, secret_log_group):
+    """moto's _get_action reads ?Action= in the URL before the header; the JSON protocol names the operation in
+    X-Amz-Target only, and both the check and the dispatch now take it from there. Near miss: the call
+    itself, unchanged, still reads the role's stream."""
+    notebook, admin = identities
+    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    group = "/aws/sagemaker/TrainingJobs"
+    stream = client(notebook, "logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"][0]["logStreamName"]
+    logs = smuggling(client(notebook, "logs"), "GetLogEvents", query=f"Action=DeleteLogGroup&logGroupName={secret_log_group}")
+    assert logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    names = [found["logGroupName"] for found in client(admin, "logs").describe_log_groups()["logGroups"]]
+    assert secret_log_group in names
+
+
 def test_a_copy_is_authorised_on_its_source_as_well_as_its_destination(client_stack, identities, neighbour_bucket):
     """CopyObject and UploadPartCopy read the source: AWS requires s3:GetObject on it (s3:GetObjectVersion for a
     version), not only s3:PutObject on the destination. Near misses: the same copy within the stack's bucket,
