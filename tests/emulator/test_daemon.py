@@ -120,6 +120,33 @@ def test_a_client_cannot_write_a_line_of_the_log(running, separator):
     assert escape_controls(separator + FORGED) in log
 
 
+def test_a_traceback_quoting_a_clients_text_starts_no_line_of_the_log():
+    """An exception's message can quote a client's text; the formatter indents every traceback line (each
+    escaped), so only records start at column 0. Near miss: the record's own first line is not indented."""
+    import io
+    import logging
+
+    from vgsales.emulator.__main__ import EscapingFormatter, escape_controls
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("vgsales.emulator.test-forgery")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise KeyError(f"bucket\n{FORGED}\r{FORGED}\u2028{FORGED}")
+        except KeyError:
+            logger.exception("request failed: %s", f"/b/k\n{FORGED}")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("request failed: " + escape_controls(f"/b/k\n{FORGED}")) and not lines[0].startswith(" ")
+    assert len(lines) > 2 and all(line.startswith("  ") for line in lines[1:])
+    assert not [line for line in lines if line.startswith(FORGED)]
+
+
 def test_escape_controls_keeps_printable_text():
     from vgsales.emulator.__main__ import escape_controls
 

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import WorkshopError
 from . import daemon
@@ -29,8 +30,9 @@ def escape_controls(text: str) -> str:
 
 
 class EscapingFormatter(logging.Formatter):
-    """Each record's message on one line, its control characters escaped (a traceback keeps its lines: it is
-    the emulator's own text)."""
+    """Each record's message on one line, its control characters escaped. A traceback keeps its lines, each
+    indented: its last line quotes the exception's message, which may hold a client's text, so only a record
+    ever starts a line of the log."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
@@ -38,6 +40,17 @@ class EscapingFormatter(logging.Formatter):
         if safe != message:
             record = logging.makeLogRecord({**record.__dict__, "msg": safe, "args": None})
         return super().format(record)
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    # splitlines: every line break Python knows (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028, U+2029)
+    return "\n".join("  " + escape_controls(line) for line in text.splitlines())
 
 
 def main(argv: list[str] | None = None) -> int:
