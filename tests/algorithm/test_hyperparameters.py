@@ -63,6 +63,7 @@ def test_aliases_become_canonical_names():
         ({"num_round": 10, "max_depth": 2.5}, "max_depth", "must be an integer"),
         ({"num_round": 10, "scale_pos_weight": "heavy"}, "scale_pos_weight", "must be a number"),
         ({"num_round": 10, "scale_pos_weight": "nan"}, "scale_pos_weight", "must be a number"),
+        ({"num_round": 10, "scale_pos_weight": 0}, "scale_pos_weight", "must be in (0, +inf)"),  # open at 0
         ({"num_round": 0}, "num_round", "must be in [1, +inf)"),
         ({"num_round": True}, "num_round", "boolean"),
         ({"eta": 0.1}, "num_round", "is required"),
@@ -86,6 +87,11 @@ def test_invalid_hyperparameters_are_refused_naming_them(hyperparameters, name, 
     message = str(refused.value)
     assert words in message and name in message
     assert DOC_URL in message and "\n" not in message
+
+
+def test_a_positive_weight_however_small_is_accepted():
+    """Near miss of scale_pos_weight 0, refused: the interval (0, +inf) is open at 0 only."""
+    assert validate_hyperparameters({"num_round": 10, "scale_pos_weight": 0.001})["scale_pos_weight"] == "0.001"
 
 
 def test_the_error_is_a_workshop_error_and_a_value_error():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from vgsales.algorithm.serving import ServingError, encode, parse_csv, parse_libsvm, predict
+from vgsales.algorithm.serving import ServingError, encode, parse_csv, parse_libsvm, predict, response_type
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,15 @@ def test_unsupported_types_are_refused(booster, content_type, accept, status):
     with pytest.raises(ServingError) as refused:
         predict(booster, 4, b"1,2,3,4", content_type, accept)
     assert refused.value.status == status
+
+
+@pytest.mark.parametrize("accept", ["*/*", "*/*; q=0.8", None, ""])
+def test_any_accept_type_gets_the_containers_default_csv(accept):
+    """curl and many HTTP libraries send `Accept: */*`: the container answers text/csv, not 406."""
+    assert response_type(accept) == "text/csv"
+
+
+def test_an_accept_type_the_container_cannot_produce_is_406():
+    with pytest.raises(ServingError) as refused:
+        response_type("application/xml")
+    assert refused.value.status == 406

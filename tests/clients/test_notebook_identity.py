@@ -73,6 +73,124 @@ def test_the_notebook_identity_uses_the_stack_bucket_but_not_a_neighbours(client
         assert error_of(call)["Code"] == "AccessDenied"
 
 
+def test_cloudwatch_logs_takes_its_operation_from_x_amz_target_only(client_stack, identities, secret_log_group):
+    """moto's _get_action reads ?Action= in the URL before the header; the JSON protocol names the operation in
+    X-Amz-Target only, and both the check and the dispatch now take it from there. Near miss: the call
+    itself, unchanged, still reads the role's stream."""
+    notebook, admin = identities
+    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    group = "/aws/sagemaker/TrainingJobs"
+    stream = client(notebook, "logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"][0]["logStreamName"]
+    logs = smuggling(client(notebook, "logs"), "GetLogEvents", query=f"Action=DeleteLogGroup&logGroupName={secret_log_group}")
+    assert logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    names = [found["logGroupName"] for found in client(admin, "logs").describe_log_groups()["logGroups"]]
+    assert secret_log_group in names
+
+
+def test_a_copy_is_authorised_on_its_source_as_well_as_its_destination(client_stack, identities, neighbour_bucket):
+    """CopyObject and UploadPartCopy read the source: AWS requires s3:GetObject on it (s3:GetObjectVersion for a
+    version), not only s3:PutObject on the destination. Near misses: the same copy within the stack's bucket,
+    a neighbour bucket named like the stack's, and a versioned source in the stack's own bucket."""
+    notebook, admin = identities
+    s3 = client(notebook, "s3")
+    bucket = RunState(client_stack).read(StackRecord).bucket_name
+    client(admin, "s3").put_object(Bucket=neighbour_bucket, Key="secret.txt", Body=b"theirs")
+    s3.put_object(Bucket=bucket, Key="identity/source.txt", Body=b"mine")
+    try:
+        s3.copy_object(Bucket=bucket, Key="identity/copy.txt", CopySource={"Bucket": bucket, "Key": "identity/source.txt"})
+        assert s3.get_object(Bucket=bucket, Key="identity/copy.txt")["Body"].read() == b"mine"
+
+        stolen = {"Bucket": neighbour_bucket, "Key": "secret.txt"}
+        refused = error_of(lambda: s3.copy_object(Bucket=bucket, Key="identity/stolen.txt", CopySource=stolen))
+        assert refused["Code"] == "AccessDenied"
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="identity/stolen.txt")["UploadId"]
+        try:
+            refused = error_of(lambda: s3.upload_part_copy(
+                Bucket=bucket, Key="identity/stolen.txt", UploadId=upload, PartNumber=1, CopySource=stolen))
+            assert refused["Code"] == "AccessDenied"
+            assert not s3.list_parts(Bucket=bucket, Key="identity/stolen.txt", UploadId=upload).get("Parts")
+        finally:
+            s3.abort_multipart_upload(Bucket=bucket, Key="identity/stolen.txt", UploadId=upload)
+        assert error_of(lambda: s3.head_object(Bucket=bucket, Key="identity/stolen.txt"))["Code"] == "404"
+
+        # The role has s3:GetObject on its bucket, not s3:GetObjectVersion.
+        versioned = {"Bucket": bucket, "Key": "identity/source.txt", "VersionId": "null"}
+        refused = error_of(lambda: s3.copy_object(Bucket=bucket, Key="identity/versioned.txt", CopySource=versioned))
+        assert refused["Code"] == "AccessDenied"
+    finally:
+        client(admin, "s3").delete_object(Bucket=neighbour_bucket, Key="secret.txt")
+        for key in ("identity/source.txt", "identity/copy.txt"):
+            s3.delete_object(Bucket=bucket, Key=key)
+
+
+def smuggling(logs, operation: str, *, query: str = "", body: dict | None = None):
+    """Sign the request with a query string added to its URL, or extra members in its JSON body: botocore
+    never sends either, a hostile client can."""
+    import json as json_module
+
+    def change(request, **_):
+        if query:
+            request.url += "?" + query
+        if body:
+            request.data = json_module.dumps({**json_module.loads(request.data), **body}).encode()
+
+    logs.meta.events.register(f"before-sign.logs.{operation}", change)
+    return logs
+
+
+def now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)  # events older than 14 days are refused, as on AWS
+
+
+@pytest.fixture(scope="module")
+def secret_log_group(identities):
+    _, admin = identities
+    logs = client(admin, "logs")
+    logs.create_log_group(logGroupName="/secret/app")
+    logs.create_log_stream(logGroupName="/secret/app", logStreamName="s1")
+    logs.put_log_events(logGroupName="/secret/app", logStreamName="s1",
+                        logEvents=[{"timestamp": now_ms(), "message": "the other team's secret"}])
+    yield "/secret/app"
+    logs.delete_log_group(logGroupName="/secret/app")
+
+
+# Each place moto's LogsResponse._get_param looked before the JSON body: the URL's query string, and the body
+# decoded as a form (a JSON string value holding "&name=value&"), which moto reads when the URL has none.
+SMUGGLED = {
+    "query string": lambda names: {"query": "&".join(f"{k}={v}" for k, v in names.items())},
+    "form-decoded body": lambda names: {"body": {"x": "&" + "&".join(f"{k}={v}" for k, v in names.items()) + "&"}},
+}
+
+
+@pytest.mark.parametrize("place", SMUGGLED)
+def test_cloudwatch_logs_acts_on_the_parameters_it_authorised(client_stack, identities, secret_log_group, place):
+    """The access check and the handler read one set of parameters (the JSON body): a signed request for the
+    role's own stream cannot read, create or write another group through parameters placed elsewhere."""
+    notebook, admin = identities
+    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    group = "/aws/sagemaker/TrainingJobs"
+    stream = client(notebook, "logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"][0]["logStreamName"]
+    other = {"logGroupName": secret_log_group, "logStreamName": "s1"}
+
+    logs = smuggling(client(notebook, "logs"), "GetLogEvents", **SMUGGLED[place](other))
+    messages = [event["message"] for event in logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]]
+    assert messages and "the other team's secret" not in messages, "the role's own stream, nothing else"
+
+    logs = smuggling(client(notebook, "logs"), "PutLogEvents", **SMUGGLED[place](other))
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now_ms(), "message": "smuggled"}])
+    theirs = client(admin, "logs").get_log_events(logGroupName=secret_log_group, logStreamName="s1")["events"]
+    assert [event["message"] for event in theirs] == ["the other team's secret"]
+
+    allowed = f"/aws/sagemaker/Endpoints/vgsales-smuggle-{place.split()[0]}"
+    logs = smuggling(client(notebook, "logs"), "CreateLogGroup", **SMUGGLED[place]({"logGroupName": "/secret/created"}))
+    logs.create_log_group(logGroupName=allowed)
+    names = [found["logGroupName"] for found in client(admin, "logs").describe_log_groups()["logGroups"]]
+    assert allowed in names and "/secret/created" not in names
+    client(admin, "logs").delete_log_group(logGroupName=allowed)
+
+
 def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(client_stack, identities):
     notebook, _ = identities
     sagemaker = client(notebook, "sagemaker")

@@ -104,6 +104,21 @@ def test_corrupt_cache_entry_is_downloaded_again(file_server, synthetic_csv, tmp
     assert again.path.read_bytes() == body and again.sha256 == sha256(body)
 
 
+def test_a_cached_download_is_reused_only_if_it_has_the_expected_checksum(file_server, synthetic_csv, tmp_path):
+    """A cache entry intact by its own record but not what the settings now expect (data_sha256 changed, the
+    source republished) is downloaded again; near miss: the expected checksum it has is reused."""
+    body = synthetic_csv.read_bytes()
+    url = file_server.add("/raw_data.csv", body)
+    fetch(url, tmp_path)
+    assert fetch(url, tmp_path, expected_sha256=sha256(body)).sha256 == sha256(body)
+    assert file_server.requests["/raw_data.csv"] == 1, "the expected checksum: reused"
+    newer = body + body.splitlines(keepends=True)[1]
+    file_server.add("/raw_data.csv", newer)
+    again = fetch(url, tmp_path, expected_sha256=sha256(newer))
+    assert file_server.requests["/raw_data.csv"] == 2
+    assert again.path.read_bytes() == newer and again.sha256 == sha256(newer)
+
+
 def test_known_url_with_other_content_is_a_checksum_mismatch(file_server, synthetic_csv, tmp_path, monkeypatch):
     url = file_server.add("/raw_data.csv", synthetic_csv.read_bytes())
     monkeypatch.setitem(dataset.KNOWN_CHECKSUMS, url, KNOWN_SHA256)

@@ -678,3 +678,72 @@ def test_pruning_removes_only_empty_structures_that_require_members():
     value = {"Vpc": {}, "Loose": {}, "Name": "n", "Extra": {}, "Items": [{"Vpc": {}, "Name": "inner"}]}
     assert prune_empty_structures(value, shape) == {"Loose": {}, "Name": "n", "Extra": {}, "Items": [{"Name": "inner"}]}
     assert value["Vpc"] == {}  # the input (moto's state) is left alone
+
+
+# --- compat/policy.py: the evaluator's own rules, each with the near miss that would pass a wrong one ---
+
+
+def test_an_explicit_deny_beats_an_allow_that_matches_the_same_request():
+    """AWS's evaluation logic: an explicit Deny in any policy wins over any Allow, wherever it stands. Near miss:
+    the same Deny on another object leaves the Allow deciding."""
+    allow = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::stack-bucket/*"}]}
+    deny = {"Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::stack-bucket/secret/*"}}
+    for documents in ([allow, deny], [deny, allow]):
+        assert policy.evaluate(documents, "s3:GetObject", "arn:aws:s3:::stack-bucket/secret/a", {}).decision is policy.Decision.EXPLICIT_DENY
+        assert policy.evaluate(documents, "s3:GetObject", "arn:aws:s3:::stack-bucket/data/a", {}).decision is policy.Decision.ALLOWED
+
+
+def test_not_action_applies_to_every_action_but_those_listed():
+    """NotAction: the statement applies to every action except the listed ones (case-insensitively, as Action)."""
+    document = {"Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "S3:DeleteObject"], "Resource": "*"}]}
+    assert policy.evaluate([document], "s3:GetObject", "arn:aws:s3:::b/k", {}).decision is policy.Decision.ALLOWED
+    for action in ("s3:DeleteObject", "iam:CreateUser"):
+        assert policy.evaluate([document], action, "*", {}).decision is policy.Decision.IMPLICIT_DENY, action
+    deny = {"Statement": [{"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}]}
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert policy.evaluate([allow_all, deny], "s3:GetObject", "*", {}).decision is policy.Decision.ALLOWED
+    assert policy.evaluate([allow_all, deny], "s3:PutObject", "*", {}).decision is policy.Decision.EXPLICIT_DENY
+
+
+# --- S3 keys as AWS takes them --------------------------------------------------------------------------
+
+
+def test_listings_url_encode_keys_when_asked(aws_env):
+    """encoding-type=url (boto3 asks for it and decodes): a key with a NUL or a bell, not valid in XML raw,
+    lists back intact through ListObjectVersions (moto gap: ignored) and ListObjectsV2; prefixes too."""
+    s3 = boto3.client("s3")
+    bucket = f"vgsales-keys-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    keys = ["nul\x00key", "dir\x07/bell and space+plus ü"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    s3.delete_object(Bucket=bucket, Key=keys[0])
+    versions = s3.list_object_versions(Bucket=bucket)
+    assert sorted(v["Key"] for v in versions["Versions"]) == sorted(keys)
+    assert [m["Key"] for m in versions["DeleteMarkers"]] == [keys[0]]
+    folders = s3.list_object_versions(Bucket=bucket, Delimiter="/", Prefix="dir\x07")
+    assert folders["Prefix"] == "dir\x07" and folders["CommonPrefixes"] == [{"Prefix": "dir\x07/"}]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [keys[1]]
+    # Terraform reads every bucket's request payment configuration; moto answered it with the object listing.
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+
+
+def test_a_key_over_1024_bytes_is_refused_as_s3_refuses_it(aws_env):
+    """S3 caps a key at 1,024 bytes of UTF-8 (KeyTooLongError); moto took any length. Near miss: exactly 1,024
+    bytes, counted in bytes (512 two-byte characters), is accepted."""
+    s3 = boto3.client("s3")
+    bucket = f"vgsales-keys-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    for key in ("k" * 1024, "é" * 512):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"x"
+    for key in ("k" * 1025, "é" * 513):
+        for call in (lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"x"),
+                     lambda: s3.create_multipart_upload(Bucket=bucket, Key=key),
+                     lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": "k" * 1024})):
+            with pytest.raises(ClientError) as refused:
+                call()
+            assert refused.value.response["Error"]["Code"] == "KeyTooLongError"
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(["k" * 1024, "é" * 512])

@@ -91,6 +91,69 @@ def test_the_server_gets_no_credentials_and_logs_none(running):
     assert SECRET not in (state_dir / daemon.LOG_FILE).read_text()
 
 
+FORGED = "2026-12-06\tWARNING\tvgsales.emulator:\tforged-by-a-client"  # the target ends at a space
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r", "\x1b[2K\r"], ids=["LF", "CR", "ESC"])
+def test_a_client_cannot_write_a_line_of_the_log(running, separator):
+    """A CONNECT target with a bare LF (the proxy reads its head up to CRLF) is logged with the LF escaped,
+    not as a forged record of the emulator's own; so is a CR or an escape sequence. Near miss: the refusal is
+    still logged, with the target."""
+    from urllib.parse import urlsplit
+
+    state_dir, info = running
+    proxy = urlsplit(info.proxy_url)
+    target = f"evil.example.com:443{separator}{FORGED}"
+    with socket.create_connection((proxy.hostname, proxy.port), timeout=10) as client:
+        client.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: evil.example.com\r\n\r\n".encode())
+        assert client.recv(4096).startswith(b"HTTP/1.1 403")
+    deadline = time.monotonic() + 10
+    log = ""
+    while "evil.example.com" not in log and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = (state_dir / daemon.LOG_FILE).read_text()
+    assert "proxy refused CONNECT evil.example.com:443" in log
+    lines = log.replace("\r", "\n").splitlines()
+    assert not [line for line in lines if line.startswith(FORGED)]
+    from vgsales.emulator.__main__ import escape_controls
+
+    assert escape_controls(separator + FORGED) in log
+
+
+def test_a_traceback_quoting_a_clients_text_starts_no_line_of_the_log():
+    """An exception's message can quote a client's text; the formatter indents every traceback line (each
+    escaped), so only records start at column 0. Near miss: the record's own first line is not indented."""
+    import io
+    import logging
+
+    from vgsales.emulator.__main__ import EscapingFormatter, escape_controls
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("vgsales.emulator.test-forgery")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise KeyError(f"bucket\n{FORGED}\r{FORGED}\u2028{FORGED}")
+        except KeyError:
+            logger.exception("request failed: %s", f"/b/k\n{FORGED}")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("request failed: " + escape_controls(f"/b/k\n{FORGED}")) and not lines[0].startswith(" ")
+    assert len(lines) > 2 and all(line.startswith("  ") for line in lines[1:])
+    assert not [line for line in lines if line.startswith(FORGED)]
+
+
+def test_escape_controls_keeps_printable_text():
+    from vgsales.emulator.__main__ import escape_controls
+
+    assert escape_controls("GET /b/ü-ключ 200") == "GET /b/ü-ключ 200"
+    assert escape_controls("a\nb\x00c\u2028d\te") == "a\\nb\\x00c\\u2028d\\te"
+
+
 def test_start_stop_status_cycle(tmp_path):
     info = daemon.start(tmp_path)
     assert daemon.status(tmp_path) == info

@@ -254,6 +254,16 @@ def test_an_unknown_endpoint_is_a_validation_error(stack):
     assert "not found" in refused.value.response["Error"]["Message"]
 
 
+def test_a_body_of_exactly_the_limit_is_served(stack, served):
+    """InvokeEndpoint's limit is 6 MiB inclusive: a body of exactly MAX_PAYLOAD_BYTES is answered (the test
+    below refuses MAX + 1). Blank lines pad one row to the limit: the container skips them."""
+    row = as_csv(ROWS[:1]) + "\n"
+    body = row.encode() + b"\n" * (xgboost_serving.MAX_PAYLOAD_BYTES - len(row))
+    assert len(body) == xgboost_serving.MAX_PAYLOAD_BYTES
+    answer, _ = stack.invoke(served["endpoint"], body)
+    assert float(answer) == pytest.approx(float(expected(served["booster"], ROWS[:1])[0]), rel=1e-6)
+
+
 def test_an_oversize_body_is_refused_before_the_model(stack, served):
     too_big = b"1" * (xgboost_serving.MAX_PAYLOAD_BYTES + 1)
     with pytest.raises(ClientError) as refused:

@@ -37,7 +37,8 @@ def connect(emulator, context: ssl.SSLContext | None = None) -> http.client.HTTP
     return http.client.HTTPSConnection("127.0.0.1", emulator.port, timeout=10, context=context)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "192.168.0.10", "example.com"])
+# localhost.example.com and localhostx: names that start like localhost and resolve wherever their owner likes.
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "192.168.0.10", "example.com", "localhost.example.com", "localhostx"])
 def test_non_loopback_addresses_are_refused(host):
     with pytest.raises(WorkshopError, match="loopback only") as refused:
         server.EmulatorServer(host=host)
@@ -287,3 +288,33 @@ def test_managed_policies_are_loaded_before_any_backend_exists():
     from moto import settings
 
     assert settings.load_iam_aws_managed_policies()
+
+
+def test_an_unsigned_invocation_is_a_4xx_not_a_500(emulator, aws_env):
+    """moto routes an unsigned request by its path: POST /endpoints/<name>/invocations reaches S3 as a POST on
+    object "invocations" of bucket "endpoints", which moto's ACTION_MAP has no default for (KeyError 'DEFAULT',
+    a 500). S3 answers 405 MethodNotAllowed. Near miss: a POST that S3 takes (?uploads) still works."""
+    connection = connect(emulator)
+    connection.request("POST", "/endpoints/vgsales-endpoint/invocations", body=b"1,2,3", headers={"Content-Type": "text/csv"})
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 405, body
+    assert b"<Code>MethodNotAllowed</Code>" in body
+    s3 = boto3.client("s3")
+    bucket = unique("vgsales-post")
+    s3.create_bucket(Bucket=bucket)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
+    s3.delete_bucket(Bucket=bucket)
+
+
+@pytest.mark.parametrize("name", ["vgsales-x/../other-model", "vgsales-x/", ""])
+def test_list_tags_of_an_arn_with_a_path_is_a_validation_error(aws_env, name):
+    """moto splits the ARN's resource part on "/" into exactly two (ValueError, a 500, otherwise); SageMaker
+    answers ValidationException. Near miss: a plain name that does not exist, which moto already answered so."""
+    sagemaker = boto3.client("sagemaker")
+    for resource in (f"model/{name}", "model/vgsales-missing"):
+        with pytest.raises(ClientError) as refused:
+            sagemaker.list_tags(ResourceArn=f"arn:aws:sagemaker:us-east-1:123456789012:{resource}")
+        assert refused.value.response["Error"]["Code"] == "ValidationException", resource
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

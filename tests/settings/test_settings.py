@@ -64,6 +64,7 @@ BAD_VALUES = [
     ({"deploy.serverless": {"memory_mb": 1500, "max_concurrency": 5}}, r"not a serverless memory size"),
     ({"emulator.host": "0.0.0.0"}, r"loopback only"),
     ({"confirm": "maybe"}, r"expected true or false"),
+    ({"confirm": 2}, r"expected true or false"),  # near miss of 0 and 1, which are read as booleans
     ({"trainig": {}}, r"unknown key\(s\) trainig"),
 ]
 
@@ -75,6 +76,12 @@ def test_bad_values_are_refused_with_a_clear_message(changes, message):
     text = str(caught.value)
     assert re.search(message, text), text
     assert "\n" not in text.strip(), "one paragraph"
+
+
+@pytest.mark.parametrize("value, expected", [(0, False), (1, True), ("0", False), (True, True)])
+def test_booleans_may_be_yaml_integers(value, expected):
+    """`confirm: 0` in a YAML settings file is an int, not a str: read as false, as invoke's own settings do."""
+    assert settings_with(confirm=value).confirm is expected
 
 
 def test_serverless_replaces_instances():

@@ -78,6 +78,21 @@ def test_setup_again_changes_nothing(stack_up):
     assert not plan.has_changes, plan.text
 
 
+def test_the_terraform_state_and_log_are_readable_by_their_owner_only(stack_up):
+    """The state, its backups, the plan and terraform.log hold every resource's attributes: 0600, in a 0700
+    folder (Terraform itself creates them 0644 under the usual umask). Near miss: the folder's other files."""
+    import stat
+
+    settings, _ = stack_up
+    folder = RunState(settings).terraform_dir
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    private = sorted(folder.glob("terraform.tfstate*")) + [folder / "terraform.log"]
+    assert folder / "terraform.tfstate" in private and (folder / "terraform.log").is_file()
+    assert (folder / "terraform.tfstate.backup").is_file(), "setup ran twice: Terraform keeps a backup"
+    for path in private:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
 def test_status_lists_the_stack_and_what_costs_money(stack_up):
     settings, outputs = stack_up
     lines = {(line.kind, line.name): line for line in stack.status(settings)}
@@ -107,10 +122,16 @@ def every_resource(settings: Settings) -> dict[str, list]:
 
 def test_teardown_empties_every_resource_kind_then_is_idempotent(stack_up):
     """Runs last: the stack's removal steps with the emulator kept alive, so it can be asked what is left."""
-    settings, _ = stack_up
+    settings, outputs = stack_up
     before = every_resource(settings)
     assert before["buckets"] and before["roles"] and before["notebook instances"] and before["lifecycle configs"]
     with target.activate(settings) as env:
+        # Keys S3 takes that are not valid in XML unencoded: Terraform's force_destroy lists them with
+        # encoding-type=url (issue 26: a NUL byte made every teardown fail). A version and a delete marker.
+        s3 = boto3.client("s3")
+        for key in ("nul\x00key", "bell\x07/and space+plus ü"):
+            s3.put_object(Bucket=outputs.bucket_name, Key=key, Body=b"x")
+        s3.delete_object(Bucket=outputs.bucket_name, Key="nul\x00key")
         for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
             discovery.remove(settings, resource)
         TerraformStack(RunState(settings).terraform_dir, env).destroy(stack.terraform_variables(settings))

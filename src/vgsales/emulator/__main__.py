@@ -12,12 +12,45 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import WorkshopError
 from . import daemon
 from .server import EmulatorServer
 
 log = logging.getLogger("vgsales.emulator")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (a bare LF or CR, ESC, NUL, C1, U+2028...) as Python escapes: text a client sent
+    (a CONNECT target, a path) can then never start a line of the log, nor move a terminal's cursor."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """Each record's message on one line, its control characters escaped. A traceback keeps its lines, each
+    indented: its last line quotes the exception's message, which may hold a client's text, so only a record
+    ever starts a line of the log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        safe = escape_controls(message)
+        if safe != message:
+            record = logging.makeLogRecord({**record.__dict__, "msg": safe, "args": None})
+        return super().format(record)
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    # splitlines: every line break Python knows (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028, U+2029)
+    return "\n".join("  " + escape_controls(line) for line in text.splitlines())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=args.log_level, handlers=[handler])
 
     # Block the stop signals in every thread (threads inherit the mask, so before any starts) and wait for
     # them with sigwait below: the main thread wakes the moment one arrives, instead of at its next poll.

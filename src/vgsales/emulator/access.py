@@ -339,16 +339,35 @@ def sagemaker_endpoint_arn(partition: str, region: str, account: str, name: str)
     return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name.lower()}"
 
 
-def logs_resource(self: LogsResponse) -> str:
+def logs_parameters(self: LogsResponse) -> Mapping[str, Json]:
+    """A CloudWatch Logs request's parameters, the one source of both its access check (logs_resource) and
+    its handler (services.LogsService._get_param). Logs speaks AWS's JSON protocol (awsJson1_1, botocore's
+    service model): every parameter is in the JSON body and none in the URL, so anything elsewhere (a query
+    string, the body read as a form) is ignored by both. Parsed once per request."""
+    cached = getattr(self, "_vgsales_parameters", None)
+    if cached is not None and cached[0] is self.body:
+        return cached[1]
     try:
-        body = json.loads(self.body or "{}")
+        parsed = json.loads(self.body or "{}")
     except (TypeError, ValueError):
-        return "*"
-    group = body.get("logGroupName") if isinstance(body, Mapping) else None
+        parsed = {}
+    parameters: Mapping[str, Json] = parsed if isinstance(parsed, Mapping) else {}
+    self._vgsales_parameters = (self.body, parameters)  # type: ignore[attr-defined]
+    return parameters
+
+
+def logs_action(self: LogsResponse) -> str:
+    """The operation of a CloudWatch Logs request: the JSON protocol names it in X-Amz-Target only."""
+    return str(self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+
+
+def logs_resource(self: LogsResponse) -> str:
+    body = logs_parameters(self)
+    group = body.get("logGroupName")
     if not isinstance(group, str) or not group:
         return "*"
     arn = f"arn:{self.partition}:logs:{self.region}:{self.current_account}:log-group:{group}"
-    action = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+    action = logs_action(self)
     stream = body.get("logStreamName")
     if action in LOG_STREAM_ACTIONS and isinstance(stream, str) and stream:
         return f"{arn}:log-stream:{stream}"

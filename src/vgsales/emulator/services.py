@@ -48,6 +48,7 @@ from .compat import iam
 from .compat.s3 import S3Backend
 from .compat.s3_policy import S3Service
 from .hosting import RuntimeService
+from .shapes import Json
 from .sagemaker import SageMakerBackend, SageMakerService
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,20 @@ class IamService(IamResponse):
 
 
 class LogsService(LogsResponse):
-    """CloudWatch Logs, authorised on the log group or stream each action acts on (moto: on "*")."""
+    """CloudWatch Logs, authorised on the log group or stream each action acts on (moto: on "*"), with the
+    parameters its handlers act on: both read them from access.logs_parameters, the JSON body only."""
 
     def _determine_resource(self) -> str:
         return access.logs_resource(self)
+
+    def _get_param(self, param_name: str, if_none: Json = None) -> Json:
+        # moto's BaseResponse._get_param reads the URL's query string first, then the body decoded as a form
+        # (which a JSON string value holding "&logGroupName=..." feeds), then the JSON body.
+        return access.logs_parameters(self).get(param_name, if_none)
+
+    def _get_action(self) -> str:
+        # moto's reads ?Action= in the URL before X-Amz-Target; the JSON protocol names it only in the header.
+        return access.logs_action(self)
 
 
 class InstallError(WorkshopError):

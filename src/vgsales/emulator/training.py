@@ -41,7 +41,7 @@ from ..algorithm.hyperparameters import (
 )
 from . import backends
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
-from .shapes import Document, MotoArguments
+from .shapes import Document, Json, MotoArguments
 
 if TYPE_CHECKING:
     from ..algorithm.data_formats import DataFile
@@ -528,11 +528,30 @@ class TrainingRun(JobRun):
 
 # --- the backend ------------------------------------------------------------------------------------------
 
+# SageMaker's API model (HyperParameterValue, HyperParameterKey): a value is at most 2,500 characters, a key
+# at most 256; CreateTrainingJob refuses the call (moto took any length).
+MAX_HYPERPARAMETER_VALUE = 2500
+MAX_HYPERPARAMETER_KEY = 256
+
+
+def check_hyperparameter_lengths(hyperparameters: Json) -> None:
+    """SageMaker's constraint violation, as its API reports one (the value itself is not quoted back)."""
+    for key, value in dict(hyperparameters or {}).items():
+        for what, text, limit in (("key", key, MAX_HYPERPARAMETER_KEY), ("value", value, MAX_HYPERPARAMETER_VALUE)):
+            if isinstance(text, str) and len(text) > limit:
+                raise ValidationError(
+                    message=f"1 validation error detected: Value at 'hyperParameters' failed to satisfy constraint: "
+                    f"Map {what} must satisfy constraint: [Member must have length less than or equal to {limit}] "
+                    f"(hyperparameter {key[:64]!r}, {len(text)} characters)"
+                )
+
+
 
 class TrainingBackend(JobBackend):
     """CreateTrainingJob runs the job, StopTrainingJob (which moto lacks) stops it; tuning jobs launch theirs."""
 
     def create_training_job(self, training_job_name: str, **request: MotoArguments) -> FakeTrainingJob:
+        check_hyperparameter_lengths(request.get("hyper_parameters"))
         job = self._new_training_job(training_job_name, None, request)
         TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job

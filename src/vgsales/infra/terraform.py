@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -28,6 +29,24 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 INIT_STAMP = "vgsales-init.sha256"
 # Terraform's own log of every command, beside the state: what a failure message points to.
 LOG_NAME = "terraform.log"
+
+
+# What Terraform writes beside the state holds the state's content (every resource's attributes, which may hold
+# secrets): the state, its backups and lock, the saved plan, and the log of every command's output. Each is
+# made readable by the owner only (0600), in a folder only the owner may enter (0700).
+PRIVATE_FILES = ("terraform.tfstate*", "*.tfplan", LOG_NAME)
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(work_dir: Path) -> None:
+    """The folder 0700 and every file of PRIVATE_FILES in it 0600 (Terraform creates its files 0644)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.chmod(PRIVATE_FOLDER_MODE)
+    for pattern in PRIVATE_FILES:
+        for path in work_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.chmod(PRIVATE_FILE_MODE)
 
 
 def state_file(work_dir: Path) -> Path:
@@ -82,12 +101,16 @@ class TerraformStack:
         self._tf = Terraform(working_dir=str(root_module), terraform_bin_path=binary)
 
     def _run(self, command: str, *args: str, **options: Any) -> tuple[int, str, str]:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        with environment(self._env):
-            rc, out, err = self._tf.cmd(command, *args, no_color=IsFlagged, **options)
-        out, err = out or "", err or ""
-        with self.log_file.open("a", encoding="utf-8") as log:
-            log.write(f"--- terraform {command} (exit {rc})\n{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
+        make_private(self.work_dir)  # before Terraform writes: nobody else can enter the folder meanwhile
+        try:
+            with environment(self._env):
+                rc, out, err = self._tf.cmd(command, *args, no_color=IsFlagged, **options)
+            out, err = out or "", err or ""
+            descriptor = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+            with open(descriptor, "a", encoding="utf-8") as log:
+                log.write(f"--- terraform {command} (exit {rc})\n{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
+        finally:
+            make_private(self.work_dir)
         return rc, out, err
 
     def _check(self, what: str, result: tuple[int, str, str], ok: tuple[int, ...] = (0,)) -> str:

@@ -22,12 +22,15 @@ import json
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
+from xml.sax.saxutils import escape
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from moto.core.responses import TYPE_RESPONSE
-from moto.iam.access_control import PermissionResult
-from moto.s3.exceptions import S3AccessDeniedError
+from werkzeug.exceptions import HTTPException
+from moto.core.responses import TYPE_RESPONSE, ActionResult
+from moto.iam.access_control import PermissionResult, S3IAMRequest
+from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 from moto.s3.models import FakeBucket
-from moto.s3.responses import S3Response
+from moto.s3.responses import ACTION_MAP, S3Response
 
 from . import policy
 from ..shapes import Environ, Json, StartResponse, WsgiApp
@@ -44,14 +47,145 @@ TLS_VERSION_ENVIRON_KEY = "vgsales.tls_version"
 BARE_DENIAL = (403, {}, "")
 
 
+class MethodNotAllowed(HTTPException):
+    """S3's answer to a method a resource does not take: 405 and an S3 <Error> MethodNotAllowed. moto's own
+    exception of that name is rendered through S3's service model, which does not define it: a 400."""
+
+    code = 405
+
+    def __init__(self, method: str, resource_type: str) -> None:
+        super().__init__()
+        self.description = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code>'
+            "<Message>The specified method is not allowed against this resource.</Message>"
+            f"<Method>{escape(method)}</Method><ResourceType>{escape(resource_type)}</ResourceType></Error>"
+        )
+
+    def get_headers(self, *args: Json, **kwargs: Json) -> list[tuple[str, str]]:
+        return [("Content-Type", "application/xml")]
+
+    def get_body(self, *args: Json, **kwargs: Json) -> str:
+        return self.description or ""
+
+
+# S3's longest object key, in bytes of its UTF-8 encoding (S3 User Guide, "Naming Amazon S3 objects").
+MAX_KEY_BYTES = 1024
+
+
+class KeyTooLongError(S3ClientError):
+    """S3's answer to a write of a key over MAX_KEY_BYTES (400 KeyTooLongError); moto accepts any length."""
+
+    code = "KeyTooLongError"
+
+    def __init__(self) -> None:
+        super().__init__("KeyTooLongError", "Your key is too long")
+
+
 class S3Service(S3Response):
-    """S3, answering a policy denial of an object request with S3's AccessDenied."""
+    """S3, answering a policy denial of an object request with S3's AccessDenied, and authorising a copy's
+    source as well as its destination."""
+
+    def _set_action(self, action_resource_type: str, method: str, querystring: dict[str, Json]) -> None:
+        """moto's, but a method with no default action on the resource (POST on an object without ?uploads,
+        ?uploadId, ?restore or ?select: moto's ACTION_MAP has no "DEFAULT" for it) is S3's 405 MethodNotAllowed,
+        not moto's KeyError (a 500). An unsigned InvokeEndpoint, POST /endpoints/<name>/invocations, is routed
+        to S3 (moto routes an unsigned request by its path) and reached that."""
+        actions = ACTION_MAP.get(action_resource_type, {}).get(method, {})
+        if "DEFAULT" not in actions and not any(name in querystring for name in actions):
+            raise MethodNotAllowed(method, "OBJECT" if action_resource_type == "KEY" else action_resource_type)
+        super()._set_action(action_resource_type, method, querystring)
+
+    def _key_response_put(self, query: dict[str, Json], key_name: str) -> TYPE_RESPONSE:
+        _check_key_length(key_name)
+        return super()._key_response_put(query, key_name)
+
+    def _key_response_post(
+        self, request: Json, body: bytes, bucket_name: str, query: dict[str, Json], key_name: str
+    ) -> TYPE_RESPONSE:
+        _check_key_length(key_name)  # CreateMultipartUpload
+        return super()._key_response_post(request, body, bucket_name, query, key_name)
+
+    def _bucket_response_get(self, bucket_name: str, querystring: dict[str, Json]) -> str | TYPE_RESPONSE:
+        """moto's, with GetBucketRequestPayment, which moto lacks (5.2.5): GET ?requestPayment fell through to
+        ListObjects (authorised as s3:ListBucket), so Terraform's provider, reading every bucket's request
+        payment configuration, parsed the object listing, and a key with a control character made its XML
+        invalid and every refresh and destroy fail. The bucket's owner pays, as for every bucket S3 creates."""
+        if "requestPayment" not in querystring:
+            return super()._bucket_response_get(bucket_name, querystring)
+        self.data["Action"] = "GetBucketRequestPayment"
+        self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+        self.backend.get_bucket(bucket_name)  # NoSuchBucket
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            "<Payer>BucketOwner</Payer></RequestPaymentConfiguration>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+
+    def list_object_versions(self) -> TYPE_RESPONSE:
+        """moto's, honouring encoding-type=url as S3 does (ListObjectVersions: "Key", "Prefix", "Delimiter",
+        "KeyMarker", "NextKeyMarker" URL-encoded). moto ignores it (5.2.5; its ListObjectsV2 honours it), and a
+        raw control character (a NUL in a key) is not valid XML: boto3 and Terraform's provider fail to parse
+        the listing, so a bucket holding such a key could never be emptied on teardown."""
+        if self.querystring.get("encoding-type", [None])[0] != "url":
+            return super().list_object_versions()
+        serialize = self.serialized
+
+        def encoded(result: ActionResult) -> TYPE_RESPONSE:
+            listing = dict(result.result)  # type: ignore[call-overload]
+            for name in ("Prefix", "Delimiter", "KeyMarker", "NextKeyMarker"):
+                if listing.get(name):
+                    listing[name] = quote(listing[name])
+            for name in ("Versions", "DeleteMarkers"):
+                listing[name] = [{**entry, "Key": quote(entry["Key"])} for entry in listing.get(name, [])]
+            if listing.get("CommonPrefixes"):
+                listing["CommonPrefixes"] = [{"Prefix": quote(entry["Prefix"])} for entry in listing["CommonPrefixes"]]
+            listing["EncodingType"] = "url"
+            return serialize(ActionResult(listing))
+
+        self.serialized = encoded  # type: ignore[method-assign]
+        try:
+            return super().list_object_versions()
+        finally:
+            del self.serialized
+
+    def copy_object(self) -> TYPE_RESPONSE:
+        self._authorize_copy_source()
+        return super().copy_object()
+
+    def upload_part_copy(self) -> TYPE_RESPONSE:
+        self._authorize_copy_source()
+        return super().upload_part_copy()
+
+    def _authorize_copy_source(self) -> None:
+        """AWS authorises CopyObject and UploadPartCopy on both objects: s3:PutObject on the destination and
+        s3:GetObject on the source, s3:GetObjectVersion when the source names a version (S3 API reference,
+        CopyObject, "Permissions"). moto (5.2.5, S3Response._key_response_put) checks only the destination.
+        The source is parsed as moto's copy_object and upload_part_copy parse it, so the object authorised is
+        the one they read."""
+        source = self.headers.get("x-amz-copy-source") or ""
+        if isinstance(source, bytes):
+            source = source.decode("utf-8")
+        parsed = urlparse(source)
+        bucket, _, key = unquote(parsed.path).lstrip("/").partition("/")
+        version = parse_qs(parsed.query).get("versionId", [None])[0]
+        destination_action = self.data.get("Action")
+        self.data["Action"] = "GetObjectVersion" if version else "GetObject"
+        try:
+            self._authenticate_and_authorize_action(S3IAMRequest, f"arn:{self.partition}:s3:::{bucket}/{key}")
+        finally:
+            self.data["Action"] = destination_action
 
     def _key_response(self, request: Json, full_url: str) -> TYPE_RESPONSE:
         response = super()._key_response(request, full_url)
         if response == BARE_DENIAL:
             raise S3AccessDeniedError()  # key_response renders it as S3's XML error
         return response
+
+
+def _check_key_length(key_name: str) -> None:
+    if len(key_name.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise KeyTooLongError()
 
 
 class PolicyBucket(FakeBucket):

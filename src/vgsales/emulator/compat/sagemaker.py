@@ -66,7 +66,9 @@ class NotebookBackend(SageMakerModelBackend):
     # --- Tags --------------------------------------------------------------------------------------------
     # moto gap: _get_resource_from_arn has no entry for notebook-instance-lifecycle-config (ListTags on one is
     # a 500 that Terraform retries for minutes), and for a name it does not know it fails with an
-    # AttributeError (500) instead of the ValidationException it means to raise.
+    # AttributeError (500) instead of the ValidationException it means to raise; nor for an ARN whose
+    # resource part has no "/" or more than one ("model/vgsales-x/../other-model"): a ValueError (500) from
+    # unpacking its split. AWS answers ValidationException for an ARN that names no resource.
     def _get_resource_from_arn(self, arn: str) -> Json:
         kind, _, name = arn.split(":", 5)[-1].partition("/")
         resource: Json
@@ -78,6 +80,8 @@ class NotebookBackend(SageMakerModelBackend):
             try:
                 resource = super()._get_resource_from_arn(arn)
             except AttributeError:  # a resource kind moto has no table for
+                resource = None
+            except ValueError:  # not exactly one "/" after the last ":"
                 resource = None
         if resource is None:
             raise ValidationError(message=f"Could not find {kind} with name {name}")
