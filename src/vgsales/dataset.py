@@ -373,7 +373,10 @@ def _check_checksum(fetched: FetchedDataset, expected: str | None) -> None:
         )
     if fetched.source in KNOWN_CHECKSUMS:
         # The workshop's own address: whatever data_sha256 says, a file that differs is a broken download.
-        instead = f"That address serves the workshop's file, so this is a broken download even with {_SHA_VARIABLE}=any."
+        instead = (
+            "That address serves the workshop's file, so this copy is a broken download whatever "
+            f"{_SHA_SETTING} says: run the task again."
+        )
     else:
         instead = (
             f"Get the real file from {KNOWN_SOURCE_URL} (the default of workshop.data_source). To use another "
