@@ -85,16 +85,29 @@ def test_bad_tuning_settings_are_refused_naming_the_setting(changes, key, proble
     assert "\n" not in message and "Nothing was created" in message
 
 
-@pytest.mark.parametrize("changes", [
-    {f"{RANGES}.max_depth": {"min": "5", "max": "5"}},  # min equal to max: one value
-    {"tuning.max_parallel_jobs": "4", "tuning.max_jobs": "4"},  # as many parallel jobs as jobs
-    {f"{RANGES}.subsample": {"min": "0.5", "max": "0.99", "scaling": "ReverseLogarithmic"}},
-    {"tuning.objective_metric": "validation:logloss"},  # minimised, by the algorithm's declaration
-    {"tuning.strategy": "Grid", "tuning.ranges": {"max_depth": {"values": [3, 5]}, "eta": {"values": ["0.1", "0.3"]}}},
-    {f"{RANGES}.booster": {"values": ["gbtree", "dart"]}},  # a categorical hyperparameter
+def _range(settings, name):
+    return next(parameter for parameter in settings.tuning.ranges if parameter.name == name)
+
+
+# Each near miss is accepted and read as written (a reader that dropped or changed the value would pass a check
+# that only expects no error).
+@pytest.mark.parametrize("changes, holds", [
+    ({f"{RANGES}.max_depth": {"min": "5", "max": "5"}},  # min equal to max: one value
+     lambda s: (_range(s, "max_depth").low, _range(s, "max_depth").high) == (5, 5)),
+    ({"tuning.max_parallel_jobs": "4", "tuning.max_jobs": "4"},  # as many parallel jobs as jobs
+     lambda s: (s.tuning.max_parallel_jobs, s.tuning.max_jobs) == (4, 4)),
+    ({f"{RANGES}.subsample": {"min": "0.5", "max": "0.99", "scaling": "ReverseLogarithmic"}},
+     lambda s: (_range(s, "subsample").high, _range(s, "subsample").scaling) == (0.99, "ReverseLogarithmic")),
+    ({"tuning.objective_metric": "validation:logloss"},  # minimised, by the algorithm's declaration
+     lambda s: (s.tuning.objective_metric, s.tuning.objective_type) == ("validation:logloss", "Minimize")),
+    ({"tuning.strategy": "Grid", "tuning.ranges": {"max_depth": {"values": [3, 5]}, "eta": {"values": ["0.1", "0.3"]}}},
+     lambda s: s.tuning.strategy == "Grid" and {p.name: tuple(p.values) for p in s.tuning.ranges}
+     == {"max_depth": ("3", "5"), "eta": ("0.1", "0.3")}),
+    ({f"{RANGES}.booster": {"values": ["gbtree", "dart"]}},  # a categorical hyperparameter
+     lambda s: (_range(s, "booster").kind, tuple(_range(s, "booster").values)) == ("Categorical", ("gbtree", "dart"))),
 ])  # fmt: skip
-def test_near_misses_are_accepted(changes):
-    settings_with(**changes)
+def test_near_misses_are_accepted_as_written(changes, holds):
+    assert holds(settings_with(**changes))
 
 
 def test_a_minimised_objective_is_minimised():
