@@ -179,3 +179,30 @@ def test_shares_deal_sharded_keys_out_in_turn():
     assert distributed.shares(["a"], 3, sharded=True) == [["a"], [], []]
     assert distributed.shares(["b", "a"], 2, sharded=False) == [["a", "b"], ["a", "b"]]
     assert np.all([len(share) for share in distributed.shares(list("abcde"), 2, True)] == np.array([3, 2]))
+
+
+class _Exited:
+    """A worker process that has already ended with ``returncode`` (negative: killed by that signal)."""
+
+    def __init__(self, returncode: int) -> None:
+        self.returncode = returncode
+
+    def poll(self) -> int:
+        return self.returncode
+
+
+class _Running:
+    def should_stop(self) -> bool:
+        return False
+
+
+def test_a_killed_host_is_named_even_when_its_peer_is_seen_failing_at_the_same_poll():
+    """algo-2 killed, algo-1 then failing in the collective: both dead by the next poll, in rank order. The job's
+    reason names the killed host, the cause (a race CI met once: the reason named algo-1's exit code 1)."""
+    peer = distributed.WorkerProcess(distributed.Host("algo-1", 0), _Exited(1), stream=None)
+    killed = distributed.WorkerProcess(distributed.Host("algo-2", 1), _Exited(-signal.SIGKILL), stream=None)
+    from vgsales.emulator.training import JobFailure
+
+    with pytest.raises(JobFailure) as failed:
+        distributed._supervise(_Running(), [peer, killed])
+    assert str(failed.value).startswith("distributed training failed: worker algo-2 was killed by signal 9")

@@ -181,6 +181,9 @@ def _supervise(job: TrainingRun, workers: list[WorkerProcess]) -> bool:
             return True
         codes = [worker.process.poll() for worker in workers]
         failed = [worker for worker, code in zip(workers, codes) if code not in (None, 0)]
+        # A host killed by a signal is the cause; its peers then fail in XGBoost's collective (exit code 1) and
+        # are often seen dead at the same poll. Name the killed one, whatever its rank.
+        failed.sort(key=lambda worker: worker.process.returncode >= 0)
         if failed:
             for reader in failed[0].readers:
                 reader.join(1)
