@@ -130,8 +130,9 @@ def test_connections_are_kept_alive(emulator):
 
 
 def test_many_idle_connections_stay_alive(emulator):
-    """16 load clients, each with a connection pool, must not be made to reconnect: cheroot's default closes all
-    but 10 idle connections, and every new TLS connection leaks native memory in cheroot (server.py explains)."""
+    """16 load clients, each with a connection pool, must not be made to reconnect: each reconnection costs a TLS
+    handshake (cheroot, the emulator's earlier server, closed all but 10 idle connections and leaked memory per
+    new TLS connection)."""
     connections = [connect(emulator) for _ in range(40)]
     try:
         for connection in connections:  # all 40 open and idle at once

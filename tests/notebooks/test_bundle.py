@@ -174,5 +174,5 @@ def test_the_bundle_resolves_for_the_instance_python_3_10(built, tmp_path) -> No
     for name in ("pandas", "numpy", "scikit-learn", "matplotlib", "boto3"):
         assert name in installed
     # The emulator and Terraform run on the learner's machine only: their packages are extras, not installed here.
-    for name in ("xgboost-cpu", "moto", "cheroot", "optuna", "python-terraform"):
+    for name in ("xgboost-cpu", "moto", "uvicorn", "a2wsgi", "optuna", "python-terraform"):
         assert name not in installed

@@ -1,7 +1,9 @@
 """The local target: moto, with SageMaker training, tuning, transform and hosting that really execute.
 
 Layout:
-- server.py     HTTPS on loopback (cheroot) serving every AWS API the project uses
+- server.py     HTTPS on loopback serving every AWS API the project uses, and the proxy for AWS hostnames
+- listener.py   the connections (asyncio): no slow, idle or other user's client can stall them
+- admission.py  what a request must show before its body is read: an issued key, a size its operation takes
 - services.py   the one place the emulator meets moto: its backend and response classes, registered in order
 - sagemaker.py  the SageMaker backend (owning its jobs and endpoints) and response, made of the parts below
 - lifecycle.py  the one job lifecycle (start, stop, end) and the registry of runs on the backend

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,54 @@ def _indented(text: str) -> str:
     return "\n".join("  " + escape_controls(line) for line in text.splitlines())
 
 
+class RepeatSummary(logging.Filter):
+    """At most BURST records of one kind (logger, level and message template, whatever the values) per WINDOW
+    seconds; the rest are counted and said in one line when the kind is next logged after its window, or when
+    the log closes. A client that repeats a refused request thousands of times a second (a CONNECT to a
+    host the proxy refuses, a malformed request head) then adds a few lines a minute, not megabytes."""
+
+    BURST = 10
+    WINDOW_SECONDS = 60.0
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._kinds: dict[tuple[str, int, str], list[float | int]] = {}  # kind -> [window start, passed, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        with self._lock:
+            started, passed, held = self._kinds.get(kind, (now, 0, 0))
+            if now - started >= self.WINDOW_SECONDS:
+                if held:
+                    record.msg = f"[{held} more like the next line in {now - started:.0f} s were not logged] {record.msg}"
+                started, passed, held = now, 0, 0
+            if passed < self.BURST:
+                self._kinds[kind] = [started, passed + 1, held]
+                return True
+            self._kinds[kind] = [started, passed, held + 1]
+            return False
+
+    def held_back(self) -> list[str]:
+        """One line per kind with records not logged, for the log's last words."""
+        with self._lock:
+            return [f"{held} more records like \"{kind[2]}\" ({kind[0]}) were not logged"
+                    for kind, (_, _, held) in self._kinds.items() if held]  # fmt: skip
+
+
+def _log_handler(state_dir: Path) -> logging.Handler:
+    """The terminal when run in one (the foreground); otherwise the state folder's log file, rotated by size (one
+    previous file kept) so that no client can fill the disk. daemon.py also sends standard output and error to
+    that file, for what is printed before logging starts."""
+    if sys.stderr.isatty():
+        return logging.StreamHandler()
+    return logging.handlers.RotatingFileHandler(
+        state_dir / daemon.LOG_FILE, maxBytes=daemon.LOG_ROTATE_BYTES, backupCount=1, encoding="utf-8"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vgsales.emulator",
@@ -63,8 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     args = parser.parse_args(argv)
-    handler = logging.StreamHandler()
+    state_dir = args.state_dir.resolve()
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        print(f"error: cannot create the emulator's state folder {state_dir}: {exc}", file=sys.stderr)
+        return 2
+    handler = _log_handler(state_dir)
     handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    repeats = RepeatSummary()
+    handler.addFilter(repeats)
     logging.basicConfig(level=args.log_level, handlers=[handler])
 
     # Block the stop signals in every thread (threads inherit the mask, so before any starts) and wait for
@@ -72,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
-    state_dir = args.state_dir.resolve()
     try:
-        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         emulator = EmulatorServer(args.host, args.port, cert_dir=state_dir).start()
     except WorkshopError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -90,10 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.sigwait(stop_signals)
     finally:
         # No graceful shutdown of the listeners: everything the emulator holds is in this process's memory and
-        # goes with it, and joining cheroot's 64 worker threads took 0.6 s of every teardown. The files that
+        # goes with it, and joining the listeners' worker threads took 0.6 s of every teardown. The files that
         # announce it (info, PID, credentials, TLS) are removed first, so nothing points at a dead emulator.
         log.info("stopping")
         daemon.remove_files(state_dir, info.pid)
+        for line in repeats.held_back():
+            log.info("%s", line)
         log.info("stopped")
     return 0
 

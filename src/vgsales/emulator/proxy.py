@@ -21,19 +21,25 @@ import re
 import select
 import socket
 import threading
+import time
+from collections import Counter
 from contextlib import suppress
 
 from .. import loopback
 from ..loopback import require_loopback
+from .listener import peer_uid
 
 log = logging.getLogger(__name__)
 
 # AWS service hostnames: <labels>.amazonaws.com (and .com.cn), and the newer dual-stack <labels>.api.aws.
 AWS_HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:amazonaws\.com(?:\.cn)?|api\.aws)")
 HEAD_LIMIT_BYTES = 16 * 1024
-HEAD_TIMEOUT_SECONDS = 30.0
+HEAD_TIMEOUT_SECONDS = 10.0
 IDLE_TIMEOUT_SECONDS = 300.0
 MAX_TUNNELS = 256
+# Every client on loopback has the same address, so the share is per local user (listener.peer_uid): another
+# account's idle sockets can then take at most half the tunnels, never the learner's own.
+TUNNELS_PER_USER = MAX_TUNNELS // 2
 CHUNK_BYTES = 64 * 1024
 
 
@@ -71,6 +77,7 @@ class TunnelProxy:
         self._listener.listen(128)
         self._host = host
         self._tunnels = threading.BoundedSemaphore(MAX_TUNNELS)
+        self._per_user: Counter[int | None] = Counter()
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -105,17 +112,21 @@ class TunnelProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if not self._tunnels.acquire(blocking=False):
+            user = peer_uid(client.getsockname(), client.getpeername())
+            with self._lock:
+                admitted = self._per_user[user] < TUNNELS_PER_USER and self._tunnels.acquire(blocking=False)
+                if admitted:
+                    self._per_user[user] += 1
+            if not admitted:
                 _respond(client, 503, "Service Unavailable", "Too many open tunnels through the emulator's proxy.")
                 client.close()
                 continue
-            threading.Thread(target=self._serve, args=(client,), name="emulator-tunnel", daemon=True).start()
+            threading.Thread(target=self._serve, args=(client, user), name="emulator-tunnel", daemon=True).start()
 
-    def _serve(self, client: socket.socket) -> None:
+    def _serve(self, client: socket.socket, user: int | None) -> None:
         upstream = None
         try:
             self._track(client)
-            client.settimeout(HEAD_TIMEOUT_SECONDS)
             head = _read_head(client)
             if head is None:
                 return
@@ -144,6 +155,8 @@ class TunnelProxy:
                 if sock is not None:
                     self._untrack(sock)
                     sock.close()
+            with self._lock:
+                self._per_user[user] -= 1
             self._tunnels.release()
 
     def _track(self, sock: socket.socket) -> None:
@@ -156,8 +169,12 @@ class TunnelProxy:
 
 
 def _read_head(client: socket.socket) -> str | None:
+    """The request head, which must arrive whole within HEAD_TIMEOUT_SECONDS of the connection (a client sending a
+    byte at a time gets no more time than one sending none): socket.timeout ends the tunnel otherwise."""
+    deadline = time.monotonic() + HEAD_TIMEOUT_SECONDS
     data = b""
     while b"\r\n\r\n" not in data:
+        client.settimeout(max(deadline - time.monotonic(), 0.001))
         chunk = client.recv(4096)
         if not chunk:
             return None

@@ -1,38 +1,38 @@
 """Serve the emulated AWS APIs over HTTPS on loopback, with the emulator's services installed into moto.
 
 One moto application answers S3, IAM, STS, CloudWatch Logs, SageMaker and SageMaker Runtime on a single
-port; moto routes each request by the service in its SigV4 signature. It runs on cheroot rather than moto's
-werkzeug server: werkzeug's development server closes the connection after every response, so each request
-would pay a new TCP and TLS handshake, and the Go SDK in Terraform intermittently fails reading a response
-whose connection is being torn down. cheroot keeps connections alive with a pool of worker threads.
+port; moto routes each request by the service in its SigV4 signature. It runs on listener.py (an asyncio
+server that keeps connections alive and that slow clients cannot stall) rather than moto's werkzeug server:
+werkzeug's development server closes the connection after every response, so each request would pay a new TCP
+and TLS handshake, and the Go SDK in Terraform intermittently fails reading a response whose connection is
+being torn down.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime
+import http
 import json
 import logging
 import os
 import shutil
-import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import moto
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
-from . import access, hosting, services, tls
+from . import access, admission, hosting, services, tls
 from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
 from .compat import s3_policy
+from .listener import Listener
 from .proxy import TunnelProxy
 from .shapes import Document, Environ, Json, StartResponse, WsgiApp
 
@@ -48,7 +48,6 @@ MOTO_SETTINGS = {
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
 }
 
-LISTEN_BACKLOG = 128
 # Read-only calls that make moto build each service's routing and backend at start (EmulatorServer._warm_up).
 WARM_UP_CALLS = (
     ("sts", "get_caller_identity"),
@@ -57,16 +56,6 @@ WARM_UP_CALLS = (
     ("sagemaker", "list_training_jobs"),
     ("logs", "describe_log_groups"),
 )
-# Workers serve requests, not connections: an idle keep-alive connection waits in cheroot's selector, so
-# this bounds concurrent requests (a 16-client load test, the SDK's log polling, Terraform's parallelism).
-WORKER_THREADS = 32
-# How long a connection may sit idle or stall mid-request before the server closes it.
-CONNECTION_TIMEOUT_SECONDS = 60
-# Idle keep-alive connections cheroot keeps open. Its default (server.py, keep_alive_conn_limit = 10) closes the
-# connection after a response whenever more than 10 are idle, so 16 busy clients reconnected every few requests:
-# a new TLS handshake each time, and each TLS connection leaves about 1 KiB of native memory behind (cheroot's
-# BuiltinSSLAdapter, cherrypy/cheroot#647, open). That was the emulator's RSS growing without bound under load.
-KEEP_ALIVE_CONNECTIONS = 256
 
 
 def configure_moto() -> None:
@@ -95,10 +84,8 @@ class EmulatorServer:
         self._cert_dir = cert_dir
         self._own_cert_dir: Path | None = None
         self._certificate: tls.Certificate | None = None
-        self._server: wsgi.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._plain: wsgi.Server | None = None
-        self._plain_thread: threading.Thread | None = None
+        self._server: Listener | None = None
+        self._plain: Listener | None = None
         self._proxy: TunnelProxy | None = None
         self._enforcement = access.Enforcement()
         self.credentials: access.Credentials | None = None
@@ -149,39 +136,16 @@ class EmulatorServer:
         self.started_at = datetime.datetime.now(datetime.timezone.utc)
         # InvokeEndpoint skips moto's generic routing: the load benchmark's hot path (see hosting.py).
         app = _Gateway(hosting.serve_invocations(_Dispatcher(create_backend_app)), self._health)
-        server = self._listen(app, self._requested_port)
-        adapter = BuiltinSSLAdapter(str(self._certificate.cert_file), str(self._certificate.key_file))
-        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        server.ssl_adapter = adapter
-        self._prepare(server, self._requested_port)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve, name="emulator-accept", daemon=True)
-        self._thread.start()
+        certificate = (self._certificate.cert_file, self._certificate.key_file)
+        self._server = self._listen(app, self._requested_port, certificate, "emulator-https").start()
         # Plain HTTP as well, on a port of its own, as AWS answers it: S3 serves it, and the stack's bucket
         # policy then denies it with 403 AccessDenied (aws:SecureTransport is false there).
-        plain = self._listen(app, 0)
-        self._prepare(plain, 0)
-        self._plain = plain
-        self._plain_thread = threading.Thread(target=plain.serve, name="emulator-accept-http", daemon=True)
-        self._plain_thread.start()
+        self._plain = self._listen(app, 0, None, "emulator-http").start()
         self._proxy = TunnelProxy(self._host, (self._host, self.port)).start()
 
-    def _listen(self, app: WsgiApp, port: int) -> wsgi.Server:
-        server = wsgi.Server(
-            (self._host, port),
-            app,
-            numthreads=WORKER_THREADS,
-            server_name=SERVICE_NAME,
-            request_queue_size=LISTEN_BACKLOG,
-            timeout=CONNECTION_TIMEOUT_SECONDS,
-        )
-        server.error_log = _ErrorLog()
-        server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
-        return server
-
-    def _prepare(self, server: wsgi.Server, port: int) -> None:
+    def _listen(self, app: WsgiApp, port: int, certificate: tuple[Path, Path] | None, name: str) -> Listener:
         try:
-            server.prepare()
+            return Listener(app, self._host, port, certificate=certificate, name=name)
         except OSError as exc:
             raise WorkshopError(
                 f"The local AWS emulator cannot listen on {self._host}:{port} ({exc}). Another "
@@ -192,7 +156,7 @@ class EmulatorServer:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the emulator is not started")
-        return int(self._server.bind_addr[1])
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -203,7 +167,7 @@ class EmulatorServer:
         """Plain HTTP on loopback: what a client that disables TLS reaches."""
         if self._plain is None:
             raise RuntimeError("the emulator is not started")
-        return loopback.url("http", self._host, int(self._plain.bind_addr[1]))
+        return loopback.url("http", self._host, self._plain.port)
 
     @property
     def proxy_url(self) -> str:
@@ -227,13 +191,10 @@ class EmulatorServer:
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()
-        for server, thread in ((self._plain, self._plain_thread), (self._server, self._thread)):
+        for server in (self._plain, self._server):
             if server is not None:
                 server.stop()
-            if thread is not None:
-                thread.join()
         self._server = self._plain = None
-        self._thread = self._plain_thread = None
         self._enforcement.disable()
         if self.credentials is not None:
             access.revoke(self.credentials)
@@ -295,12 +256,12 @@ class _Gateway:
         path = environ.get("PATH_INFO", "")
         if path == MOTO_API_PATH or path.startswith(MOTO_API_PATH + "/"):
             return _refuse(start_response, "AccessDeniedException", "The emulator does not serve moto's control API.")
-        if access.enforced() and "HTTP_AUTHORIZATION" not in environ and "HTTP_X_AMZ_TARGET" in environ:
-            # An unsigned JSON-protocol call (SageMaker, Logs): moto would route it to S3 by default, which
-            # then answers S3's XML AccessDenied. AWS answers it as below.
-            return _refuse(start_response, "MissingAuthenticationTokenException", access.UNSIGNED_MESSAGE)
-        # moto matches S3 keys against the undecoded path, which werkzeug's server calls RAW_URI.
-        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        refused = admission.refusal(environ)
+        if refused is not None:
+            status, headers, content = refused
+            log.debug("%s %s refused before its body: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), admission.describe(refused))
+            start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
+            return [content]
         if "SSL_PROTOCOL" in environ:
             environ[s3_policy.TLS_VERSION_ENVIRON_KEY] = environ["SSL_PROTOCOL"]
 
@@ -323,10 +284,3 @@ def _refuse(start_response: StartResponse, error_type: str, message: str) -> Ite
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(body)))]
     start_response("403 Forbidden", headers)
     return [body]
-
-
-class _ErrorLog:
-    """cheroot reports connection-level trouble here; it goes to our log instead of stderr."""
-
-    def __call__(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-        log.log(level if level >= logging.WARNING else logging.DEBUG, "%s", msg, exc_info=traceback)

@@ -1,0 +1,153 @@
+"""What a request must show before the emulator reads its body: a key the emulator issued, and a size the
+operation takes.
+
+moto reads a request's whole body before it checks the signature (BaseResponse.setup_class, then
+_authenticate_and_authorize_action), so four 200 MiB bodies with a made-up `Credential=` grew the emulator by
+1.4 GiB before the 403 (issue 26). Here, from the request head alone:
+
+- a request signed with a key this emulator never issued (or whose session is gone), or not signed at all while
+  it carries a body, is refused as moto would refuse it later (same classes, same wording);
+- a body larger than its operation takes is refused by its Content-Length: 6 MiB for InvokeEndpoint (SageMaker's
+  documented payload limit, answered as hosting.py answers it), 5 GiB for an S3 PUT of an object or a part
+  (S3's single-PUT limit, EntityTooLarge), and MAX_OTHER_BODY_BYTES for every other call (the emulator's own
+  bound: no control-plane request of the SDKs comes near it);
+- a body without a Content-Length (Transfer-Encoding: chunked) must say its size in X-Amz-Decoded-Content-Length
+  (botocore's aws-chunked uploads do), else it is refused with S3's 411 MissingContentLength.
+
+Each refusal closes the connection (Connection: close), so the unread body is never drained into the emulator.
+The signature itself is checked after the body is read, by moto, bounded by the limits above; only a holder of
+the issued key ID gets that far.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam import access_control
+from moto.iam.models import get_account_id_from
+from moto.utilities.utils import get_partition
+
+from . import access
+from .shapes import Environ
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+INVOCATION_BODY_BYTES = 6 * 1024 * 1024  # SageMaker Runtime's InvokeEndpoint payload limit
+S3_PUT_BODY_BYTES = 5 * 1024**3  # S3: "Upload an object in a single operation ... up to 5 GB"; a part as well
+MAX_OTHER_BODY_BYTES = 64 * 1024 * 1024
+
+# "AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, SignedHeaders=..., Signature=..."
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+_INVOCATION_PATH = re.compile(r"^/endpoints/[^/]+/invocations$")
+# How each service words its errors: AWS's JSON protocol, S3's REST-XML, or the query protocol (IAM, STS).
+_JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    status: int
+    code: str
+    message: str
+
+
+def _unknown_key(service: str) -> Refusal:
+    """What each service answers for a key it does not know (moto raises the same codes later)."""
+    if service == "s3":
+        return Refusal(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+    if service in _JSON_SERVICES:
+        return Refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+    return Refusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+
+
+def refusal(environ: Environ) -> Response | None:
+    """The response that refuses this request before its body is read, or None to let it through."""
+    if not access.enforced():
+        return None
+    length = environ.get("CONTENT_LENGTH")
+    credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    presigned = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
+    target = "HTTP_X_AMZ_TARGET" in environ
+    service = credential.group(3) if credential else ("sagemaker" if target else "s3")
+    try:
+        if environ.get("HTTP_TRANSFER_ENCODING") and not length:
+            # botocore streams a body of unknown length as aws-chunked with a checksum trailer, over HTTP chunking,
+            # and says the object's size in X-Amz-Decoded-Content-Length, which S3 then requires.
+            length = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH")
+            if not length:
+                raise Refusal(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+        if length and not length.isdigit():
+            raise Refusal(400, "InvalidArgument", "The Content-Length header is not a number.")
+        size = int(length or 0)
+        if credential:
+            _require_issued_key(credential.group(1), credential.group(2), service, environ)
+        elif presigned:
+            key, _, scope = presigned.partition("/")
+            _require_issued_key(key, (scope.split("/") + ["", ""])[1], "s3", environ)
+        elif target:
+            # An unsigned JSON-protocol call (SageMaker, Logs): moto would route it to S3 by default, which then
+            # answers S3's XML AccessDenied.
+            raise Refusal(403, "MissingAuthenticationTokenException", access.UNSIGNED_MESSAGE)
+        elif size:
+            raise Refusal(403, "AccessDenied", "Access Denied")  # anonymous S3: only a public bucket could allow it
+        _require_size(environ, service, size)
+    except Refusal as refused:
+        return _render(refused, service)
+    return None
+
+
+def _require_issued_key(access_key_id: str, region: str, service: str, environ: Environ) -> None:
+    """moto's own lookup of a signing key (moto/iam/access_control.py create_access_key), which fails for a key it
+    did not issue, or a session token that does not match it."""
+    headers = {"X-Amz-Security-Token": environ["HTTP_X_AMZ_SECURITY_TOKEN"]} if "HTTP_X_AMZ_SECURITY_TOKEN" in environ else {}
+    account = get_account_id_from(access_key_id) or DEFAULT_ACCOUNT_ID
+    try:
+        access_control.create_access_key(account, get_partition(region or "us-east-1"), access_key_id, headers)
+    except access_control.CreateAccessKeyFailure:
+        raise _unknown_key(service) from None
+
+
+def _require_size(environ: Environ, service: str, size: int) -> None:
+    path = environ.get("PATH_INFO", "")
+    if service == "sagemaker" and _INVOCATION_PATH.match(path):
+        if size > INVOCATION_BODY_BYTES:  # worded as hosting.invoke words it
+            raise Refusal(413, "ValidationError", f"Request {uuid.uuid4()} has oversize body.")
+    elif service == "s3" and environ.get("REQUEST_METHOD") == "PUT":
+        if size > S3_PUT_BODY_BYTES:
+            raise Refusal(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+    elif size > MAX_OTHER_BODY_BYTES:
+        raise Refusal(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_OTHER_BODY_BYTES} bytes.")
+
+
+def _render(refused: Refusal, service: str) -> Response:
+    request_id = str(uuid.uuid4())
+    if service in _JSON_SERVICES:
+        content = json.dumps({"__type": refused.code, "message": refused.message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", refused.code)]
+    elif service == "s3":
+        content = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + escape(refused.code) + "</Code><Message>"
+            + escape(refused.message) + "</Message><RequestId>" + request_id + "</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml")]
+    else:
+        content = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>" + escape(refused.code) + "</Code><Message>"
+            + escape(refused.message) + "</Message></Error><RequestId>" + request_id + "</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(content))), ("Connection", "close")]
+    return refused.status, headers, content
+
+
+def describe(response: Response) -> str:
+    """One line for the log: the status and the error code, never the request's values."""
+    status, _, content = response
+    match = re.search(rb'"__type": "([^"]*)"|<Code>([^<]*)</Code>', content)
+    code = next((group.decode() for group in match.groups() if group), "") if match else ""
+    return f"{status} {code}"
