@@ -47,7 +47,7 @@ from moto.s3.exceptions import S3AccessDeniedError
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-from .compat import policy, s3_policy
+from .compat import policy, s3_policy, s3_presigned
 from .endpoint import Credentials
 from .shapes import Document, Environ, Json
 
@@ -167,9 +167,12 @@ def _authenticate_and_authorize_action(
     self: ActionAuthenticatorMixin, iam_request_cls: type, resource: str = "*"
 ) -> None:
     """moto's check, but an unsigned request is refused as AWS refuses it, instead of failing inside moto
-    (it reads the Authorization header unconditionally: a KeyError, so a 500)."""
+    (it reads the Authorization header unconditionally: a KeyError, so a 500); a presigned S3 URL signs in its
+    query string instead (compat/s3_presigned.py)."""
     if enforced() and "Authorization" not in self.headers:
         if iam_request_cls is access_control.S3IAMRequest:
+            if s3_presigned.is_presigned(self.uri):
+                return s3_presigned.authenticate_and_authorize(self, resource)
             raise S3AccessDeniedError()  # anonymous: only a bucket policy for everyone could allow it
         raise _unsigned(self.service_name or "")
     try:
