@@ -176,3 +176,21 @@ run "rejects_tags_that_would_replace_the_stack_identity" {
 
   expect_failures = [var.tags]
 }
+
+run "rejects_tags_in_the_aws_namespace_whatever_their_case" {
+  command = plan
+
+  variables {
+    tags = { "AWS:owner" = "me" }
+  }
+
+  expect_failures = [var.tags]
+}
+
+run "keeps_tags_that_only_look_like_the_aws_namespace" {
+  command = plan
+
+  variables {
+    tags = { "aws-team" = "ml", "awsome:owner" = "me", "team:aws:owner" = "me" }
+  }
+}

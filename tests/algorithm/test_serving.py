@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from vgsales.algorithm.serving import ServingError, encode, parse_csv, parse_libsvm, predict, response_type
+from vgsales.algorithm.serving import (
+    ServingError,
+    encode,
+    parse_csv,
+    parse_libsvm,
+    predict,
+    request_format,
+    response_type,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +86,22 @@ def test_unsupported_types_are_refused(booster, content_type, accept, status):
     with pytest.raises(ServingError) as refused:
         predict(booster, 4, b"1,2,3,4", content_type, accept)
     assert refused.value.status == status
+
+
+@pytest.mark.parametrize(
+    ("content_type", "parsed"),
+    [("Text/CSV", "csv"), ("text/csv; charset=utf-8", "csv"), ("TEXT/X-LIBSVM", "libsvm"), ("LibSVM", "libsvm")],
+)
+def test_a_content_type_is_read_as_the_container_reads_it(content_type, parsed):
+    """The container lower-cases the media type and ignores its parameters (media types are case-insensitive)."""
+    assert request_format(content_type) == parsed
+
+
+@pytest.mark.parametrize("content_type", ["text/csvx", "text/x-libsvm2", "text/plain; csv"])
+def test_a_content_type_that_only_starts_like_one_the_container_takes_is_415(content_type):
+    with pytest.raises(ServingError) as refused:
+        request_format(content_type)
+    assert refused.value.status == 415
 
 
 @pytest.mark.parametrize("accept", ["*/*", "*/*; q=0.8", None, ""])

@@ -183,6 +183,9 @@ def test_connection_refused(tmp_path):
         ("ftp://example.com/raw_data.csv", r"uses the 'ftp' scheme, which is not supported"),
         ("s3://bucket/raw_data.csv", r"'s3' scheme.*aws s3 cp"),
         ("http://example.com/raw_data.csv", r"uses plain http, which anyone on the way can alter"),
+        # near misses of loopback: a name that starts like it, an address-like name under another domain
+        ("http://localhost.example.com/raw_data.csv", r"uses plain http, which anyone on the way can alter"),
+        ("http://127.0.0.1.example.com/raw_data.csv", r"uses plain http, which anyone on the way can alter"),
         ("file://otherhost/data.csv", r"names the host 'otherhost'"),
     ],
 )
@@ -190,6 +193,11 @@ def test_refused_sources(source, message, tmp_path):
     with pytest.raises(WorkshopError, match=message):
         fetch(source, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plain_http_to_localhost_by_name_is_allowed(file_server, synthetic_csv, tmp_path):
+    url = file_server.add("/by-name.csv", synthetic_csv.read_bytes()).replace("127.0.0.1", "localhost")
+    assert fetch(url, tmp_path).sha256 == sha256(synthetic_csv.read_bytes())
 
 
 def test_redirect_to_plain_http_elsewhere_is_refused(file_server, tmp_path):

@@ -125,3 +125,47 @@ def test_a_role_session_assumes_another_role_only_as_its_trust_policy_says(emula
     else:
         assumed = as_caller.assume_role(RoleArn=target["Arn"], RoleSessionName="second")
         assert assumed["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/target-{suffix}/second")
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["its own role", "another role"])
+def test_a_tuning_job_hands_sagemaker_only_a_role_the_caller_may_pass(emulator, aws_env, own):
+    """CreateHyperParameterTuningJob hands TrainingJobDefinition.RoleArn to SageMaker, as CreateTrainingJob hands
+    RoleArn: the caller needs iam:PassRole on that role (near miss: its own role, which its policy lets it pass)."""
+    import uuid
+
+    iam, sts = boto3.client("iam"), boto3.client("sts")
+    suffix = uuid.uuid4().hex[:8]
+    trust = {"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    ]}  # fmt: skip
+    caller = iam.create_role(RoleName=f"tuner-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    other = iam.create_role(RoleName=f"other-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    statements = [
+        {"Effect": "Allow", "Action": "sagemaker:CreateHyperParameterTuningJob", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": caller["Arn"]},
+    ]
+    iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="tune",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    session = sts.assume_role(RoleArn=caller["Arn"], RoleSessionName="SageMaker")["Credentials"]
+    sagemaker = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
+    )  # fmt: skip
+    passed = caller if own else other
+    with pytest.raises(ClientError) as refused:
+        sagemaker.create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=f"tune-{suffix}",
+            HyperParameterTuningJobConfig={"Strategy": "Random", "ResourceLimits": {"MaxParallelTrainingJobs": 1}},
+            TrainingJobDefinition={
+                "AlgorithmSpecification": {"TrainingImage": "example.com/not-xgboost:1", "TrainingInputMode": "File"},
+                "RoleArn": passed["Arn"],
+                "OutputDataConfig": {"S3OutputPath": "s3://nowhere/out"},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            },
+        )
+    error = refused.value.response["Error"]
+    if own:  # past the access check, refused for what the request asks (the image is not the built-in XGBoost)
+        assert error["Code"] == "ValidationException" and "not executed by the local emulator" in error["Message"]
+    else:
+        assert error["Code"] == "AccessDeniedException"
+        assert f"iam:PassRole on resource: {other['Arn']}" in error["Message"]

@@ -244,3 +244,18 @@ def test_what_it_does_not_run_is_refused_before_the_job_exists(sagemaker, served
         sagemaker.create_transform_job(**request)
     with pytest.raises(ClientError):
         sagemaker.describe_transform_job(TransformJobName=name)
+
+
+@pytest.mark.parametrize("limit", [0, 100], ids=["0, no limit", "100, SageMaker's largest"])
+def test_the_payload_limit_takes_sagemakers_whole_range(sagemaker, served, limit):
+    _, job = transform(sagemaker, served, "test-libsvm/", "text/libsvm", MaxPayloadInMB=limit)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+
+
+def test_a_payload_limit_over_100_mb_is_refused_even_past_the_client(aws_env, served):
+    """botocore refuses 101 itself; a client that does not validate meets the emulator's own check."""
+    from botocore.config import Config
+
+    unchecked = boto3.client("sagemaker", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError, match="Member must have value less than or equal to 100"):
+        transform(unchecked, served, "test-libsvm/", "text/libsvm", MaxPayloadInMB=101)

@@ -406,6 +406,19 @@ def test_zero_parallel_jobs_is_refused_even_past_the_client():
     assert tuning_request.validate_request(body[CONFIG], body[DEFINITION], None, None, None).max_parallel == 1
 
 
+@pytest.mark.parametrize("runtime, accepted", [(120, True), (119, False)])
+def test_a_tuning_job_may_run_for_two_minutes_but_not_less_even_past_the_client(runtime, accepted):
+    """ResourceLimits.MaxRuntimeInSeconds is at least 120, the boundary included (botocore checks it too)."""
+    body = request("bucket")
+    body[CONFIG]["ResourceLimits"]["MaxRuntimeInSeconds"] = runtime
+    validate = lambda: tuning_request.validate_request(body[CONFIG], body[DEFINITION], None, None, None)  # noqa: E731
+    if accepted:
+        assert validate().max_runtime == 120
+    else:
+        with pytest.raises(Exception, match="Member must have value greater than or equal to 120"):
+            validate()
+
+
 # --- the search itself -------------------------------------------------------------------------------------
 
 

@@ -51,6 +51,19 @@ def test_a_bad_mapping_points_at_a_settings_file_not_at_a_variable(changes, key,
     assert "INVOKE_" not in message
 
 
+@pytest.mark.parametrize("key", ["aws:owner", "AWS:owner", "Aws:CreatedBy"])
+def test_a_tag_key_in_the_aws_namespace_is_refused_in_any_case(key):
+    """AWS reserves tag keys starting with aws: in upper, lower or mixed case."""
+    message = refusal({"tags": {key: "me"}})
+    assert f"tag {key!r} starts with 'aws:', which AWS reserves" in message
+
+
+@pytest.mark.parametrize("key", ["aws-team", "awsome:owner", "team:aws:owner"])
+def test_a_tag_key_that_only_looks_like_the_aws_namespace_is_kept(key):
+    settings = Settings.from_config(with_changes(project_defaults(PROJECT_ROOT), {"tags": {key: "me"}}))
+    assert settings.tags[key] == "me"
+
+
 def test_a_missing_section_points_at_invoke_yaml(monkeypatch):
     data = project_defaults(PROJECT_ROOT)
     del data["evaluate"]

@@ -78,6 +78,16 @@ def test_bad_values_are_refused_with_a_clear_message(changes, message):
     assert "\n" not in text.strip(), "one paragraph"
 
 
+SPOT = {"training.use_spot": True, "training.max_runtime_seconds": 3600}
+
+
+def test_spot_training_may_wait_exactly_as_long_as_it_runs():
+    """SageMaker takes MaxWaitTimeInSeconds equal to MaxRuntimeInSeconds; one second less is refused."""
+    assert settings_with(**SPOT, **{"training.max_wait_seconds": 3600}).training.max_wait_seconds == 3600
+    with pytest.raises(WorkshopError, match=r"max_wait_seconds \(3599\) >= max_runtime_seconds \(3600\)"):
+        settings_with(**SPOT, **{"training.max_wait_seconds": 3599})
+
+
 @pytest.mark.parametrize("value, expected", [(0, False), (1, True), ("0", False), (True, True)])
 def test_booleans_may_be_yaml_integers(value, expected):
     """`confirm: 0` in a YAML settings file is an int, not a str: read as false, as invoke's own settings do."""

@@ -53,6 +53,14 @@ def running_children(client, name: str) -> list[str]:
     return [job["TrainingJobName"] for job in summaries["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]
 
 
+def completed(client, name: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while (status := client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]) == "InProgress":
+        assert time.monotonic() < deadline, f"training job {name} still InProgress"
+        time.sleep(0.05)
+    assert status == "Completed", f"training job {name} ended {status}"
+
+
 @pytest.fixture
 def local(make_settings, tmp_path):
     settings = make_settings(tmp_path)
@@ -112,6 +120,9 @@ def test_teardown_stops_only_the_stacks_transform_jobs(local):
             ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
             StoppingCondition={"MaxRuntimeInSeconds": 600},
         )  # fmt: skip
+        # A training job that outlasts QUICK_JOB_SECONDS (a busy machine) goes on in the background, and a transform
+        # job started before its model exists fails at once: there would be nothing running left to stop.
+        completed(client, "vgsales-boundary-model")
         artifact = client.describe_training_job(TrainingJobName="vgsales-boundary-model")["ModelArtifacts"]["S3ModelArtifacts"]
         client.create_model(ModelName="vgsales-ci-boundary-model", ExecutionRoleArn=ROLE,
                             PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifact},
@@ -135,3 +146,33 @@ def test_teardown_stops_only_the_stacks_transform_jobs(local):
         assert statuses["vgsales-transform-ours"] in ("Stopping", "Stopped")
         assert statuses["vgsales-ci-transform-theirs"] == "InProgress", "teardown stopped a neighbour's transform job"
         client.stop_transform_job(TransformJobName="vgsales-ci-transform-theirs")
+
+
+def test_a_finished_training_job_is_history_and_only_a_running_one_is_the_stacks(local):
+    """SageMaker keeps finished training jobs and they cost nothing: status and teardown list only the stack's
+    running ones (near miss: the same stack's job that still runs, listed and stopped)."""
+    settings = local
+    with target.activate(settings):
+        s3, client = boto3.client("s3"), boto3.client("sagemaker")
+        bucket = "vgsales-history-data"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
+        for name, rounds in (("vgsales-finished", "2"), ("vgsales-running", "100000000")):
+            client.create_training_job(
+                TrainingJobName=name, RoleArn=ROLE, Tags=discovery.stack_tags(settings),
+                AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+                HyperParameters={"num_round": rounds, "objective": "binary:logistic"},
+                InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
+                    "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
+                OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+                ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+                StoppingCondition={"MaxRuntimeInSeconds": 600},
+            )  # fmt: skip
+        completed(client, "vgsales-finished")
+
+        assert [str(r) for r in discovery.find(settings, ("training-job",))] == ["training-job vgsales-running"]
+        assert [line.name for line in stack.status(settings) if line.kind == "training-job"] == ["vgsales-running"]
+        removed = stack.teardown(settings, keep_emulator=True)
+
+        assert "training-job vgsales-running" in removed and "training-job vgsales-finished" not in removed
+        assert client.describe_training_job(TrainingJobName="vgsales-finished")["TrainingJobStatus"] == "Completed"
