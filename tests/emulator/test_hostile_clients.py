@@ -46,7 +46,7 @@ FORGED_KEY = "AKIAFORGEDFORGED0000"
     ("head", "status", "code"),
     [
         pytest.param("POST /endpoints/e/invocations HTTP/1.1\r\nHost: localhost\r\n" + _signed(FORGED_KEY, "sagemaker")
-                     + "Content-Length: 209715200\r\n\r\n", "403", "UnrecognizedClientException", id="invoke-made-up-key"),
+                     + "Content-Length: 209715200\r\n\r\n", "400", "UnrecognizedClientException", id="invoke-made-up-key"),
         pytest.param("PUT /bucket/key HTTP/1.1\r\nHost: localhost\r\n" + _signed(FORGED_KEY, "s3")
                      + "Content-Length: 209715200\r\n\r\n", "403", "InvalidAccessKeyId", id="s3-made-up-key"),
         pytest.param("PUT /bucket/key HTTP/1.1\r\nHost: localhost\r\nContent-Length: 209715200\r\n\r\n",

@@ -56,12 +56,15 @@ class Refusal(Exception):
     message: str
 
 
-def _unknown_key(service: str) -> Refusal:
-    """What each service answers for a key it does not know (moto raises the same codes later)."""
+def _unknown_key(service: str, reason: str) -> Refusal:
+    """What each service answers for a key it does not know, or a session token that is not the key's (moto's
+    access_control raises the same S3 and query-protocol codes later)."""
+    if service == "s3" and reason == "InvalidToken":
+        return Refusal(400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     if service == "s3":
         return Refusal(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    if service in _JSON_SERVICES:
-        return Refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+    if service in _JSON_SERVICES:  # with a 400, as SageMaker answers it (aws/amazon-sagemaker-operator-for-k8s#99)
+        return Refusal(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
     return Refusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 
 
@@ -71,7 +74,8 @@ def refusal(environ: Environ) -> Response | None:
         return None
     length = environ.get("CONTENT_LENGTH")
     credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-    presigned = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    presigned = query.get("X-Amz-Credential", [""])[0]
     target = "HTTP_X_AMZ_TARGET" in environ
     service = credential.group(3) if credential else ("sagemaker" if target else "s3")
     try:
@@ -85,10 +89,11 @@ def refusal(environ: Environ) -> Response | None:
             raise Refusal(400, "InvalidArgument", "The Content-Length header is not a number.")
         size = int(length or 0)
         if credential:
-            _require_issued_key(credential.group(1), credential.group(2), service, environ)
+            _require_issued_key(credential.group(1), credential.group(2), service, environ.get("HTTP_X_AMZ_SECURITY_TOKEN"))
         elif presigned:
             key, _, scope = presigned.partition("/")
-            _require_issued_key(key, (scope.split("/") + ["", ""])[1], "s3", environ)
+            token = query.get("X-Amz-Security-Token", [None])[0]
+            _require_issued_key(key, (scope.split("/") + ["", ""])[1], "s3", token)
         elif target:
             # An unsigned JSON-protocol call (SageMaker, Logs): moto would route it to S3 by default, which then
             # answers S3's XML AccessDenied.
@@ -101,15 +106,15 @@ def refusal(environ: Environ) -> Response | None:
     return None
 
 
-def _require_issued_key(access_key_id: str, region: str, service: str, environ: Environ) -> None:
+def _require_issued_key(access_key_id: str, region: str, service: str, token: str | None) -> None:
     """moto's own lookup of a signing key (moto/iam/access_control.py create_access_key), which fails for a key it
-    did not issue, or a session token that does not match it."""
-    headers = {"X-Amz-Security-Token": environ["HTTP_X_AMZ_SECURITY_TOKEN"]} if "HTTP_X_AMZ_SECURITY_TOKEN" in environ else {}
+    did not issue, or a session token (a header, or a presigned URL's parameter) that does not match it."""
+    headers = {"X-Amz-Security-Token": token} if token else {}
     account = get_account_id_from(access_key_id) or DEFAULT_ACCOUNT_ID
     try:
         access_control.create_access_key(account, get_partition(region or "us-east-1"), access_key_id, headers)
-    except access_control.CreateAccessKeyFailure:
-        raise _unknown_key(service) from None
+    except access_control.CreateAccessKeyFailure as failure:
+        raise _unknown_key(service, failure.reason) from None
 
 
 def _require_size(environ: Environ, service: str, size: int) -> None:

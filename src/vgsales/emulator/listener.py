@@ -10,10 +10,12 @@ before its body is read never brings the body into memory.
 
 What bounds a hostile client on the machine (every peer on loopback has the same address, so "per peer" means per
 local user, read from the kernel's socket table where it can be):
-- a request head must arrive whole within HEAD_TIMEOUT_SECONDS of the connection going quiet (a new connection,
-  or a kept-alive one after its last response), and be at most HEAD_LIMIT_BYTES (h11 answers 400 beyond);
-- an idle keep-alive connection is closed after KEEP_ALIVE_SECONDS;
-- each local user holds at most CONNECTIONS_PER_PEER connections; the next is closed at once.
+- a request head must arrive whole within HEAD_TIMEOUT_SECONDS of its first byte, however slowly it trickles, and
+  be at most HEAD_LIMIT_BYTES (h11 answers 400 beyond);
+- a connection that says nothing, new or kept alive after a response, is closed after KEEP_ALIVE_SECONDS; a TLS
+  handshake must end within asyncio's 60 s;
+- each local user holds at most CONNECTIONS_PER_PEER connections (counted once TLS is up); the next is closed at
+  once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -59,7 +60,7 @@ class Listener:
     ) -> None:
         require_loopback(host)
         self._socket = _bind(host, port)  # an OSError here (a port in use) is the caller's to explain
-        peers = _Peers(os.getuid())
+        peers = _Peers()
         config = uvicorn.Config(
             WSGIMiddleware(with_server_keys(app), workers=WORKER_THREADS),  # type: ignore[arg-type]
             http=functools.partial(_Protocol, peers=peers),  # type: ignore[arg-type]
@@ -74,6 +75,8 @@ class Listener:
             ssl_keyfile=str(certificate[1]) if certificate else None,
         )
         config.load()
+        # uvicorn's own INFO lines (server process started, shutting down) say nothing the emulator's log does not.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         if config.ssl is not None:
             config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
         self._server = uvicorn.Server(config)
@@ -126,8 +129,7 @@ class _Peers:
     """Connections held by each local user. On Linux the owner of a loopback connection's other end is in the
     kernel's socket table (/proc/net/tcp, the `uid` column, as identd reads it); elsewhere every peer counts as one."""
 
-    def __init__(self, own_uid: int) -> None:
-        self._own_uid = own_uid
+    def __init__(self) -> None:
         self._held: Counter[str] = Counter()
 
     def admit(self, transport: asyncio.BaseTransport) -> str | None:
@@ -181,6 +183,10 @@ class _Protocol(H11Protocol):
 
     def __init__(self, *args: object, peers: _Peers, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # uvicorn logs every request, query string included, whenever its access logger has a handler anywhere
+        # up the tree (the root's, in the daemon): a presigned URL's signature would reach emulator.log. server.py
+        # logs requests itself, without query strings.
+        self.access_log = False
         self._peers = peers
         self._peer: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
