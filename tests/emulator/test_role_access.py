@@ -69,12 +69,14 @@ def world(emulator, make_bucket, make_role, tmp_path_factory):
     allowed = make_bucket("vgsales-data", objects)
     guarded = make_bucket("vgsales-guarded", objects)
     listable = make_bucket("vgsales-listable", {"secret/rows.libsvm": SECRET})
+    unlisted = make_bucket("vgsales-unlisted", {"train/rows.libsvm": libsvm_rows()})
     buckets = {"allowed": allowed, "near": f"{allowed}-other", "guarded": guarded}
     actor = make_role("vgsales-actor", [
         {"Effect": "Allow", "Action": "s3:ListBucket",
          "Resource": [f"arn:aws:s3:::{name}" for name in (allowed, guarded, listable)]},
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": [f"arn:aws:s3:::{allowed}/*", f"arn:aws:s3:::{guarded}/*"]},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{unlisted}/*"},
         {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
     ])  # fmt: skip
     silent = make_role("vgsales-silent", [
@@ -88,13 +90,17 @@ def world(emulator, make_bucket, make_role, tmp_path_factory):
         s3.create_bucket(Bucket=buckets["near"])
         for key, body in objects.items():
             s3.put_object(Bucket=buckets["near"], Key=key, Body=body)
+        manifest = [{"prefix": f"s3://{unlisted}/train/"}, "rows.libsvm", "missing.libsvm"]
+        s3.put_object(Bucket=unlisted, Key="train.manifest", Body=json.dumps(manifest).encode())
         s3.put_bucket_policy(Bucket=guarded, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": f"arn:aws:s3:::{guarded}/*", "Condition": {"ArnEquals": {"aws:PrincipalArn": actor}}}]}))
-    return {"buckets": buckets, "listable": listable, "actor": actor, "silent": silent}
+    return {"buckets": buckets, "listable": listable, "unlisted": unlisted, "actor": actor, "silent": silent}
 
 
-def train(sagemaker, role: str, input_uri: str, output_uri: str, name: str | None = None) -> dict:
+def train(
+    sagemaker, role: str, input_uri: str, output_uri: str, name: str | None = None, data_type: str = "S3Prefix"
+) -> dict:
     name = name or unique("vgsales-role")
     sagemaker.create_training_job(
         TrainingJobName=name,
@@ -102,7 +108,7 @@ def train(sagemaker, role: str, input_uri: str, output_uri: str, name: str | Non
         RoleArn=role,
         HyperParameters=HYPERPARAMETERS,
         InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": input_uri, "S3DataDistributionType": "FullyReplicated"}}}],
+            "S3DataType": data_type, "S3Uri": input_uri, "S3DataDistributionType": "FullyReplicated"}}}],
         OutputDataConfig={"S3OutputPath": output_uri},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
@@ -198,6 +204,18 @@ def test_a_failure_never_quotes_data_the_role_may_not_read(aws_env, world):
         f"ClientError: Data download failed:Unable to download object s3://{listable}/secret/rows.libsvm {ACCESS_DENIED}"
     )
     assert "hunter2" not in job["FailureReason"]
+
+
+def test_a_missing_object_is_access_denied_to_a_role_that_may_not_list_the_bucket(aws_env, world):
+    """S3 answers 403, not 404, to whoever may read objects but not list the bucket: which keys exist is not theirs
+    to learn. The manifest names one object that exists and one that does not."""
+    unlisted, allowed = world["unlisted"], world["buckets"]["allowed"]
+    job = train(boto3.client("sagemaker"), world["actor"], f"s3://{unlisted}/train.manifest", f"s3://{allowed}/output",
+                data_type="ManifestFile")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"] == (
+        f"ClientError: Data download failed:Unable to download object s3://{unlisted}/train/missing.libsvm {ACCESS_DENIED}"
+    )
 
 
 def test_a_tuning_jobs_training_jobs_act_as_its_role(aws_env, world):
