@@ -329,6 +329,18 @@ def test_a_job_never_acts_as_the_administrative_user(aws_env, world):
     assert (job["TrainingJobStatus"], job["FailureReason"]) == ("Failed", f"ClientError: {assume_failure(admin)}")
 
 
+def test_the_service_reaches_s3_over_tls(aws_env, world, make_role):
+    """A role may be held to TLS (the stack's bucket policy holds everyone to it): SageMaker's own S3 traffic is."""
+    allowed = world["buckets"]["allowed"]
+    role = make_role("vgsales-tls", [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{allowed}", f"arn:aws:s3:::{allowed}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+    ])  # fmt: skip
+    job = train(boto3.client("sagemaker"), role, f"s3://{allowed}/train/", f"s3://{allowed}/output")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+
 def test_a_role_that_may_not_log_still_runs_without_logs(aws_env, world):
     """On AWS the job runs and its log streams stay empty or missing; it does not fail for them."""
     allowed, name = world["buckets"]["allowed"], unique("vgsales-role-silent")

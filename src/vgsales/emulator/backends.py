@@ -148,7 +148,8 @@ class LogStream:
 
 
 class ServiceBackend(SageMakerModelBackend):
-    """The SageMaker backend's way to its account's S3 and its region's Logs."""
+    """The SageMaker backend's way to its account's S3 and IAM and its region's Logs (jobs and endpoints take it
+    acting as their role: ServiceAccess.acting_as)."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
