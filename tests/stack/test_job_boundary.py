@@ -3,6 +3,7 @@ without the tag, and one with a look-alike tag keep running (on AWS, teardown st
 
 from __future__ import annotations
 
+import json
 import time
 
 import boto3
@@ -13,7 +14,18 @@ from vgsales.infra import stack
 from vgsales.settings import STACK_TAG
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
-ROLE = "arn:aws:iam::123456789012:role/vgsales-sagemaker-execution"
+# The jobs act as this role (the emulator's role_access.py), so it exists, untagged (no stack's), and may use the
+# tests' buckets and SageMaker's log groups.
+ROLE_NAME = "vgsales-boundary-jobs"
+ROLE = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
+ROLE_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+     "Resource": [f"arn:aws:s3:::vgsales-{kind}-boundary-data{objects}" for kind in ("tuning", "transform")
+                  for objects in ("", "/*")]},
+    {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+     "Resource": "arn:aws:logs:*:*:log-group:/aws/sagemaker/*"}]}  # fmt: skip
 NEIGHBOURS = {
     "vgsales-ci-0101-000000": [{"Key": STACK_TAG, "Value": "vgsales-ci"}],  # another stack, same prefix
     "vgsales-0101-000001": [],  # our prefix, no tag
@@ -67,6 +79,10 @@ def local(make_settings, tmp_path):
     service = target.of(settings).service
     service.start()
     try:
+        with target.activate(settings):
+            iam = boto3.client("iam")
+            iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
+            iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="jobs", PolicyDocument=json.dumps(ROLE_POLICY))
         yield settings
     finally:
         service.stop()

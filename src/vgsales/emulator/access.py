@@ -191,7 +191,7 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
         return
     key = self._access_key
     context = request_context(self, key)
-    documents = [_document(found) for found in key.collect_policies()]
+    documents = [policy_document(found) for found in key.collect_policies()]
     decision = policy.evaluate(documents, self._action, resource, context).decision
     if decision is not policy.Decision.ALLOWED:
         _raise_access_denied_for(self, resource, decision)
@@ -226,7 +226,7 @@ def _trusted(request: access_control.IAMRequestBase, key: AccessKey, role_arn: s
         role = request.backend.get_role_by_arn(role_arn)
     except Exception:  # noqa: BLE001 - moto's NotFoundException; AWS answers AccessDenied either way
         return False
-    trust = _document(role.assume_role_policy_document)
+    trust = policy_document(role.assume_role_policy_document)
     caller = context["aws:principalarn"]
     account_root = f"arn:{key.partition}:iam::{key.account_id}:root"
     effects = set()
@@ -263,7 +263,7 @@ def _passed_roles(request: access_control.IAMRequestBase) -> list[str]:
     return roles
 
 
-def _document(found: Json) -> Document:
+def policy_document(found: Json) -> Document:
     """A policy document from what moto's collect_policies() returns: text, a managed Policy, or a dict."""
     if isinstance(found, Policy):
         found = next(version.document for version in found.versions if version.is_default)

@@ -1,23 +1,29 @@
 """Direct access to moto's in-process S3 and CloudWatch Logs state, for the work SageMaker does on a user's behalf.
 
-Training jobs and endpoints read data and models from S3 and write logs as the SageMaker service would, not as
-a client: no HTTP round trip, no TLS, no bucket policy (the service acts with the job's role, which the stack
-grants what it needs). Every lookup is by account and region, so it works for any account id the clients use.
+Training jobs, transform jobs and endpoints read data and models from S3 and write logs as the SageMaker service
+would, not as a client: no HTTP round trip. They act as their execution role (ServiceAccess.acting_as): each
+action is authorised as the role's, with the role's policies and the bucket's policy, before it touches moto
+(role_access.py), and a refusal reaches the job as role_access.AccessDenied. Every lookup is by account and
+region, so it works for any account id the clients use.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
+from moto.iam.models import IAMBackend, iam_backends
 from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.utilities.utils import get_partition
+
+from .role_access import ActingRole
 
 
 class S3ObjectMissing(LookupError):
@@ -32,17 +38,32 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class ServiceAccess:
-    """One account's S3 and one region's CloudWatch Logs, as the SageMaker service reaches them.
+    """One account's S3 and IAM and one region's CloudWatch Logs, as the SageMaker service reaches them.
 
     The backends are looked up once, when a job or an endpoint is created (in the request's thread): moto's
     BackendDict lookups take its global lock (moto/core/base_backend.py, backend_lock), which moto's reset holds
     while it halts the jobs, so a job that looked them up while halting would wait for the reset that waits
-    for it.
+    for it. acting_as looks nothing up, so a job's thread may call it (a tuning job launches its training jobs).
     """
 
     def __init__(self, account_id: str, region: str) -> None:
-        self._s3: S3Backend = s3_backends[account_id][get_partition(region)]
+        partition = get_partition(region)
+        self._s3: S3Backend = s3_backends[account_id][partition]
         self._logs: LogsBackend = logs_backends[account_id][region]
+        self._iam: IAMBackend = iam_backends[account_id][partition]
+        self._role: ActingRole | None = None
+
+    def acting_as(self, role_arn: str | None) -> ServiceAccess:
+        """The same access, with every action authorised as the role's before it is taken."""
+        acting = copy.copy(self)
+        acting._role = ActingRole(self._iam, role_arn, self._logs.region_name)
+        return acting
+
+    def _authorise(
+        self, action: str, target: str, resource: str, bucket: FakeBucket, context: dict[str, str] | None = None
+    ) -> None:
+        if self._role is not None:
+            self._role.authorise(action, target, resource, bucket, context)
 
     def _bucket(self, bucket_name: str) -> FakeBucket:
         try:
@@ -54,6 +75,7 @@ class ServiceAccess:
         """Keys of the objects under an S3 prefix, in key order (S3Prefix semantics: a plain string prefix)."""
         bucket_name, prefix = parse_s3_uri(uri)
         bucket = self._bucket(bucket_name)
+        self._authorise("s3:ListBucket", uri, bucket.arn, bucket, {"s3:prefix": prefix})
         keys, _folders, _truncated, _marker = self._s3.list_objects(
             bucket, prefix=prefix or None, delimiter=None, marker=None, max_keys=None
         )
@@ -61,31 +83,51 @@ class ServiceAccess:
 
     def get_object(self, uri: str) -> bytes:
         bucket_name, key = parse_s3_uri(uri)
-        self._bucket(bucket_name)
+        bucket = self._bucket(bucket_name)
+        self._authorise("s3:GetObject", uri, f"{bucket.arn}/{key}", bucket)
         found = self._s3.get_object(bucket_name, key) if key else None
         if found is None:
+            # S3 answers a missing key with 403 to whoever may not list the bucket, so that they cannot learn
+            # which keys exist (S3 API reference, GetObject, "Permissions").
+            self._authorise("s3:ListBucket", uri, bucket.arn, bucket, {"s3:prefix": key})
             raise S3ObjectMissing(f"no object at {uri}")
         return found.value  # type: ignore[no-any-return]
 
     def put_object(self, uri: str, data: bytes) -> None:
         bucket_name, key = parse_s3_uri(uri)
-        self._bucket(bucket_name)
+        bucket = self._bucket(bucket_name)
+        self._authorise("s3:PutObject", uri, f"{bucket.arn}/{key}", bucket)
         self._s3.put_object(bucket_name, key, data)
 
     def log_stream(self, group: str, stream: str) -> LogStream:
-        return LogStream(self._logs, group, stream)
+        """A job's or an endpoint's log stream. On AWS a job whose role may not write its logs still runs: it just
+        has no logs (the log agent's calls are refused, the job does not fail). So it is here: a stream the role
+        may not create is never created, and events it may not put are dropped."""
+        if self._role is None:
+            return LogStream(self._logs, group, stream)
+        backend = self._logs
+        group_arn = f"arn:{backend.partition}:logs:{backend.region_name}:{backend.account_id}:log-group:{group}"
+        allows = self._role.allows
+        group_ready = group in backend.groups or allows("logs:CreateLogGroup", group_arn)
+        create = group_ready and allows("logs:CreateLogStream", group_arn)
+        write = create and allows("logs:PutLogEvents", f"{group_arn}:log-stream:{stream}")
+        return LogStream(backend, group, stream, create=create, write=write)
 
 
 class LogStream:
-    """One CloudWatch Logs stream that a job or an endpoint writes to while it runs."""
+    """One CloudWatch Logs stream that a job or an endpoint writes to while it runs (or, without the role's
+    permission, does not: create and write)."""
 
-    def __init__(self, backend: LogsBackend, group: str, stream: str) -> None:
+    def __init__(self, backend: LogsBackend, group: str, stream: str, create: bool = True, write: bool = True) -> None:
         self._backend = backend
         self.group = group
         self.stream = stream
         self.arn = f"arn:{backend.partition}:logs:{backend.region_name}:{backend.account_id}:log-group:{group}"
         self._lock = threading.Lock()
         self._last_timestamp = 0
+        self._writes = write
+        if not create:
+            return
         self._backend.ensure_log_group(group)
         try:
             self._backend.create_log_stream(group, stream)
@@ -93,6 +135,8 @@ class LogStream:
             pass
 
     def write(self, messages: Iterable[str]) -> None:
+        if not self._writes:
+            return
         with self._lock:
             # moto pages a stream by position in timestamp order, so timestamps must never go backwards, or a
             # reader following the stream would skip or repeat events.
@@ -104,7 +148,8 @@ class LogStream:
 
 
 class ServiceBackend(SageMakerModelBackend):
-    """The SageMaker backend's way to its account's S3 and its region's Logs."""
+    """The SageMaker backend's way to its account's S3 and IAM and its region's Logs (jobs and endpoints take it
+    acting as their role: ServiceAccess.acting_as)."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)

@@ -3,8 +3,9 @@
 moto marks an endpoint InService at once and answers InvokeEndpoint with canned bytes, even for endpoints that
 do not exist. On the emulator's SageMaker backend (HostingBackend) and runtime (RuntimeService):
 - CreateEndpoint is Creating until the model of the endpoint config's first variant is downloaded from
-  emulated S3 and loaded, then InService; Failed with a FailureReason when the artifact is missing, corrupt or
-  not for the built-in XGBoost algorithm. Serverless variants work the same way.
+  emulated S3 (as the model's ExecutionRoleArn, role_access.py) and loaded, then InService; Failed with a
+  FailureReason when the artifact is missing, unreadable by the role, corrupt or not for the built-in XGBoost
+  algorithm. Serverless variants work the same way.
 - UpdateEndpoint (which moto lacks) is Updating while the new model loads; the old one keeps serving. On
   success the new one replaces it; on failure the endpoint stays InService on the old one with a FailureReason,
   as on AWS. DeleteEndpoint unloads the model.
@@ -37,6 +38,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerMod
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from . import access, backends
+from .role_access import AccessDenied, RoleUnavailable
 from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
 from .training import is_builtin_xgboost
 
@@ -99,7 +101,7 @@ def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
 def load_model(
     backend: SageMakerModelBackend, aws: backends.ServiceAccess, endpoint_name: str, config_name: str
 ) -> LoadedModel:
-    """Download and load the model of an endpoint config's first production variant."""
+    """Download and load the model of an endpoint config's first production variant, as the model's execution role."""
     config = backend.endpoint_configs.get(config_name)
     if config is None or not config.production_variants:
         raise ModelLoadError(f"Endpoint configuration {config_name} does not exist or has no production variant.")
@@ -119,14 +121,19 @@ def load_model(
     url = container.get("ModelDataUrl")
     if not url:
         raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")
-    stream = aws.log_stream(f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator")
-    stream.write([f"Loading the model of variant {variant_name} from {url}"])
+    aws = aws.acting_as(model.execution_role_arn)
     try:
+        stream = aws.log_stream(f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator")
+        stream.write([f"Loading the model of variant {variant_name} from {url}"])
         archive = aws.get_object(url)
-    except (backends.S3ObjectMissing, ValueError):
+    except RoleUnavailable as missing:
+        raise ModelLoadError(str(missing)) from None
+    except (backends.S3ObjectMissing, ValueError, AccessDenied):
+        # SageMaker's words, the same whether the object is missing or the role may not read it
+        # (aws-samples/cvat-on-aws-china#3, aws-solutions-library-samples/fraud-detection-using-machine-learning#9).
         message = (
             f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure that there '
-            "is an object located at the URL and that the role passed to CreateModel has permissions to download the model."
+            "is an object located at the URL and that the role passed to CreateModel has permissions to download the object."
         )
         stream.write([message])
         raise ModelLoadError(message) from None

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from .backends import ServiceBackend
+from .role_access import RoleUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ class JobRun(ABC):
             self.end_stopped()
         except JobFailure as failure:
             self.end_failed(failure.reason)
+        except RoleUnavailable as missing:  # at whichever action the job took first without its role
+            self.end_failed(f"ClientError: {missing}")
         except Exception as exc:  # an emulator bug must still end the job, never leave it InProgress
             log.exception("%s job %s crashed", self.kind, self.name)
             self.end_failed(self.crash_reason(exc))

@@ -5,7 +5,7 @@ and runs nothing. On the emulator's SageMaker backend (TrainingBackend, part of 
 job moves as on AWS: InProgress (Starting, Downloading, Training, Uploading)
 then Completed, Failed with a FailureReason ("ClientError: ..." for the user's mistakes, "AlgorithmError: ..."
 otherwise) or Stopped (by StopTrainingJob, or MaxRuntimeExceeded). The job runs in a background thread of the
-emulator: it reads its channels from emulated S3, trains with the installed xgboost, streams each round to
+emulator, acting as its RoleArn (role_access.py): it reads its channels from emulated S3, trains with the installed xgboost, streams each round to
 CloudWatch Logs (/aws/sagemaker/TrainingJobs, stream "<job>/algo-1-<epoch>") and writes
 <S3OutputPath>/<job>/output/model.tar.gz.
 
@@ -41,6 +41,7 @@ from ..algorithm.hyperparameters import (
 )
 from . import backends
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .role_access import AccessDenied
 from .shapes import Document, Json, MotoArguments
 
 if TYPE_CHECKING:
@@ -66,6 +67,35 @@ XGBOOST_METRIC_DEFINITIONS = [
 # xgboost, scikit-learn and pandas take a second or more to import. The emulator should not wait for them when
 # it starts: it imports these in the background (server.EmulatorServer), and a job imports them (from the cache by then) to run.
 XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
+
+# SageMaker's FailureReasons when the job's role may not read or write S3 (role_access.py). S3's refusal is quoted
+# as "(AccessDenied: Access Denied)", as in "ClientError: Data download failed:Unable to download object s3://...
+# (AccessDenied: Access Denied)" (aws/amazon-sagemaker-examples#4384); an upload fails as "ClientError: Artifact
+# upload failed:..." (aws/amazon-sagemaker-operator-for-k8s#22, aws/amazon-sagemaker-examples#3650), the rest of
+# which is the emulator's, after the download's.
+S3_ACCESS_DENIED = "(AccessDenied: Access Denied)"
+
+
+def download_denied(uri: str) -> str:
+    return f"Data download failed:Unable to download object {uri} {S3_ACCESS_DENIED}"
+
+
+def upload_denied(uri: str) -> str:
+    return f"Artifact upload failed:Unable to upload object {uri} {S3_ACCESS_DENIED}"
+
+
+def no_objects_found(uri: str, region: str, role_arn: str | None) -> str:
+    """SageMaker's answer to a prefix it finds nothing under, whether it is empty or the role may not list it:
+    the message does not tell which (aws/amazon-sagemaker-examples#2414, CreateTransformJob's wording)."""
+    try:
+        bucket = backends.parse_s3_uri(uri)[0]
+    except ValueError:
+        bucket = uri
+    return (
+        f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket exists in '
+        f'the selected region ({region}), that objects exist under that S3 prefix, and that the role "{role_arn}" has '
+        f'"s3:ListBucket" permissions on bucket "{bucket}".'
+    )
 
 
 def _xgboost_modules():  # -> (algorithm.training, algorithm.data_formats)
@@ -195,7 +225,7 @@ class TrainingRun(JobRun):
         self.observer = observer
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
-        self.aws = backend.aws()
+        self.aws = backend.aws().acting_as(job.role_arn)
         condition = job.stopping_condition or {}
         self.max_runtime = float(condition.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS)
         self._started = time.monotonic()
@@ -397,6 +427,8 @@ class TrainingRun(JobRun):
             return self.aws.get_object(uri)
         except backends.S3ObjectMissing as exc:
             raise JobFailure("ClientError", f"Data download failed: {exc}.") from None
+        except AccessDenied:
+            raise JobFailure("ClientError", download_denied(uri)) from None
 
     def _channel_uris(self, name: str, source: Document) -> list[str]:
         uri = source.get("S3Uri", "")
@@ -413,13 +445,12 @@ class TrainingRun(JobRun):
                                  "XGBoost algorithm does not read (use S3Prefix or ManifestFile).")
         except (backends.S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Data download failed for channel '{name}' at {uri}: {exc}.") from None
+        except AccessDenied as denied:
+            if denied.action != "s3:ListBucket":  # the manifest
+                raise JobFailure("ClientError", download_denied(denied.target)) from None
+            uris = []
         if not uris:
-            raise JobFailure(
-                "ClientError",
-                f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
-                f"exists in the selected region ({self.region}), that objects exist under that S3 prefix, and that the "
-                f'role "{self.job.role_arn}" has "s3:ListBucket" permissions on the bucket.',
-            )
+            raise JobFailure("ClientError", no_objects_found(uri, self.region, self.job.role_arn))
         return uris
 
     def _manifest_uris(self, uri: str) -> list[str]:
@@ -484,6 +515,8 @@ class TrainingRun(JobRun):
             self.aws.put_object(self._output_uri(), archive)
         except (backends.S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self._output_uri()}: {exc}.") from None
+        except AccessDenied:
+            raise JobFailure("ClientError", upload_denied(self._output_uri())) from None
 
     def _set_end_times(self) -> None:
         end = utcnow()

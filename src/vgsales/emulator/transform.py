@@ -15,6 +15,7 @@ moto 5.2.5 marks a transform job Completed at once and writes nothing. On the em
 - applies DataProcessing to text/csv input: InputFilter and OutputFilter as JSONPath index selections ($,
   $[n], $[a:b], $[a,b,...]) over each record's fields, JoinSource Input (the input record's fields, then the
   prediction's). For other content types DataProcessing is refused, field by field;
+- acts as its model's ExecutionRoleArn (role_access.py) to read the model and the input and write the output;
 - logs to /aws/sagemaker/TransformJobs, one stream per worker ("<job>/<instance id>-<epoch>") and the data log
   ("<job>/<instance id>-<epoch>/data-log") that names the object and line of a bad record, which fails the job
   with "ClientError: See job logs for more information", as SageMaker reports it;
@@ -42,6 +43,7 @@ from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend, arn_f
 
 from . import backends, training
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
+from .role_access import AccessDenied
 from .shapes import Document, MotoArguments
 
 if TYPE_CHECKING:
@@ -182,7 +184,9 @@ class TransformRun(JobRun):
         self.job = job
         self.account_id: str = backend.account_id
         self.region: str = backend.region_name
-        self.aws = backend.aws()
+        # A transform job acts as its model's execution role (CreateModel's ExecutionRoleArn).
+        self.role_arn: str | None = backend._models[job.model_name].execution_role_arn
+        self.aws = backend.aws().acting_as(self.role_arn)
 
     # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
     def status(self) -> str:
@@ -234,9 +238,11 @@ class TransformRun(JobRun):
         url = container.get("ModelDataUrl")
         try:
             return _booster_from_archive(self.aws.get_object(url), url)
-        except (backends.S3ObjectMissing, ValueError):
+        except (backends.S3ObjectMissing, ValueError, AccessDenied):
+            # The endpoint's wording (hosting.load_model): SageMaker names the role there.
             raise TransformFailure("", f"ClientError: Failed to download model data from URL: \"{url}\". Please ensure "
-                                   "that there is an object located at the URL.") from None
+                                   "that there is an object located at the URL and that the role passed to CreateModel "
+                                   "has permissions to download the object.") from None
         except ModelLoadError as exc:
             raise TransformFailure("", f"ClientError: {exc}") from None
 
@@ -252,8 +258,12 @@ class TransformRun(JobRun):
             keys = self.aws.list_objects(uri)
         except (backends.S3ObjectMissing, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise TransformFailure("", f"ClientError: Failed to read the input {uri}: {exc}.") from None
+        except AccessDenied as denied:
+            if denied.action != "s3:ListBucket":  # the manifest
+                raise TransformFailure("", f"ClientError: {training.download_denied(uri)}") from None
+            keys = []
         if not keys:
-            raise TransformFailure("", f"ClientError: No S3 objects found under S3 URL \"{uri}\" given in input data source.")
+            raise TransformFailure("", f"ClientError: {training.no_objects_found(uri, self.region, self.role_arn)}")
         # A prefix that ends inside a name (s3://b/data/test) keeps the rest of the name; a folder, what is under it.
         folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix and not prefix.endswith("/") else prefix
         return [InputObject(f"s3://{bucket}/{key}", key[len(folder):]) for key in keys if not key.endswith("/")]
@@ -286,7 +296,10 @@ class TransformRun(JobRun):
         from ..algorithm import serving
 
         self._check_stop()
-        content = self.aws.get_object(item.uri)
+        try:
+            content = self.aws.get_object(item.uri)
+        except AccessDenied:
+            raise TransformFailure("", f"ClientError: {training.download_denied(item.uri)}") from None
         transform_input = self.job.transform_input
         content_type = transform_input.get("ContentType") or "text/csv"
         accept = (self.job.transform_output or {}).get("Accept")
@@ -308,7 +321,11 @@ class TransformRun(JobRun):
         assemble = (self.job.transform_output or {}).get("AssembleWith") or "None"
         body = b"".join(answer + b"\n" for answer in answers) if assemble == "Line" else b"".join(answers)
         output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
-        self.aws.put_object(output, body)
+        try:
+            self.aws.put_object(output, body)
+        except AccessDenied:
+            # S3's refusal quoted as the downloads quote it (training.S3_ACCESS_DENIED); the words are the emulator's.
+            raise TransformFailure("", f"ClientError: Failed to upload the output {output} {training.S3_ACCESS_DENIED}") from None
         return f"{item.uri}: {len(answers)} record(s) -> {output}"
 
     @staticmethod

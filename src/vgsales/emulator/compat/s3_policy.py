@@ -192,11 +192,16 @@ class PolicyBucket(FakeBucket):
     """A bucket whose policy is evaluated with AWS's rules against the request's context."""
 
     def get_permission(self, action: str, resource: str) -> PermissionResult:
-        if self.policy is None:
-            return PermissionResult.NEUTRAL
-        document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
-        outcome = policy.evaluate([document], action, resource, _request_context.get(), resource_policy=True)
-        return _PERMISSION[outcome.decision]
+        return _PERMISSION[bucket_policy_decision(self, action, resource, _request_context.get())]
+
+
+def bucket_policy_decision(bucket: FakeBucket, action: str, resource: str, context: Mapping[str, str]) -> policy.Decision:
+    """What a bucket's policy says about an action on it, with AWS's rules; IMPLICIT_DENY when it says nothing.
+    Client requests (PolicyBucket) and the work SageMaker does as a job's role (role_access.py) both ask here."""
+    if bucket.policy is None:
+        return policy.Decision.IMPLICIT_DENY
+    document = json.loads(bucket.policy.decode() if isinstance(bucket.policy, bytes) else bucket.policy)
+    return policy.evaluate([document], action, resource, context, resource_policy=True).decision
 
 
 def record_transport(app: WsgiApp) -> WsgiApp:
