@@ -169,3 +169,51 @@ def test_a_tuning_job_hands_sagemaker_only_a_role_the_caller_may_pass(emulator, 
     else:
         assert error["Code"] == "AccessDeniedException"
         assert f"iam:PassRole on resource: {other['Arn']}" in error["Message"]
+
+
+@pytest.mark.parametrize("smuggled", ["RoleArn", "ModelName", "Action"])
+def test_sagemaker_acts_on_the_parameters_it_authorised(emulator, aws_env, smuggled):
+    """SageMaker speaks AWS's JSON protocol: the operation is in X-Amz-Target and every parameter in the JSON body.
+    A signed CreateModel that names an allowed role and model in its body, and another role, another model name or
+    another operation in its URL's query string, is authorised and carried out on the body's values alike (moto's
+    generic _get_param and _get_action read the query string first)."""
+    import uuid
+
+    iam, sts = boto3.client("iam"), boto3.client("sts")
+    suffix = uuid.uuid4().hex[:8]
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    caller = iam.create_role(RoleName=f"modeller-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    other = iam.create_role(RoleName=f"powerful-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    allowed_model = f"vgsales-allowed-{suffix}"
+    statements = [
+        {"Effect": "Allow", "Action": "sagemaker:CreateModel",
+         "Resource": f"arn:aws:sagemaker:us-east-1:123456789012:model/{allowed_model}"},
+        {"Effect": "Allow", "Action": ["sagemaker:DescribeModel", "sagemaker:ListModels"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": caller["Arn"]},
+    ]  # fmt: skip
+    iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="model",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    session = sts.assume_role(RoleArn=caller["Arn"], RoleSessionName="SageMaker")["Credentials"]
+    sagemaker = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
+    )  # fmt: skip
+    query = {
+        "RoleArn": f"RoleArn={other['Arn']}",
+        "ModelName": f"ModelName=vgsales-other-{suffix}",
+        "Action": "Action=ListModels",
+    }[smuggled]
+
+    def smuggle(request, **_):  # before signing: the query string is signed, as an attacker holding the key would
+        request.url += ("&" if "?" in request.url else "?") + query
+
+    sagemaker.meta.events.register("before-sign.sagemaker.CreateModel", smuggle)
+    sagemaker.create_model(
+        ModelName=allowed_model, ExecutionRoleArn=caller["Arn"],
+        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
+                          "ModelDataUrl": "s3://nowhere/model.tar.gz"},
+    )  # fmt: skip
+    created = boto3.client("sagemaker").describe_model(ModelName=allowed_model)
+    assert created["ExecutionRoleArn"] == caller["Arn"], "the job would act as the role named in the URL"
+    names = [model["ModelName"] for model in boto3.client("sagemaker").list_models()["Models"]]
+    assert f"vgsales-other-{suffix}" not in names

@@ -359,8 +359,9 @@ def logs_parameters(self: LogsResponse) -> Mapping[str, Json]:
     return parameters
 
 
-def logs_action(self: LogsResponse) -> str:
-    """The operation of a CloudWatch Logs request: the JSON protocol names it in X-Amz-Target only."""
+def json_protocol_action(self: LogsResponse | SageMakerResponse) -> str:
+    """The operation of a request in AWS's JSON protocol (CloudWatch Logs, SageMaker): named in X-Amz-Target only,
+    never by an Action parameter (moto's generic _get_action reads ?Action= in the URL first)."""
     return str(self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
 
 
@@ -370,7 +371,7 @@ def logs_resource(self: LogsResponse) -> str:
     if not isinstance(group, str) or not group:
         return "*"
     arn = f"arn:{self.partition}:logs:{self.region}:{self.current_account}:log-group:{group}"
-    action = logs_action(self)
+    action = json_protocol_action(self)
     stream = body.get("logStreamName")
     if action in LOG_STREAM_ACTIONS and isinstance(stream, str) and stream:
         return f"{arn}:log-stream:{stream}"

@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam import access_control
-from moto.iam.models import get_account_id_from
+from moto.iam import models as iam_models
 from moto.utilities.utils import get_partition
 
 from . import access
@@ -110,7 +110,8 @@ def _require_issued_key(access_key_id: str, region: str, service: str, token: st
     """moto's own lookup of a signing key (moto/iam/access_control.py create_access_key), which fails for a key it
     did not issue, or a session token (a header, or a presigned URL's parameter) that does not match it."""
     headers = {"X-Amz-Security-Token": token} if token else {}
-    account = get_account_id_from(access_key_id) or DEFAULT_ACCOUNT_ID
+    # Looked up through the module: access.install() replaces moto's lookup with one that creates no backends.
+    account = iam_models.get_account_id_from(access_key_id) or DEFAULT_ACCOUNT_ID
     try:
         access_control.create_access_key(account, get_partition(region or "us-east-1"), access_key_id, headers)
     except access_control.CreateAccessKeyFailure as failure:

@@ -69,6 +69,12 @@ class SageMakerService(SageMakerResponse):
     def _determine_resource(self) -> str:
         return access.sagemaker_resource(self)
 
+    def _get_action(self) -> str:
+        # The JSON protocol names the operation in X-Amz-Target only; moto's reads ?Action= in the URL first, so a
+        # signed CreateModel with ?Action=ListModels was carried out as ListModels. Its parameters come from the
+        # JSON body already (moto's automated parameter parsing).
+        return access.json_protocol_action(self)
+
     def serialized(self, action_result: ActionResult) -> TYPE_RESPONSE:
         if isinstance(action_result.result, dict):
             action_result = ActionResult(shaped(self._get_action(), action_result.result))

@@ -78,7 +78,7 @@ class LogsService(LogsResponse):
 
     def _get_action(self) -> str:
         # moto's reads ?Action= in the URL before X-Amz-Target; the JSON protocol names it only in the header.
-        return access.logs_action(self)
+        return access.json_protocol_action(self)
 
 
 class InstallError(WorkshopError):
