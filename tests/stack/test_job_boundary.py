@@ -22,7 +22,7 @@ ROLE_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
-     "Resource": [f"arn:aws:s3:::vgsales-{kind}-boundary-data{objects}" for kind in ("tuning", "transform")
+     "Resource": [f"arn:aws:s3:::vgsales-{kind}-boundary-data{objects}" for kind in ("tuning", "transform", "history")
                   for objects in ("", "/*")]},
     {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
      "Resource": "arn:aws:logs:*:*:log-group:/aws/sagemaker/*"}]}  # fmt: skip
@@ -170,7 +170,7 @@ def test_a_finished_training_job_is_history_and_only_a_running_one_is_the_stacks
     settings = local
     with target.activate(settings):
         s3, client = boto3.client("s3"), boto3.client("sagemaker")
-        bucket = "vgsales-history-data"
+        bucket = "vgsales-history-boundary-data"
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
         for name, rounds in (("vgsales-finished", "2"), ("vgsales-running", "100000000")):

@@ -14,13 +14,15 @@ _authenticate_and_authorize_action), so four 200 MiB bodies with a made-up `Cred
 - a body without a Content-Length (Transfer-Encoding: chunked) must say its size in X-Amz-Decoded-Content-Length
   (botocore's aws-chunked uploads do), else it is refused with S3's 411 MissingContentLength.
 
-Each refusal closes the connection (Connection: close), so the unread body is never drained into the emulator.
-The signature itself is checked after the body is read, by moto, bounded by the limits above; only a holder of
-the issued key ID gets that far.
+A refusal of a request without an issued key closes the connection (Connection: close), so its unread body never
+enters the emulator. A request by an issued key that is too large, up to MAX_DRAIN_BYTES, is read to its end and
+thrown away, in 64 KiB pieces, so that its client sees the answer. The signature itself is checked after the body is read, by moto,
+bounded by the limits above; only a holder of the issued key ID gets that far.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -54,6 +56,12 @@ class Refusal(Exception):
     status: int
     code: str
     message: str
+    # Read the body to its end (and throw it away) before answering. A client that is still sending its body when
+    # the connection closes sees only a broken connection, not the answer (botocore: "SSL validation failed ...
+    # EOF occurred in violation of protocol"), so a request by a key the emulator issued, refused for its size,
+    # is drained when it is at most MAX_DRAIN_BYTES (an InvokeEndpoint a little over 6 MiB): it costs time, not
+    # memory. A larger one, or a request without an issued key, is never drained.
+    drain: bool = False
 
 
 def _unknown_key(service: str, reason: str) -> Refusal:
@@ -102,8 +110,22 @@ def refusal(environ: Environ) -> Response | None:
             raise Refusal(403, "AccessDenied", "Access Denied")  # anonymous S3: only a public bucket could allow it
         _require_size(environ, service, size)
     except Refusal as refused:
+        if refused.drain and int(length or 0) <= MAX_DRAIN_BYTES:
+            _drain(environ)
+        else:
+            refused = dataclasses.replace(refused, drain=False)
         return _render(refused, service)
     return None
+
+
+DRAIN_CHUNK_BYTES = 64 * 1024
+MAX_DRAIN_BYTES = 64 * 1024 * 1024
+
+
+def _drain(environ: Environ) -> None:
+    stream = environ["wsgi.input"]
+    while stream.read(DRAIN_CHUNK_BYTES):
+        pass
 
 
 def _require_issued_key(access_key_id: str, region: str, service: str, token: str | None) -> None:
@@ -122,12 +144,12 @@ def _require_size(environ: Environ, service: str, size: int) -> None:
     path = environ.get("PATH_INFO", "")
     if service == "sagemaker" and _INVOCATION_PATH.match(path):
         if size > INVOCATION_BODY_BYTES:  # worded as hosting.invoke words it
-            raise Refusal(413, "ValidationError", f"Request {uuid.uuid4()} has oversize body.")
+            raise Refusal(413, "ValidationError", f"Request {uuid.uuid4()} has oversize body.", drain=True)
     elif service == "s3" and environ.get("REQUEST_METHOD") == "PUT":
         if size > S3_PUT_BODY_BYTES:
-            raise Refusal(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+            raise Refusal(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", drain=True)
     elif size > MAX_OTHER_BODY_BYTES:
-        raise Refusal(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_OTHER_BODY_BYTES} bytes.")
+        raise Refusal(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_OTHER_BODY_BYTES} bytes.", drain=True)
 
 
 def _render(refused: Refusal, service: str) -> Response:
@@ -147,7 +169,9 @@ def _render(refused: Refusal, service: str) -> Response:
             + escape(refused.message) + "</Message></Error><RequestId>" + request_id + "</RequestId></ErrorResponse>"
         ).encode()
         headers = [("Content-Type", "text/xml")]
-    headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(content))), ("Connection", "close")]
+    headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(content)))]
+    if not refused.drain:
+        headers.append(("Connection", "close"))  # the unread body is never drained into the emulator
     return refused.status, headers, content
 
 
