@@ -40,6 +40,15 @@ from .shapes import Environ
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
+
+@dataclass(frozen=True)
+class Answer:
+    """A refusal from the head: the response, and whether the body is to be read to its end (and thrown away)
+    before it is sent (see Refusal.drain)."""
+
+    response: Response
+    drain: bool
+
 INVOCATION_BODY_BYTES = 6 * 1024 * 1024  # SageMaker Runtime's InvokeEndpoint payload limit
 S3_PUT_BODY_BYTES = 5 * 1024**3  # S3: "Upload an object in a single operation ... up to 5 GB"; a part as well
 MAX_OTHER_BODY_BYTES = 64 * 1024 * 1024
@@ -76,8 +85,9 @@ def _unknown_key(service: str, reason: str) -> Refusal:
     return Refusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 
 
-def refusal(environ: Environ) -> Response | None:
-    """The response that refuses this request before its body is read, or None to let it through."""
+def refusal(environ: Environ) -> Answer | None:
+    """The answer that refuses this request before its body is read, or None to let it through. Needs the request
+    head only (the environ's wsgi.input is not read)."""
     if not access.enforced():
         return None
     length = environ.get("CONTENT_LENGTH")
@@ -110,22 +120,13 @@ def refusal(environ: Environ) -> Response | None:
             raise Refusal(403, "AccessDenied", "Access Denied")  # anonymous S3: only a public bucket could allow it
         _require_size(environ, service, size)
     except Refusal as refused:
-        if refused.drain and int(length or 0) <= MAX_DRAIN_BYTES:
-            _drain(environ)
-        else:
+        if refused.drain and int(length or 0) > MAX_DRAIN_BYTES:
             refused = dataclasses.replace(refused, drain=False)
-        return _render(refused, service)
+        return Answer(_render(refused, service), refused.drain)
     return None
 
 
-DRAIN_CHUNK_BYTES = 64 * 1024
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
-
-
-def _drain(environ: Environ) -> None:
-    stream = environ["wsgi.input"]
-    while stream.read(DRAIN_CHUNK_BYTES):
-        pass
 
 
 def _require_issued_key(access_key_id: str, region: str, service: str, token: str | None) -> None:
@@ -175,9 +176,9 @@ def _render(refused: Refusal, service: str) -> Response:
     return refused.status, headers, content
 
 
-def describe(response: Response) -> str:
+def describe(answer: Answer) -> str:
     """One line for the log: the status and the error code, never the request's values."""
-    status, _, content = response
+    status, _, content = answer.response
     match = re.search(rb'"__type": "([^"]*)"|<Code>([^<]*)</Code>', content)
     code = next((group.decode() for group in match.groups() if group), "") if match else ""
     return f"{status} {code}"

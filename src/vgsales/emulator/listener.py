@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import socket
 import ssl
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import uvicorn
-from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..loopback import require_loopback
@@ -56,13 +58,21 @@ class Listener:
     certificate and key are given."""
 
     def __init__(
-        self, app: WsgiApp, host: str, port: int, *, certificate: tuple[Path, Path] | None = None, name: str
+        self,
+        app: WsgiApp,
+        host: str,
+        port: int,
+        *,
+        certificate: tuple[Path, Path] | None = None,
+        name: str,
+        admit: Admit | None = None,
     ) -> None:
         require_loopback(host)
+        self._bridge = _WsgiBridge(app, admit, name)
         self._socket = _bind(host, port)  # an OSError here (a port in use) is the caller's to explain
         peers = _Peers()
         config = uvicorn.Config(
-            WSGIMiddleware(with_server_keys(app), workers=WORKER_THREADS),  # type: ignore[arg-type]
+            self._bridge,
             http=functools.partial(_Protocol, peers=peers),  # type: ignore[arg-type]
             lifespan="off",
             log_config=None,
@@ -108,6 +118,7 @@ class Listener:
         if self._thread.is_alive():
             self._thread.join()
         self._socket.close()
+        self._bridge.close()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -199,6 +210,13 @@ class _Protocol(H11Protocol):
             transport.abort()
             return
         super().connection_made(transport)
+        # uvicorn writes a response's head and body separately; without TCP_NODELAY, Nagle's algorithm holds the
+        # body until the client acknowledges the head, which it delays by 40 ms: every request took 44 ms. asyncio
+        # sets it only on sockets whose proto is IPPROTO_TCP (base_events._set_nodelay), and an accepted socket
+        # reports proto 0.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             self.app = functools.partial(_with_tls_version, self.app, ssl_object.version())
@@ -244,21 +262,98 @@ async def _with_tls_version(app: Callable, tls_version: str | None, scope: dict,
     await app(scope, receive, send)
 
 
-def with_server_keys(app: WsgiApp) -> WsgiApp:
+# What a request's head alone may get as an answer (server.py passes admission.refusal): the response, and whether
+# to read the body to its end, throwing it away, before sending it.
+Admit = Callable[[Environ], "tuple[tuple[int, list[tuple[str, str]], bytes], bool] | None"]
+
+
+class _WsgiBridge:
+    """The ASGI application uvicorn calls: it asks `admit` about the request head, reads the body only if the
+    request is admitted, then runs the WSGI application in a worker thread and sends what it returned.
+
+    Not a2wsgi's WSGIMiddleware (whose environ builder it uses): that one hops between the event loop and the
+    worker thread for every read of the body and every piece of the response, which halved the emulator's
+    throughput under load (benchmarks/load_endpoint.py); here each request crosses once each way. Bodies are
+    read whole, as moto reads them anyway, and only after admission, which bounds their size.
+    """
+
+    def __init__(self, app: WsgiApp, admit: Admit | None, name: str) -> None:
+        self._app = app
+        self._admit = admit
+        self._pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix=f"{name}-request")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[type-arg]
+        if scope["type"] != "http":
+            return
+        environ = build_environ(scope, io.BytesIO())  # type: ignore[arg-type]
+        _add_server_keys(environ, scope)
+        answer = self._admit(environ) if self._admit is not None else None
+        if answer is not None:
+            response, drain = answer
+            if drain and await _read_body(receive, keep=False) is None:
+                return  # the client left
+            await _send(send, *response)
+            return
+        body = await _read_body(receive, keep=True)
+        if body is None:
+            return
+        environ["wsgi.input"] = io.BytesIO(body)
+        loop = asyncio.get_running_loop()
+        await _send(send, *await loop.run_in_executor(self._pool, _call_wsgi, self._app, environ))
+
+
+async def _read_body(receive: Callable, keep: bool) -> bytes | None:  # type: ignore[type-arg]
+    """The request's body (b"" when not kept), or None if the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if keep:
+            chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _call_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[str, str]], bytes]:
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable:  # type: ignore[type-arg]
+        started[:] = [(status, headers)]
+        return lambda data: None  # the legacy write() callable; nothing the emulator serves uses it
+
+    try:
+        result = app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+    except Exception:  # noqa: BLE001 - a request's failure is its 500, never the listener's
+        log.exception("request failed: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        return 500, [("Content-Type", "text/plain")], b"Internal Server Error"
+    status, headers = started[0]
+    return int(status.split(" ", 1)[0]), headers, content
+
+
+async def _send(send: Callable, status: int, headers: list[tuple[str, str]], content: bytes) -> None:  # type: ignore[type-arg]
+    raw = [(name.lower().encode("latin-1"), str(value).encode("latin-1")) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": content})
+
+
+def _add_server_keys(environ: Environ, scope: dict) -> None:  # type: ignore[type-arg]
     """The WSGI keys moto and the emulator read that a2wsgi's environ lacks: RAW_URI, the request target as sent
     (moto matches S3 keys against the undecoded path, as werkzeug's own server gives it), SSL_PROTOCOL (the
     connection's TLS version, for s3:TlsVersion) and wsgi.input_terminated (the body ends where the request does,
     chunked or not, so werkzeug reads a body that has no Content-Length)."""
-
-    def serve(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        scope = environ.get("asgi.scope") or {}
-        target = (scope.get("raw_path") or b"").decode("latin-1") or environ.get("PATH_INFO", "")
-        query = environ.get("QUERY_STRING")
-        environ["RAW_URI"] = environ["REQUEST_URI"] = f"{target}?{query}" if query else target
-        tls = (scope.get("extensions") or {}).get("tls") or {}
-        if tls.get("tls_version"):
-            environ["SSL_PROTOCOL"] = tls["tls_version"]
-        environ["wsgi.input_terminated"] = True
-        return app(environ, start_response)
-
-    return serve
+    target = (scope.get("raw_path") or b"").decode("latin-1") or environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING")
+    environ["RAW_URI"] = environ["REQUEST_URI"] = f"{target}?{query}" if query else target
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    if tls.get("tls_version"):
+        environ["SSL_PROTOCOL"] = tls["tls_version"]
+    environ["wsgi.input_terminated"] = True

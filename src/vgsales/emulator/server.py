@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import http
 import json
 import logging
 import os
@@ -145,7 +144,7 @@ class EmulatorServer:
 
     def _listen(self, app: WsgiApp, port: int, certificate: tuple[Path, Path] | None, name: str) -> Listener:
         try:
-            return Listener(app, self._host, port, certificate=certificate, name=name)
+            return Listener(app, self._host, port, certificate=certificate, name=name, admit=_admit)
         except OSError as exc:
             raise WorkshopError(
                 f"The local AWS emulator cannot listen on {self._host}:{port} ({exc}). Another "
@@ -256,12 +255,6 @@ class _Gateway:
         path = environ.get("PATH_INFO", "")
         if path == MOTO_API_PATH or path.startswith(MOTO_API_PATH + "/"):
             return _refuse(start_response, "AccessDeniedException", "The emulator does not serve moto's control API.")
-        refused = admission.refusal(environ)
-        if refused is not None:
-            status, headers, content = refused
-            log.debug("%s %s refused before its body: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), admission.describe(refused))
-            start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
-            return [content]
         if "SSL_PROTOCOL" in environ:
             environ[s3_policy.TLS_VERSION_ENVIRON_KEY] = environ["SSL_PROTOCOL"]
 
@@ -277,6 +270,15 @@ class _Gateway:
             return start_response(status, headers, *args)
 
         return self._app(environ, logged_start_response)
+
+
+def _admit(environ: Environ) -> tuple[admission.Response, bool] | None:
+    """admission.py's answer to a request head, run before its body is read (listener.py)."""
+    answer = admission.refusal(environ)
+    if answer is None:
+        return None
+    log.debug("%s %s refused before its body: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), admission.describe(answer))
+    return answer.response, answer.drain
 
 
 def _refuse(start_response: StartResponse, error_type: str, message: str) -> Iterable[bytes]:
