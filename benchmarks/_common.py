@@ -75,3 +75,20 @@ def cli(*tasks: str, state_dir: str, env: dict[str, str] | None = None) -> tuple
     if result.returncode != 0:
         raise SystemExit(f"invoke {' '.join(tasks)} failed:\n{result.stdout}\n{result.stderr}")
     return took, result.stdout
+
+
+def create_job_role(iam, name: str, bucket: str) -> str:
+    """A role that SageMaker may assume and that may use one bucket and write SageMaker's logs: jobs and endpoints
+    act as their role on the emulator (emulator/role_access.py), as on AWS. Returns its ARN."""
+    import json
+
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    permissions = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]},
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:log-group:/aws/sagemaker/*"}]}  # fmt: skip
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="jobs", PolicyDocument=json.dumps(permissions))
+    return str(role["Arn"])

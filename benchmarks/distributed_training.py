@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import SHARED_DATASET, console, machine, print_table  # noqa: E402
+from _common import SHARED_DATASET, console, create_job_role, machine, print_table  # noqa: E402
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 PEAK = re.compile(r"peak resident memory (\d+) MiB")
@@ -125,6 +125,7 @@ def main() -> None:
         s3, sagemaker, logs = boto3.client("s3"), boto3.client("sagemaker"), boto3.client("logs")
         bucket = "vgsales-bench-distributed"
         s3.create_bucket(Bucket=bucket)
+        create_job_role(boto3.client("iam"), "vgsales-bench", bucket)
         for scale in args.scales:
             x, y, x_test, y_test = generated(scale)
             for instances in args.instances:

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    create_job_role,
     console,
     machine,
     median,
@@ -127,6 +128,7 @@ def main() -> None:
                 s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
                 runtime = boto3.client("sagemaker-runtime")
                 s3.create_bucket(Bucket=BUCKET)
+                create_job_role(boto3.client("iam"), ROLE.rpartition("/")[2], BUCKET)
                 for channel in ("train", "validation"):
                     s3.upload_file(str(data_dir / f"{channel}.libsvm"), BUCKET, f"{channel}/{channel}.libsvm")
                 image = image_uris.retrieve("xgboost", chosen.region, chosen.training.image_version)
