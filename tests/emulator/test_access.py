@@ -127,13 +127,22 @@ def test_a_role_session_assumes_another_role_only_as_its_trust_policy_says(emula
         assert assumed["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/target-{suffix}/second")
 
 
+def _as_session_of(role_arn: str, service: str):  # -> a boto3 client
+    """A client signing as a session of the role (the administrative identity assumes it, as SageMaker would)."""
+    session = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="SageMaker")["Credentials"]
+    return boto3.client(
+        service, region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("own", [True, False], ids=["its own role", "another role"])
 def test_a_tuning_job_hands_sagemaker_only_a_role_the_caller_may_pass(emulator, aws_env, own):
     """CreateHyperParameterTuningJob hands TrainingJobDefinition.RoleArn to SageMaker, as CreateTrainingJob hands
     RoleArn: the caller needs iam:PassRole on that role (near miss: its own role, which its policy lets it pass)."""
     import uuid
 
-    iam, sts = boto3.client("iam"), boto3.client("sts")
+    iam = boto3.client("iam")
     suffix = uuid.uuid4().hex[:8]
     trust = {"Statement": [
         {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
@@ -146,11 +155,7 @@ def test_a_tuning_job_hands_sagemaker_only_a_role_the_caller_may_pass(emulator, 
     ]
     iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="tune",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    session = sts.assume_role(RoleArn=caller["Arn"], RoleSessionName="SageMaker")["Credentials"]
-    sagemaker = boto3.client(
-        "sagemaker", region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
-        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
-    )  # fmt: skip
+    sagemaker = _as_session_of(caller["Arn"], "sagemaker")
     passed = caller if own else other
     with pytest.raises(ClientError) as refused:
         sagemaker.create_hyper_parameter_tuning_job(
@@ -179,7 +184,7 @@ def test_sagemaker_acts_on_the_parameters_it_authorised(emulator, aws_env, smugg
     generic _get_param and _get_action read the query string first)."""
     import uuid
 
-    iam, sts = boto3.client("iam"), boto3.client("sts")
+    iam = boto3.client("iam")
     suffix = uuid.uuid4().hex[:8]
     trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     caller = iam.create_role(RoleName=f"modeller-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
@@ -193,11 +198,7 @@ def test_sagemaker_acts_on_the_parameters_it_authorised(emulator, aws_env, smugg
     ]  # fmt: skip
     iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="model",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    session = sts.assume_role(RoleArn=caller["Arn"], RoleSessionName="SageMaker")["Credentials"]
-    sagemaker = boto3.client(
-        "sagemaker", region_name="us-east-1", aws_access_key_id=session["AccessKeyId"],
-        aws_secret_access_key=session["SecretAccessKey"], aws_session_token=session["SessionToken"],
-    )  # fmt: skip
+    sagemaker = _as_session_of(caller["Arn"], "sagemaker")
     query = {
         "RoleArn": f"RoleArn={other['Arn']}",
         "ModelName": f"ModelName=vgsales-other-{suffix}",
