@@ -28,12 +28,11 @@ from typing import Any
 from invoke import Config
 
 from vgsales import discovery, target
-from vgsales.cli import PROJECT_DIR_ENV
-from vgsales.cli.console import console, step
+from vgsales.output import console, step
 from vgsales.errors import WorkshopError
 from vgsales.evaluation.metrics import Metrics
 from vgsales.records import EndpointRecord, EvaluationRecord, StackRecord
-from vgsales.settings import Settings, workshop_of
+from vgsales.settings import PROJECT_DIR_ENV, Settings, workshop_of
 from vgsales.state import RunState
 
 STACK_FILE_ENV = "VGSALES_STACK_FILE"

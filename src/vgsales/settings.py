@@ -32,6 +32,8 @@ TARGETS = ("local", "aws")
 # The one tag that identifies a stack, with its name_prefix as the value, on every resource the project creates
 # (terraform/main.tf puts it on the long-lived ones, the pipeline on the rest). Discovery trusts nothing else.
 STACK_TAG = "vgsales:stack"
+# The project folder of a notebook or a `vgsales` command run elsewhere (cli/ and notebook.py read it).
+PROJECT_DIR_ENV = "VGSALES_PROJECT_DIR"
 # Words a boolean setting accepts, from invoke.yaml, a -f file or an INVOKE_WORKSHOP_* variable alike.
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")

@@ -71,6 +71,17 @@ def test_the_pipeline_and_settings_take_the_rules_from_the_algorithm_package():
     assert {"vgsales.settings", "vgsales.pipeline.train", "vgsales.emulator.training"} <= importers_of("vgsales.algorithm")
 
 
+def test_nothing_imports_the_command_line_layer():
+    """cli/ is the edge where invoke meets the package: it imports the library, never the other way round (the
+    library printed through cli.console, while cli imported infra: a package cycle)."""
+    outside = {name for name in importers_of("vgsales.cli") if not name.startswith("vgsales.cli")}
+    assert outside == set()
+
+
+def test_the_output_layer_imports_nothing_of_the_package():
+    assert IMPORTS["vgsales.output"] == set()
+
+
 def test_no_code_outside_the_target_package_asks_which_target_it_is_on():
     """`settings.target == ...` (or !=, or `in`) belongs in target/ only; elsewhere a property of Target says it."""
     offenders = []

@@ -18,7 +18,7 @@ from rich.console import Console
 from sagemaker.core.resources import Endpoint, TrainingJob, TransformJob
 from sagemaker.core.shapes import TransformResources
 
-from vgsales.cli import console as vgsales_console
+from vgsales import output as vgsales_console
 
 
 def _gone(self, *args, **kwargs):
@@ -59,7 +59,7 @@ def test_canary_sagemaker_core_draws_its_wait_panel_on_richs_global_console(term
     waiter()
     assert "Wait Log Panel" in terminal.getvalue(), (
         "sagemaker-core no longer draws its wait panel on rich's global console: see whether "
-        "vgsales.cli.console.library_displays_off is still needed, or where the panel is drawn now"
+        "vgsales.output.library_displays_off is still needed, or where the panel is drawn now"
     )
 
 

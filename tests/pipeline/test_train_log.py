@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from vgsales.cli import console as vgsales_console
+from vgsales import output as vgsales_console
 from vgsales.pipeline import train
 
 

@@ -115,7 +115,7 @@ def test_the_ranges_line_names_each_range_sorted_with_its_bounds_or_values():
 
 def test_the_ranges_line_prints_a_categorical_range_whole():
     """rich reads "[binary:logistic, reg:logistic]" as a style tag and drops it unless markup is off."""
-    from vgsales.cli.console import console
+    from vgsales.output import console
 
     ranges = [ParameterRange("objective", "Categorical", values=("binary:logistic", "reg:logistic"))]
     with console.capture() as captured:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vgsales.cli.console import console
+from vgsales.output import console
 from vgsales.errors import WorkshopError
 from vgsales.infra import stack
 

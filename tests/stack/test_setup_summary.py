@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from vgsales import target
-from vgsales.cli.console import console
+from vgsales.output import console
 from vgsales.infra import stack
 from vgsales.records import StackRecord
 

@@ -23,10 +23,7 @@ from invoke.exceptions import ParseError
 from invoke.parser import Parser
 
 from ..errors import Interrupted, WorkshopError
-from ..settings import Settings, workshop_of
-
-# The project folder of a notebook or a `vgsales` command run elsewhere; vgsales.notebook reads the same variable.
-PROJECT_DIR_ENV = "VGSALES_PROJECT_DIR"
+from ..settings import PROJECT_DIR_ENV, Settings, workshop_of
 
 
 def _project_dir() -> Path:
@@ -256,7 +253,7 @@ def next_step(c, tasks: str, why: str) -> None:
     if not ends_invocation():
         return
     from .. import target
-    from .console import console
+    from ..output import console
 
     console.print(f"Next: {target.of(settings_of(c)).command(tasks)}  ({why})")
 

@@ -6,7 +6,7 @@ _authenticate_and_authorize_action), so four 200 MiB bodies with a made-up `Cred
 1.4 GiB before the 403 (issue 26). Here, from the request head alone:
 
 - a request signed with a key this emulator never issued (or whose session is gone), or not signed at all while
-  it carries a body, is refused as moto would refuse it later (same classes, same wording);
+  it carries a body, is refused as moto would refuse it later (the same codes and wording);
 - a body larger than its operation takes is refused by its Content-Length: 6 MiB for InvokeEndpoint (SageMaker's
   documented payload limit, answered as hosting.py answers it), 5 GiB for an S3 PUT of an object or a part
   (S3's single-PUT limit, EntityTooLarge), and MAX_OTHER_BODY_BYTES for every other call (the emulator's own
@@ -16,8 +16,8 @@ _authenticate_and_authorize_action), so four 200 MiB bodies with a made-up `Cred
 
 A refusal of a request without an issued key closes the connection (Connection: close), so its unread body never
 enters the emulator. A request by an issued key that is too large, up to MAX_DRAIN_BYTES, is read to its end and
-thrown away, in 64 KiB pieces, so that its client sees the answer. The signature itself is checked after the body is read, by moto,
-bounded by the limits above; only a holder of the issued key ID gets that far.
+thrown away as it arrives (listener.py), so that its client sees the answer. The signature itself is checked after
+the body is read, by moto, bounded by the limits above; only a holder of the issued key ID gets that far.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Answer:
     response: Response
     drain: bool
 
+
 INVOCATION_BODY_BYTES = 6 * 1024 * 1024  # SageMaker Runtime's InvokeEndpoint payload limit
 S3_PUT_BODY_BYTES = 5 * 1024**3  # S3: "Upload an object in a single operation ... up to 5 GB"; a part as well
 MAX_OTHER_BODY_BYTES = 64 * 1024 * 1024
@@ -62,6 +63,8 @@ _JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
 
 @dataclass(frozen=True)
 class Refusal(Exception):
+    """Why a request is refused from its head: the status, the service's error code and message."""
+
     status: int
     code: str
     message: str

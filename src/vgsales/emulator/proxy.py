@@ -112,7 +112,11 @@ class TunnelProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            user = peer_uid(client.getsockname(), client.getpeername())
+            try:
+                user = peer_uid(client.getsockname(), client.getpeername())
+            except OSError:  # the client has already gone
+                client.close()
+                continue
             with self._lock:
                 admitted = self._per_user[user] < TUNNELS_PER_USER and self._tunnels.acquire(blocking=False)
                 if admitted:

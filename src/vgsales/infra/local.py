@@ -8,7 +8,7 @@ import shlex
 import boto3
 
 from .. import target
-from ..cli.console import console
+from ..output import console
 from ..errors import WorkshopError
 from ..records import StackRecord
 from ..settings import Settings

@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .. import discovery, target
-from ..cli.console import console, step
+from ..output import console, step
 from ..errors import Interrupted, WorkshopError
 from ..records import TARGET_RECORDS, StackRecord
 from ..settings import Settings

@@ -20,7 +20,7 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from ..cli.console import library_displays_off, step
+from ..output import library_displays_off, step
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
 from ..records import StackRecord, TrainingRecord, run_name

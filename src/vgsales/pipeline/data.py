@@ -12,7 +12,7 @@ import boto3
 from rich.table import Table
 
 from .. import dataset, features, target
-from ..cli.console import console, step
+from ..output import console, step
 from ..records import DataRecord, StackRecord
 from ..settings import Settings
 from ..state import RunState

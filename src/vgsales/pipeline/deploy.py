@@ -17,7 +17,7 @@ from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, Produc
 from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
-from ..cli.console import console, library_displays_off, step
+from ..output import console, library_displays_off, step
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord

@@ -9,7 +9,7 @@ import boto3
 
 from .. import target
 from ..errors import Interrupted
-from ..cli.console import console
+from ..output import console
 from ..evaluation.metrics import evaluate_run, render_confusion_matrix, render_table
 from ..evaluation.report import ModelOrigin
 from ..evaluation.scoring import progress_bar

@@ -29,7 +29,7 @@ from sagemaker.core.utils.exceptions import FailedStatusError
 
 from .. import target
 from ..algorithm.hyperparameters import validate_hyperparameters
-from ..cli.console import console, library_displays_off
+from ..output import console, library_displays_off
 from ..discovery import sdk_tags
 from ..errors import Interrupted, WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, run_name

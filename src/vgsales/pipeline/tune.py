@@ -30,7 +30,7 @@ from sagemaker.core.shapes import (
 
 from .. import target
 from ..algorithm.tuning import ParameterRange, grid_size
-from ..cli.console import console
+from ..output import console
 from ..discovery import sdk_tags
 from ..errors import Interrupted, WorkshopError
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, TuningRecord, tuning_job_name

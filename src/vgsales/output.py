@@ -1,4 +1,8 @@
-"""The one rich console every task prints through, and a spinner with elapsed time for long steps."""
+"""The one rich console every task prints through, and a spinner with elapsed time for long steps.
+
+The output layer of the whole library (pipeline, infra, notebook discovery, the command line): it imports nothing
+of the package, so every layer may use it without importing upward.
+"""
 
 from __future__ import annotations
 
