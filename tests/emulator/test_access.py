@@ -218,3 +218,63 @@ def test_sagemaker_acts_on_the_parameters_it_authorised(emulator, aws_env, smugg
     assert created["ExecutionRoleArn"] == caller["Arn"], "the job would act as the role named in the URL"
     names = [model["ModelName"] for model in boto3.client("sagemaker").list_models()["Models"]]
     assert f"vgsales-other-{suffix}" not in names
+
+
+@pytest.mark.parametrize("where", ["url", "body"])
+def test_iam_acts_on_the_parameter_it_authorised(emulator, aws_env, where):
+    """IAM speaks the query protocol, whose parameters may come in the URL or the form body: a signed GetRole for the
+    caller's own role with another RoleName added in the other place is authorised and answered on one and the
+    same value, so it never returns a role the caller may not read."""
+    import uuid
+
+    iam = boto3.client("iam")
+    suffix = uuid.uuid4().hex[:8]
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    caller = iam.create_role(RoleName=f"reader-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    secret = iam.create_role(RoleName=f"secret-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="self", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": caller["Arn"]}]}))
+    as_caller = _as_session_of(caller["Arn"], "iam")
+
+    def smuggle(request, **_):
+        if where == "url":
+            request.url += ("&" if "?" in request.url else "?") + f"RoleName={secret['RoleName']}"
+        else:  # botocore holds the query protocol's form as a dict until it sends it
+            from urllib.parse import urlencode
+
+            request.data = urlencode([*dict(request.data).items(), ("RoleName", secret["RoleName"])])
+
+    as_caller.meta.events.register("before-sign.iam.GetRole", smuggle)
+    try:
+        answered = as_caller.get_role(RoleName=caller["RoleName"])["Role"]["RoleName"]
+    except ClientError as refused:  # moto signs a form body as it re-encodes it: a repeated field does not match
+        assert refused.response["Error"]["Code"] in ("AccessDenied", "SignatureDoesNotMatch")
+    else:
+        assert answered == caller["RoleName"], "the answer named a role the caller may not read"
+
+
+def test_sts_assumes_only_the_role_it_authorised(emulator, aws_env):
+    """A session allowed to assume one role, signing AssumeRole for it with a second RoleArn added to the URL,
+    gets that role or a refusal, never the second one (moto's check read the first RoleArn, its handler the other)."""
+    import uuid
+
+    iam = boto3.client("iam")
+    suffix = uuid.uuid4().hex[:8]
+    services = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    account = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    caller = iam.create_role(RoleName=f"assumer-{suffix}", AssumeRolePolicyDocument=json.dumps(services))["Role"]
+    allowed = iam.create_role(RoleName=f"allowed-{suffix}", AssumeRolePolicyDocument=json.dumps(account))["Role"]
+    powerful = iam.create_role(RoleName=f"powerful-{suffix}", AssumeRolePolicyDocument=json.dumps(account))["Role"]
+    iam.put_role_policy(RoleName=caller["RoleName"], PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": allowed["Arn"]}]}))
+    sts = _as_session_of(caller["Arn"], "sts")
+    sts.meta.events.register(
+        "before-sign.sts.AssumeRole",
+        lambda request, **_: setattr(request, "url", request.url + ("&" if "?" in request.url else "?") + f"RoleArn={powerful['Arn']}"),
+    )
+    try:
+        assumed = sts.assume_role(RoleArn=allowed["Arn"], RoleSessionName="second")["AssumedRoleUser"]["Arn"]
+    except ClientError as refused:
+        assert refused.response["Error"]["Code"] == "AccessDenied"
+    else:
+        assert f":assumed-role/allowed-{suffix}/" in assumed, f"assumed {assumed}"

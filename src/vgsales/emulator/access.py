@@ -325,10 +325,8 @@ def sagemaker_resource(self: SageMakerResponse) -> str:
 
 def iam_resource(self: IamResponse) -> str | None:
     """The principal that SimulatePrincipalPolicy simulates; None: moto's own (the role of RoleName)."""
-    source = self.data.get("PolicySourceArn")
-    if source:
-        return str(source[0] if isinstance(source, list) else source)
-    return None
+    source = self._get_param("PolicySourceArn")  # the value compat/iam.py simulates, not the query's first
+    return str(source) if source else None
 
 
 def sagemaker_runtime_resource(self: SageMakerRuntimeResponse) -> str:

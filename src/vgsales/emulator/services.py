@@ -36,6 +36,8 @@ from moto.logs.responses import LogsResponse
 from moto.s3 import urls as s3_urls
 from moto.s3.models import s3_backends
 from moto.s3.responses import S3Response
+from moto.sts import urls as sts_urls
+from moto.sts.responses import TokenResponse
 from moto.sagemaker import urls as sagemaker_urls
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
@@ -61,7 +63,23 @@ class IamService(IamResponse):
         return iam.simulate_principal_policy(self)
 
     def _determine_resource(self) -> str:
-        return access.iam_resource(self) or super()._determine_resource()
+        # Authorised on the RoleName its handler acts on (_get_param): moto's reads the first RoleName of the query
+        # string and form body, its handlers the parsed parameter, so a GetRole (or PutRolePolicy) signed for the
+        # caller's own role with a second RoleName acted on the second, unchecked.
+        simulated = access.iam_resource(self)
+        if simulated:
+            return simulated
+        role_name = self._get_param("RoleName")
+        return self._resolve_resource_arn(str(role_name)) if role_name else "*"
+
+
+class StsService(TokenResponse):
+    """STS, authorised on the role that AssumeRole hands out: moto's check reads the first RoleArn of the query
+    string, its handler the parsed parameter, so a second RoleArn was assumed without its check."""
+
+    def _determine_resource(self) -> str:
+        role_arn = self._get_param("RoleArn") if self._get_action() == "AssumeRole" else None
+        return str(role_arn) if role_arn else "*"
 
 
 class LogsService(LogsResponse):
@@ -129,6 +147,7 @@ SEAMS = (
     Seam("sagemaker-runtime", runtime_urls, SageMakerRuntimeResponse, RuntimeService),
     Seam("s3", s3_urls, S3Response, S3Service, s3_backends, S3Backend),
     Seam("iam", iam_urls, IamResponse, IamService),
+    Seam("sts", sts_urls, TokenResponse, StsService),
     Seam("logs", logs_urls, LogsResponse, LogsService),
 )
 SHARED: tuple[tuple[str, Callable[[], None]], ...] = (("access control (access.py)", access.install),)
