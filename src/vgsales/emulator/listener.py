@@ -75,6 +75,9 @@ class Listener:
             self._bridge,
             http=functools.partial(_Protocol, peers=peers),  # type: ignore[arg-type]
             lifespan="off",
+            # Not uvloop, even when installed: its TLS transport, once closed, reads on until the client's
+            # close_notify, so a refused 200 MiB body was read whole (benchmarks/hostile_clients.py: +125 MiB).
+            loop="asyncio",
             log_config=None,
             access_log=False,
             server_header=False,
