@@ -34,6 +34,20 @@ NEIGHBOURS = {
 OURS = "vgsales-0101-000003"
 
 
+def create_training_job(client, name: str, bucket: str, rounds: str, tags: list[dict[str, str]] | None = None) -> None:
+    """A training job on the libsvm rows under s3://<bucket>/data/, as ROLE."""
+    client.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE, Tags=tags or [],
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        HyperParameters={"num_round": rounds, "objective": "binary:logistic"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )  # fmt: skip
+
+
 def create_tuning_job(client, name: str, tags: list[dict[str, str]], bucket: str) -> None:
     """One that runs until it is stopped: its training jobs have a practically endless num_round."""
     channel = lambda channel_name: {  # noqa: E731
@@ -126,16 +140,7 @@ def test_teardown_stops_only_the_stacks_transform_jobs(local):
         rows = b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n"
         s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=rows)
         s3.put_object(Bucket=bucket, Key="big/rows.libsvm", Body=rows * 100_000)  # long enough to be stopped
-        client.create_training_job(
-            TrainingJobName="vgsales-boundary-model", RoleArn=ROLE,
-            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            HyperParameters={"num_round": "2", "objective": "binary:logistic"},
-            InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
-            OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            StoppingCondition={"MaxRuntimeInSeconds": 600},
-        )  # fmt: skip
+        create_training_job(client, "vgsales-boundary-model", bucket, rounds="2")
         # A training job that outlasts QUICK_JOB_SECONDS (a busy machine) goes on in the background, and a transform
         # job started before its model exists fails at once: there would be nothing running left to stop.
         completed(client, "vgsales-boundary-model")
@@ -174,16 +179,7 @@ def test_a_finished_training_job_is_history_and_only_a_running_one_is_the_stacks
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
         for name, rounds in (("vgsales-finished", "2"), ("vgsales-running", "100000000")):
-            client.create_training_job(
-                TrainingJobName=name, RoleArn=ROLE, Tags=discovery.stack_tags(settings),
-                AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-                HyperParameters={"num_round": rounds, "objective": "binary:logistic"},
-                InputDataConfig=[{"ChannelName": "train", "ContentType": "text/libsvm", "DataSource": {"S3DataSource": {
-                    "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
-                OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-                ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-                StoppingCondition={"MaxRuntimeInSeconds": 600},
-            )  # fmt: skip
+            create_training_job(client, name, bucket, rounds=rounds, tags=discovery.stack_tags(settings))
         completed(client, "vgsales-finished")
 
         assert [str(r) for r in discovery.find(settings, ("training-job",))] == ["training-job vgsales-running"]

@@ -61,7 +61,7 @@ ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Acti
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 
 # Services whose errors botocore reads as JSON ({"__type": ..., "message": ...}); the rest answer XML.
-_JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
+JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
 
 # SageMaker's request parameters that name the resource an action is authorised on, in the order AWS's
 # reference lists the resource types for actions with several (CreateTransformJob: the job, then its model).
@@ -180,7 +180,7 @@ def _authenticate_and_authorize_action(
     except HTTPException as error:
         # moto renders InvalidClientTokenId and SignatureDoesNotMatch as XML whatever the service; botocore
         # then reports SageMaker's and Logs' errors as a bare "403".
-        if self.service_name in _JSON_SERVICES and not isinstance(error, JsonRESTError) and hasattr(error, "to_json"):
+        if self.service_name in JSON_SERVICES and not isinstance(error, JsonRESTError) and hasattr(error, "to_json"):
             raise error.to_json() from None
         raise
 
@@ -289,7 +289,7 @@ def _raise_access_denied_for(
         else f"because no identity-based policy allows the {self._action} action"
     )
     detail = f"{self._action} on resource: {resource} {reason}"
-    if self._service in _JSON_SERVICES:
+    if self._service in JSON_SERVICES:
         raise JsonRESTError("AccessDeniedException", f"User: {self._access_key.arn} is not authorized to perform: {detail}")
     raise AccessDeniedError(user_arn=self._access_key.arn, action=detail)
 
@@ -300,7 +300,7 @@ UNSIGNED_MESSAGE = "Missing Authentication Token: the request is not signed with
 def _unsigned(service: str) -> Exception:
     """AWS answers an unsigned request with 403 MissingAuthenticationToken."""
     message = UNSIGNED_MESSAGE
-    if service in _JSON_SERVICES:
+    if service in JSON_SERVICES:
         error = JsonRESTError("MissingAuthenticationTokenException", message)
     else:
         error = InvalidClientTokenIdError()

@@ -35,7 +35,7 @@ from moto.iam import access_control
 from moto.iam import models as iam_models
 from moto.utilities.utils import get_partition
 
-from . import access
+from . import access, hosting
 from .shapes import Environ
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -56,9 +56,8 @@ MAX_OTHER_BODY_BYTES = 64 * 1024 * 1024
 
 # "AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, SignedHeaders=..., Signature=..."
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
-_INVOCATION_PATH = re.compile(r"^/endpoints/[^/]+/invocations$")
-# How each service words its errors: AWS's JSON protocol, S3's REST-XML, or the query protocol (IAM, STS).
-_JSON_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "logs"})
+# How each service words its errors: AWS's JSON protocol (access.JSON_SERVICES), S3's REST-XML, or the query
+# protocol (IAM, STS).
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def _unknown_key(service: str, reason: str) -> Refusal:
         return Refusal(400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     if service == "s3":
         return Refusal(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    if service in _JSON_SERVICES:  # with a 400, as SageMaker answers it (aws/amazon-sagemaker-operator-for-k8s#99)
+    if service in access.JSON_SERVICES:  # with a 400, as SageMaker answers it (aws/amazon-sagemaker-operator-for-k8s#99)
         return Refusal(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
     return Refusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 
@@ -146,7 +145,7 @@ def _require_issued_key(access_key_id: str, region: str, service: str, token: st
 
 def _require_size(environ: Environ, service: str, size: int) -> None:
     path = environ.get("PATH_INFO", "")
-    if service == "sagemaker" and _INVOCATION_PATH.match(path):
+    if service == "sagemaker" and hosting.INVOCATION_PATH.match(path):
         if size > INVOCATION_BODY_BYTES:  # worded as hosting.invoke words it
             raise Refusal(413, "ValidationError", f"Request {uuid.uuid4()} has oversize body.", drain=True)
     elif service == "s3" and environ.get("REQUEST_METHOD") == "PUT":
@@ -158,7 +157,7 @@ def _require_size(environ: Environ, service: str, size: int) -> None:
 
 def _render(refused: Refusal, service: str) -> Response:
     request_id = str(uuid.uuid4())
-    if service in _JSON_SERVICES:
+    if service in access.JSON_SERVICES:
         content = json.dumps({"__type": refused.code, "message": refused.message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", refused.code)]
     elif service == "s3":

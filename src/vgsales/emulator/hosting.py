@@ -224,7 +224,7 @@ def invoke(
 
 # --- a shortcut past moto's request pipeline ---------------------------------------------------------------
 
-_INVOCATION_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+INVOCATION_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 # SigV4: "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/sagemaker/aws4_request, ..."
 _SAGEMAKER_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/sagemaker/aws4_request")
 
@@ -238,7 +238,7 @@ def serve_invocations(app: WsgiApp) -> WsgiApp:
     """
 
     def middleware(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path = _INVOCATION_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
+        path = INVOCATION_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
         credential = _SAGEMAKER_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")) if path else None
         length = environ.get("CONTENT_LENGTH")
         if not credential or not length or environ.get("HTTP_CONTENT_ENCODING"):
