@@ -17,7 +17,7 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from vgsales.cli import check_config_files, later_stage_imports, next_step, register_tasks, settings_of, user_errors
+from vgsales.cli import check_config_files, context_of, later_stage_imports, next_step, register_tasks, user_errors
 from vgsales.settings import FILE_ONLY as SETTINGS_FILE_ONLY, variable_of
 
 # At exit, the interpreter's last garbage collection walks every object of boto3, pandas and the SageMaker SDK:
@@ -70,7 +70,7 @@ def setup(c):
     from vgsales.infra import stack
 
     # When later stages follow in this same invocation, their imports happen while Terraform applies.
-    stack.setup(settings_of(c), while_applying=later_stage_imports())
+    stack.setup(context_of(c), while_applying=later_stage_imports())
     next_step(c, "train", "prepares the data, then trains; after it, `deploy` and `evaluate`")
 
 
@@ -82,7 +82,7 @@ def teardown(c, keep_emulator=False):
     """Remove everything the stack owns: endpoints, models, Terraform resources, the emulator. Safe to re-run."""
     from vgsales.infra import stack
 
-    stack.teardown(settings_of(c), keep_emulator=keep_emulator)
+    stack.teardown(context_of(c), keep_emulator=keep_emulator)
     next_step(c, "setup", "to start again; `status` shows that nothing is left")
 
 
@@ -93,12 +93,12 @@ def status(c, json_=False):
     """List what exists for the stack on the target, and what costs money while it runs."""
     from vgsales.infra import stack
 
-    settings = settings_of(c)
-    lines = stack.status(settings)
+    ctx = context_of(c)
+    lines = stack.status(ctx)
     if json_:
         print(json.dumps(stack.status_json(lines), indent=2))
         return
-    stack.print_status(lines, settings)
+    stack.print_status(lines, ctx)
     if lines:
         next_step(c, "teardown", "removes all of it")
     else:
@@ -112,7 +112,7 @@ def data(c):
     """Download and verify the dataset, preprocess it as the workshop did, upload train/validation to S3."""
     from vgsales.pipeline import data as stage
 
-    stage.run(settings_of(c))
+    stage.run(context_of(c))
     next_step(c, "train", "trains on the uploaded train and validation splits")
 
 
@@ -126,9 +126,9 @@ def train(c):
     """Train SageMaker's built-in XGBoost on the uploaded data, streaming the training log."""
     from vgsales.pipeline import train as stage
 
-    settings = settings_of(c)
-    stage.run(settings)
-    _next_after_training(c, settings, "the model")
+    ctx = context_of(c)
+    stage.run(ctx)
+    _next_after_training(c, ctx.settings, "the model")
 
 
 @task(pre=[data])
@@ -141,9 +141,9 @@ def tune(c):
     """Tune the hyperparameters on the validation split (a tuning job of real training jobs); deploy serves the best."""
     from vgsales.pipeline import tune as stage
 
-    settings = settings_of(c)
-    stage.run(settings)
-    _next_after_training(c, settings, "the best job's model")
+    ctx = context_of(c)
+    stage.run(ctx)
+    _next_after_training(c, ctx.settings, "the best job's model")
 
 
 def _next_after_training(c, settings, model: str) -> None:
@@ -161,7 +161,7 @@ def deploy(c):
     """Deploy the trained model to an endpoint (or update it to a new model) and wait until it serves."""
     from vgsales.pipeline import deploy as stage
 
-    stage.run(settings_of(c))
+    stage.run(context_of(c))
     next_step(c, "evaluate", "scores the held-out test split on the endpoint")
 
 
@@ -173,7 +173,7 @@ def evaluate(c):
     """Score the held-out test split (on the endpoint, or via a batch transform job) and report the metrics."""
     from vgsales.pipeline import evaluate as stage
 
-    stage.run(settings_of(c))
+    stage.run(context_of(c))
     next_step(c, "teardown", "removes the stack and any endpoint when you are done; endpoints bill by the hour on AWS")
 
 
@@ -184,7 +184,7 @@ def emulator_start(c):
     """Start the local AWS emulator in the background (setup does this for you)."""
     from vgsales.infra import local
 
-    local.start(settings_of(c))
+    local.start(context_of(c))
     next_step(c, "setup", "creates the stack in it")
 
 
@@ -195,7 +195,7 @@ def emulator_stop(c):
     """Stop the local AWS emulator; everything in it is gone (it keeps state in memory)."""
     from vgsales.infra import local
 
-    local.stop(settings_of(c))
+    local.stop(context_of(c))
     next_step(c, "setup", "starts it again with a new stack")
 
 
@@ -206,7 +206,7 @@ def emulator_status(c):
     """Say whether the local AWS emulator runs, where, and since when."""
     from vgsales.infra import local
 
-    local.status(settings_of(c))
+    local.status(context_of(c))
 
 
 @task(
@@ -222,7 +222,7 @@ def emulator_env(c, json_=False, admin=False):
     """Print the environment that points any AWS client at the emulator: eval "$(invoke emulator.env)"."""
     from vgsales.infra import local
 
-    variables, unset = local.client_environment(settings_of(c), admin=admin)
+    variables, unset = local.client_environment(context_of(c), admin=admin)
     print(json.dumps({"set": variables, "unset": unset}, indent=2) if json_ else local.shell_lines(variables, unset))
 
 

@@ -104,14 +104,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    import boto3
     import xgboost
     from sagemaker.core import image_uris
 
-    from vgsales import target
     from vgsales.algorithm import serving as xgboost_serving
+    from vgsales.context import Context
     from vgsales.emulator import daemon
-    from vgsales.target import local as local_target
+    from vgsales.targets import local as local_target
 
     warnings.filterwarnings("ignore", message=".*Unknown file format")  # the container names its model file so
 
@@ -124,54 +123,53 @@ def main() -> None:
         daemon.start(local_target.emulator_dir(chosen))
         console.print(f"emulator start: {time.perf_counter() - started:.2f} s")
         try:
-            with target.activate(chosen):
-                s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
-                runtime = boto3.client("sagemaker-runtime")
-                s3.create_bucket(Bucket=BUCKET)
-                create_job_role(boto3.client("iam"), ROLE.rpartition("/")[2], BUCKET)
-                for channel in ("train", "validation"):
-                    s3.upload_file(str(data_dir / f"{channel}.libsvm"), BUCKET, f"{channel}/{channel}.libsvm")
-                image = image_uris.retrieve("xgboost", chosen.region, chosen.training.image_version)
+            aws = Context.of(chosen).aws
+            s3, sagemaker, runtime = aws.client("s3"), aws.client("sagemaker"), aws.client("sagemaker-runtime")
+            s3.create_bucket(Bucket=BUCKET)
+            create_job_role(aws.client("iam"), ROLE.rpartition("/")[2], BUCKET)
+            for channel in ("train", "validation"):
+                s3.upload_file(str(data_dir / f"{channel}.libsvm"), BUCKET, f"{channel}/{channel}.libsvm")
+            image = image_uris.retrieve("xgboost", chosen.region, chosen.training.image_version)
 
-                # Alternate the two, so that load from elsewhere on the machine hits both alike.
-                local, emulated, artifact = [], [], ""
-                for index in range(args.jobs):
-                    local.append(in_process_training(data_dir, hyperparameters))
-                    elapsed, artifact = emulated_training(sagemaker, image, hyperparameters, index)
-                    emulated.append(elapsed)
+            # Alternate the two, so that load from elsewhere on the machine hits both alike.
+            local, emulated, artifact = [], [], ""
+            for index in range(args.jobs):
+                local.append(in_process_training(data_dir, hyperparameters))
+                elapsed, artifact = emulated_training(sagemaker, image, hyperparameters, index)
+                emulated.append(elapsed)
 
-                sagemaker.create_model(ModelName="vgsales-bench", PrimaryContainer={"Image": image, "ModelDataUrl": artifact},
-                                       ExecutionRoleArn=ROLE)
-                sagemaker.create_endpoint_config(EndpointConfigName="vgsales-bench", ProductionVariants=[{
-                    "VariantName": "AllTraffic", "ModelName": "vgsales-bench", "InitialInstanceCount": 1,
-                    "InstanceType": "ml.m5.large"}])
-                sagemaker.create_endpoint(EndpointName="vgsales-bench", EndpointConfigName="vgsales-bench")
-                sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="vgsales-bench",
-                                                                 WaiterConfig={"Delay": 1})
-                bodies = payloads(data_dir / "test.libsvm")
-                remote = []
-                for index in range(args.requests):
-                    body = bodies[index % len(bodies)]
-                    started = time.perf_counter()
-                    runtime.invoke_endpoint(EndpointName="vgsales-bench", ContentType="text/x-libsvm", Body=body)["Body"].read()
-                    remote.append(time.perf_counter() - started)
+            sagemaker.create_model(ModelName="vgsales-bench", PrimaryContainer={"Image": image, "ModelDataUrl": artifact},
+                                   ExecutionRoleArn=ROLE)
+            sagemaker.create_endpoint_config(EndpointConfigName="vgsales-bench", ProductionVariants=[{
+                "VariantName": "AllTraffic", "ModelName": "vgsales-bench", "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large"}])
+            sagemaker.create_endpoint(EndpointName="vgsales-bench", EndpointConfigName="vgsales-bench")
+            sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="vgsales-bench",
+                                                             WaiterConfig={"Delay": 1})
+            bodies = payloads(data_dir / "test.libsvm")
+            remote = []
+            for index in range(args.requests):
+                body = bodies[index % len(bodies)]
+                started = time.perf_counter()
+                runtime.invoke_endpoint(EndpointName="vgsales-bench", ContentType="text/x-libsvm", Body=body)["Body"].read()
+                remote.append(time.perf_counter() - started)
 
-                bucket, key = artifact.removeprefix("s3://").split("/", 1)
-                archive = workdir / "model.tar.gz"
-                s3.download_file(bucket, key, str(archive))
-                with tarfile.open(archive) as tar:
-                    tar.extract("xgboost-model", workdir, filter="data")
-                booster = xgboost.Booster()
-                booster.load_model(str(workdir / "xgboost-model"))
-                matrices = [xgboost.DMatrix(_dense(body, booster.num_features())) for body in bodies]
-                predict, serve = [], []
-                for index in range(args.requests):
-                    started = time.perf_counter()
-                    booster.predict(matrices[index % len(matrices)])
-                    predict.append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    xgboost_serving.predict(booster, booster.num_features(), bodies[index % len(bodies)], "text/x-libsvm", None)
-                    serve.append(time.perf_counter() - started)
+            bucket, key = artifact.removeprefix("s3://").split("/", 1)
+            archive = workdir / "model.tar.gz"
+            s3.download_file(bucket, key, str(archive))
+            with tarfile.open(archive) as tar:
+                tar.extract("xgboost-model", workdir, filter="data")
+            booster = xgboost.Booster()
+            booster.load_model(str(workdir / "xgboost-model"))
+            matrices = [xgboost.DMatrix(_dense(body, booster.num_features())) for body in bodies]
+            predict, serve = [], []
+            for index in range(args.requests):
+                started = time.perf_counter()
+                booster.predict(matrices[index % len(matrices)])
+                predict.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                xgboost_serving.predict(booster, booster.num_features(), bodies[index % len(bodies)], "text/x-libsvm", None)
+                serve.append(time.perf_counter() - started)
         finally:
             daemon.stop(local_target.emulator_dir(chosen))
 

@@ -123,30 +123,25 @@ def payloads_of(test_split: Path, rows: int) -> list[bytes]:
     return ["\n".join((lines * 2)[start : start + rows]).encode() for start in range(0, len(lines), rows)]
 
 
-def bring_up(chosen) -> None:
+def bring_up(ctx) -> None:
     from vgsales.infra import stack
     from vgsales.pipeline import data, deploy, train
 
-    stack.setup(chosen)
-    data.run(chosen)
-    train.run(chosen)
-    deploy.run(chosen)
+    stack.setup(ctx)
+    data.run(ctx)
+    train.run(ctx)
+    deploy.run(ctx)
 
 
-def serving(chosen) -> bool:
-    from vgsales import target
+def serving(ctx) -> bool:
     from vgsales.records import DataRecord, EndpointRecord
-    from vgsales.state import RunState
 
-    if not RunState(chosen).has(EndpointRecord) or not RunState(chosen).has(DataRecord):
+    if not ctx.state.has(EndpointRecord) or not ctx.state.has(DataRecord):
         return False
     try:
-        with target.activate(chosen):
-            import boto3
-
-            name = RunState(chosen).read(EndpointRecord).endpoint_name
-            status = boto3.client("sagemaker", region_name=chosen.region).describe_endpoint(EndpointName=name)
-            return status["EndpointStatus"] == "InService"
+        name = ctx.state.read(EndpointRecord).endpoint_name
+        status = ctx.aws.client("sagemaker").describe_endpoint(EndpointName=name)
+        return status["EndpointStatus"] == "InService"
     except Exception:
         return False
 
@@ -162,28 +157,30 @@ def main() -> None:
                         help="direct: to the emulator's URL; proxy: to the AWS hostname, through the emulator's proxy")
     args = parser.parse_args()
 
-    from vgsales import target
+    from vgsales.context import Context
     from vgsales.emulator import daemon
     from vgsales.infra import stack
     from vgsales.records import DataRecord, EndpointRecord
-    from vgsales.state import RunState
-    from vgsales.target import local as local_target
+    from vgsales.targets import local as local_target
 
     temporary = args.state_dir is None
     state_dir = Path(tempfile.mkdtemp(prefix="vgsales-load-")) if temporary else args.state_dir.resolve()
     chosen = settings(state_dir)
-    reused = not temporary and serving(chosen)
+    ctx = Context.of(chosen)
+    reused = not temporary and serving(ctx)
     try:
         if not reused:
             with console.status("Bringing up a local stack: setup, data, train, deploy"):
                 started = time.monotonic()
-                bring_up(chosen)
+                bring_up(ctx)
             console.print(f"Stack up in {time.monotonic() - started:.1f} s ({state_dir})")
-        state = RunState(chosen)
+        state = ctx.state
         endpoint = state.read(EndpointRecord).endpoint_name
         payloads = payloads_of(Path(state.read(DataRecord).test_split), args.rows)
         emulator = daemon.status(local_target.emulator_dir(chosen))
-        env = target.client_environment(chosen)
+        # Each client is a process of its own that reads the emulator's client environment (its URL, CA, key,
+        # region and HTTPS proxy), as any AWS client in a shell pointed at it does.
+        env = emulator.client_env(chosen.region)
         if args.via == "proxy":  # the client then builds runtime.sagemaker.<region>.amazonaws.com itself
             env = {name: value for name, value in env.items() if name != "AWS_ENDPOINT_URL"}
 
@@ -203,7 +200,7 @@ def main() -> None:
     finally:
         if not reused:
             with console.status("Tearing the stack down"):
-                stack.teardown(chosen)
+                stack.teardown(ctx)
             if temporary:
                 shutil.rmtree(state_dir, ignore_errors=True)
 

@@ -46,6 +46,7 @@ def terraform_seconds(output: str) -> float:
 
 def hand_run_terraform() -> tuple[float, float]:
     """(init + apply, destroy) seconds of Terraform run by hand on the project's root, against an emulator."""
+    from vgsales.context import Context
     from vgsales.emulator import daemon
     from vgsales.infra import bundle, stack
     from vgsales.infra.terraform import ROOT_MODULE
@@ -55,7 +56,7 @@ def hand_run_terraform() -> tuple[float, float]:
         chosen = settings(Path(scratch) / "state")
         bundle.build_bundle(stack.bundle_dir(chosen))
         variables = Path(scratch) / "bench.tfvars.json"
-        variables.write_text(json.dumps(stack.terraform_variables(chosen)))
+        variables.write_text(json.dumps(stack.terraform_variables(Context.of(chosen))))
         info = daemon.start(Path(scratch) / "emulator")
         try:
             env = {
@@ -122,26 +123,21 @@ sagemaker.delete_model(ModelName=name)
 def minimal_client(state_dir: str) -> float:
     """The same work as `invoke train deploy evaluate` with the least a SageMaker client must do: a fresh
     Python process, boto3, the same training job, an endpoint, the test split in 100-row requests."""
-    from vgsales import target
+    from vgsales.context import Context
     from vgsales.records import DataRecord, TrainingRecord
-    from vgsales.state import RunState
 
-    chosen = settings(Path(state_dir))
-    state = RunState(chosen)
-    trained, data = state.read(TrainingRecord), state.read(DataRecord)
-    with target.activate(chosen) as env:
-        import boto3
-
-        described = boto3.client("sagemaker", region_name=chosen.region).describe_training_job(
-            TrainingJobName=trained.training_job_name
-        )
+    ctx = Context.of(settings(Path(state_dir)))
+    trained, data = ctx.state.read(TrainingRecord), ctx.state.read(DataRecord)
+    described = ctx.aws.client("sagemaker").describe_training_job(TrainingJobName=trained.training_job_name)
+    # The minimal client reads its connection from the environment, as any boto3 client in a shell does.
+    env = ctx.aws.connection.subprocess_environment(dict(os.environ))
     keys = ("AlgorithmSpecification", "RoleArn", "HyperParameters", "InputDataConfig", "OutputDataConfig",
             "ResourceConfig", "StoppingCondition")  # fmt: skip
     spec = {key: described[key] for key in keys}
-    spec["TrainingJobName"] = f"{chosen.name_prefix}-minimal-{int(time.time())}"
+    spec["TrainingJobName"] = f"{ctx.settings.name_prefix}-minimal-{int(time.time())}"
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", MINIMAL_CLIENT, json.dumps(spec, default=str), data.test_split],
-                   env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+                   env=env, check=True, capture_output=True)  # fmt: skip
     return time.perf_counter() - started
 
 

@@ -40,24 +40,21 @@ def record(state_dir: str, name: str) -> dict:
 def job_seconds(state_dir: str, tuning_job: str | None, training_job: str) -> tuple[float, list[float]]:
     """(the tuning job's creation-to-end seconds, each of its training jobs' creation-to-end seconds), or for a
     plain training job (0, [its seconds]); read from the emulator as any SageMaker client reads them."""
-    import boto3
+    from vgsales.context import Context
 
-    from vgsales import target
-
-    with target.activate(settings(Path(state_dir))):
-        sagemaker = boto3.client("sagemaker")
-        if tuning_job is None:
-            job = sagemaker.describe_training_job(TrainingJobName=training_job)
-            return 0.0, [(job["TrainingEndTime"] - job["CreationTime"]).total_seconds()]
-        tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning_job)
-        pages = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
-            HyperParameterTuningJobName=tuning_job
-        )
-        children = [summary for page in pages for summary in page["TrainingJobSummaries"]]
-        return (
-            (tuning["HyperParameterTuningEndTime"] - tuning["CreationTime"]).total_seconds(),
-            [(child["TrainingEndTime"] - child["CreationTime"]).total_seconds() for child in children],
-        )
+    sagemaker = Context.of(settings(Path(state_dir))).aws.client("sagemaker")
+    if tuning_job is None:
+        job = sagemaker.describe_training_job(TrainingJobName=training_job)
+        return 0.0, [(job["TrainingEndTime"] - job["CreationTime"]).total_seconds()]
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning_job)
+    pages = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
+        HyperParameterTuningJobName=tuning_job
+    )
+    children = [summary for page in pages for summary in page["TrainingJobSummaries"]]
+    return (
+        (tuning["HyperParameterTuningEndTime"] - tuning["CreationTime"]).total_seconds(),
+        [(child["TrainingEndTime"] - child["CreationTime"]).total_seconds() for child in children],
+    )
 
 
 def main() -> None:

@@ -155,6 +155,61 @@ def make_settings():
     return make
 
 
+# --- layers: markers for a fast loop -------------------------------------------------------------------------
+# unit: pure code, no server; emulator: an emulator in this process or in the background, no Terraform; stack: a
+# local stack applied with Terraform; e2e: the real dataset, the command line in a subprocess or a notebook. A
+# test's layer is its own marker if it has one, else the heaviest of what its fixtures bring. `pytest -m "unit or
+# emulator"` is the fast loop (README, Tests).
+
+LAYERS = ("unit", "emulator", "stack", "e2e")
+_FIXTURE_LAYERS = (
+    ("e2e", ("shared_dataset", "client_stack", "shared_stack")),
+    ("stack", ("terraform_available",)),
+    ("emulator", ("emulator", "aws_env", "make_bucket", "make_role")),
+)
+
+
+def layer_of(item: pytest.Item) -> str:
+    own = [marker.name for marker in item.iter_markers() if marker.name in LAYERS]
+    if own:
+        return own[0]  # the closest: a test's own marker before its module's
+    names = set(getattr(item, "fixturenames", ()))
+    for layer, fixtures in _FIXTURE_LAYERS:
+        if names & set(fixtures):
+            return layer
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = layer_of(item)
+        if not item.get_closest_marker(layer):
+            item.add_marker(layer)
+
+
+# --- in parallel: a module's tests in one worker ---------------------------------------------------------------
+# Under `pytest -n auto` each module runs whole in one worker, so its module fixtures (a stack, an endpoint) are
+# built once; the folders below run whole in one worker, because their modules share a session fixture in an
+# order (the trust suite's stack). pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
+# the group onto Item._nodeid (xdist 3.8.0, remote.py), which pytest 9's Item.nodeid no longer reads.
+SHARED_IN_ONE_WORKER = ("tests/trust/",)
+
+
+def worker_scope(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return next((folder for folder in SHARED_IN_ONE_WORKER if module.startswith(folder)), module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
 # --- no emulator outlives the test run ------------------------------------------------------------------------
 
 

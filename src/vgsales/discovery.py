@@ -8,7 +8,7 @@ start the same (`vgsales-ci-...` beside `vgsales-...`), a resource with no tag, 
 similar name is never listed as ours and never removed. On AWS, teardown deletes what this module finds.
 
 `status`, `teardown`, setup's clean-up of an interrupted run and the notebooks' clean-up all use `find` and
-`remove` here. Call them inside target.activate().
+`remove` here, with the invocation's context: its clients reach the target.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-import boto3
 from botocore.exceptions import ClientError
 
+from .context import Context
 from .errors import WorkshopError
 from .settings import STACK_TAG, Settings
 
@@ -73,7 +73,7 @@ def is_ours(tags: Iterable[Mapping[str, str]], settings: Settings) -> bool:
     return any(tag.get("Key") == STACK_TAG and tag.get("Value") == settings.name_prefix for tag in tags)
 
 
-def find(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[Resource]:
+def find(ctx: Context, kinds: tuple[str, ...] = KINDS) -> list[Resource]:
     """Every resource of the given kinds that belongs to the stack, in teardown order.
 
     Finished training and tuning jobs are history, not resources: SageMaker keeps them and they cost nothing,
@@ -81,21 +81,22 @@ def find(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[Resource]:
     """
     found = []
     for kind in sorted(kinds, key=KINDS.index):
-        for candidate, tags in _CANDIDATES[kind](settings):
+        for candidate, tags in _CANDIDATES[kind](ctx):
             if kind in JOB_KINDS and not candidate.costs_money:
                 continue
-            if is_ours(tags(), settings):
+            if is_ours(tags(), ctx.settings):
                 found.append(candidate)
     return found
 
 
-def remove(settings: Settings, resource: Resource, *, wait_seconds: float = 1200, poll: float = 1.0) -> str:
-    """Remove (a training job: stop) one resource and wait until it is gone; returns what was done.
+def remove(ctx: Context, resource: Resource, *, wait_seconds: float = 1200) -> str:
+    """Remove (a training job: stop) one resource and wait until it is gone, polling as often as the target
+    changes (ctx.target.poll_seconds); returns what was done.
 
     Training jobs cannot be deleted on SageMaker; a running one is stopped so it stops billing, and its
     artifacts go with the bucket. One that is already gone counts as removed ("already gone").
     """
-    sagemaker = boto3.client("sagemaker", region_name=settings.region)
+    sagemaker, poll = ctx.aws.client("sagemaker"), ctx.target.poll_seconds
     try:
         if resource.kind == "endpoint":
             sagemaker.delete_endpoint(EndpointName=resource.name)
@@ -137,9 +138,9 @@ def remove(settings: Settings, resource: Resource, *, wait_seconds: float = 1200
         elif resource.kind == "lifecycle-config":
             sagemaker.delete_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=resource.name)
         elif resource.kind == "role":
-            _remove_role(boto3.client("iam", region_name=settings.region), resource.name)
+            _remove_role(ctx.aws.client("iam"), resource.name)
         elif resource.kind == "bucket":
-            _remove_bucket(boto3.client("s3", region_name=settings.region), resource.name)
+            _remove_bucket(ctx.aws.client("s3"), resource.name)
         else:
             raise ValueError(f"unknown kind {resource.kind!r}")
     except ClientError as exc:
@@ -171,11 +172,11 @@ def _named(settings: Settings, name: str) -> bool:
 
 
 def _sagemaker_lister(method: str, key: str, name_key: str, arn_key: str, status_key: str | None, kind: str):
-    def candidates(settings: Settings) -> Candidates:
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        for page in sagemaker.get_paginator(method).paginate(NameContains=settings.name_prefix):
+    def candidates(ctx: Context) -> Candidates:
+        sagemaker = ctx.aws.client("sagemaker")
+        for page in sagemaker.get_paginator(method).paginate(NameContains=ctx.settings.name_prefix):
             for item in page[key]:
-                if _named(settings, item[name_key]):
+                if _named(ctx.settings, item[name_key]):
                     resource = Resource(kind, item[name_key], item[arn_key], item.get(status_key) if status_key else None)
                     yield resource, _sagemaker_tags(sagemaker, resource.arn)
 
@@ -194,11 +195,11 @@ def _sagemaker_tags(sagemaker, arn: str) -> Callable[[], list[dict[str, str]]]:
     return tags
 
 
-def _roles(settings: Settings) -> Candidates:
-    iam = boto3.client("iam", region_name=settings.region)
+def _roles(ctx: Context) -> Candidates:
+    iam = ctx.aws.client("iam")
     for page in iam.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
-            if _named(settings, role["RoleName"]):
+            if _named(ctx.settings, role["RoleName"]):
                 yield Resource("role", role["RoleName"], role["Arn"]), _role_tags(iam, role["RoleName"])
 
 
@@ -212,10 +213,10 @@ def _role_tags(iam, name: str) -> Callable[[], list[dict[str, str]]]:
     return tags
 
 
-def _buckets(settings: Settings) -> Candidates:
-    s3 = boto3.client("s3", region_name=settings.region)
+def _buckets(ctx: Context) -> Candidates:
+    s3 = ctx.aws.client("s3")
     for bucket in s3.list_buckets().get("Buckets", []):
-        if _named(settings, bucket["Name"]):
+        if _named(ctx.settings, bucket["Name"]):
             yield Resource("bucket", bucket["Name"], f"arn:aws:s3:::{bucket['Name']}"), _bucket_tags(s3, bucket["Name"])
 
 
@@ -234,7 +235,7 @@ def _bucket_tags(s3, name: str) -> Callable[[], list[dict[str, str]]]:
     return tags
 
 
-_CANDIDATES: dict[str, Callable[[Settings], Candidates]] = {
+_CANDIDATES: dict[str, Callable[[Context], Candidates]] = {
     "endpoint": _sagemaker_lister("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", "EndpointStatus", "endpoint"),
     "endpoint-config": _sagemaker_lister(
         "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", None, "endpoint-config"

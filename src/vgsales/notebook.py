@@ -27,10 +27,11 @@ from typing import Any
 
 from invoke import Config
 
-from vgsales import discovery, target
-from vgsales.output import console, step
+from vgsales import discovery
+from vgsales.context import Context
 from vgsales.errors import WorkshopError
 from vgsales.evaluation.metrics import Metrics
+from vgsales.output import console, step
 from vgsales.records import EndpointRecord, EvaluationRecord, StackRecord
 from vgsales.settings import PROJECT_DIR_ENV, Settings, workshop_of
 from vgsales.state import RunState
@@ -48,16 +49,21 @@ assert set(SERVING_KINDS) <= set(discovery.PIPELINE_KINDS)
 
 @dataclass(frozen=True)
 class Workshop:
-    """The settings a notebook runs the pipeline with, and where they were found."""
+    """What a notebook runs the pipeline with (its context: pass ``workshop.context`` to each stage), and where
+    it was found."""
 
-    settings: Settings
+    context: Context
     found_in: str  # "notebook instance" or "project"
     origin: Path  # the stack file or the project's invoke.yaml
     stack: StackRecord
 
     @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    @property
     def state(self) -> RunState:
-        return RunState(self.settings)
+        return self.context.state
 
     def metrics(self) -> Metrics:
         """The metrics of the last `evaluate` run."""
@@ -168,10 +174,10 @@ def _from_instance(stack_file: Path, bundle_dir: Path | None) -> Workshop:
     config = _load_config(bundle_dir)
     # The stack decides where its resources are; the instance's own credentials are the aws target's.
     config.update(target="aws", **{key: stack[key] for key in ("region", "name_prefix", "data_prefix")})
-    settings = Settings.from_config(config, project_dir=bundle_dir)
+    context = Context.of(Settings.from_config(config, project_dir=bundle_dir))
     record = StackRecord.from_json({**stack, "target": "aws"}, str(stack_file))
-    RunState(settings).write(record)
-    return Workshop(settings, "notebook instance", stack_file, record)
+    context.state.write(record)
+    return Workshop(context, "notebook instance", stack_file, record)
 
 
 def _read_stack_file(path: Path) -> dict[str, Any]:
@@ -192,9 +198,8 @@ def _read_stack_file(path: Path) -> dict[str, Any]:
 
 
 def _from_project(project_dir: Path) -> Workshop:
-    settings = load_settings(project_dir)
-    state = RunState(settings)
-    where = target.of(settings)
+    context = Context.of(load_settings(project_dir))
+    settings, state, where = context.settings, context.state, context.target
     run_setup = where.setup_command
     if not state.has(StackRecord):
         raise WorkshopError(
@@ -206,7 +211,7 @@ def _from_project(project_dir: Path) -> Workshop:
             f"The local AWS emulator of the project in {project_dir} is not running, and everything the local "
             f"stack held went with it. Run `{run_setup}` in that folder, then run this cell again."
         )
-    return Workshop(settings, "project", project_dir / CONFIG_FILE, state.read(StackRecord))
+    return Workshop(context, "project", project_dir / CONFIG_FILE, state.read(StackRecord))
 
 
 def clean_up(workshop: Workshop) -> list[str]:
@@ -215,14 +220,12 @@ def clean_up(workshop: Workshop) -> list[str]:
     Found on the target by name prefix and tag, not from records, so nothing is missed. The stack itself
     (bucket, role, notebook instance, local emulator) is left for `invoke teardown`.
     """
-    settings = workshop.settings
     removed = []
-    with target.activate(settings):
-        for resource in discovery.find(settings, SERVING_KINDS):
-            with step(f"Removing {resource}"):
-                outcome = discovery.remove(settings, resource, poll=target.of(settings).poll_seconds)
-            if outcome == "deleted":
-                removed.append(str(resource))
+    for resource in discovery.find(workshop.context, SERVING_KINDS):
+        with step(f"Removing {resource}"):
+            outcome = discovery.remove(workshop.context, resource)
+        if outcome == "deleted":
+            removed.append(str(resource))
     workshop.state.forget(EndpointRecord)
     console.print(
         f"Removed {len(removed)} resource(s)." if removed else "No endpoint, endpoint config or model was left."
@@ -238,7 +241,7 @@ def _what_remains(workshop: Workshop) -> str:
             "after the idle timeout) and the stack's bucket and role. Run `invoke teardown` on the machine that "
             "ran `invoke setup` to remove them all.[/yellow]"
         )
-    return target.of(workshop.settings).teardown_note
+    return workshop.context.target.teardown_note
 
 
 def _show_workshop_errors_plainly() -> None:

@@ -78,14 +78,14 @@ def recorded(monkeypatch, tasks_module, clean_environment):
     ran: list[str] = []
     for name in STAGES:
         stage = types.ModuleType(f"vgsales.pipeline.{name}")
-        stage.run = lambda settings, name=name: ran.append(name)
+        stage.run = lambda ctx, name=name: ran.append(name)
         monkeypatch.setitem(sys.modules, stage.__name__, stage)
         monkeypatch.setattr(vgsales.pipeline, name, stage, raising=False)
     stack = types.ModuleType("vgsales.infra.stack")
-    stack.setup = lambda settings, while_applying=None: ran.append("setup")
-    stack.teardown = lambda settings, keep_emulator=False: ran.append("teardown")
-    stack.status = lambda settings: ran.append("status") or []
-    stack.print_status = lambda lines, settings: None
+    stack.setup = lambda ctx, while_applying=None: ran.append("setup")
+    stack.teardown = lambda ctx, keep_emulator=False: ran.append("teardown")
+    stack.status = lambda ctx: ran.append("status") or []
+    stack.print_status = lambda lines, ctx: None
     monkeypatch.setitem(sys.modules, stack.__name__, stack)
     monkeypatch.setattr(vgsales.infra, "stack", stack, raising=False)
     return ran

@@ -12,8 +12,8 @@ from invoke import Context, Exit
 
 from vgsales import cli
 from vgsales.errors import Interrupted, WorkshopError
-from vgsales.target import ServiceInfo
-from vgsales.target import local as local_target
+from vgsales.targets import ServiceInfo
+from vgsales.targets import local as local_target
 
 RUNNING = ServiceInfo(url="http://127.0.0.1:45123", pid=4321, started_at="2024-05-01T10:00:00+00:00")
 

@@ -30,33 +30,34 @@ def compat_python() -> Path:
 
 @pytest.fixture(scope="module")
 def client_stack(terraform_available, shared_dataset, make_settings, tmp_path_factory):
-    """A local stack with data, a trained model and the workshop's endpoint, as after `invoke setup train deploy`."""
-    from vgsales import target
+    """A local stack with data, a trained model and the workshop's endpoint, as after `invoke setup train deploy`: its
+    context."""
+    from vgsales.context import Context
     from vgsales.infra import stack
     from vgsales.pipeline import data, deploy, train
 
-    settings = make_settings(
+    ctx = Context.of(make_settings(
         tmp_path_factory.mktemp("clients"),
         **{"data_source": str(shared_dataset), "terraform.create_notebook_instance": False},
-    )
+    ))
     try:
-        stack.setup(settings)
-        data.run(settings)
-        train.run(settings)
-        deploy.run(settings)
-        yield settings
+        stack.setup(ctx)
+        data.run(ctx)
+        train.run(ctx)
+        deploy.run(ctx)
+        yield ctx
     finally:
-        target.of(settings).service.stop()
+        ctx.target.service.stop()
 
 
 @pytest.fixture
 def client_env(tmp_path):
-    """``client_env(settings, python=None, admin=False)``: a client's whole environment, nothing inherited: what
+    """``client_env(ctx, python=None, admin=False)``: a client's whole environment, nothing inherited: what
     `invoke emulator.env` gives, a PATH (the client's venv first, for `aws`) and a fresh HOME."""
     from vgsales.infra import local
 
-    def make(settings, python: Path | None = None, admin: bool = False) -> dict[str, str]:
-        variables, _unset = local.client_environment(settings, admin=admin)
+    def make(ctx, python: Path | None = None, admin: bool = False) -> dict[str, str]:
+        variables, _unset = local.client_environment(ctx, admin=admin)
         path = [str(python.parent)] if python else []
         path += ["/usr/local/bin", "/usr/bin", "/bin"]
         if shutil.which("terraform"):

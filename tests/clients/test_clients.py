@@ -13,12 +13,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
-from vgsales import target
+from vgsales.context import Context
 from vgsales.records import DataRecord, StackRecord
-from vgsales.state import RunState
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,17 +35,16 @@ def last_json(output: str) -> dict:
     return json.loads(line[line.index("{") :])
 
 
-def assert_artifact(settings, uri: str) -> None:
-    stack = RunState(settings).read(StackRecord)
+def assert_artifact(ctx: Context, uri: str) -> None:
+    stack = ctx.state.read(StackRecord)
     parts = urlsplit(uri)
     assert parts.netloc == stack.bucket_name and parts.path.endswith("/output/model.tar.gz"), uri
-    with target.activate(settings):
-        size = boto3.client("s3", region_name=settings.region).head_object(Bucket=parts.netloc, Key=parts.path[1:])
+    size = ctx.aws.client("s3").head_object(Bucket=parts.netloc, Key=parts.path[1:])
     assert size["ContentLength"] > 1000, "a real model archive"
 
 
-def data_dir(settings) -> Path:
-    return Path(RunState(settings).read(DataRecord).test_split).parent
+def data_dir(ctx: Context) -> Path:
+    return Path(ctx.state.read(DataRecord).test_split).parent
 
 
 def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python, client_env):
@@ -56,7 +53,7 @@ def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python,
     env = client_env(client_stack, compat_python)
     folder = data_dir(client_stack)
     result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_workshop.py"), str(folder / "test.libsvm"), str(folder)], env))
-    stack = RunState(client_stack).read(StackRecord)
+    stack = client_stack.state.read(StackRecord)
     assert result["role"] == stack.role_arn, "get_execution_role() names the stack's role, as on a notebook instance"
     assert result["bucket"] == stack.bucket_name, "default_bucket() is the stack's bucket, nothing is created"
     assert result["image"].endswith("/xgboost:latest")
@@ -78,10 +75,9 @@ def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_s
     assert {"FinalObjectiveValue", "TrainingJobName", "eta", "max_depth", "subsample"} <= set(result["frame_columns"])
     # The search maximised validation AUC, so the test split's AUC is the measure (accuracy at 0.5 may drop).
     assert result["rows"] == 803 and result["auc"] >= 0.85, result
-    with target.activate(client_stack):
-        sagemaker = boto3.client("sagemaker", region_name=client_stack.region)
-        tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-        best = sagemaker.describe_training_job(TrainingJobName=result["best"])
+    sagemaker = client_stack.aws.client("sagemaker")
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    best = sagemaker.describe_training_job(TrainingJobName=result["best"])
     assert tuning["HyperParameterTuningJobStatus"] == "Completed"
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 4
     assert best["TuningJobArn"] == tuning["HyperParameterTuningJobArn"]
@@ -94,7 +90,7 @@ def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_pyt
     from vgsales.records import TrainingRecord
 
     env = client_env(client_stack, compat_python)
-    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    job = client_stack.state.read(TrainingRecord).training_job_name
     result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_transformer.py"), job,
                             str(data_dir(client_stack) / "test.libsvm")], env))
     assert result["status"] == "Completed" and result["job"].startswith("vgsales-")
@@ -102,7 +98,7 @@ def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_pyt
 
 
 def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_python, client_env):
-    stack = RunState(client_stack).read(StackRecord)
+    stack = client_stack.state.read(StackRecord)
     env = client_env(client_stack, compat_python)
     result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_flow.py"), stack.bucket_name, str(data_dir(client_stack))], env))
     assert result["status"] == "Completed" and result["role"] == stack.role_arn
@@ -115,14 +111,14 @@ def test_sagemaker_core_trains_deploys_and_predicts(client_stack, client_env):
     """SDK v3's core resources, in the project's own venv (sagemaker-core), with only the printed environment."""
     env = client_env(client_stack, Path(sys.executable))
     result = last_json(run([sys.executable, str(SCRIPTS / "sdk_v3_core_flow.py"), str(data_dir(client_stack))], env))
-    stack = RunState(client_stack).read(StackRecord)
+    stack = client_stack.state.read(StackRecord)
     assert (result["role"], result["bucket"]) == (stack.role_arn, stack.bucket_name)
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
     assert_artifact(client_stack, result["model_data"])
 
 
 def test_the_aws_cli_sees_the_notebook_identity_and_the_stack(client_stack, compat_python, client_env, tmp_path):
-    stack = RunState(client_stack).read(StackRecord)
+    stack = client_stack.state.read(StackRecord)
     env = client_env(client_stack, compat_python)
     identity = json.loads(run(["aws", "sts", "get-caller-identity"], env))
     role = stack.role_arn.rsplit("/", 1)[1]
@@ -143,7 +139,7 @@ def test_the_deploy_tasks_sample_commands_work_as_printed(client_stack, compat_p
     """The lines `invoke deploy` prints, pasted into a shell (after the eval it names), with the AWS CLI v1."""
     from vgsales.pipeline import deploy
 
-    row = deploy.sample_row(Path(RunState(client_stack).read(DataRecord).test_split))
+    row = deploy.sample_row(Path(client_stack.state.read(DataRecord).test_split))
     text = deploy.usage_snippets("vgsales-endpoint", client_stack.region, row, client_setup=None)
     lines = [line.strip() for line in text.splitlines()]
     cli = lines[lines.index("# AWS CLI (v1 or v2)") + 1 :]
@@ -175,7 +171,7 @@ def test_the_execution_role_passes_the_sdk_v3_role_check(client_stack, client_en
     A caller that may not simulate gets only a warning ("verdict unknown"), which would make this pass for
     any role: the role may simulate itself (OwnRoleCheck), so the verdict is a real one in both cases."""
     env = client_env(client_stack, Path(sys.executable), admin=admin)
-    role = RunState(client_stack).read(StackRecord).role_arn
+    role = client_stack.state.read(StackRecord).role_arn
     # A notebook resolves the role from its caller identity; an administrator (an IAM user) names it.
     command = [sys.executable, "-c", V3_ROLE_CHECK] + ([role] if admin else [])
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=env["HOME"])
@@ -190,7 +186,7 @@ def test_the_execution_role_passes_the_sdk_v3_role_check(client_stack, client_en
 )
 def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_env, change, missing):
     """Near misses of the module's policy: the check is real, so each one is refused for what it lacks."""
-    stack = RunState(client_stack).read(StackRecord)
+    stack = client_stack.state.read(StackRecord)
     policy = json.loads(stack.role_policy_json)
     if change == "drop VpcPlacedJobs":
         policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "VpcPlacedJobs"]
@@ -199,11 +195,10 @@ def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_
             if statement["Sid"] == "SageMakerMetrics":
                 statement["Condition"] = {"StringLike": statement["Condition"]["StringLikeIfExists"]}
     name = f"vgsales-near-miss-{len(change)}"
-    with target.activate(client_stack):
-        iam = boto3.client("iam")
-        trust = iam.get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    iam = client_stack.aws.client("iam")
+    trust = iam.get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
     try:
         # A platform engineer checking a role: the notebook identity may simulate only its own role.
         env = client_env(client_stack, Path(sys.executable), admin=True)
@@ -211,10 +206,8 @@ def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_
         assert answers["training"].startswith("refused: ") and missing in answers["training"], answers
         assert answers["serving"] == arn
     finally:
-        with target.activate(client_stack):
-            iam = boto3.client("iam")
-            iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
-            iam.delete_role(RoleName=name)
+        iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
+        iam.delete_role(RoleName=name)
 
 
 def test_a_csv_row_leaves_absent_features_empty_not_zero(client_stack):
@@ -222,19 +215,18 @@ def test_a_csv_row_leaves_absent_features_empty_not_zero(client_stack):
     with zeros for the absent features, some get the opposite class."""
     from vgsales.pipeline import deploy
 
-    data = RunState(client_stack).read(DataRecord)
+    data = client_stack.state.read(DataRecord)
     rows = [line.partition(" ")[2] for line in Path(data.test_split).read_text().splitlines()[:40]]
-    with target.activate(client_stack):
-        runtime = boto3.client("sagemaker-runtime", region_name=client_stack.region)
+    runtime = client_stack.aws.client("sagemaker-runtime")
 
-        def scores(body: str, content_type: str) -> list[float]:
-            answer = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType=content_type, Body=body.encode())
-            return [float(value) for value in answer["Body"].read().decode().replace("\n", ",").split(",") if value]
+    def scores(body: str, content_type: str) -> list[float]:
+        answer = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType=content_type, Body=body.encode())
+        return [float(value) for value in answer["Body"].read().decode().replace("\n", ",").split(",") if value]
 
-        libsvm = scores("\n".join(rows), "text/libsvm")
-        empty = scores("\n".join(deploy.csv_row(row, data.n_features) for row in rows), "text/csv")
-        with_zeros = [",".join(field or "0" for field in deploy.csv_row(row, data.n_features).split(",")) for row in rows]
-        zeros = scores("\n".join(with_zeros), "text/csv")
+    libsvm = scores("\n".join(rows), "text/libsvm")
+    empty = scores("\n".join(deploy.csv_row(row, data.n_features) for row in rows), "text/csv")
+    with_zeros = [",".join(field or "0" for field in deploy.csv_row(row, data.n_features).split(",")) for row in rows]
+    zeros = scores("\n".join(with_zeros), "text/csv")
     assert empty == pytest.approx(libsvm, abs=1e-6)
     flipped = [i for i, (a, b) in enumerate(zip(libsvm, zeros)) if (a > 0.5) != (b > 0.5)]
     assert flipped, "zeros for absent features change some predictions"

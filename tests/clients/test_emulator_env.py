@@ -15,12 +15,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vgsales import target
 from vgsales.emulator import daemon, proxy
 from vgsales.infra import local
 from vgsales.records import StackRecord, TrainingRecord
-from vgsales.state import RunState
-from vgsales.target.local import emulator_dir
+from vgsales.targets.local import emulator_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +41,7 @@ def test_without_an_emulator_it_says_so_in_one_line_and_fails(tmp_path):
 
 def test_the_shell_lines_evaluate_to_the_notebook_identity(client_stack):
     """`eval "$(invoke emulator.env)"` in a POSIX shell, then a client that knows nothing of the emulator."""
-    state_dir = client_stack.state_dir
+    state_dir = client_stack.settings.state_dir
     script = (
         f'eval "$({sys.executable} -m invoke emulator.env)" && '
         f"{sys.executable} -c 'import boto3; print(boto3.client(\"sts\").get_caller_identity()[\"Arn\"])'"
@@ -52,47 +50,52 @@ def test_the_shell_lines_evaluate_to_the_notebook_identity(client_stack):
     env.update(INVOKE_WORKSHOP_STATE_DIR=str(state_dir), AWS_PROFILE="someone-elses-profile")
     result = subprocess.run(["sh", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    role = RunState(client_stack).read(StackRecord).role_arn.rsplit("/", 1)[1]
+    role = client_stack.state.read(StackRecord).role_arn.rsplit("/", 1)[1]
     assert result.stdout.strip() == f"arn:aws:sts::123456789012:assumed-role/{role}/SageMaker"
 
 
 def test_json_and_admin_give_the_same_endpoint_and_other_identities(client_stack):
-    notebook = json.loads(invoke("emulator.env", "--json", state_dir=client_stack.state_dir).stdout)
-    admin = json.loads(invoke("emulator.env", "--json", "--admin", state_dir=client_stack.state_dir).stdout)
+    notebook = json.loads(invoke("emulator.env", "--json", state_dir=client_stack.settings.state_dir).stdout)
+    admin = json.loads(invoke("emulator.env", "--json", "--admin", state_dir=client_stack.settings.state_dir).stdout)
     for key in ("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "HTTPS_PROXY", "NO_PROXY", "AWS_REGION"):
         assert notebook["set"][key] == admin["set"][key]
     assert notebook["set"]["AWS_ACCESS_KEY_ID"].startswith("ASIA") and "AWS_SESSION_TOKEN" in notebook["set"]
     assert "AWS_SESSION_TOKEN" not in admin["set"] and "AWS_SESSION_TOKEN" in admin["unset"]
     assert "AWS_PROFILE" in notebook["unset"]
     config = Path(notebook["set"]["SAGEMAKER_USER_CONFIG_OVERRIDE"]).read_text()
-    assert f"DefaultS3Bucket: '{RunState(client_stack).read(StackRecord).bucket_name}'" in config
+    assert f"DefaultS3Bucket: '{client_stack.state.read(StackRecord).bucket_name}'" in config
     assert "TelemetryOptOut: true" in config
 
 
-def test_aws_hostnames_reach_the_emulator_through_its_proxy(client_stack):
-    """Clients that build AWS hostnames themselves: STS, virtual-hosted S3, the SageMaker API and runtime, logs."""
-    variables, _ = local.client_environment(client_stack)
-    bucket = RunState(client_stack).read(StackRecord).bucket_name
+def test_aws_hostnames_reach_the_emulator_through_its_proxy(client_stack, monkeypatch):
+    """Clients that build AWS hostnames themselves: STS, virtual-hosted S3, the SageMaker API and runtime, logs.
+    They run in this process as in a shell after `eval "$(invoke emulator.env)"`, less the endpoint URL."""
+    variables, unset = local.client_environment(client_stack)
+    bucket = client_stack.state.read(StackRecord).bucket_name
     region = client_stack.region
-    with target.environment({key: value for key, value in variables.items() if key != "AWS_ENDPOINT_URL"}):
-        assert "AWS_ENDPOINT_URL" not in os.environ
-        sts = boto3.client("sts", region_name=region, endpoint_url=f"https://sts.{region}.amazonaws.com")
-        assert ":assumed-role/" in sts.get_caller_identity()["Arn"]
-        s3 = boto3.client("s3", region_name=region, config=Config(s3={"addressing_style": "virtual"}))
-        assert s3.meta.endpoint_url.endswith(".amazonaws.com")
-        s3.put_object(Bucket=bucket, Key="proxy/probe.txt", Body=b"through the proxy")
-        global_s3 = boto3.client("s3", region_name=region, endpoint_url="https://s3.amazonaws.com")
-        assert global_s3.get_object(Bucket=bucket, Key="proxy/probe.txt")["Body"].read() == b"through the proxy"
-        sagemaker = boto3.client("sagemaker", region_name=region)
-        assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
-        runtime = boto3.client("sagemaker-runtime", region_name=region)
-        assert runtime.meta.endpoint_url == f"https://runtime.sagemaker.{region}.amazonaws.com"
-        body = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType="text/libsvm", Body=b"0:71 1:7.1")
-        assert 0.0 <= float(body["Body"].read()) <= 1.0
-        logs = boto3.client("logs", region_name=region)
-        job = RunState(client_stack).read(TrainingRecord).training_job_name
-        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=job)
-        assert streams["logStreams"][0]["logStreamName"].startswith(f"{job}/algo-1-")
+    for name in [*unset, *(name for name in os.environ if name.startswith("AWS_ENDPOINT_URL"))]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        if name != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(name, value)
+    assert "AWS_ENDPOINT_URL" not in os.environ
+    sts = boto3.client("sts", region_name=region, endpoint_url=f"https://sts.{region}.amazonaws.com")
+    assert ":assumed-role/" in sts.get_caller_identity()["Arn"]
+    s3 = boto3.client("s3", region_name=region, config=Config(s3={"addressing_style": "virtual"}))
+    assert s3.meta.endpoint_url.endswith(".amazonaws.com")
+    s3.put_object(Bucket=bucket, Key="proxy/probe.txt", Body=b"through the proxy")
+    global_s3 = boto3.client("s3", region_name=region, endpoint_url="https://s3.amazonaws.com")
+    assert global_s3.get_object(Bucket=bucket, Key="proxy/probe.txt")["Body"].read() == b"through the proxy"
+    sagemaker = boto3.client("sagemaker", region_name=region)
+    assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
+    runtime = boto3.client("sagemaker-runtime", region_name=region)
+    assert runtime.meta.endpoint_url == f"https://runtime.sagemaker.{region}.amazonaws.com"
+    body = runtime.invoke_endpoint(EndpointName="vgsales-endpoint", ContentType="text/libsvm", Body=b"0:71 1:7.1")
+    assert 0.0 <= float(body["Body"].read()) <= 1.0
+    logs = boto3.client("logs", region_name=region)
+    job = client_stack.state.read(TrainingRecord).training_job_name
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=job)
+    assert streams["logStreams"][0]["logStreamName"].startswith(f"{job}/algo-1-")
 
 
 def _connect(proxy_url: str, target_host: str) -> tuple[str, str]:
@@ -160,15 +163,15 @@ def test_the_proxy_hostname_rule_has_no_near_misses():
 
 def test_plain_http_reaches_s3_and_the_bucket_policy_denies_it(client_stack):
     """As on AWS: S3 answers plain HTTP, and the stack's deny-non-TLS policy refuses it with 403 AccessDenied."""
-    bucket = RunState(client_stack).read(StackRecord).bucket_name
-    emulator = daemon.status(emulator_dir(client_stack))
+    bucket = client_stack.state.read(StackRecord).bucket_name
+    emulator = daemon.status(emulator_dir(client_stack.settings))
     assert emulator is not None and emulator.http_url.startswith("http://127.0.0.1:")
-    with target.activate(client_stack):
-        tls = boto3.client("s3", region_name=client_stack.region)
-        tls.put_object(Bucket=bucket, Key="transport/probe.txt", Body=b"x")
-        assert tls.get_object(Bucket=bucket, Key="transport/probe.txt")["Body"].read() == b"x"
-        plain = boto3.client("s3", region_name=client_stack.region, endpoint_url=emulator.http_url)
-        with pytest.raises(ClientError) as denied:
-            plain.get_object(Bucket=bucket, Key="transport/probe.txt")
+    tls = client_stack.aws.client("s3")
+    tls.put_object(Bucket=bucket, Key="transport/probe.txt", Body=b"x")
+    assert tls.get_object(Bucket=bucket, Key="transport/probe.txt")["Body"].read() == b"x"
+    # The same administrative identity and region, at the emulator's plain-HTTP port.
+    plain = client_stack.aws.session.client("s3", endpoint_url=emulator.http_url)
+    with pytest.raises(ClientError) as denied:
+        plain.get_object(Bucket=bucket, Key="transport/probe.txt")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -17,8 +17,7 @@ from botocore.exceptions import ClientError
 from vgsales.emulator import daemon
 from vgsales.infra import local
 from vgsales.records import StackRecord, TrainingRecord
-from vgsales.state import RunState
-from vgsales.target.local import emulator_dir
+from vgsales.targets.local import emulator_dir
 
 
 def session(variables: dict[str, str]) -> boto3.Session:
@@ -53,7 +52,7 @@ def identities(client_stack):
 def neighbour_bucket(client_stack, identities):
     """A bucket of another stack in the same account, named like ours."""
     _, admin = identities
-    name = RunState(client_stack).read(StackRecord).bucket_name + "-neighbour"
+    name = client_stack.state.read(StackRecord).bucket_name + "-neighbour"
     client(admin, "s3").create_bucket(Bucket=name)
     yield name
     client(admin, "s3").delete_bucket(Bucket=name)
@@ -62,7 +61,7 @@ def neighbour_bucket(client_stack, identities):
 def test_the_notebook_identity_uses_the_stack_bucket_but_not_a_neighbours(client_stack, identities, neighbour_bucket):
     notebook, _ = identities
     s3 = client(notebook, "s3")
-    bucket = RunState(client_stack).read(StackRecord).bucket_name
+    bucket = client_stack.state.read(StackRecord).bucket_name
     s3.put_object(Bucket=bucket, Key="identity/ok.txt", Body=b"mine")
     assert s3.get_object(Bucket=bucket, Key="identity/ok.txt")["Body"].read() == b"mine"
     for call in (
@@ -78,7 +77,7 @@ def test_cloudwatch_logs_takes_its_operation_from_x_amz_target_only(client_stack
     X-Amz-Target only, and both the check and the dispatch now take it from there. Near miss: the call
     itself, unchanged, still reads the role's stream."""
     notebook, admin = identities
-    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    job = client_stack.state.read(TrainingRecord).training_job_name
     group = "/aws/sagemaker/TrainingJobs"
     stream = client(notebook, "logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"][0]["logStreamName"]
     logs = smuggling(client(notebook, "logs"), "GetLogEvents", query=f"Action=DeleteLogGroup&logGroupName={secret_log_group}")
@@ -93,7 +92,7 @@ def test_a_copy_is_authorised_on_its_source_as_well_as_its_destination(client_st
     a neighbour bucket named like the stack's, and a versioned source in the stack's own bucket."""
     notebook, admin = identities
     s3 = client(notebook, "s3")
-    bucket = RunState(client_stack).read(StackRecord).bucket_name
+    bucket = client_stack.state.read(StackRecord).bucket_name
     client(admin, "s3").put_object(Bucket=neighbour_bucket, Key="secret.txt", Body=b"theirs")
     s3.put_object(Bucket=bucket, Key="identity/source.txt", Body=b"mine")
     try:
@@ -169,7 +168,7 @@ def test_cloudwatch_logs_acts_on_the_parameters_it_authorised(client_stack, iden
     """The access check and the handler read one set of parameters (the JSON body): a signed request for the
     role's own stream cannot read, create or write another group through parameters placed elsewhere."""
     notebook, admin = identities
-    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    job = client_stack.state.read(TrainingRecord).training_job_name
     group = "/aws/sagemaker/TrainingJobs"
     stream = client(notebook, "logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"][0]["logStreamName"]
     other = {"logGroupName": secret_log_group, "logStreamName": "s1"}
@@ -194,7 +193,7 @@ def test_cloudwatch_logs_acts_on_the_parameters_it_authorised(client_stack, iden
 def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(client_stack, identities):
     notebook, _ = identities
     sagemaker = client(notebook, "sagemaker")
-    job = RunState(client_stack).read(TrainingRecord).training_job_name
+    job = client_stack.state.read(TrainingRecord).training_job_name
     assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Completed"
     assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"], "List* is allowed on *"
@@ -203,7 +202,7 @@ def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(clie
     refused = error_of(lambda: sagemaker.describe_endpoint(EndpointName="vgsalesdemo-endpoint"))
     assert refused["Code"] == "AccessDeniedException"
     assert refused["Message"] == (
-        f"User: arn:aws:sts::123456789012:assumed-role/{RunState(client_stack).read(StackRecord).role_name}/SageMaker "
+        f"User: arn:aws:sts::123456789012:assumed-role/{client_stack.state.read(StackRecord).role_name}/SageMaker "
         "is not authorized to perform: sagemaker:DescribeEndpoint on resource: "
         f"arn:aws:sagemaker:{client_stack.region}:123456789012:endpoint/vgsalesdemo-endpoint "
         "because no identity-based policy allows the sagemaker:DescribeEndpoint action"
@@ -217,8 +216,8 @@ def test_the_sdks_default_job_name_is_refused_as_aws_refuses_it(client_stack, id
     """SDK v2 names a job after its image ("xgboost-..."): the stack's role refuses it here as on AWS, so code
     that works locally works there (the fix is base_job_name, see the module README)."""
     notebook, _ = identities
-    stack = RunState(client_stack).read(StackRecord)
-    job = RunState(client_stack).read(TrainingRecord)
+    stack = client_stack.state.read(StackRecord)
+    job = client_stack.state.read(TrainingRecord)
     described = client(notebook, "sagemaker").describe_training_job(TrainingJobName=job.training_job_name)
     request = {
         key: described[key]
@@ -306,7 +305,7 @@ def test_the_emulator_does_not_serve_motos_control_api(client_stack):
     import urllib.error
     import urllib.request
 
-    info = daemon.status(emulator_dir(client_stack))
+    info = daemon.status(emulator_dir(client_stack.settings))
     context = ssl.create_default_context(cafile=str(info.ca_bundle))
     for path in ("/moto-api/data.json", "/moto-api/reset", "/moto-api/"):
         with pytest.raises(urllib.error.HTTPError) as refused:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from vgsales import dataset, explore
+from vgsales.context import Context
 from vgsales.errors import WorkshopError
 from vgsales.records import StackRecord
 from vgsales.settings import Settings, project_defaults, with_changes
-from vgsales.state import RunState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRUNCATED_BYTES = 800_000
@@ -46,19 +46,21 @@ def one_byte_changed(shared_dataset, tmp_path) -> Path:
 
 
 def data_stage_refusal(settings: Settings, monkeypatch) -> str:
-    """`invoke data`'s stage with a recorded stack: the message it refuses with, checked to come before any upload."""
+    """`invoke data`'s stage with a recorded stack: the message it refuses with, checked to come before any upload
+    (before the stage so much as connects to the target)."""
     from vgsales.pipeline import data as stage
 
-    RunState(settings).write(StackRecord(target="local", region=settings.region, name_prefix=settings.name_prefix,
+    ctx = Context.of(settings)
+    ctx.state.write(StackRecord(target="local", region=settings.region, name_prefix=settings.name_prefix,
                                          data_prefix=settings.data_prefix, bucket_name="never-used",
                                          role_arn="arn:aws:iam::000000000000:role/never-used"))  # fmt: skip
 
-    def no_upload(*args, **kwargs):
+    def no_upload(self):
         raise AssertionError("nothing may be uploaded before the dataset is checked")
 
-    monkeypatch.setattr(stage.boto3, "client", no_upload)
+    monkeypatch.setattr(Context, "aws", property(no_upload))  # every client of the stage comes from ctx.aws
     with pytest.raises(WorkshopError) as refused:
-        stage.run(settings)
+        stage.run(ctx)
     return str(refused.value)
 
 

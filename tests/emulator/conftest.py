@@ -51,13 +51,27 @@ def make_role(emulator):
 
 @pytest.fixture
 def aws_env(emulator, monkeypatch):
-    """Point boto3 and the SDK at the emulator for one test; returns the variables it set."""
+    """Point boto3 and the SDK at the emulator for one test, as a user's shell would; returns the variables it set.
+
+    sagemaker-core caches the clients it builds from the environment in process-wide singletons (its default
+    SageMakerClient and CloudWatchLogsClient, sagemaker/core/utils), so they are dropped before and after: a client
+    built for another test's emulator (another port, another key) is never reused."""
     env = emulator.client_env()
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return env
+    _drop_sdk_clients()
+    yield env
+    _drop_sdk_clients()
+
+
+def _drop_sdk_clients() -> None:
+    from sagemaker.core.utils.logs import CloudWatchLogsClient
+    from sagemaker.core.utils.utils import SageMakerClient, SingletonMeta
+
+    SageMakerClient.reset()
+    SingletonMeta._instances.pop(CloudWatchLogsClient, None)
 
 
 @pytest.fixture(scope="session")

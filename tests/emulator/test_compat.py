@@ -269,10 +269,16 @@ def test_managed_policies_can_be_attached(aws_env):
 
 
 def test_gap_moto_loads_managed_policies_only_when_asked(monkeypatch):
+    """Off by default; asked for in moto's configuration (what the emulator does, server.MOTO_CONFIG) or its variable."""
     from moto import settings
+    from moto.core.config import default_user_config
 
+    monkeypatch.setitem(default_user_config, "iam", {"load_aws_managed_policies": False})
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     assert not settings.load_iam_aws_managed_policies()
+    monkeypatch.setitem(default_user_config, "iam", {"load_aws_managed_policies": True})
+    assert settings.load_iam_aws_managed_policies()
+    monkeypatch.setitem(default_user_config, "iam", {"load_aws_managed_policies": False})
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     assert settings.load_iam_aws_managed_policies()
 

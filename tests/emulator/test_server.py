@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import ssl
 import stat
@@ -283,12 +284,16 @@ def test_a_backend_moto_built_before_the_emulator_stops_it():
         BackendDict._instances.remove(backends)
 
 
-def test_managed_policies_are_loaded_before_any_backend_exists():
-    assert server.MOTO_SETTINGS["MOTO_IAM_LOAD_MANAGED_POLICIES"] == "true"
-    server.configure_moto()
+def test_managed_policies_are_loaded_before_any_backend_exists(monkeypatch):
     from moto import settings
+    from moto.core.config import default_user_config
 
+    monkeypatch.setitem(default_user_config, "iam", {"load_aws_managed_policies": False})
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    assert not settings.load_iam_aws_managed_policies()
+    server.configure_moto()
     assert settings.load_iam_aws_managed_policies()
+    assert "MOTO_IAM_LOAD_MANAGED_POLICIES" not in os.environ
 
 
 def test_an_unsigned_invocation_is_a_4xx_not_a_500(emulator, aws_env):

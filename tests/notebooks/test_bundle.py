@@ -60,7 +60,7 @@ def test_the_wheel_has_the_package_and_metadata_for_python_3_10(built) -> None:
         (metadata_name,) = [name for name in files if name.endswith(".dist-info/METADATA")]
         metadata = email.message_from_bytes(wheel.read(metadata_name))
     for module in ("notebook.py", "explore.py", "evaluation/tradeoff.py", "algorithm/hyperparameters.py", "settings.py",
-                   "target/aws.py", "pipeline/train.py", "infra/bundle.py",
+                   "targets/aws.py", "pipeline/train.py", "infra/bundle.py",
                    "py.typed"):
         assert f"vgsales/{module}" in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]

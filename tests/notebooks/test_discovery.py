@@ -18,7 +18,7 @@ from vgsales.emulator import daemon
 from vgsales.errors import WorkshopError
 from vgsales.records import StackRecord
 from vgsales.state import RunState
-from vgsales.target import local as local_target
+from vgsales.targets import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = {

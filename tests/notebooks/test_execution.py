@@ -17,10 +17,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from vgsales import discovery, notebook, target
+from vgsales import discovery, notebook
+from vgsales.context import Context
 from vgsales.emulator import daemon
 from vgsales.infra import stack
-from vgsales.target import local as local_target
+from vgsales.records import StackRecord
+from vgsales.targets import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -43,17 +45,17 @@ def local_stack(shared_dataset, tmp_path_factory):
         env.setenv("INVOKE_WORKSHOP_TERRAFORM_CREATE_NOTEBOOK_INSTANCE", "false")  # the word a user would type
         env.delenv(notebook.PROJECT_DIR_ENV, raising=False)
         env.delenv(notebook.STACK_FILE_ENV, raising=False)
-        settings = notebook.load_settings(PROJECT_ROOT)
+        ctx = Context.of(notebook.load_settings(PROJECT_ROOT))
         try:
             started = time.monotonic()
-            stack.setup(settings)
+            stack.setup(ctx)
             print(f"local stack set up in {time.monotonic() - started:.1f} s")
-            yield settings
+            yield ctx
         finally:
             try:
-                stack.teardown(settings)
+                stack.teardown(ctx)
             finally:
-                daemon.stop(local_target.emulator_dir(settings))  # never leave an emulator running, even if teardown failed
+                daemon.stop(local_target.emulator_dir(ctx.settings))  # never leave an emulator running, even if teardown failed
 
 
 def outputs_text(cell) -> str:
@@ -66,9 +68,8 @@ def outputs_text(cell) -> str:
     return "".join(parts)
 
 
-def serving_resources(settings) -> list[str]:
-    with target.activate(settings):
-        return [item.name for item in discovery.find(settings, notebook.SERVING_KINDS)]
+def serving_resources(ctx) -> list[str]:
+    return [item.name for item in discovery.find(ctx, notebook.SERVING_KINDS)]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -86,7 +87,7 @@ def test_the_notebook_runs_in_order_and_reaches_the_workshop_accuracy(local_stac
     cells = {cell.get("id"): cell for cell in document.cells}
     assert not [cell.id for cell in document.cells if any(o.output_type == "error" for o in cell.get("outputs", []))]
     # Discovery found the test's stack, through the project's invoke.yaml and the INVOKE_WORKSHOP_* variables.
-    assert str(local_stack.target_dir) in outputs_text(cells["setup-code"])
+    assert str(local_stack.settings.target_dir) in outputs_text(cells["setup-code"])
     # The evaluation shows the confusion matrix and the accuracy.
     evaluation_text = outputs_text(cells["evaluate-run"])
     assert "Confusion matrix" in evaluation_text and "accuracy" in evaluation_text
@@ -100,7 +101,8 @@ def test_the_notebook_runs_in_order_and_reaches_the_workshop_accuracy(local_stac
     # Tuning ran real jobs, and the tuned model was deployed and scored: the latest evaluation is its.
     tuning_text = outputs_text(cells["tune-run"])
     assert "Best of tuning job" in tuning_text and "completed" in tuning_text
-    tuned = notebook.Workshop(local_stack, "project", PROJECT_ROOT / "invoke.yaml", {}).metrics()
+    tuned = notebook.Workshop(local_stack, "project", PROJECT_ROOT / "invoke.yaml",
+                              local_stack.state.read(StackRecord)).metrics()
     tuned_text = outputs_text(cells["tune-deploy-run"])
     assert tuned.n == 803 and f"{tuned.accuracy:.4f}" in tuned_text and f"{tuned.roc_auc:.4f}" in tuned_text
     assert str([list(row) for row in tuned.confusion_matrix]) in tuned_text  # the table's "[[tn, fp], [fn, tp]]" row

@@ -7,60 +7,58 @@ import json
 import re
 from dataclasses import replace
 
-import boto3
 import pytest
 
-from vgsales import target
+from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, train
+from vgsales.pipeline.job_logs import TRAINING_LOG_GROUP
 from vgsales.records import StackRecord
-from vgsales.state import RunState
 
 
 @pytest.fixture(scope="module")
-def settings(terraform_available, shared_dataset, make_settings, tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("state"), data_source=str(shared_dataset), name_prefix="vgdist",
-                             **{"terraform.create_notebook_instance": False, "training.instance_count": 2})
+def ctx(terraform_available, shared_dataset, make_settings, tmp_path_factory):
+    ctx = Context.of(make_settings(tmp_path_factory.mktemp("state"), data_source=str(shared_dataset), name_prefix="vgdist",
+                                   **{"terraform.create_notebook_instance": False, "training.instance_count": 2}))
     try:
-        stack.setup(settings)
-        yield settings
+        stack.setup(ctx)
+        yield ctx
     finally:
-        stack.teardown(settings)
+        stack.teardown(ctx)
 
 
-def keys(settings, folder: str) -> list[str]:
-    bucket = RunState(settings).read(StackRecord).bucket_name
-    with target.activate(settings):
-        listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{settings.data_prefix}/{folder}/")
+def keys(ctx, folder: str) -> list[str]:
+    bucket = ctx.state.read(StackRecord).bucket_name
+    listed = ctx.aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{ctx.settings.data_prefix}/{folder}/")
     return sorted(item["Key"].rsplit("/", 1)[1] for item in listed.get("Contents", []))
 
 
-def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance(settings, capsys):
-    one = replace(settings, training=replace(settings.training, instance_count=1))
+def test_two_instances_shard_the_data_train_on_both_hosts_and_match_one_instance(ctx, capsys):
+    settings = ctx.settings
+    one = Context.of(replace(settings, training=replace(settings.training, instance_count=1)))
     data.run(one)
-    assert keys(settings, "train") == ["train.libsvm"]
-    data.run(settings)
+    assert keys(ctx, "train") == ["train.libsvm"]
+    data.run(ctx)
     # Re-sharding leaves no copy of the previous upload behind: a channel is every object under its prefix.
-    assert keys(settings, "train") == ["train-1-of-2.libsvm", "train-2-of-2.libsvm"]
-    assert keys(settings, "validation") == ["validation-1-of-2.libsvm", "validation-2-of-2.libsvm"]
+    assert keys(ctx, "train") == ["train-1-of-2.libsvm", "train-2-of-2.libsvm"]
+    assert keys(ctx, "validation") == ["validation-1-of-2.libsvm", "validation-2-of-2.libsvm"]
 
     capsys.readouterr()
-    two_hosts = train.run(settings)
+    two_hosts = train.run(ctx)
     printed = capsys.readouterr().out.splitlines()
-    with target.activate(settings):
-        logs = boto3.client("logs")
-        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
-                                            logStreamNamePrefix=f"{two_hosts.training_job_name}/")["logStreams"]
-        lines = {s["logStreamName"]: [e["message"] for e in logs.get_log_events(
-            logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"]] for s in streams}
+    logs = ctx.aws.client("logs")
+    streams = logs.describe_log_streams(logGroupName=TRAINING_LOG_GROUP,
+                                        logStreamNamePrefix=f"{two_hosts.training_job_name}/")["logStreams"]
+    lines = {s["logStreamName"]: [e["message"] for e in logs.get_log_events(
+        logGroupName=TRAINING_LOG_GROUP, logStreamName=s["logStreamName"])["events"]] for s in streams}
     assert len(lines) == 2
     assert all(any("Train matrix has 2807 rows" in line for line in host) for host in lines.values()), "5,614 rows, halved"
     # The streamed log says which host wrote each line: every round appears twice, once per host.
     rounds = [line for line in printed if re.match(r"  \[algo-\d\] \[\d+\]\s+train-auc:", line)]
     assert {line[:10] for line in rounds} == {"  [algo-1]", "  [algo-2]"} and len(rounds) == 200, printed
     assert not [line for line in printed if re.match(r"  \[\d+\]\s", line)], "a round without its host"
-    deploy.run(settings)
-    distributed_auc = json.loads(open(evaluate.run(settings).metrics_json).read())["roc_auc"]
+    deploy.run(ctx)
+    distributed_auc = json.loads(open(evaluate.run(ctx).metrics_json).read())["roc_auc"]
 
     data.run(one)
     capsys.readouterr()

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
-from vgsales import target
+from vgsales.context import Context
 from vgsales.errors import Interrupted, WorkshopError
 from vgsales.features import Manifest
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, train
 from vgsales.records import DataRecord, EndpointRecord, StackRecord, TrainingRecord
-from vgsales.state import RunState
 
 
 @pytest.fixture(scope="module")
-def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
+def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
     settings = make_settings(
         tmp_path_factory.mktemp("state"),
         data_source=str(synthetic_dataset_path),
@@ -25,35 +23,36 @@ def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_pat
         name_prefix="vgstages",
         **{"terraform.create_notebook_instance": False, "training.hyperparameters.num_round": 20},
     )
-    yield settings
-    stack.teardown(settings)
+    ctx = Context.of(settings)
+    yield ctx
+    stack.teardown(ctx)
 
 
-def test_each_task_names_the_task_to_run_first(settings):
+def test_each_task_names_the_task_to_run_first(ctx):
     with pytest.raises(WorkshopError, match=r"Run `invoke setup` first"):
-        data.run(settings)
-    stack.setup(settings)
+        data.run(ctx)
+    stack.setup(ctx)
     for stage, needed in ((train, "data"), (deploy, "train"), (evaluate, "data")):
         with pytest.raises(WorkshopError, match=rf"Run `invoke {needed}` first"):
-            stage.run(settings)
+            stage.run(ctx)
 
 
-def test_data_uploads_train_and_validation_and_keeps_the_test_split(settings):
-    record = data.run(settings)
-    state = RunState(settings)
+def test_data_uploads_train_and_validation_and_keeps_the_test_split(ctx):
+    settings = ctx.settings
+    record = data.run(ctx)
+    state = ctx.state
     manifest = Manifest.from_json(state.data_dir / "manifest.json")
     assert record.n_features == manifest.n_features == len(manifest.feature_names)
     assert (state.data_dir / "test.libsvm").is_file()
     bucket = state.read(StackRecord).bucket_name
-    with target.activate(settings):
-        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=settings.data_prefix)["Contents"]]
+    keys = [o["Key"] for o in ctx.aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=settings.data_prefix)["Contents"]]
     assert f"{settings.data_prefix}/train/train.libsvm" in keys
     assert f"{settings.data_prefix}/validation/validation.libsvm" in keys
     assert not any("test" in key for key in keys), "the test split stays local"
-    assert data.run(settings).train_uri == record.train_uri, "re-runnable"
+    assert data.run(ctx).train_uri == record.train_uri, "re-runnable"
 
 
-def test_train_records_a_real_model(settings, capsys, monkeypatch):
+def test_train_records_a_real_model(ctx, capsys, monkeypatch):
     printed_before_the_job = []
     create = train.TrainingJob.create
 
@@ -62,7 +61,7 @@ def test_train_records_a_real_model(settings, capsys, monkeypatch):
         return create(**request)
 
     monkeypatch.setattr(train.TrainingJob, "create", creating)
-    record = train.run(settings)
+    record = train.run(ctx)
     # One line, sorted by name, exactly what the job was sent, printed before the job exists.
     sent = ", ".join(f"{name}={value}" for name, value in sorted(record.hyperparameters.items()))
     assert f"Hyperparameters: {sent}\n" in printed_before_the_job[0]
@@ -71,43 +70,42 @@ def test_train_records_a_real_model(settings, capsys, monkeypatch):
     assert record.hyperparameters["num_round"] == "20"
     assert "validation:auc" in record.final_metrics
     bucket, key = record.model_data_url.removeprefix("s3://").split("/", 1)
-    with target.activate(settings):
-        head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
+    head = ctx.aws.client("s3").head_object(Bucket=bucket, Key=key)
     assert head["ContentLength"] > 0
-    assert RunState(settings).read(TrainingRecord).training_job_name == record.training_job_name
+    assert ctx.state.read(TrainingRecord).training_job_name == record.training_job_name
 
 
-def test_ctrl_c_during_train_is_an_interrupt_and_records_nothing(settings, monkeypatch):
-    """Exit 130 like every interrupted task: the command line maps Interrupted to it, so train raises that."""
-    before = RunState(settings).read(TrainingRecord)
+def test_ctrl_c_during_train_is_an_interrupt_and_records_nothing(ctx, monkeypatch):
+    """Exit 130 like every interrupted task: the command line maps Interrupted to it, so train raises that.
+    The Ctrl-C comes while train waits for the job: train.follow asks for its status with TrainingJob.refresh."""
+    before = ctx.state.read(TrainingRecord)
 
     def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train.TrainingJob, "wait", interrupted)
+    monkeypatch.setattr(train.TrainingJob, "refresh", interrupted)
     with pytest.raises(Interrupted, match=r"^Interrupted: training job vgstages-xgb-\S+ "):
-        train.run(settings)
-    assert RunState(settings).read(TrainingRecord) == before
+        train.run(ctx)
+    assert ctx.state.read(TrainingRecord) == before
 
 
-def test_deploy_serves_and_a_second_deploy_changes_nothing(settings, capsys):
-    first = deploy.run(settings)
+def test_deploy_serves_and_a_second_deploy_changes_nothing(ctx, capsys):
+    first = deploy.run(ctx)
     capsys.readouterr()
-    second = deploy.run(settings)
+    second = deploy.run(ctx)
     assert second == first
     assert "nothing to change" in capsys.readouterr().out
-    with target.activate(settings):
-        endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName=first.endpoint_name)
+    endpoint = ctx.aws.client("sagemaker").describe_endpoint(EndpointName=first.endpoint_name)
     assert endpoint["EndpointStatus"] == "InService"
     assert endpoint["EndpointConfigName"] == first.endpoint_config_name
 
 
-def test_evaluate_writes_metrics_plots_and_report(settings):
-    record = evaluate.run(settings)
+def test_evaluate_writes_metrics_plots_and_report(ctx):
+    record = evaluate.run(ctx)
     metrics = json.loads(open(record.metrics_json).read())
     for key in ("n", "accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"):
         assert key in metrics
-    counts = RunState(settings).read(DataRecord).counts
+    counts = ctx.state.read(DataRecord).counts
     assert metrics["n"] == counts["test"]["rows"]
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["n"]
     for name in ("confusion_matrix_png", "roc_curve_png"):
@@ -118,28 +116,25 @@ def test_evaluate_writes_metrics_plots_and_report(settings):
     assert f"| accuracy | {metrics['accuracy']:.4f} | 0.8655 |" in report, report
 
 
-def test_a_new_model_updates_the_endpoint_and_removes_what_it_replaced(settings):
-    old = RunState(settings).read(EndpointRecord)
-    train.run(settings)
-    new = deploy.run(settings)
+def test_a_new_model_updates_the_endpoint_and_removes_what_it_replaced(ctx):
+    old = ctx.state.read(EndpointRecord)
+    train.run(ctx)
+    new = deploy.run(ctx)
     assert new.endpoint_name == old.endpoint_name
     assert new.endpoint_config_name != old.endpoint_config_name
-    with target.activate(settings):
-        sagemaker = boto3.client("sagemaker")
-        assert sagemaker.describe_endpoint(EndpointName=new.endpoint_name)["EndpointConfigName"] == new.endpoint_config_name
-        configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
-        models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+    sagemaker = ctx.aws.client("sagemaker")
+    assert sagemaker.describe_endpoint(EndpointName=new.endpoint_name)["EndpointConfigName"] == new.endpoint_config_name
+    configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
+    models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
     assert configs == [new.endpoint_config_name]
     assert models == [new.model_name]
-    evaluate.run(settings)
+    evaluate.run(ctx)
 
 
-def test_teardown_removes_what_the_pipeline_created(settings):
-    with target.activate(settings):
-        sagemaker = boto3.client("sagemaker")
-        assert sagemaker.list_endpoints()["Endpoints"]
-    removed = stack.teardown(settings)
+def test_teardown_removes_what_the_pipeline_created(ctx):
+    assert ctx.aws.client("sagemaker").list_endpoints()["Endpoints"]
+    removed = stack.teardown(ctx)
     assert any(item.startswith("endpoint ") for item in removed)
     assert any(item.startswith("model ") for item in removed)
     assert any(item.startswith("endpoint-config ") for item in removed)
-    assert stack.status(settings) == []
+    assert stack.status(ctx) == []

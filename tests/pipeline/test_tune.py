@@ -10,16 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
-from vgsales import discovery, target
+from vgsales import discovery
 from vgsales.algorithm.tuning import ParameterRange
+from vgsales.context import Context
 from vgsales.errors import Interrupted
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
-from vgsales.state import RunState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL = {
@@ -32,22 +31,18 @@ SMALL = {
 
 
 @pytest.fixture(scope="module")
-def settings(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("state"), data_source=str(synthetic_dataset_path),
-                             name_prefix="vgtune", **SMALL)
+def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
+    ctx = Context.of(make_settings(tmp_path_factory.mktemp("state"), data_source=str(synthetic_dataset_path),
+                                   name_prefix="vgtune", **SMALL))
     try:
-        stack.setup(settings)
-        data.run(settings)
-        yield settings
+        stack.setup(ctx)
+        data.run(ctx)
+        yield ctx
     finally:
-        stack.teardown(settings)
+        stack.teardown(ctx)
 
 
-def sagemaker(settings):
-    return boto3.client("sagemaker", region_name=settings.region)
-
-
-def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, capsys, monkeypatch):
+def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(ctx, capsys, monkeypatch):
     printed_before_the_job = []
     create = tune.HyperParameterTuningJob.create
 
@@ -56,22 +51,22 @@ def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, c
         return create(**request)
 
     monkeypatch.setattr(tune.HyperParameterTuningJob, "create", creating)
-    record = tune.run(settings)
+    record = tune.run(ctx)
     output = capsys.readouterr().out
     # What every job of the search is sent, one sorted line each, before the tuning job exists.
     assert ("Static hyperparameters: eval_metric=auc, num_round=20, objective=binary:logistic, scale_pos_weight=2.0\n"
             "Tuned ranges: eta=0.01..0.5 Logarithmic, max_depth=2..10, min_child_weight=1.0..10.0, subsample=0.5..1.0\n"
             ) in printed_before_the_job[0]
-    state = RunState(settings)
+    state = ctx.state
     assert state.read(TuningRecord) == record
-    with target.activate(settings):
-        described = sagemaker(settings).describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=record.tuning_job_name)
-        children = sagemaker(settings).list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=record.tuning_job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
-        )["TrainingJobSummaries"]
-        best = sagemaker(settings).describe_training_job(TrainingJobName=record.best_training_job_name)
-        bucket = state.read(StackRecord).bucket_name
-        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    sagemaker = ctx.aws.client("sagemaker")
+    described = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=record.tuning_job_name)
+    children = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=record.tuning_job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+    )["TrainingJobSummaries"]
+    best = sagemaker.describe_training_job(TrainingJobName=record.best_training_job_name)
+    bucket = state.read(StackRecord).bucket_name
+    keys = [o["Key"] for o in ctx.aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
     assert described["HyperParameterTuningJobStatus"] == "Completed"
     assert record.status_counts["Completed"] == len(children) == 4
     assert children[0]["TrainingJobName"] == record.best_training_job_name == described["BestTrainingJob"]["TrainingJobName"]
@@ -88,10 +83,10 @@ def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(settings, c
     assert training.training_job_name == record.best_training_job_name and training.tuning_job_name == record.tuning_job_name
     assert training.model_data_url == best["ModelArtifacts"]["S3ModelArtifacts"]
     assert "_tuning_objective_metric" not in training.hyperparameters
-    endpoint = deploy.run(settings)
+    endpoint = deploy.run(ctx)
     assert endpoint.training_job_name == record.best_training_job_name
     capsys.readouterr()
-    evaluation = evaluate.run(settings)
+    evaluation = evaluate.run(ctx)
     printed = capsys.readouterr().out
     assert (f"Model: training job {record.best_training_job_name}, the best of tuning job {record.tuning_job_name}\n"
             in printed)
@@ -126,11 +121,10 @@ def test_the_ranges_line_prints_a_categorical_range_whole():
     )
 
 
-def _when_children_run(settings, name: str, then) -> threading.Thread:
-    """Call ``then`` once the tuning job ``name`` has a training job InProgress. Start it inside the caller's
-    target.activate(): the environment is the process's, and a thread that left an activation of its own would
-    take the credentials away from the others."""
-    client = sagemaker(settings)
+def _when_children_run(ctx, name: str, then) -> threading.Thread:
+    """Call ``then`` once the tuning job ``name`` has a training job InProgress, watching from a thread of its
+    own with the context's client (boto3 clients may be shared between threads)."""
+    client = ctx.aws.client("sagemaker")
 
     def watch() -> None:
         deadline = time.monotonic() + 60
@@ -149,15 +143,15 @@ def _when_children_run(settings, name: str, then) -> threading.Thread:
     return thread
 
 
-def _nothing_runs(settings) -> None:
-    with target.activate(settings):
-        assert discovery.find(settings, ("tuning-job", "training-job")) == []
+def _nothing_runs(ctx) -> None:
+    assert discovery.find(ctx, ("tuning-job", "training-job")) == []
 
 
-def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(settings, make_settings, monkeypatch):
-    slow = make_settings(settings.state_dir, data_source=settings.data_source, name_prefix="vgtune",
-                         **{**SMALL, "training.hyperparameters.num_round": 10_000_000})
-    before = RunState(settings).read(TrainingRecord)
+def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(ctx, make_settings, monkeypatch):
+    settings = ctx.settings
+    slow = Context.of(make_settings(settings.state_dir, data_source=settings.data_source, name_prefix="vgtune",
+                                    **{**SMALL, "training.hyperparameters.num_round": 10_000_000}))
+    before = ctx.state.read(TrainingRecord)
     name = "vgtune-ctrl-c"
     monkeypatch.setattr(tune, "tuning_job_name", lambda prefix: name)
     interrupt = threading.Event()
@@ -173,14 +167,14 @@ def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(settings, make_settings
     with pytest.raises(Interrupted, match="was asked to stop, and it stops its running training jobs"):
         tune.run(slow)
     monkeypatch.setattr(tune, "_follow", real_follow)
-    with target.activate(settings):
-        deadline = time.monotonic() + 30
-        while (status := sagemaker(settings).describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-                "HyperParameterTuningJobStatus"]) != "Stopped" and time.monotonic() < deadline:
-            time.sleep(0.1)
+    sagemaker = ctx.aws.client("sagemaker")
+    deadline = time.monotonic() + 30
+    while (status := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+            "HyperParameterTuningJobStatus"]) != "Stopped" and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert status == "Stopped"
-    _nothing_runs(settings)
-    assert RunState(settings).read(TrainingRecord) == before, "an interrupted tune leaves the model deploy serves"
+    _nothing_runs(ctx)
+    assert ctx.state.read(TrainingRecord) == before, "an interrupted tune leaves the model deploy serves"
 
 
 def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings, synthetic_dataset_path, tmp_path_factory,
@@ -188,37 +182,36 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
     """`invoke tune` runs in one process (a terminal), `teardown` in another, as a user would run them."""
     state = tmp_path_factory.mktemp("teardown")
     changes = {"name_prefix": "vgtunedown", **SMALL, "training.hyperparameters.num_round": 10_000_000}
-    settings = make_settings(state, data_source=str(synthetic_dataset_path), **changes)
+    ctx = Context.of(make_settings(state, data_source=str(synthetic_dataset_path), **changes))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INVOKE_WORKSHOP_", "AWS_"))}
     env.update({f"INVOKE_WORKSHOP_{key.upper().replace('.', '_')}": str(value) for key, value in changes.items()})
     env.update(INVOKE_WORKSHOP_STATE_DIR=str(state), INVOKE_WORKSHOP_DATA_SOURCE=str(synthetic_dataset_path))
     try:
-        stack.setup(settings)
+        stack.setup(ctx)
         tuning = subprocess.Popen([sys.executable, "-m", "invoke", "tune"], cwd=PROJECT_ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            with target.activate(settings):
-                client = sagemaker(settings)
-                deadline = time.monotonic() + 120
-                while not [job for page in client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
-                           for job in page["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]:
-                    assert time.monotonic() < deadline and tuning.poll() is None, tuning.stdout and tuning.stdout.read()
-                    time.sleep(0.1)
-                name = client.list_hyper_parameter_tuning_jobs(NameContains="vgtunedown-")[
-                    "HyperParameterTuningJobSummaries"][0]["HyperParameterTuningJobName"]
-                removed = stack.teardown(settings, keep_emulator=True)
-                output, _ = tuning.communicate(timeout=60)
-                assert f"tuning-job {name}" in removed
-                assert tuning.returncode == 1 and "ended Stopped" in output, output
-                assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-                    "HyperParameterTuningJobStatus"] == "Stopped"
-                statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
-                    HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
+            client = ctx.aws.client("sagemaker")
+            deadline = time.monotonic() + 120
+            while not [job for page in client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
+                       for job in page["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]:
+                assert time.monotonic() < deadline and tuning.poll() is None, tuning.stdout and tuning.stdout.read()
+                time.sleep(0.1)
+            name = client.list_hyper_parameter_tuning_jobs(NameContains="vgtunedown-")[
+                "HyperParameterTuningJobSummaries"][0]["HyperParameterTuningJobName"]
+            removed = stack.teardown(ctx, keep_emulator=True)
+            output, _ = tuning.communicate(timeout=60)
+            assert f"tuning-job {name}" in removed
+            assert tuning.returncode == 1 and "ended Stopped" in output, output
+            assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                "HyperParameterTuningJobStatus"] == "Stopped"
+            statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
             assert statuses == {"Stopped"}
-            _nothing_runs(settings)
+            _nothing_runs(ctx)
         finally:
             if tuning.poll() is None:
                 tuning.kill()
                 tuning.wait()
     finally:
-        stack.teardown(settings)
+        stack.teardown(ctx)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import pytest
 
-from vgsales import discovery, target
+from vgsales import discovery
+from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.settings import STACK_TAG
 
@@ -89,102 +89,98 @@ def completed(client, name: str, timeout: float = 120) -> None:
 
 @pytest.fixture
 def local(make_settings, tmp_path):
-    settings = make_settings(tmp_path)
-    service = target.of(settings).service
+    ctx = Context.of(make_settings(tmp_path))
+    service = ctx.target.service
     service.start()
     try:
-        with target.activate(settings):
-            iam = boto3.client("iam")
-            iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
-            iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="jobs", PolicyDocument=json.dumps(ROLE_POLICY))
-        yield settings
+        iam = ctx.aws.client("iam")
+        iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
+        iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="jobs", PolicyDocument=json.dumps(ROLE_POLICY))
+        yield ctx
     finally:
         service.stop()
 
 
 def test_teardown_stops_only_the_stacks_tuning_jobs(local):
-    settings = local
-    with target.activate(settings):
-        s3, client = boto3.client("s3"), boto3.client("sagemaker")
-        bucket = "vgsales-tuning-boundary-data"
-        s3.create_bucket(Bucket=bucket)
-        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
-        for name, tags in {**NEIGHBOURS, OURS: discovery.stack_tags(settings)}.items():
-            create_tuning_job(client, name, tags, bucket)
-        deadline = time.monotonic() + 30
-        while not all(running_children(client, name) for name in [*NEIGHBOURS, OURS]):
-            assert time.monotonic() < deadline, "every tuning job should have a training job running"
-            time.sleep(0.05)
-        assert [str(r) for r in discovery.find(settings, ("tuning-job",))] == [f"tuning-job {OURS}"]
+    ctx = local
+    s3, client = ctx.aws.client("s3"), ctx.aws.client("sagemaker")
+    bucket = "vgsales-tuning-boundary-data"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
+    for name, tags in {**NEIGHBOURS, OURS: discovery.stack_tags(ctx.settings)}.items():
+        create_tuning_job(client, name, tags, bucket)
+    deadline = time.monotonic() + 30
+    while not all(running_children(client, name) for name in [*NEIGHBOURS, OURS]):
+        assert time.monotonic() < deadline, "every tuning job should have a training job running"
+        time.sleep(0.05)
+    assert [str(r) for r in discovery.find(ctx, ("tuning-job",))] == [f"tuning-job {OURS}"]
 
-        removed = stack.teardown(settings, keep_emulator=True)
+    removed = stack.teardown(ctx, keep_emulator=True)
 
-        assert f"tuning-job {OURS}" in removed
-        assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=OURS)[
-            "HyperParameterTuningJobStatus"] == "Stopped"
-        assert running_children(client, OURS) == []
-        for name in NEIGHBOURS:
-            assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-                "HyperParameterTuningJobStatus"] == "InProgress", f"teardown stopped the neighbour {name}"
-            assert running_children(client, name), f"teardown stopped a training job of the neighbour {name}"
-            client.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert f"tuning-job {OURS}" in removed
+    assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=OURS)[
+        "HyperParameterTuningJobStatus"] == "Stopped"
+    assert running_children(client, OURS) == []
+    for name in NEIGHBOURS:
+        assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+            "HyperParameterTuningJobStatus"] == "InProgress", f"teardown stopped the neighbour {name}"
+        assert running_children(client, name), f"teardown stopped a training job of the neighbour {name}"
+        client.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
 
 
 def test_teardown_stops_only_the_stacks_transform_jobs(local):
     """The same boundary for batch transform jobs: ours is stopped, a neighbour's with the same prefix runs on."""
-    settings = local
-    with target.activate(settings):
-        s3, client = boto3.client("s3"), boto3.client("sagemaker")
-        bucket = "vgsales-transform-boundary-data"
-        s3.create_bucket(Bucket=bucket)
-        rows = b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n"
-        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=rows)
-        s3.put_object(Bucket=bucket, Key="big/rows.libsvm", Body=rows * 100_000)  # long enough to be stopped
-        create_training_job(client, "vgsales-boundary-model", bucket, rounds="2")
-        # A training job that outlasts QUICK_JOB_SECONDS (a busy machine) goes on in the background, and a transform
-        # job started before its model exists fails at once: there would be nothing running left to stop.
-        completed(client, "vgsales-boundary-model")
-        artifact = client.describe_training_job(TrainingJobName="vgsales-boundary-model")["ModelArtifacts"]["S3ModelArtifacts"]
-        client.create_model(ModelName="vgsales-ci-boundary-model", ExecutionRoleArn=ROLE,
-                            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifact},
-                            Tags=[{"Key": STACK_TAG, "Value": "vgsales-ci"}])
-        jobs = {"vgsales-transform-ours": discovery.stack_tags(settings),
-                "vgsales-ci-transform-theirs": [{"Key": STACK_TAG, "Value": "vgsales-ci"}]}
-        for name, tags in jobs.items():
-            client.create_transform_job(
-                TransformJobName=name, ModelName="vgsales-ci-boundary-model", BatchStrategy="SingleRecord",
-                TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/big/"}},
-                                "ContentType": "text/libsvm", "SplitType": "Line"},
-                TransformOutput={"S3OutputPath": f"s3://{bucket}/out/{name}"},
-                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, Tags=tags,
-            )  # fmt: skip
-        assert [str(r) for r in discovery.find(settings, ("transform-job",))] == ["transform-job vgsales-transform-ours"]
+    ctx = local
+    s3, client = ctx.aws.client("s3"), ctx.aws.client("sagemaker")
+    bucket = "vgsales-transform-boundary-data"
+    s3.create_bucket(Bucket=bucket)
+    rows = b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n"
+    s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=rows)
+    s3.put_object(Bucket=bucket, Key="big/rows.libsvm", Body=rows * 100_000)  # long enough to be stopped
+    create_training_job(client, "vgsales-boundary-model", bucket, rounds="2")
+    # A training job that outlasts QUICK_JOB_SECONDS (a busy machine) goes on in the background, and a transform
+    # job started before its model exists fails at once: there would be nothing running left to stop.
+    completed(client, "vgsales-boundary-model")
+    artifact = client.describe_training_job(TrainingJobName="vgsales-boundary-model")["ModelArtifacts"]["S3ModelArtifacts"]
+    client.create_model(ModelName="vgsales-ci-boundary-model", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifact},
+                        Tags=[{"Key": STACK_TAG, "Value": "vgsales-ci"}])
+    jobs = {"vgsales-transform-ours": discovery.stack_tags(ctx.settings),
+            "vgsales-ci-transform-theirs": [{"Key": STACK_TAG, "Value": "vgsales-ci"}]}
+    for name, tags in jobs.items():
+        client.create_transform_job(
+            TransformJobName=name, ModelName="vgsales-ci-boundary-model", BatchStrategy="SingleRecord",
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/big/"}},
+                            "ContentType": "text/libsvm", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": f"s3://{bucket}/out/{name}"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, Tags=tags,
+        )  # fmt: skip
+    assert [str(r) for r in discovery.find(ctx, ("transform-job",))] == ["transform-job vgsales-transform-ours"]
 
-        removed = stack.teardown(settings, keep_emulator=True)
+    removed = stack.teardown(ctx, keep_emulator=True)
 
-        assert "transform-job vgsales-transform-ours" in removed
-        statuses = {name: client.describe_transform_job(TransformJobName=name)["TransformJobStatus"] for name in jobs}
-        assert statuses["vgsales-transform-ours"] in ("Stopping", "Stopped")
-        assert statuses["vgsales-ci-transform-theirs"] == "InProgress", "teardown stopped a neighbour's transform job"
-        client.stop_transform_job(TransformJobName="vgsales-ci-transform-theirs")
+    assert "transform-job vgsales-transform-ours" in removed
+    statuses = {name: client.describe_transform_job(TransformJobName=name)["TransformJobStatus"] for name in jobs}
+    assert statuses["vgsales-transform-ours"] in ("Stopping", "Stopped")
+    assert statuses["vgsales-ci-transform-theirs"] == "InProgress", "teardown stopped a neighbour's transform job"
+    client.stop_transform_job(TransformJobName="vgsales-ci-transform-theirs")
 
 
 def test_a_finished_training_job_is_history_and_only_a_running_one_is_the_stacks(local):
     """SageMaker keeps finished training jobs and they cost nothing: status and teardown list only the stack's
     running ones (near miss: the same stack's job that still runs, listed and stopped)."""
-    settings = local
-    with target.activate(settings):
-        s3, client = boto3.client("s3"), boto3.client("sagemaker")
-        bucket = "vgsales-history-boundary-data"
-        s3.create_bucket(Bucket=bucket)
-        s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
-        for name, rounds in (("vgsales-finished", "2"), ("vgsales-running", "100000000")):
-            create_training_job(client, name, bucket, rounds=rounds, tags=discovery.stack_tags(settings))
-        completed(client, "vgsales-finished")
+    ctx = local
+    s3, client = ctx.aws.client("s3"), ctx.aws.client("sagemaker")
+    bucket = "vgsales-history-boundary-data"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
+    for name, rounds in (("vgsales-finished", "2"), ("vgsales-running", "100000000")):
+        create_training_job(client, name, bucket, rounds=rounds, tags=discovery.stack_tags(ctx.settings))
+    completed(client, "vgsales-finished")
 
-        assert [str(r) for r in discovery.find(settings, ("training-job",))] == ["training-job vgsales-running"]
-        assert [line.name for line in stack.status(settings) if line.kind == "training-job"] == ["vgsales-running"]
-        removed = stack.teardown(settings, keep_emulator=True)
+    assert [str(r) for r in discovery.find(ctx, ("training-job",))] == ["training-job vgsales-running"]
+    assert [line.name for line in stack.status(ctx) if line.kind == "training-job"] == ["vgsales-running"]
+    removed = stack.teardown(ctx, keep_emulator=True)
 
-        assert "training-job vgsales-running" in removed and "training-job vgsales-finished" not in removed
-        assert client.describe_training_job(TrainingJobName="vgsales-finished")["TrainingJobStatus"] == "Completed"
+    assert "training-job vgsales-running" in removed and "training-job vgsales-finished" not in removed
+    assert client.describe_training_job(TrainingJobName="vgsales-finished")["TrainingJobStatus"] == "Completed"

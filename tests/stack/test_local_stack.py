@@ -8,73 +8,67 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
-from vgsales import discovery, target
+from vgsales import discovery
+from vgsales.context import Context
 from vgsales.emulator import daemon
 from vgsales.infra import stack
-from vgsales.infra.terraform import TerraformStack
 from vgsales.records import StackRecord
-from vgsales.settings import Settings
-from vgsales.state import RunState
-from vgsales.target import local as local_target
+from vgsales.targets import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def stack_up(terraform_available, make_settings, tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("state"))
+    ctx = Context.of(make_settings(tmp_path_factory.mktemp("state")))
     try:  # a setup that fails half-way must not leave its emulator running
-        yield settings, stack.setup(settings)
+        yield ctx, stack.setup(ctx)
     finally:
-        stack.teardown(settings)
+        stack.teardown(ctx)
 
 
 def test_setup_creates_the_stack_with_its_security_properties(stack_up):
-    settings, outputs = stack_up
-    assert RunState(settings).read(StackRecord).bucket_name == outputs.bucket_name
-    with target.activate(settings):
-        s3 = boto3.client("s3")
-        bucket = outputs.bucket_name
-        encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-        assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        assert block == {
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
-        }
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        deny_tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)]
-        assert deny_tls, policy
-        # The policy is evaluated, and TLS requests pass it.
-        s3.put_object(Bucket=bucket, Key="probe.txt", Body=b"x")
-        assert s3.get_object(Bucket=bucket, Key="probe.txt")["Body"].read() == b"x"
+    ctx, outputs = stack_up
+    assert ctx.state.read(StackRecord).bucket_name == outputs.bucket_name
+    s3 = ctx.aws.client("s3")
+    bucket = outputs.bucket_name
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+    }
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    deny_tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)]
+    assert deny_tls, policy
+    # The policy is evaluated, and TLS requests pass it.
+    s3.put_object(Bucket=bucket, Key="probe.txt", Body=b"x")
+    assert s3.get_object(Bucket=bucket, Key="probe.txt")["Body"].read() == b"x"
 
-        iam = boto3.client("iam")
-        role_name = outputs.role_arn.rsplit("/", 1)[-1]
-        trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
-        assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-        assert not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"], "no managed policies"
+    iam = ctx.aws.client("iam")
+    role_name = outputs.role_arn.rsplit("/", 1)[-1]
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"], "no managed policies"
 
-        sagemaker = boto3.client("sagemaker")
-        notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs.notebook_instance_name)
-        assert notebook["RootAccess"] == "Disabled"
-        assert notebook["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == "2"
-        assert notebook["NotebookInstanceLifecycleConfigName"] == outputs.lifecycle_config_name
-        assert notebook["InstanceType"] == "ml.t3.medium"
-        config = sagemaker.describe_notebook_instance_lifecycle_config(
-            NotebookInstanceLifecycleConfigName=outputs.lifecycle_config_name
-        )
-        assert config["OnStart"] and config["OnCreate"]
+    sagemaker = ctx.aws.client("sagemaker")
+    notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs.notebook_instance_name)
+    assert notebook["RootAccess"] == "Disabled"
+    assert notebook["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == "2"
+    assert notebook["NotebookInstanceLifecycleConfigName"] == outputs.lifecycle_config_name
+    assert notebook["InstanceType"] == "ml.t3.medium"
+    config = sagemaker.describe_notebook_instance_lifecycle_config(
+        NotebookInstanceLifecycleConfigName=outputs.lifecycle_config_name
+    )
+    assert config["OnStart"] and config["OnCreate"]
 
 
 def test_setup_again_changes_nothing(stack_up):
-    settings, outputs = stack_up
-    assert stack.setup(settings) == outputs
-    with target.activate(settings) as env:
-        stack_ = TerraformStack(RunState(settings).terraform_dir, env)
-        plan = stack_.plan(stack.terraform_variables(settings))
+    ctx, outputs = stack_up
+    assert stack.setup(ctx) == outputs
+    plan = stack.terraform_stack(ctx).plan(stack.terraform_variables(ctx))
     assert not plan.has_changes, plan.text
 
 
@@ -83,8 +77,8 @@ def test_the_terraform_state_and_log_are_readable_by_their_owner_only(stack_up):
     folder (Terraform itself creates them 0644 under the usual umask). Near miss: the folder's other files."""
     import stat
 
-    settings, _ = stack_up
-    folder = RunState(settings).terraform_dir
+    ctx, _ = stack_up
+    folder = ctx.state.terraform_dir
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     private = sorted(folder.glob("terraform.tfstate*")) + [folder / "terraform.log"]
     assert folder / "terraform.tfstate" in private and (folder / "terraform.log").is_file()
@@ -94,8 +88,8 @@ def test_the_terraform_state_and_log_are_readable_by_their_owner_only(stack_up):
 
 
 def test_status_lists_the_stack_and_what_costs_money(stack_up):
-    settings, outputs = stack_up
-    lines = {(line.kind, line.name): line for line in stack.status(settings)}
+    ctx, outputs = stack_up
+    lines = {(line.kind, line.name): line for line in stack.status(ctx)}
     assert ("bucket", outputs.bucket_name) in lines
     assert ("notebook-instance", outputs.notebook_instance_name) in lines
     notebook = lines[("notebook-instance", outputs.notebook_instance_name)]
@@ -104,47 +98,45 @@ def test_status_lists_the_stack_and_what_costs_money(stack_up):
     assert ("lifecycle-config", outputs.lifecycle_config_name) in lines
 
 
-def every_resource(settings: Settings) -> dict[str, list]:
+def every_resource(ctx: Context) -> dict[str, list]:
     """Every resource kind the stack can create, listed on the emulator."""
-    with target.activate(settings):
-        s3, iam, sagemaker = boto3.client("s3"), boto3.client("iam"), boto3.client("sagemaker")
-        return {
-            "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
-            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(settings.name_prefix)],
-            "policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
-            "lifecycle configs": sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"],
-            "notebook instances": sagemaker.list_notebook_instances()["NotebookInstances"],
-            "models": sagemaker.list_models()["Models"],
-            "endpoint configs": sagemaker.list_endpoint_configs()["EndpointConfigs"],
-            "endpoints": sagemaker.list_endpoints()["Endpoints"],
-        }
+    s3, iam, sagemaker = ctx.aws.client("s3"), ctx.aws.client("iam"), ctx.aws.client("sagemaker")
+    return {
+        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(ctx.settings.name_prefix)],
+        "policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+        "lifecycle configs": sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"],
+        "notebook instances": sagemaker.list_notebook_instances()["NotebookInstances"],
+        "models": sagemaker.list_models()["Models"],
+        "endpoint configs": sagemaker.list_endpoint_configs()["EndpointConfigs"],
+        "endpoints": sagemaker.list_endpoints()["Endpoints"],
+    }
 
 
 def test_teardown_empties_every_resource_kind_then_is_idempotent(stack_up):
     """Runs last: the stack's removal steps with the emulator kept alive, so it can be asked what is left."""
-    settings, outputs = stack_up
-    before = every_resource(settings)
+    ctx, outputs = stack_up
+    before = every_resource(ctx)
     assert before["buckets"] and before["roles"] and before["notebook instances"] and before["lifecycle configs"]
-    with target.activate(settings) as env:
-        # Keys S3 takes that are not valid in XML unencoded: Terraform's force_destroy lists them with
-        # encoding-type=url (issue 26: a NUL byte made every teardown fail). A version and a delete marker.
-        s3 = boto3.client("s3")
-        for key in ("nul\x00key", "bell\x07/and space+plus ü"):
-            s3.put_object(Bucket=outputs.bucket_name, Key=key, Body=b"x")
-        s3.delete_object(Bucket=outputs.bucket_name, Key="nul\x00key")
-        for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
-            discovery.remove(settings, resource)
-        TerraformStack(RunState(settings).terraform_dir, env).destroy(stack.terraform_variables(settings))
-    after = every_resource(settings)
+    # Keys S3 takes that are not valid in XML unencoded: Terraform's force_destroy lists them with
+    # encoding-type=url (issue 26: a NUL byte made every teardown fail). A version and a delete marker.
+    s3 = ctx.aws.client("s3")
+    for key in ("nul\x00key", "bell\x07/and space+plus ü"):
+        s3.put_object(Bucket=outputs.bucket_name, Key=key, Body=b"x")
+    s3.delete_object(Bucket=outputs.bucket_name, Key="nul\x00key")
+    for resource in discovery.find(ctx, discovery.PIPELINE_KINDS):
+        discovery.remove(ctx, resource)
+    stack.terraform_stack(ctx).destroy(stack.terraform_variables(ctx))
+    after = every_resource(ctx)
     assert after == {kind: [] for kind in after}, after
 
-    emulator_dir = local_target.emulator_dir(settings)
-    removed = stack.teardown(settings)
+    emulator_dir = local_target.emulator_dir(ctx.settings)
+    removed = stack.teardown(ctx)
     assert "the local AWS emulator" in removed
     assert daemon.status(emulator_dir) is None, "teardown stops the emulator"
-    assert not RunState(settings).has(StackRecord)
-    assert stack.teardown(settings) == [], "a second teardown finds nothing"
-    assert stack.status(settings) == []
+    assert not ctx.state.has(StackRecord)
+    assert stack.teardown(ctx) == [], "a second teardown finds nothing"
+    assert stack.status(ctx) == []
 
 
 def test_cli_teardown_with_nothing_left_exits_zero(tmp_path):

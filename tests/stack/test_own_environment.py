@@ -1,6 +1,7 @@
 """Tools that are not AWS clients (pip building the notebook bundle, the emulator's own server) run in the user's
-own environment: never with the target's endpoint, CA bundle, credentials or the emulator's proxy, whether an
-activation or the user's shell (`eval "$(invoke emulator.env)"`) put them there.
+own environment: never with the target's endpoint, CA bundle, credentials or the emulator's proxy, which the
+user's shell may hold (`eval "$(invoke emulator.env)"`). The library itself never puts them in the process's
+environment (tests/layout checks that no library code writes os.environ).
 
 The bundle test reproduces the fresh-laptop failure: pip talks to one HTTPS index and nothing else (no local
 mirror to fall back on), and the emulator's proxy, which refuses every host that is not AWS's, is in the caller's
@@ -22,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from vgsales import target
+from vgsales import targets
 from vgsales.emulator import endpoint, tls
 from vgsales.emulator.proxy import TunnelProxy
 from vgsales.infra import bundle
-from vgsales.target.local import Emulator
+from vgsales.targets.local import Emulator
 
 INDEX_HOST = "127.0.0.2"  # loopback, but outside the emulator's NO_PROXY
 
@@ -42,7 +43,7 @@ def emulator_proxy():
 def emulator_shell(proxy_url: str) -> dict[str, str]:
     """What `eval "$(invoke emulator.env)"` leaves in a shell, with this proxy."""
     credentials = endpoint.Credentials("AKIAEMULATOR00000001", "emulator-secret-never-for-pip")
-    return target.marked(
+    return targets.marked(
         endpoint.client_env("https://127.0.0.1:1", "/nonexistent/emulator-ca.pem", credentials, proxy_url=proxy_url)
     )
 
@@ -57,7 +58,7 @@ def package_index(tmp_path_factory):
     fetched = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
          "--dest", str(project), f"setuptools>={needed}"],
-        capture_output=True, text=True, env=target.own_environment(), check=False,
+        capture_output=True, text=True, env=targets.own_environment(), check=False,
     )  # fmt: skip
     if fetched.returncode != 0:
         reason = f"pip cannot fetch setuptools>={needed} to serve it: {fetched.stderr.strip()[-300:]}"
@@ -119,8 +120,7 @@ def test_the_bundles_pip_reaches_its_index_with_the_emulators_proxy_in_the_shell
 
     monkeypatch.setattr(bundle.subprocess, "run", spy)
     _QuietHandler.requests.clear()
-    with target.environment(shell):  # and inside an activation, as `invoke setup` builds it
-        assert bundle.build_bundle(tmp_path / "bundle", cache_dir=tmp_path / "fresh-cache") is True
+    assert bundle.build_bundle(tmp_path / "bundle", cache_dir=tmp_path / "fresh-cache") is True
 
     (pip_env,) = seen
     assert not set(shell) & set(pip_env), "pip got the emulator's environment"
@@ -128,22 +128,16 @@ def test_the_bundles_pip_reaches_its_index_with_the_emulators_proxy_in_the_shell
     assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
 
 
-def test_a_users_own_proxy_and_ca_bundle_stay_for_tools_inside_an_activation(monkeypatch, emulator_proxy):
+def test_a_users_own_proxy_and_ca_bundle_stay_for_tools(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
     monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.corp.example/simple/")
-    monkeypatch.delenv(target.TARGET_VARIABLES, raising=False)
-    shell = emulator_shell(emulator_proxy.url)
-    with target.environment(shell):
-        assert os.environ["HTTPS_PROXY"] == emulator_proxy.url  # the AWS clients of this process use the emulator
-        own = target.own_environment()
-        with target.environment({"AWS_REGION": "eu-west-1"}):  # nested: still the outermost saved environment
-            assert target.own_environment() == own
+    monkeypatch.delenv(targets.TARGET_VARIABLES, raising=False)
+    own = targets.own_environment()
     assert own["HTTPS_PROXY"] == "http://proxy.corp.example:3128"
     assert own["AWS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"
     assert own["PIP_INDEX_URL"] == "https://pypi.corp.example/simple/"
-    assert "AWS_ENDPOINT_URL" not in own and "AWS_SECRET_ACCESS_KEY" not in own
-    assert target.own_environment() == dict(os.environ), "outside an activation, with no target variables"
+    assert own == dict(os.environ), "with no target variables in the shell, nothing is taken out"
 
 
 def test_only_the_variables_a_target_named_are_taken_out(monkeypatch, emulator_proxy):
@@ -153,11 +147,11 @@ def test_only_the_variables_a_target_named_are_taken_out(monkeypatch, emulator_p
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp.example:3128")  # not set by the emulator's environment
     monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    own = target.own_environment()
+    own = targets.own_environment()
     assert own["HTTP_PROXY"] == "http://proxy.corp.example:3128"
     assert own["AWS_RETRY_MODE"] == "standard"
     assert not set(shell) & set(own)
-    assert set(shell[target.TARGET_VARIABLES].split(",")) == set(shell)
+    assert set(shell[targets.TARGET_VARIABLES].split(",")) == set(shell)
 
 
 def test_the_proxy_says_why_and_what_to_do_in_the_status_line_clients_print(emulator_proxy):
@@ -197,7 +191,7 @@ def test_the_emulators_server_starts_from_the_users_own_environment(monkeypatch,
         with open(f"/proc/{info.pid}/environ", "rb") as handle:
             names = {entry.split(b"=", 1)[0].decode() for entry in handle.read().split(b"\0") if entry}
         assert "VGSALES_OWN_VARIABLE" in names
-        assert not names & {"HTTPS_PROXY", "https_proxy", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", target.TARGET_VARIABLES}
+        assert not names & {"HTTPS_PROXY", "https_proxy", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", targets.TARGET_VARIABLES}
     finally:
         service.stop()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vgsales import target
+from vgsales import targets
 from vgsales.output import console
 from vgsales.infra import stack
 from vgsales.records import StackRecord
@@ -24,7 +24,7 @@ def record(notebook: bool = True) -> StackRecord:
 
 def summary(settings, stack_record: StackRecord) -> str:
     with console.capture() as captured:
-        stack._print_outputs(stack_record, target.of(settings))
+        stack._print_outputs(stack_record, targets.of(settings))
     return captured.get()
 
 

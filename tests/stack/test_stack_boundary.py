@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
-from vgsales import discovery, target
+from vgsales import discovery
+from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.settings import STACK_TAG
 
@@ -38,83 +38,81 @@ def _tag_set(tags: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
 
 
-def plant_neighbours(settings) -> dict[str, set[str]]:
+def plant_neighbours(ctx: Context) -> dict[str, set[str]]:
     """Create every neighbour on the target; returns their names by kind."""
     names: dict[str, set[str]] = {kind: set() for kind in discovery.KINDS if kind not in discovery.JOB_KINDS}
-    with target.activate(settings):
-        s3, iam, sagemaker = (boto3.client(service, region_name=settings.region) for service in ("s3", "iam", "sagemaker"))
-        for suffix, tags in NEIGHBOURS.items():
-            prefix = f"vgsales-{suffix}"
-            bucket = f"{prefix}-bucket"
-            s3.create_bucket(Bucket=bucket)
-            if tags:
-                s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_set(tags)})
-            role = iam.create_role(RoleName=f"{prefix}-sagemaker-execution", AssumeRolePolicyDocument=ROLE_TRUST, Tags=tags)
-            role_arn = role["Role"]["Arn"]
-            sagemaker.create_notebook_instance_lifecycle_config(
-                NotebookInstanceLifecycleConfigName=f"{prefix}-notebook-lifecycle", Tags=tags
-            )
-            sagemaker.create_notebook_instance(
-                NotebookInstanceName=f"{prefix}-notebook", InstanceType="ml.t3.medium", RoleArn=role_arn, Tags=tags
-            )
-            sagemaker.create_model(
-                ModelName=f"{prefix}-model", ExecutionRoleArn=role_arn,
-                PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"}, Tags=tags,
-            )  # fmt: skip
-            sagemaker.create_endpoint_config(
-                EndpointConfigName=f"{prefix}-config",
-                ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{prefix}-model",
-                                     "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-                Tags=tags,
-            )  # fmt: skip
-            sagemaker.create_endpoint(EndpointName=f"{prefix}-endpoint", EndpointConfigName=f"{prefix}-config", Tags=tags)
-            for kind, name in (
-                ("bucket", bucket), ("role", f"{prefix}-sagemaker-execution"),
-                ("lifecycle-config", f"{prefix}-notebook-lifecycle"), ("notebook-instance", f"{prefix}-notebook"),
-                ("model", f"{prefix}-model"), ("endpoint-config", f"{prefix}-config"), ("endpoint", f"{prefix}-endpoint"),
-            ):  # fmt: skip
-                names[kind].add(name)
-        # Terraform names our bucket "<prefix>-" and 26 digits: one named so, without a tag, is still not ours.
-        s3.create_bucket(Bucket="vgsales-20260101000000000000000001")
-        names["bucket"].add("vgsales-20260101000000000000000001")
-        # Our tag copied onto resources named otherwise: the name must have the prefix too.
-        ours = discovery.stack_tags(settings)
-        s3.create_bucket(Bucket="other-vgsales-copy")
-        s3.put_bucket_tagging(Bucket="other-vgsales-copy", Tagging={"TagSet": ours})
+    s3, iam, sagemaker = (ctx.aws.client(service) for service in ("s3", "iam", "sagemaker"))
+    for suffix, tags in NEIGHBOURS.items():
+        prefix = f"vgsales-{suffix}"
+        bucket = f"{prefix}-bucket"
+        s3.create_bucket(Bucket=bucket)
+        if tags:
+            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_set(tags)})
+        role = iam.create_role(RoleName=f"{prefix}-sagemaker-execution", AssumeRolePolicyDocument=ROLE_TRUST, Tags=tags)
+        role_arn = role["Role"]["Arn"]
+        sagemaker.create_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName=f"{prefix}-notebook-lifecycle", Tags=tags
+        )
+        sagemaker.create_notebook_instance(
+            NotebookInstanceName=f"{prefix}-notebook", InstanceType="ml.t3.medium", RoleArn=role_arn, Tags=tags
+        )
         sagemaker.create_model(
-            ModelName="other-vgsales-model", ExecutionRoleArn=role_arn,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://other-vgsales-copy/model.tar.gz"}, Tags=ours,
+            ModelName=f"{prefix}-model", ExecutionRoleArn=role_arn,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"}, Tags=tags,
         )  # fmt: skip
-        names["bucket"].add("other-vgsales-copy")
-        names["model"].add("other-vgsales-model")
-        # A user's own resources with similar names and no tag.
-        s3.create_bucket(Bucket="vgsalesdata")
-        iam.create_role(RoleName="vgsales_admin", AssumeRolePolicyDocument=ROLE_TRUST)
-        names["bucket"].add("vgsalesdata")
-        names["role"].add("vgsales_admin")
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{prefix}-config",
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{prefix}-model",
+                                 "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            Tags=tags,
+        )  # fmt: skip
+        sagemaker.create_endpoint(EndpointName=f"{prefix}-endpoint", EndpointConfigName=f"{prefix}-config", Tags=tags)
+        for kind, name in (
+            ("bucket", bucket), ("role", f"{prefix}-sagemaker-execution"),
+            ("lifecycle-config", f"{prefix}-notebook-lifecycle"), ("notebook-instance", f"{prefix}-notebook"),
+            ("model", f"{prefix}-model"), ("endpoint-config", f"{prefix}-config"), ("endpoint", f"{prefix}-endpoint"),
+        ):  # fmt: skip
+            names[kind].add(name)
+    # Terraform names our bucket "<prefix>-" and 26 digits: one named so, without a tag, is still not ours.
+    s3.create_bucket(Bucket="vgsales-20260101000000000000000001")
+    names["bucket"].add("vgsales-20260101000000000000000001")
+    # Our tag copied onto resources named otherwise: the name must have the prefix too.
+    ours = discovery.stack_tags(ctx.settings)
+    s3.create_bucket(Bucket="other-vgsales-copy")
+    s3.put_bucket_tagging(Bucket="other-vgsales-copy", Tagging={"TagSet": ours})
+    sagemaker.create_model(
+        ModelName="other-vgsales-model", ExecutionRoleArn=role_arn,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://other-vgsales-copy/model.tar.gz"}, Tags=ours,
+    )  # fmt: skip
+    names["bucket"].add("other-vgsales-copy")
+    names["model"].add("other-vgsales-model")
+    # A user's own resources with similar names and no tag.
+    s3.create_bucket(Bucket="vgsalesdata")
+    iam.create_role(RoleName="vgsales_admin", AssumeRolePolicyDocument=ROLE_TRUST)
+    names["bucket"].add("vgsalesdata")
+    names["role"].add("vgsales_admin")
     return names
 
 
-def existing(settings) -> dict[str, set[str]]:
+def existing(ctx: Context) -> dict[str, set[str]]:
     """Every resource of the neighbour kinds on the target, whoever owns it."""
-    with target.activate(settings):
-        s3, iam, sagemaker = (boto3.client(service, region_name=settings.region) for service in ("s3", "iam", "sagemaker"))
-        return {
-            "bucket": {b["Name"] for b in s3.list_buckets()["Buckets"]},
-            "role": {r["RoleName"] for r in iam.list_roles()["Roles"]},
-            "lifecycle-config": {
-                c["NotebookInstanceLifecycleConfigName"]
-                for c in sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"]
-            },
-            "notebook-instance": {n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]},
-            "model": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
-            "endpoint-config": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
-            "endpoint": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
-        }
+    s3, iam, sagemaker = (ctx.aws.client(service) for service in ("s3", "iam", "sagemaker"))
+    return {
+        "bucket": {b["Name"] for b in s3.list_buckets()["Buckets"]},
+        "role": {r["RoleName"] for r in iam.list_roles()["Roles"]},
+        "lifecycle-config": {
+            c["NotebookInstanceLifecycleConfigName"]
+            for c in sagemaker.list_notebook_instance_lifecycle_configs()["NotebookInstanceLifecycleConfigs"]
+        },
+        "notebook-instance": {n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]},
+        "model": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
+        "endpoint-config": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
+        "endpoint": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
+    }
 
 
-def assert_untouched(settings, neighbours: dict[str, set[str]], when: str) -> None:
-    now = existing(settings)
+def assert_untouched(ctx: Context, neighbours: dict[str, set[str]], when: str) -> None:
+    now = existing(ctx)
     for kind, names in neighbours.items():
         missing = names - now[kind]
         assert not missing, f"after {when}, neighbours of kind {kind} are gone: {sorted(missing)}"
@@ -123,27 +121,26 @@ def assert_untouched(settings, neighbours: dict[str, set[str]], when: str) -> No
 @pytest.fixture(scope="module")
 def neighbourhood(terraform_available, make_settings, tmp_path_factory):
     """A local stack `vgsales` set up beside neighbours that were there first; torn down (emulator kept) at the end."""
-    settings = make_settings(tmp_path_factory.mktemp("boundary"))
-    service = target.of(settings).service
+    ctx = Context.of(make_settings(tmp_path_factory.mktemp("boundary")))
+    service = ctx.target.service
     service.start()
     try:
-        neighbours = plant_neighbours(settings)
-        record = stack.setup(settings)
-        yield settings, neighbours, record
+        neighbours = plant_neighbours(ctx)
+        record = stack.setup(ctx)
+        yield ctx, neighbours, record
     finally:
         service.stop()
 
 
 def test_setup_leaves_the_neighbours_alone(neighbourhood):
-    settings, neighbours, record = neighbourhood
-    assert_untouched(settings, neighbours, "setup")
+    ctx, neighbours, record = neighbourhood
+    assert_untouched(ctx, neighbours, "setup")
     assert record.bucket_name not in neighbours["bucket"]
 
 
 def test_discovery_lists_only_the_stack_itself(neighbourhood):
-    settings, neighbours, record = neighbourhood
-    with target.activate(settings):
-        found = {(resource.kind, resource.name) for resource in discovery.find(settings)}
+    ctx, neighbours, record = neighbourhood
+    found = {(resource.kind, resource.name) for resource in discovery.find(ctx)}
     assert found == {
         ("bucket", record.bucket_name), ("role", record.role_name), ("lifecycle-config", record.lifecycle_config_name),
         ("notebook-instance", record.notebook_instance_name),
@@ -151,27 +148,25 @@ def test_discovery_lists_only_the_stack_itself(neighbourhood):
 
 
 def test_status_never_lists_a_neighbour(neighbourhood):
-    settings, neighbours, _ = neighbourhood
-    listed = {(line.kind, line.name) for line in stack.status(settings)}
+    ctx, neighbours, _ = neighbourhood
+    listed = {(line.kind, line.name) for line in stack.status(ctx)}
     planted = {(kind, name) for kind, names in neighbours.items() for name in names}
     assert not listed & planted, sorted(listed & planted)
-    assert_untouched(settings, neighbours, "status")
+    assert_untouched(ctx, neighbours, "status")
 
 
 def test_teardown_removes_the_stack_and_nothing_else(neighbourhood):
     """Runs last. The pipeline's own resources (tagged through stack_tags, as deploy tags them) go; neighbours stay."""
-    settings, neighbours, record = neighbourhood
-    with target.activate(settings):
-        sagemaker = boto3.client("sagemaker", region_name=settings.region)
-        sagemaker.create_model(
-            ModelName="vgsales-model-ours", ExecutionRoleArn=record.role_arn,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{record.bucket_name}/model.tar.gz"},
-            Tags=discovery.stack_tags(settings),
-        )  # fmt: skip
-    removed = stack.teardown(settings, keep_emulator=True)
+    ctx, neighbours, record = neighbourhood
+    ctx.aws.client("sagemaker").create_model(
+        ModelName="vgsales-model-ours", ExecutionRoleArn=record.role_arn,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{record.bucket_name}/model.tar.gz"},
+        Tags=discovery.stack_tags(ctx.settings),
+    )  # fmt: skip
+    removed = stack.teardown(ctx, keep_emulator=True)
     assert "model vgsales-model-ours" in removed
-    assert_untouched(settings, neighbours, "teardown")
-    left = existing(settings)
+    assert_untouched(ctx, neighbours, "teardown")
+    left = existing(ctx)
     ours = {record.bucket_name, record.role_name, record.notebook_instance_name, record.lifecycle_config_name, "vgsales-model-ours"}
     assert not ours & set().union(*left.values()), "teardown removes every resource of the stack"
-    assert stack.teardown(settings, keep_emulator=True) == [], "and a second teardown finds nothing of it"
+    assert stack.teardown(ctx, keep_emulator=True) == [], "and a second teardown finds nothing of it"

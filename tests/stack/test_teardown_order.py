@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from vgsales import discovery
+from vgsales.context import Context
 from vgsales.discovery import Resource
 from vgsales.settings import STACK_TAG, Settings, project_defaults, with_changes
 
@@ -22,11 +23,11 @@ def one_of_each(monkeypatch):
 
     def lister(kind: str):
         status = next(iter(discovery.COSTS_WHILE.get(kind, {None})))
-        return lambda _settings: [(Resource(kind, f"{settings.name_prefix}-{kind}", status=status), lambda: ours)]
+        return lambda _ctx: [(Resource(kind, f"{settings.name_prefix}-{kind}", status=status), lambda: ours)]
 
     for kind in discovery.KINDS:
         monkeypatch.setitem(discovery._CANDIDATES, kind, lister(kind))
-    return settings
+    return Context.of(settings)
 
 
 @pytest.mark.parametrize("asked", ["all", "alphabetical", "reversed"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def test_init_without_a_registry_or_mirror_fails_in_one_paragraph_naming_its_log
 
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     monkeypatch.setenv(CLI_CONFIG_ENV, str(tmp_path / "no-such.tfrc"))
-    stack = TerraformStack(tmp_path / "work", {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"})
+    refusing = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    stack = TerraformStack(tmp_path / "work", {**os.environ, **refusing})
     with pytest.raises(WorkshopError) as failed:
         stack.init()
     message = str(failed.value)
@@ -133,7 +135,7 @@ def test_init_runs_again_only_when_the_configuration_changed(
     (root / "modules" / "inner").mkdir(parents=True)
     (root / "main.tf").write_text('module "inner" {\n  source = "./modules/inner"\n}\n')
     (root / "modules" / "inner" / "main.tf").write_text('output "x" {\n  value = 1\n}\n')
-    stack = TerraformStack(tmp_path / "work", {}, root_module=root)
+    stack = TerraformStack(tmp_path / "work", dict(os.environ), root_module=root)
     assert stack.init() is True
     assert stack.init() is False, "already initialised for this configuration"
     (root / "modules" / "inner" / "main.tf").write_text('output "x" {\n  value = 2\n}\n')

@@ -115,7 +115,7 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory, shared_dataset: Path,
 
     local = harness_module.LocalStack(tmp_path_factory.mktemp("shared-stack"), shared_dataset)
     try:  # also when setup itself fails: its emulator must not outlive the run
-        infra.setup(local.settings)
+        infra.setup(local.context())
         yield local
     finally:
         local.stop_emulator()  # only this folder's emulator; teardown tests normally stopped it already

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import yaml
 
-from vgsales import target
+from vgsales.context import Context
 from vgsales.emulator import daemon
 from vgsales.records import DataRecord, EndpointRecord, EvaluationRecord, TrainingRecord
 from vgsales.settings import Settings
 from vgsales.state import RunState
-from vgsales.target import local as local_target
+from vgsales.targets import local as local_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Finished training jobs are history, not resources: SageMaker keeps them and they cost nothing.
@@ -130,6 +129,11 @@ class LocalStack:
         config.update(state_dir=str(self.state_dir), data_source=self.data_source)
         return Settings.from_config(config, project_dir=PROJECT_ROOT)
 
+    def context(self) -> Context:
+        """A new context of this stack, as a task builds one: its clients connect on first use to the emulator
+        that runs then (the tests stop, kill and restart it, so no context outlives the step that made it)."""
+        return Context.of(self.settings)
+
     # --- the CLI ---
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -165,14 +169,14 @@ class LocalStack:
 
     @contextlib.contextmanager
     def aws(self) -> Iterator[Clients]:
-        with target.activate(self.settings):
-            region = self.settings.region
-            yield Clients(
-                s3=boto3.client("s3", region_name=region),
-                iam=boto3.client("iam", region_name=region),
-                sagemaker=boto3.client("sagemaker", region_name=region),
-                runtime=boto3.client("sagemaker-runtime", region_name=region),
-            )
+        """Clients of the emulator that runs now, as the stack's administrative identity."""
+        aws = self.context().aws
+        yield Clients(
+            s3=aws.client("s3"),
+            iam=aws.client("iam"),
+            sagemaker=aws.client("sagemaker"),
+            runtime=aws.client("sagemaker-runtime"),
+        )
 
     def inventory(self) -> list[str]:
         """Every resource in the emulator, of every kind the stack or the pipeline can create; [] when empty."""
@@ -199,9 +203,10 @@ class LocalStack:
         from vgsales.pipeline import data, deploy, evaluate, train
 
         stages = {DataRecord: data, TrainingRecord: train, EndpointRecord: deploy, EvaluationRecord: evaluate}
+        ctx = self.context()
         for record, stage in stages.items():
-            if not self.state().has(record):
-                stage.run(self.settings)
+            if not ctx.state.has(record):
+                stage.run(ctx)
             if record.NAME == last:
                 return
 

@@ -12,12 +12,14 @@ import json
 
 import pytest
 
-from vgsales import target
+from vgsales import targets
+from vgsales.context import Context
 from vgsales.errors import Interrupted, WorkshopError
 from vgsales.infra import stack as infra
 from vgsales.pipeline import data, deploy, train
 from vgsales.records import TrainingRecord
 from vgsales.settings import STACK_TAG
+from vgsales.state import RunState
 
 # Ctrl-C must land while the job runs: 100,000 rounds take minutes where the default 100 take a second.
 LONG_TRAINING = {"INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_NUM_ROUND": "100000"}
@@ -76,17 +78,17 @@ def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
     assert status == "Stopped"
     assert not cli_stack.state().has(TrainingRecord), "an interrupted job must not be recorded for deploy"
 
-    data.run(cli_stack.settings)  # `invoke train` again, its pre-task included
-    assert train.run(cli_stack.settings).final_metrics["validation:auc"] > 0.8
+    ctx = cli_stack.context()
+    data.run(ctx)  # `invoke train` again, its pre-task included
+    assert train.run(ctx).final_metrics["validation:auc"] > 0.8
     trust_record.fault("train-interrupted", recovered=True, stray=_pipeline(cli_stack, harness))
 
 
 def test_the_emulator_killed_in_the_middle_of_deploy(cli_stack, harness):
     cli_stack.ensure("training")
     prelude = KILL_BEFORE_ENDPOINT.format(info_file=str(cli_stack.emulator_dir / "emulator.json"))
-    # sagemaker-core retries a refused connection 10 times (about 19 s) unless retries are configured outside
-    # the code; the outcome is the same, only slower.
-    killed = cli_stack.cli("deploy", prelude=prelude, AWS_MAX_ATTEMPTS="2")
+    # No retry setting from outside: the local target's connection gives sagemaker-core's clients their attempts too.
+    killed = cli_stack.cli("deploy", prelude=prelude)
     assert killed.returncode == 1, killed.describe()
     assert "Traceback" not in killed.output
     assert "Error: The local AWS emulator stopped while the task was running" in killed.stderr, killed.describe()
@@ -121,9 +123,8 @@ def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trus
 
     again = cli_stack.cli("setup")
     assert again.returncode == 0, again.describe()
-    settings = cli_stack.settings
-    with target.activate(settings) as env:
-        plan = infra._stack(settings, env).plan(infra.terraform_variables(settings))
+    ctx = cli_stack.context()
+    plan = infra.terraform_stack(ctx).plan(infra.terraform_variables(ctx))
     assert not plan.has_changes, plan.text
     found = cli_stack.inventory()
     for kind in ("bucket", "role", "lifecycle-config", "notebook-instance"):
@@ -136,27 +137,32 @@ def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trus
 
 def test_setup_clears_untracked_leftovers_locally_and_refuses_them_on_aws(cli_stack, harness):
     """What a cut-off apply leaves without recording it, made on purpose (the interrupt above may miss it)."""
-    settings = cli_stack.settings
+    ctx = cli_stack.context()
+    settings = ctx.settings
     leftover = f"{settings.name_prefix}-leftover"
     with cli_stack.aws() as aws:
         aws.iam.create_role(
             RoleName=leftover, AssumeRolePolicyDocument="{}", Tags=[{"Key": STACK_TAG, "Value": settings.name_prefix}]
         )
         aws.iam.put_role_policy(RoleName=leftover, PolicyName="inline", PolicyDocument=READ_ONLY)
-    with target.activate(settings) as env:
-        tracked = infra._stack(settings, env)
-        aws_settings = dataclasses.replace(settings, target="aws")  # the same stack, judged as if it were on AWS
-        with pytest.raises(WorkshopError) as refused:
-            infra._clear_untracked(aws_settings, target.of(aws_settings), tracked)
-        assert f"role {leftover}" in str(refused.value) and "Run `invoke teardown`" in str(refused.value)
-        infra._clear_untracked(settings, target.of(settings), tracked)
+    tracked = infra.terraform_stack(ctx)
+    # The same stack judged as if it were on AWS: the aws target's rules, with clients that reach this emulator.
+    aws_settings = dataclasses.replace(settings, target="aws")
+    on_aws = dataclasses.replace(targets.of(aws_settings), service=ctx.target.service)
+    with pytest.raises(WorkshopError) as refused:
+        infra._clear_untracked(Context(aws_settings, on_aws, RunState(aws_settings)), tracked)
+    assert f"role {leftover}" in str(refused.value) and "Run `invoke teardown`" in str(refused.value)
+    assert "The aws target already has resources" in str(refused.value)
+    assert f"role {leftover}" in cli_stack.inventory(), "on AWS, nothing is removed before a person looks"
+    infra._clear_untracked(ctx, tracked)
     assert f"role {leftover}" not in cli_stack.inventory()
 
 
 def test_the_recovered_stack_serves_and_teardown_leaves_nothing(cli_stack, harness, trust_record):
-    data.run(cli_stack.settings)
-    train.run(cli_stack.settings)
-    record = deploy.run(cli_stack.settings)
+    ctx = cli_stack.context()
+    data.run(ctx)
+    train.run(ctx)
+    record = deploy.run(ctx)
     expected = {
         f"model {record.model_name}",
         f"endpoint-config {record.endpoint_config_name}",

@@ -63,11 +63,11 @@ def _serving_exactly(shared_stack, harness) -> list[str]:
 
 
 def test_a_training_job_that_fails(shared_stack, harness, trust_record):
-    settings = shared_stack.settings
-    data.run(settings)
+    ctx = shared_stack.context()
+    data.run(ctx)
     _overwrite(shared_stack, shared_stack.state().read(DataRecord).train_uri + "train.libsvm", NOT_LIBSVM)
     with pytest.raises(WorkshopError) as failed:
-        train.run(settings)
+        train.run(ctx)
     message = str(failed.value)
     assert re.search(r"Training job vgsales-xgb-[0-9a-f-]+ ended Failed: ClientError: .*libsvm", message), message
     assert "Fix the cause and run `invoke train` again. The last log lines were:" in message
@@ -75,8 +75,8 @@ def test_a_training_job_that_fails(shared_stack, harness, trust_record):
     assert shared_stack.running_training_jobs() == []
 
     # `invoke train` again: its `data` pre-task uploads the split again.
-    data.run(settings)
-    record = train.run(settings)
+    data.run(ctx)
+    record = train.run(ctx)
     assert record.final_metrics["validation:auc"] > 0.8
     stray = [f"{kind} {name}" for kind, names in _pipeline_resources(shared_stack, harness).items() for name in names]
     trust_record.fault("train-fails", recovered=True, stray=stray)
@@ -84,19 +84,19 @@ def test_a_training_job_that_fails(shared_stack, harness, trust_record):
 
 def test_an_endpoint_that_fails_to_come_up(shared_stack, harness, trust_record):
     shared_stack.ensure("training")
-    settings = shared_stack.settings
+    ctx = shared_stack.context()
     assert _pipeline_resources(shared_stack, harness)["endpoint"] == [], "this fault needs a stack without an endpoint"
     _overwrite(shared_stack, shared_stack.state().read(TrainingRecord).model_data_url, NOT_A_TARBALL)
     with pytest.raises(WorkshopError) as failed:
-        deploy.run(settings)
+        deploy.run(ctx)
     message = str(failed.value)
     assert "Endpoint vgsales-endpoint failed to come up: " in message
     assert "is not a valid model.tar.gz" in message and "run `invoke deploy` again" in message, message
     assert _endpoint(shared_stack)["EndpointStatus"] == "Failed"
 
     # Recovery: a new model, then deploy again, which replaces the failed endpoint.
-    train.run(settings)
-    deploy.run(settings)
+    train.run(ctx)
+    deploy.run(ctx)
     assert _endpoint(shared_stack)["EndpointStatus"] == "InService"
     libsvm, _ = shared_stack.test_rows(3)
     assert all(0.0 <= score <= 1.0 for score in _predict(shared_stack, libsvm))
@@ -106,7 +106,7 @@ def test_an_endpoint_that_fails_to_come_up(shared_stack, harness, trust_record):
 def test_deploy_twice_changes_nothing(shared_stack, harness, trust_record):
     shared_stack.ensure("endpoint")
     before, resources_before = _endpoint(shared_stack), shared_stack.inventory()
-    record = deploy.run(shared_stack.settings)
+    record = deploy.run(shared_stack.context())
     after = _endpoint(shared_stack)
     assert after["EndpointConfigName"] == before["EndpointConfigName"] == record.endpoint_config_name
     assert after["LastModifiedTime"] == before["LastModifiedTime"], "the endpoint must not be updated"
@@ -116,14 +116,14 @@ def test_deploy_twice_changes_nothing(shared_stack, harness, trust_record):
 
 def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness, trust_record):
     shared_stack.ensure("endpoint")
-    settings = shared_stack.settings
+    ctx = shared_stack.context()
     serving = shared_stack.state().read(EndpointRecord)
     libsvm, _ = shared_stack.test_rows(5)
     scores = _predict(shared_stack, libsvm)
-    training = train.run(settings)
+    training = train.run(ctx)
     _overwrite(shared_stack, training.model_data_url, NOT_A_TARBALL)
     with pytest.raises(WorkshopError) as failed:
-        deploy.run(settings)
+        deploy.run(ctx)
     message = str(failed.value)
     assert "failed: " in message and "is not a valid model.tar.gz" in message, message
     assert f"still serves its previous configuration {serving.endpoint_config_name}" in message
@@ -139,8 +139,8 @@ def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness,
     ]
 
     # Recovery: `invoke train deploy`.
-    train.run(settings)
-    record = deploy.run(settings)
+    train.run(ctx)
+    record = deploy.run(ctx)
     assert record.endpoint_config_name != serving.endpoint_config_name
     assert _endpoint(shared_stack)["EndpointConfigName"] == record.endpoint_config_name
     trust_record.fault("update-fails", recovered=True, stray=_serving_exactly(shared_stack, harness))
@@ -148,7 +148,7 @@ def test_an_update_to_a_model_that_cannot_load_rolls_back(shared_stack, harness,
 
 def test_the_recovered_stack_runs_the_whole_workshop(shared_stack):
     shared_stack.ensure("endpoint")
-    record = evaluate.run(shared_stack.settings)
+    record = evaluate.run(shared_stack.context())
     metrics = json.loads((shared_stack.state().evaluation_dir / "metrics.json").read_text())
     assert metrics["n"] == 803 and metrics["accuracy"] >= 0.86, metrics
     assert record.run_dir == str(shared_stack.state().evaluation_dir)

@@ -32,7 +32,7 @@ def test_teardown_without_local_state_removes_everything_by_discovery(shared_sta
     state.forget(*RECORDS)
     assert terraform.recorded_resources(terraform.state_file(state.terraform_dir)) == []
 
-    removed = infra.teardown(shared_stack.settings, keep_emulator=True)
+    removed = infra.teardown(shared_stack.context(), keep_emulator=True)
     left = shared_stack.inventory()
     assert left == [], f"teardown left {left}"
     assert shared_stack.emulator() is not None, "kept for this inspection"

@@ -22,6 +22,7 @@ from invoke import Collection, Config, Executor, Exit, Program
 from invoke.exceptions import ParseError
 from invoke.parser import Parser
 
+from ..context import Context
 from ..errors import Interrupted, WorkshopError
 from ..settings import PROJECT_DIR_ENV, Settings, workshop_of
 
@@ -41,6 +42,11 @@ PROJECT_DIR = _project_dir()
 
 def settings_of(c) -> Settings:
     return Settings.from_config(workshop_of(c.config), project_dir=PROJECT_DIR)
+
+
+def context_of(c) -> Context:
+    """The context a task runs with: its settings from invoke's configuration, its target, its run state."""
+    return Context.of(settings_of(c))
 
 
 # --- the command line, as invoke parses it ------------------------------------------------------------------
@@ -252,10 +258,10 @@ def next_step(c, tasks: str, why: str) -> None:
     pre-task's (data before train) never applies."""
     if not ends_invocation():
         return
-    from .. import target
+    from .. import targets
     from ..output import console
 
-    console.print(f"Next: {target.of(settings_of(c)).command(tasks)}  ({why})")
+    console.print(f"Next: {targets.of(settings_of(c)).command(tasks)}  ({why})")
 
 
 # --- errors and interrupts ------------------------------------------------------------------------------------
@@ -277,7 +283,7 @@ def user_errors(body):
         except AwsConnectionError as exc:  # the target went away mid-task, e.g. the emulator was killed
             from vgsales.infra import stack
 
-            raise Exit(f"Error: {stack.connection_lost(settings_of(c), exc)}", code=1) from None
+            raise Exit(f"Error: {stack.connection_lost(context_of(c), exc)}", code=1) from None
         except KeyboardInterrupt:
             raise Exit(interrupted_message(c), code=Interrupted.exit_code) from None
         finally:
@@ -289,10 +295,9 @@ def user_errors(body):
 def interrupted_message(c) -> str:
     """What a Ctrl-C that no task handled leaves: the target's resources, and whether its service still runs."""
     try:
-        from .. import target
+        from .. import targets
 
-        settings = settings_of(c)
-        where = target.of(settings)
+        where = targets.of(settings_of(c))
         running = where.service.running()
     except Exception:  # noqa: BLE001 - the interrupt may have cut anything short; the message must still come
         return (

@@ -309,9 +309,9 @@ def _await_health(state_dir: Path, process: subprocess.Popen[bytes], deadline: f
 
 
 def _server_environment(environment: Mapping[str, str]) -> dict[str, str]:
-    """The server needs no AWS credentials, so it gets none: they can then never reach its log."""
-    secret = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")
-    return {name: value for name, value in environment.items() if name not in secret}
+    """The server is no AWS client: it gets none of the user's AWS settings. Their credentials can then never reach
+    its log, and their profile or config file (one that botocore cannot parse fails moto's start) never matters."""
+    return {name: value for name, value in environment.items() if not name.upper().startswith("AWS_")}
 
 
 def _terminate(pid: int, timeout: float) -> None:

@@ -29,7 +29,7 @@ import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -37,7 +37,7 @@ from a2wsgi.wsgi import build_environ
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..loopback import require_loopback
-from .shapes import Environ, StartResponse, WsgiApp
+from .shapes import Environ, WsgiApp
 
 log = logging.getLogger(__name__)
 

@@ -42,9 +42,12 @@ log = logging.getLogger(__name__)
 MOTO_API_PATH = "/moto-api"
 
 # moto reads these when it builds a backend, so they must be set before the first request.
-MOTO_SETTINGS = {
+# moto's own configuration (moto/core/config.py, 5.2.5: the mapping `mock_aws(config=...)` updates), set in its
+# module rather than through MOTO_* environment variables, so that an in-process emulator changes nothing of
+# its host process's environment.
+MOTO_CONFIG = {
     # Without it IAM knows no AWS managed policy, and attaching e.g. AmazonSageMakerFullAccess fails.
-    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    "iam": {"load_aws_managed_policies": True},
 }
 
 # Read-only calls that make moto build each service's routing and backend at start (EmulatorServer._warm_up).
@@ -58,8 +61,10 @@ WARM_UP_CALLS = (
 
 
 def configure_moto() -> None:
-    for name, value in MOTO_SETTINGS.items():
-        os.environ[name] = value
+    from moto.core.config import default_user_config
+
+    for section, values in MOTO_CONFIG.items():
+        default_user_config.setdefault(section, {}).update(values)  # type: ignore[misc]
 
 
 def install() -> None:

@@ -93,6 +93,17 @@ class Predictions:
         }
 
 
+def endpoint_invoker(runtime, endpoint_name: str) -> Callable[[bytes, str], tuple[bytes, str]]:
+    """``invoke(body, content_type) -> (answer, its content type)`` through an endpoint, with a sagemaker-runtime
+    client (thread-safe: the scoring threads share it)."""
+
+    def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
+        response = runtime.invoke_endpoint(EndpointName=endpoint_name, ContentType=content_type, Body=body)
+        return response["Body"].read(), response.get("ContentType", "text/csv")
+
+    return invoke
+
+
 def batches(
     libsvm_path: Path,
     batch_size: int,

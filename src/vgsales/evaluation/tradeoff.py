@@ -11,42 +11,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from vgsales import target
+from vgsales.context import Context
 from vgsales.evaluation.metrics import Metrics, compute_metrics
-from vgsales.evaluation.scoring import Predictions, batches, predict_all
+from vgsales.evaluation.scoring import Predictions, batches, endpoint_invoker, predict_all
 from vgsales.explore import Chart, new_figure
 from vgsales.features import Manifest
 from vgsales.records import DataRecord, EndpointRecord
-from vgsales.settings import Settings
-from vgsales.state import RunState
 
 DEFAULT_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
-def endpoint_scores(settings: Settings) -> Predictions:
+def endpoint_scores(ctx: Context) -> Predictions:
     """Score the held-out test split through the deployed endpoint, in the batches `invoke evaluate` sends."""
-    state = RunState(settings)
+    settings, state = ctx.settings, ctx.state
     data = state.read(DataRecord)
     endpoint = state.read(EndpointRecord)
     manifest = Manifest.from_json(Path(data.manifest))
-    with target.activate(settings):
-        runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
-
-        def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
-            response = runtime.invoke_endpoint(
-                EndpointName=endpoint.endpoint_name, ContentType=content_type, Body=body
-            )
-            return response["Body"].read(), response.get("ContentType", "text/csv")
-
-        requests = batches(
-            Path(data.test_split), settings.evaluate.batch_size, settings.evaluate.content_type, manifest.n_features
-        )
-        return predict_all(requests, invoke, settings.evaluate.concurrency)
+    invoke = endpoint_invoker(ctx.aws.client("sagemaker-runtime"), endpoint.endpoint_name)
+    requests = batches(
+        Path(data.test_split), settings.evaluate.batch_size, settings.evaluate.content_type, manifest.n_features
+    )
+    return predict_all(requests, invoke, settings.evaluate.concurrency)
 
 
 def confusion_frame(metrics: Metrics) -> pd.DataFrame:

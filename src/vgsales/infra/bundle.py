@@ -23,7 +23,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from .. import target
+from .. import targets
 from ..errors import WorkshopError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -179,7 +179,7 @@ def build_wheel(project_dir: Path, out_dir: Path) -> Path:
             command.append("--no-build-isolation")
         command.append(str(source))
         # A fixed timestamp inside the wheel: the same sources build the same bytes (see _write_manifest).
-        env = {**target.own_environment(), "SOURCE_DATE_EPOCH": str(WHEEL_TIMESTAMP)}
+        env = {**targets.own_environment(), "SOURCE_DATE_EPOCH": str(WHEEL_TIMESTAMP)}
         try:
             result = subprocess.run(
                 command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False, env=env

@@ -5,60 +5,78 @@ from __future__ import annotations
 
 import shlex
 
-import boto3
-
-from .. import target
-from ..output import console
+from ..context import Context
 from ..errors import WorkshopError
+from ..output import console
 from ..records import StackRecord
-from ..settings import Settings
-from ..state import RunState, write_atomic
-from ..target import Service
+from ..state import write_atomic
+from ..targets import Service, marked
 
 # A notebook instance runs its code as the execution role, in a session SageMaker names "SageMaker".
 NOTEBOOK_SESSION_NAME = "SageMaker"
 NOTEBOOK_SESSION_SECONDS = 12 * 3600
 # Variables from the user's shell that would send a client's credentials elsewhere than the emulator's.
 SHELL_VARIABLES_TO_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")
+SDK_CONFIG_FILE = "sagemaker-sdk-config.yaml"
+
+SDK_CONFIG = """\
+SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
 
 
-def _emulator(settings: Settings) -> Service:
-    service = target.of(settings).service
+def sdk_config_text(bucket: str | None = None, key_prefix: str | None = None) -> str:
+    """The SageMaker SDK config (SAGEMAKER_USER_CONFIG_OVERRIDE; the same schema for SDK v2 and v3): telemetry
+    off, and with a bucket, the stack's bucket as `Session().default_bucket()`, so that code written for a
+    notebook instance neither creates `sagemaker-<region>-<account>` nor needs s3:CreateBucket."""
+    if bucket is None:
+        return SDK_CONFIG
+    session = f"      Session:\n        DefaultS3Bucket: '{bucket}'\n"
+    if key_prefix:
+        session += f"        DefaultS3ObjectKeyPrefix: '{key_prefix}'\n"
+    return SDK_CONFIG + session
+
+
+def _emulator(ctx: Context) -> Service:
+    service = ctx.target.service
     if service.description is None:
         raise WorkshopError(
-            f"The emulator belongs to the local target, but this invocation targets {settings.target!r}. "
+            f"The emulator belongs to the local target, but this invocation targets {ctx.settings.target!r}. "
             "Run it without INVOKE_WORKSHOP_TARGET=aws (or with target: local)."
         )
     return service
 
 
-def start(settings: Settings) -> None:
+def start(ctx: Context) -> None:
     # A new emulator holds nothing: local records of one that is gone would make setup trust a stack that is not
     # there (Terraform does not refresh locally), so they go first, as setup's own start does.
     from .stack import discard_stale_state
 
-    service = _emulator(settings)
-    discard_stale_state(settings, target.of(settings))
+    service = _emulator(ctx)
+    discard_stale_state(ctx)
     info, _ = service.start()
     console.print(f"Emulator running at {info.url} (pid {info.pid}).")
 
 
-def stop(settings: Settings) -> None:
-    if _emulator(settings).stop():
+def stop(ctx: Context) -> None:
+    if _emulator(ctx).stop():
         console.print("Emulator stopped; everything it held is gone (it keeps state in memory).")
     else:
         console.print("The emulator was not running.")
 
 
-def status(settings: Settings) -> None:
-    info = _emulator(settings).running()
+def status(ctx: Context) -> None:
+    info = _emulator(ctx).running()
     if info is None:
         console.print("The emulator is not running. `invoke setup` or `invoke emulator.start` starts it.")
     else:
         console.print(f"Emulator running at {info.url} (pid {info.pid}, since {info.started_at}).")
 
 
-def client_environment(settings: Settings, admin: bool = False) -> tuple[dict[str, str], list[str]]:
+def client_environment(ctx: Context, admin: bool = False) -> tuple[dict[str, str], list[str]]:
     """(variables to set, variables to unset) that point every AWS client in a shell at the running emulator.
 
     By default the client acts as code on the stack's notebook instance does: as the stack's execution role
@@ -66,33 +84,35 @@ def client_environment(settings: Settings, admin: bool = False) -> tuple[dict[st
     `get_execution_role()` name the role), with the stack's bucket as the SDK's default bucket. `admin` gives
     the project's own administrative identity instead, as Terraform and the tasks use it.
     """
-    service = _emulator(settings)
+    service = _emulator(ctx)
     if service.running() is None:
         raise WorkshopError("The local AWS emulator is not running: start it with `invoke setup` (or `invoke emulator.start`).")
-    variables = target.client_environment(settings)
+    variables = service.shell_environment(ctx.region)
     unset = [name for name in SHELL_VARIABLES_TO_UNSET if name not in variables]
     if admin:
-        return variables, unset
-    state = RunState(settings)
+        # Telemetry off: no client in that shell should call an AWS telemetry host.
+        config = ctx.settings.state_dir / SDK_CONFIG_FILE
+        write_atomic(config, sdk_config_text())
+        return marked({**variables, "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config)}), unset
+    state = ctx.state
     if not state.has(StackRecord):
         raise WorkshopError(
             "There is no local stack yet, so there is no execution role to act as. Run `invoke setup` first, or "
             "`invoke emulator.env --admin` for the emulator's administrative identity."
         )
     stack = state.read(StackRecord)
-    with target.activate(settings):
-        session = boto3.client("sts", region_name=settings.region).assume_role(
-            RoleArn=stack.role_arn, RoleSessionName=NOTEBOOK_SESSION_NAME, DurationSeconds=NOTEBOOK_SESSION_SECONDS
-        )["Credentials"]
-    config = settings.target_dir / "sagemaker-sdk-config.yaml"
-    write_atomic(config, target.sdk_config_text(stack.bucket_name, stack.data_prefix))
+    session = ctx.aws.client("sts").assume_role(
+        RoleArn=stack.role_arn, RoleSessionName=NOTEBOOK_SESSION_NAME, DurationSeconds=NOTEBOOK_SESSION_SECONDS
+    )["Credentials"]
+    config = ctx.settings.target_dir / SDK_CONFIG_FILE
+    write_atomic(config, sdk_config_text(stack.bucket_name, stack.data_prefix))
     variables.update(
         AWS_ACCESS_KEY_ID=session["AccessKeyId"],
         AWS_SECRET_ACCESS_KEY=session["SecretAccessKey"],
         AWS_SESSION_TOKEN=session["SessionToken"],
         SAGEMAKER_USER_CONFIG_OVERRIDE=str(config),
     )
-    return target.marked(variables), [name for name in unset if name not in variables]
+    return marked(variables), [name for name in unset if name not in variables]
 
 
 def shell_lines(variables: dict[str, str], unset: list[str]) -> str:

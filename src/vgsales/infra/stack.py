@@ -1,6 +1,7 @@
 """`invoke setup`, `teardown` and `status`: the stack's long-lived resources on either target.
 
-What differs between the targets comes from target.of(settings); this module runs the same steps on both.
+What differs between the targets comes from the context's target (ctx.target); this module runs the same steps on
+both.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from .. import discovery, target
-from ..output import console, step
+from .. import discovery
+from ..context import Context
 from ..errors import Interrupted, WorkshopError
+from ..output import console, step
 from ..records import TARGET_RECORDS, StackRecord
 from ..settings import Settings
-from ..state import RunState
-from ..target import ServiceInfo, Target
+from ..targets import ServiceInfo, Target, own_environment
 from . import bundle, terraform
 from .terraform import TerraformStack
 from .terraform_cli import mirror_from_env
@@ -32,8 +32,9 @@ def bundle_dir(settings: Settings) -> Path:
     return settings.target_dir / "notebook-bundle"
 
 
-def terraform_variables(settings: Settings) -> dict[str, Any]:
+def terraform_variables(ctx: Context) -> dict[str, Any]:
     """The root's variables; the notebook bundle only if it was built (setup builds it when it is needed)."""
+    settings = ctx.settings
     variables: dict[str, Any] = {
         "region": settings.region,
         "name_prefix": settings.name_prefix,
@@ -42,24 +43,29 @@ def terraform_variables(settings: Settings) -> dict[str, Any]:
         "create_notebook_instance": settings.terraform.create_notebook_instance,
         "notebook_instance_type": settings.terraform.notebook_instance_type,
         "idle_timeout_minutes": settings.terraform.idle_timeout_minutes,
-        **target.of(settings).terraform_variables,
+        **ctx.target.terraform_variables,
     }
     if settings.terraform.create_notebook_instance and (bundle_dir(settings) / bundle.MANIFEST).is_file():
         variables["notebook_bundle_dir"] = str(bundle_dir(settings))
     return variables
 
 
-def _stack(settings: Settings, env: dict[str, str]) -> TerraformStack:
-    mirror = settings.terraform.plugin_mirror or mirror_from_env()
-    return TerraformStack(RunState(settings).terraform_dir, env, plugin_mirror=mirror)
+def terraform_stack(ctx: Context, connected: bool = True) -> TerraformStack:
+    """The stack's Terraform, run in the user's own environment with the target's connection over it
+    (``connected``; init needs none, and runs before the emulator is up)."""
+    environment = own_environment()
+    if connected:
+        environment = ctx.aws.connection.subprocess_environment(environment)
+    mirror = ctx.settings.terraform.plugin_mirror or mirror_from_env()
+    return TerraformStack(ctx.state.terraform_dir, environment, plugin_mirror=mirror)
 
 
-def discard_stale_state(settings: Settings, where: Target) -> bool:
+def discard_stale_state(ctx: Context) -> bool:
     """A target that keeps its resources only while its service runs has none once the service is gone, so
     local state that records some is stale. Never applies to AWS, whose state is never discarded."""
+    where, state = ctx.target, ctx.state
     if not where.loses_resources_when_stopped or where.service.is_up():
         return False
-    state = RunState(settings)
     leftovers = terraform.recorded_resources(terraform.state_file(state.terraform_dir))
     had_records = any(state.has(kind) for kind in TARGET_RECORDS)
     if not leftovers and not had_records:
@@ -74,21 +80,22 @@ def discard_stale_state(settings: Settings, where: Target) -> bool:
     return True
 
 
-def setup(settings: Settings, while_applying: Callable[[], Any] | None = None) -> StackRecord:
+def setup(ctx: Context, while_applying: Callable[[], Any] | None = None) -> StackRecord:
     """Create or update the stack. while_applying runs in a background thread once Terraform starts to apply
     (it mostly waits on the provider then): the command line imports the later stages' libraries there."""
-    where = target.of(settings)
-    discard_stale_state(settings, where)
+    where = ctx.target
+    discard_stale_state(ctx)
     started = False
     try:
         # The emulator starts (about a second) while Terraform initialises, which needs nothing from the target.
         finish = where.service.begin_start() if where.service.description is not None else None
         try:
-            _init(_stack(settings, {}))
+            _init(terraform_stack(ctx, connected=False))
         finally:
             if finish is not None:
                 started = _finish_start(where, finish)
-        return _setup(settings, where, fresh=started, while_applying=while_applying)
+                ctx.reconnect()  # a started emulator has a new port and key
+        return _setup(ctx, fresh=started, while_applying=while_applying)
     except (WorkshopError, ClientError, BotoCoreError) as exc:
         # A failed setup leaves nothing running that it started: the emulator holds only what this setup made.
         if started and where.service.stop():
@@ -116,46 +123,46 @@ def _finish_start(where: Target, finish: Callable[[], tuple[ServiceInfo, bool]])
     return started
 
 
-def _setup(settings: Settings, where: Target, fresh: bool, while_applying: Callable[[], Any] | None) -> StackRecord:
+def _setup(ctx: Context, fresh: bool, while_applying: Callable[[], Any] | None) -> StackRecord:
     """fresh: this setup has just started the target's service (the emulator), so it holds nothing yet, its
     credentials are the ones the emulator issued, and the local state was discarded with the old one. Then
     there are no leftovers to look for and no login to check, and Terraform's start overlaps the emulator's
     warm-up instead of waiting behind those calls."""
-    with target.activate(settings) as env:
-        identity = {} if fresh else _caller_identity(settings)
-        stack = _stack(settings, env)
-        if settings.terraform.create_notebook_instance:
-            with step("Notebook bundle (notebooks, settings, a wheel of this package)") as outcome:
-                if not bundle.build_bundle(bundle_dir(settings)):
-                    outcome.skipped = "unchanged, reused"
-        variables = terraform_variables(settings)
-        if not fresh:
-            _clear_untracked(settings, where, stack)
-        if while_applying is not None:
-            threading.Thread(target=while_applying, name="while-terraform-applies", daemon=True).start()
-        if where.asks_before_apply:
-            # Plan into a file, show it, ask, and apply exactly that plan.
-            with step("terraform plan"):
-                plan = stack.plan(variables)
-            if not plan.has_changes:
-                console.print("The stack is up to date: nothing to change.")
-            else:
-                console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
-                if settings.confirm:
-                    _confirm(plan.text, identity, settings)
-                with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
-                    stack.apply()
+    settings, where = ctx.settings, ctx.target
+    identity = {} if fresh else _caller_identity(ctx)
+    stack = terraform_stack(ctx)
+    if settings.terraform.create_notebook_instance:
+        with step("Notebook bundle (notebooks, settings, a wheel of this package)") as outcome:
+            if not bundle.build_bundle(bundle_dir(settings)):
+                outcome.skipped = "unchanged, reused"
+    variables = terraform_variables(ctx)
+    if not fresh:
+        _clear_untracked(ctx, stack)
+    if while_applying is not None:
+        threading.Thread(target=while_applying, name="while-terraform-applies", daemon=True).start()
+    if where.asks_before_apply:
+        # Plan into a file, show it, ask, and apply exactly that plan.
+        with step("terraform plan"):
+            plan = stack.plan(variables)
+        if not plan.has_changes:
+            console.print("The stack is up to date: nothing to change.")
         else:
-            # Nothing to confirm: plan and apply in one Terraform process, so the provider starts once.
-            with step("terraform apply"):
-                applied = stack.apply_now(variables, refresh=not where.trusts_terraform_state)
-            if applied.has_changes:
-                console.print(f"Applied: {applied.add} added, {applied.change} changed, {applied.destroy} destroyed.")
-            else:
-                console.print("The stack is up to date: nothing to change.")
-        outputs = stack.outputs()
+            console.print(f"Plan: {plan.add} to add, {plan.change} to change, {plan.destroy} to destroy.")
+            if settings.confirm:
+                _confirm(plan.text, identity, settings)
+            with step(f"terraform apply ({plan.add + plan.change + plan.destroy} changes)"):
+                stack.apply()
+    else:
+        # Nothing to confirm: plan and apply in one Terraform process, so the provider starts once.
+        with step("terraform apply"):
+            applied = stack.apply_now(variables, refresh=not where.trusts_terraform_state)
+        if applied.has_changes:
+            console.print(f"Applied: {applied.add} added, {applied.change} changed, {applied.destroy} destroyed.")
+        else:
+            console.print("The stack is up to date: nothing to change.")
+    outputs = stack.outputs()
     record = StackRecord.from_json({"target": settings.target, **outputs}, "from terraform output")
-    RunState(settings).write(record)
+    ctx.state.write(record)
     _print_outputs(record, where)
     return record
 
@@ -166,17 +173,16 @@ def _init(stack: TerraformStack) -> None:
             outcome.skipped = "already done for this configuration"
 
 
-def _clear_untracked(settings: Settings, where: Target, stack: TerraformStack) -> None:
+def _clear_untracked(ctx: Context, stack: TerraformStack) -> None:
     """Resources of the stack that exist on the target although the state does not record them.
 
     A setup interrupted while a create call was in flight leaves one (Terraform never recorded it), and the next
     apply would then fail on its taken name. They carry this stack's tag, so they are this stack's; where the
     target allows it (the emulator) they are removed and setup converges. On AWS a person should look first.
     """
+    settings, where = ctx.settings, ctx.target
     known = terraform.tracked(stack.state_file)
-    leftovers = [
-        found for found in discovery.find(settings, discovery.STACK_KINDS) if (found.kind, found.name) not in known
-    ]
+    leftovers = [found for found in discovery.find(ctx, discovery.STACK_KINDS) if (found.kind, found.name) not in known]
     if not leftovers:
         return
     listing = ", ".join(str(resource) for resource in leftovers)
@@ -193,16 +199,16 @@ def _clear_untracked(settings: Settings, where: Target, stack: TerraformStack) -
     )
     for resource in leftovers:
         with step(f"Removing untracked {resource}"):
-            discovery.remove(settings, resource, poll=where.poll_seconds)
+            discovery.remove(ctx, resource)
 
 
-def _caller_identity(settings: Settings) -> dict[str, str]:
+def _caller_identity(ctx: Context) -> dict[str, str]:
     """Check credentials before planning, so a missing login is one clear message, not a Terraform error."""
     try:
-        return boto3.client("sts", region_name=settings.region).get_caller_identity()
+        return ctx.aws.client("sts").get_caller_identity()
     except (NoCredentialsError, ClientError, BotoCoreError) as exc:
         raise WorkshopError(
-            f"Cannot use AWS credentials for the {settings.target} target in {settings.region}: {exc}. "
+            f"Cannot use AWS credentials for the {ctx.settings.target} target in {ctx.region}: {exc}. "
             "Log in first (for example `aws configure sso` or set AWS_PROFILE), or use the local target."
         ) from None
 
@@ -238,43 +244,42 @@ def _print_outputs(record: StackRecord, where: Target) -> None:
         console.print(where.notebooks_elsewhere, markup=False)
 
 
-def teardown(settings: Settings, keep_emulator: bool = False) -> list[str]:
+def teardown(ctx: Context, keep_emulator: bool = False) -> list[str]:
     """Remove everything the stack owns, newest first; returns what was removed. Safe to run again.
 
     What Terraform's state records goes with `terraform destroy`; whatever is left of the stack on the target
     after that (the state was lost, or an interrupted setup never recorded it) is found there by name and tag
     and removed too. keep_emulator leaves the (then empty) local emulator running, to inspect it.
     """
-    where = target.of(settings)
+    where = ctx.target
     removed: list[str] = []
     counts = {"pipeline": 0, "terraform": 0, "untracked": 0}
-    if discard_stale_state(settings, where):
+    if discard_stale_state(ctx):
         removed.append("stale local state")
     if not where.service.is_up():
         console.print(f"Nothing to tear down: {where.service.description} is not running and no local state is left.")
         return removed
-    with target.activate(settings) as env:
-        for resource in discovery.find(settings, discovery.PIPELINE_KINDS):
-            verb = "Stopping" if resource.kind in discovery.JOB_KINDS else "Removing"
-            with step(f"{verb} {resource}"):
-                outcome = discovery.remove(settings, resource, poll=where.poll_seconds)
-            if outcome in ("deleted", "stopped"):
-                removed.append(str(resource))
-                counts["pipeline"] += 1
-        stack = _stack(settings, env)
-        if stack.managed_resources():
-            count = len(stack.managed_resources())
-            _init(stack)
-            with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
-                stack.destroy(terraform_variables(settings), refresh=not where.trusts_terraform_state)
-            removed.append(f"{count} Terraform-managed resources")
-            counts["terraform"] += count
-        for resource in discovery.find(settings, discovery.STACK_KINDS):
-            with step(f"Removing {resource} (found on the target, not in Terraform state)"):
-                discovery.remove(settings, resource, poll=where.poll_seconds)
+    for resource in discovery.find(ctx, discovery.PIPELINE_KINDS):
+        verb = "Stopping" if resource.kind in discovery.JOB_KINDS else "Removing"
+        with step(f"{verb} {resource}"):
+            outcome = discovery.remove(ctx, resource)
+        if outcome in ("deleted", "stopped"):
             removed.append(str(resource))
-            counts["untracked"] += 1
-    RunState(settings).forget(*TARGET_RECORDS)
+            counts["pipeline"] += 1
+    stack = terraform_stack(ctx)
+    if stack.managed_resources():
+        count = len(stack.managed_resources())
+        _init(stack)
+        with step(f"terraform destroy ({count} resources, bucket emptied with all object versions)"):
+            stack.destroy(terraform_variables(ctx), refresh=not where.trusts_terraform_state)
+        removed.append(f"{count} Terraform-managed resources")
+        counts["terraform"] += count
+    for resource in discovery.find(ctx, discovery.STACK_KINDS):
+        with step(f"Removing {resource} (found on the target, not in Terraform state)"):
+            discovery.remove(ctx, resource)
+        removed.append(str(resource))
+        counts["untracked"] += 1
+    ctx.state.forget(*TARGET_RECORDS)
     stopped = False
     if not keep_emulator and where.service.description is not None:
         with step(f"Stopping {where.service.description}"):
@@ -300,9 +305,10 @@ def _teardown_summary(counts: dict[str, int], stopped: str | None) -> str:
     return f"Teardown complete: {removed}{f'; stopped {stopped}' if stopped else ''}."
 
 
-def connection_lost(settings: Settings, exc: Exception) -> WorkshopError:
+def connection_lost(ctx: Context, exc: Exception) -> WorkshopError:
     """What to tell a user whose task lost its connection to the target half-way."""
-    lost = target.of(settings).service.lost(exc)
+    settings = ctx.settings
+    lost = ctx.target.service.lost(exc)
     if lost is not None:
         return WorkshopError(lost)
     return WorkshopError(
@@ -320,22 +326,21 @@ class StatusLine:
     costs_money: bool
 
 
-def status(settings: Settings) -> list[StatusLine]:
+def status(ctx: Context) -> list[StatusLine]:
     """What exists for the stack on the target right now, read from the target itself."""
-    where = target.of(settings)
+    where = ctx.target
     lines: list[StatusLine] = []
     if not where.service.is_up():
         return lines
     info = where.service.running()
     if info is not None:
         lines.append(StatusLine("emulator", info.url, f"running (pid {info.pid})", False))
-    with target.activate(settings):
-        for resource in discovery.find(settings):
-            state = resource.status or "exists"
-            if resource.kind == "bucket":
-                s3 = boto3.client("s3", region_name=settings.region)
-                state = f"{s3.list_objects_v2(Bucket=resource.name).get('KeyCount', 0)} object(s)"
-            lines.append(StatusLine(resource.kind, resource.name, state, where.costs_money and resource.costs_money))
+    for resource in discovery.find(ctx):
+        state = resource.status or "exists"
+        if resource.kind == "bucket":
+            s3 = ctx.aws.client("s3")
+            state = f"{s3.list_objects_v2(Bucket=resource.name).get('KeyCount', 0)} object(s)"
+        lines.append(StatusLine(resource.kind, resource.name, state, where.costs_money and resource.costs_money))
     return lines
 
 
@@ -343,11 +348,12 @@ def status_json(lines: list[StatusLine]) -> dict[str, Any]:
     return {"resources": [asdict(line) for line in lines]}
 
 
-def print_status(lines: list[StatusLine], settings: Settings) -> None:
+def print_status(lines: list[StatusLine], ctx: Context) -> None:
+    settings = ctx.settings
     if not lines:
         console.print("Nothing exists for this stack on the target.")
         return
-    bills = target.of(settings).costs_money
+    bills = ctx.target.costs_money
     # Columns of known width first, the name last and whole: it is what people copy.
     columns = ("kind", "state", *(["costs money now"] if bills else []), "name")
     rows = [

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any
 from python_terraform import IsFlagged, Terraform
 
 from ..errors import WorkshopError
-from ..target import environment
 from .terraform_cli import cli_config_env
 
 ROOT_MODULE = Path(__file__).resolve().parents[3] / "terraform"
@@ -69,7 +69,8 @@ class TerraformStack:
     """The root configuration, applied with state and plugin cache kept in one target's own folder.
 
     Each target gets its own state file and TF_DATA_DIR, so a local run can never read or write the
-    state of the aws target.
+    state of the aws target. ``env`` is the whole environment Terraform runs with (the target's connection over
+    the user's own environment); this process's environment is never changed for it.
     """
 
     def __init__(
@@ -103,15 +104,27 @@ class TerraformStack:
     def _run(self, command: str, *args: str, **options: Any) -> tuple[int, str, str]:
         make_private(self.work_dir)  # before Terraform writes: nobody else can enter the folder meanwhile
         try:
-            with environment(self._env):
-                rc, out, err = self._tf.cmd(command, *args, no_color=IsFlagged, **options)
-            out, err = out or "", err or ""
+            rc, out, err = self._terraform(command, *args, no_color=IsFlagged, **options)
             descriptor = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
             with open(descriptor, "a", encoding="utf-8") as log:
                 log.write(f"--- terraform {command} (exit {rc})\n{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
         finally:
             make_private(self.work_dir)
         return rc, out, err
+
+    def _terraform(self, command: str, *args: str, **options: Any) -> tuple[int, str, str]:
+        """python-terraform's command line, run with this stack's environment. `Terraform.cmd` runs it with a copy
+        of os.environ (or an empty one), so the process would take the connection from whatever the process's
+        environment holds; the same Popen and communicate, with the environment given, keep two stacks apart."""
+        argv = self._tf.generate_cmd_string(command, *args, **options)
+        try:
+            process = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self._tf.working_dir, env=self._env
+            )
+            out, err = process.communicate()
+        finally:
+            self._tf.temp_var_files.clean_up()  # the -var-file written for mapping variables
+        return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
     def _check(self, what: str, result: tuple[int, str, str], ok: tuple[int, ...] = (0,)) -> str:
         rc, out, err = result

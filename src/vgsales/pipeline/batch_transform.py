@@ -9,7 +9,6 @@ uploaded here, when evaluation needs it, never before.
 
 from __future__ import annotations
 
-import boto3
 from sagemaker.core.resources import TransformJob
 from sagemaker.core.shapes import (
     TransformDataSource,
@@ -20,38 +19,38 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from ..output import library_displays_off, step
+from ..context import Context
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
+from ..output import library_displays_off, step
 from ..records import StackRecord, TrainingRecord, run_name
-from ..settings import Settings
 from . import deploy, train
+from .job_logs import TRANSFORM_LOG_GROUP, last_log_lines
 
-LOG_GROUP = "/aws/sagemaker/TransformJobs"
 EXTENSIONS = {"text/csv": "csv", "text/libsvm": "libsvm", "text/x-libsvm": "libsvm"}
 
 
 class TransformScorer:
     """An ``invoke(body, content_type) -> (answer, content type)`` for evaluation, backed by transform jobs."""
 
-    def __init__(self, settings: Settings, stack: StackRecord, training: TrainingRecord, poll: float) -> None:
-        self.settings = settings
+    def __init__(self, ctx: Context, stack: StackRecord, training: TrainingRecord) -> None:
+        self.ctx = ctx
         self.stack = stack
         self.training = training
-        self.poll = max(1, int(poll))
-        self.job_name = run_name(settings.name_prefix, "transform")  # known before it runs, for the report
+        self.poll = max(1, int(ctx.target.poll_seconds))  # whole seconds: sagemaker-core's wait() takes an int
+        self.job_name = run_name(ctx.settings.name_prefix, "transform")  # known before it runs, for the report
         self.started = False
 
     def __call__(self, body: bytes, content_type: str) -> tuple[bytes, str]:
-        settings = self.settings
+        ctx, settings = self.ctx, self.ctx.settings
         if self.started:  # evaluation sends the whole split as one body: one job per evaluation
             raise WorkshopError("A transform scorer runs one job; evaluation asked for a second one.")
-        model_name = deploy.ensure_model(settings, self.stack, self.training)
+        model_name = deploy.ensure_model(ctx, self.stack, self.training)
         name = self.job_name
         self.started = True
         folder = f"{settings.data_prefix}/evaluation/{name}"
         file_name = f"test.{EXTENSIONS.get(content_type, 'libsvm')}"
-        s3 = boto3.client("s3", region_name=settings.region)
+        s3 = ctx.aws.client("s3")
         s3.put_object(Bucket=self.stack.bucket_name, Key=f"{folder}/input/{file_name}", Body=body)
         output = f"s3://{self.stack.bucket_name}/{folder}/output"
         with step(f"Transform job {name} ({settings.evaluate.transform_instance_type}, model {model_name})"):
@@ -72,6 +71,8 @@ class TransformScorer:
                 batch_strategy="MultiRecord",
                 max_payload_in_mb=6,
                 tags=sdk_tags(settings),
+                session=ctx.aws.session,
+                region=ctx.region,
             )
             try:
                 with library_displays_off():  # the step's spinner is the one live display, not the SDK's wait panel
@@ -83,7 +84,7 @@ class TransformScorer:
         return answer, "text/csv"
 
     def _failure(self, job: TransformJob) -> str:
-        lines = train.last_log_lines(job.transform_job_name, self.settings.region, 10, group=LOG_GROUP)
+        lines = last_log_lines(self.ctx.aws.client("logs"), TRANSFORM_LOG_GROUP, job.transform_job_name, 10)
         tail = "\n".join(lines) or "(no log lines)"
         return (
             f"Transform job {job.transform_job_name} ended {job.transform_job_status}: {job.failure_reason}. Check the "
@@ -96,7 +97,7 @@ class TransformScorer:
         if not self.started:
             return "Interrupted before the transform job was created; nothing runs."
         name = self.job_name
-        sagemaker = boto3.client("sagemaker", region_name=self.settings.region)
+        sagemaker = self.ctx.aws.client("sagemaker")
         return train.stop_after_interrupt(
             lambda: sagemaker.stop_transform_job(TransformJobName=name),
             f"transform job {name}",

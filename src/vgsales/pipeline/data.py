@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 from rich.table import Table
 
-from .. import dataset, features, target
+from .. import dataset, features
+from ..context import Context
 from ..output import console, step
 from ..records import DataRecord, StackRecord
 from ..settings import Settings
-from ..state import RunState
 
 UPLOADED_SPLITS = ("train", "validation")  # the test split stays local, for evaluate
 
 
-def run(settings: Settings) -> DataRecord:
-    state = RunState(settings)
+def run(ctx: Context) -> DataRecord:
+    settings, state = ctx.settings, ctx.state
     stack = state.read(StackRecord)
     with step(f"Fetching the dataset from {settings.data_source}"):
         # Checked against workshop.data_sha256 before anything else: a truncated copy would train without an error.
@@ -32,20 +31,19 @@ def run(settings: Settings) -> DataRecord:
     bucket = stack.bucket_name
     uris = {}
     shards = settings.training.instance_count
-    with target.activate(settings):
-        s3 = boto3.client("s3", region_name=settings.region)
-        for split in UPLOADED_SPLITS:
-            folder = f"{settings.data_prefix}/{split}/"
-            written = []
-            for name, body in shard_files(state.data_dir / f"{split}.libsvm", split, shards):
-                key = folder + name
-                with step(f"Uploading {name} to s3://{bucket}/{key}"):
-                    s3.put_object(Bucket=bucket, Key=key, Body=body)
-                written.append(key)
-            # A channel is every object under its prefix: files of an earlier run with another instance count
-            # would be read too, twice the data.
-            _remove_others(s3, bucket, folder, set(written))
-            uris[f"{split}_uri"] = f"s3://{bucket}/{folder}"
+    s3 = ctx.aws.client("s3")
+    for split in UPLOADED_SPLITS:
+        folder = f"{settings.data_prefix}/{split}/"
+        written = []
+        for name, body in shard_files(state.data_dir / f"{split}.libsvm", split, shards):
+            key = folder + name
+            with step(f"Uploading {name} to s3://{bucket}/{key}"):
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
+            written.append(key)
+        # A channel is every object under its prefix: files of an earlier run with another instance count
+        # would be read too, twice the data.
+        _remove_others(s3, bucket, folder, set(written))
+        uris[f"{split}_uri"] = f"s3://{bucket}/{folder}"
     record = DataRecord(
         **uris,
         manifest=str(state.data_dir / features.MANIFEST_NAME),

@@ -16,13 +16,12 @@ from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant, ProductionVariantServerlessConfig
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from .. import target
-from ..output import console, library_displays_off, step
+from ..context import Context
 from ..discovery import sdk_tags
 from ..errors import WorkshopError
+from ..output import console, library_displays_off, step
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord
 from ..settings import Settings
-from ..state import RunState
 
 VARIANT = "AllTraffic"
 
@@ -43,48 +42,50 @@ def _names(settings: Settings, training_job: str) -> tuple[str, str]:
     return f"{settings.name_prefix}-model-{stamp}", f"{settings.name_prefix}-config-{stamp}-{digest}"
 
 
-def run(settings: Settings) -> EndpointRecord:
-    state = RunState(settings)
+def run(ctx: Context) -> EndpointRecord:
+    settings, state = ctx.settings, ctx.state
     stack = state.read(StackRecord)
     training = state.read(TrainingRecord)
     model_name, config_name = _names(settings, training.training_job_name)
     name = endpoint_name(settings)
     tags = sdk_tags(settings)
-    with target.activate(settings):
-        ensure_model(settings, stack, training)
-        if _get(EndpointConfig, config_name) is None:
-            with step(f"Creating endpoint config {config_name}"):
-                EndpointConfig.create(endpoint_config_name=config_name, production_variants=[_variant(settings, model_name)], tags=tags)
-        endpoint = _get(Endpoint, name)
-        replaced = None
-        if endpoint is not None and endpoint.endpoint_status == "Failed":
-            failed_config = endpoint.endpoint_config_name
-            # The step's spinner is the one live display while the SDK waits, not the SDK's own wait panel.
-            with step(f"Removing failed endpoint {name}"), library_displays_off():
-                endpoint.delete()
-                endpoint.wait_for_delete(poll=1)
-            endpoint = None
-            if failed_config != config_name:  # it served nothing, and would linger until teardown
-                _remove_replaced(failed_config, keep_model=model_name)
-        if endpoint is None:
-            with step(f"Creating endpoint {name}"):
-                endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=config_name, tags=tags)
-                _wait_in_service(endpoint)
-        elif endpoint.endpoint_config_name != config_name:
-            replaced = endpoint.endpoint_config_name
-            with step(f"Updating endpoint {name} to {config_name}"):
-                endpoint.endpoint_config_name = config_name
-                endpoint.update()
-                _wait_in_service(endpoint)
-            if endpoint.endpoint_config_name != config_name:
-                _update_failed(endpoint, config_name, model_name)
-        elif endpoint.endpoint_status != "InService":
-            with step(f"Waiting for endpoint {name}"):
-                _wait_in_service(endpoint)
-        else:
-            console.print(f"Endpoint {name} already serves {model_name}: nothing to change.")
-        if replaced:
-            _remove_replaced(replaced, keep_model=model_name)
+    ensure_model(ctx, stack, training)
+    if _get(ctx, EndpointConfig, config_name) is None:
+        with step(f"Creating endpoint config {config_name}"):
+            EndpointConfig.create(
+                endpoint_config_name=config_name, production_variants=[_variant(settings, model_name)], tags=tags,
+                **_on(ctx),
+            )
+    endpoint = _get(ctx, Endpoint, name)
+    replaced = None
+    if endpoint is not None and endpoint.endpoint_status == "Failed":
+        failed_config = endpoint.endpoint_config_name
+        # The step's spinner is the one live display while the SDK waits, not the SDK's own wait panel.
+        with step(f"Removing failed endpoint {name}"), library_displays_off():
+            endpoint.delete()
+            endpoint.wait_for_delete(poll=1)
+        endpoint = None
+        if failed_config != config_name:  # it served nothing, and would linger until teardown
+            _remove_replaced(ctx, failed_config, keep_model=model_name)
+    if endpoint is None:
+        with step(f"Creating endpoint {name}"):
+            endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=config_name, tags=tags, **_on(ctx))
+            _wait_in_service(endpoint)
+    elif endpoint.endpoint_config_name != config_name:
+        replaced = endpoint.endpoint_config_name
+        with step(f"Updating endpoint {name} to {config_name}"):
+            endpoint.endpoint_config_name = config_name
+            endpoint.update()
+            _wait_in_service(endpoint)
+        if endpoint.endpoint_config_name != config_name:
+            _update_failed(ctx, endpoint, config_name, model_name)
+    elif endpoint.endpoint_status != "InService":
+        with step(f"Waiting for endpoint {name}"):
+            _wait_in_service(endpoint)
+    else:
+        console.print(f"Endpoint {name} already serves {model_name}: nothing to change.")
+    if replaced:
+        _remove_replaced(ctx, replaced, keep_model=model_name)
     record = EndpointRecord(
         endpoint_name=name,
         endpoint_config_name=config_name,
@@ -96,21 +97,22 @@ def run(settings: Settings) -> EndpointRecord:
     data = state.read(DataRecord) if state.has(DataRecord) else None
     row = sample_row(Path(data.test_split)) if data else "0:75 1:7.6"
     manifest = data.manifest if data else "manifest.json (written by `invoke data`)"
-    console.print(usage_snippets(name, settings.region, row, target.of(settings).client_setup, manifest), soft_wrap=True)
+    console.print(usage_snippets(name, settings.region, row, ctx.target.client_setup, manifest), soft_wrap=True)
     return record
 
 
-def ensure_model(settings: Settings, stack: StackRecord, training: TrainingRecord) -> str:
+def ensure_model(ctx: Context, stack: StackRecord, training: TrainingRecord) -> str:
     """The SageMaker model of the training record, created unless it exists; its name. An endpoint serves it,
     and `invoke evaluate` with `via: transform` runs a batch transform job on it."""
-    model_name, _ = _names(settings, training.training_job_name)
-    if _get(Model, model_name) is None:
+    model_name, _ = _names(ctx.settings, training.training_job_name)
+    if _get(ctx, Model, model_name) is None:
         with step(f"Creating model {model_name}"):
             Model.create(
                 model_name=model_name,
                 primary_container=ContainerDefinition(image=training.image, model_data_url=training.model_data_url),
                 execution_role_arn=stack.role_arn,
-                tags=sdk_tags(settings),
+                tags=sdk_tags(ctx.settings),
+                **_on(ctx),
             )
     return model_name
 
@@ -133,9 +135,14 @@ def _variant(settings: Settings, model_name: str) -> ProductionVariant:
     )
 
 
-def _get(resource_class, name: str):
+def _on(ctx: Context) -> dict:
+    """What every sagemaker-core call takes to act on the context's target (its resources keep it for later calls)."""
+    return {"session": ctx.aws.session, "region": ctx.region}
+
+
+def _get(ctx: Context, resource_class, name: str):
     try:
-        return resource_class.get(name)
+        return resource_class.get(name, **_on(ctx))
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
             return None
@@ -156,12 +163,12 @@ def _wait_in_service(endpoint: Endpoint) -> None:
         ) from None
 
 
-def _update_failed(endpoint: Endpoint, config_name: str, model_name: str) -> None:
+def _update_failed(ctx: Context, endpoint: Endpoint, config_name: str, model_name: str) -> None:
     """A failed update rolls back: the endpoint is InService again, but on the model it served before."""
     serving = endpoint.endpoint_config_name
     reason = endpoint.failure_reason or "no reason given"
     # The new config and model serve nothing; the ones still serving are left alone.
-    _remove_replaced(config_name, keep_model=_models_of(serving))
+    _remove_replaced(ctx, config_name, keep_model=_models_of(ctx, serving))
     raise WorkshopError(
         f"Updating endpoint {endpoint.endpoint_name} to model {model_name} failed: {reason}. The update was rolled "
         f"back, so the endpoint still serves its previous configuration {serving}. Check the model artifact of the "
@@ -169,21 +176,21 @@ def _update_failed(endpoint: Endpoint, config_name: str, model_name: str) -> Non
     )
 
 
-def _models_of(config_name: str) -> set[str]:
-    config = _get(EndpointConfig, config_name)
+def _models_of(ctx: Context, config_name: str) -> set[str]:
+    config = _get(ctx, EndpointConfig, config_name)
     return {variant.model_name for variant in config.production_variants} if config is not None else set()
 
 
-def _remove_replaced(config_name: str, keep_model: str | set[str]) -> None:
+def _remove_replaced(ctx: Context, config_name: str, keep_model: str | set[str]) -> None:
     """The config (and its model) an update replaced serve nothing now; leaving them would only clutter."""
-    config = _get(EndpointConfig, config_name)
+    config = _get(ctx, EndpointConfig, config_name)
     if config is None:
         return
     models = {variant.model_name for variant in config.production_variants}
     config.delete()
     keep = {keep_model} if isinstance(keep_model, str) else keep_model
     for model_name in models - keep:
-        model = _get(Model, model_name)
+        model = _get(ctx, Model, model_name)
         if model is not None:
             model.delete()
 

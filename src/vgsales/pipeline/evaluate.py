@@ -5,23 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import boto3
-
-from .. import target
+from ..context import Context
 from ..errors import Interrupted
-from ..output import console
 from ..evaluation.metrics import evaluate_run, render_confusion_matrix, render_table
 from ..evaluation.report import ModelOrigin
-from ..evaluation.scoring import progress_bar
+from ..evaluation.scoring import endpoint_invoker, progress_bar
 from ..features import Manifest
+from ..output import console
 from ..records import DataRecord, EndpointRecord, EvaluationRecord, StackRecord, TrainingRecord
-from ..settings import Settings
-from ..state import RunState
 from .batch_transform import TransformScorer
 
 
-def run(settings: Settings) -> EvaluationRecord:
-    state = RunState(settings)
+def run(ctx: Context) -> EvaluationRecord:
+    settings, state = ctx.settings, ctx.state
     data = state.read(DataRecord)
     training = state.read(TrainingRecord)
     manifest = Manifest.from_json(Path(data.manifest))
@@ -30,45 +26,39 @@ def run(settings: Settings) -> EvaluationRecord:
     # job on the training record's model, with no endpoint at all.
     endpoint = None if via_transform else state.read(EndpointRecord)
     model = ModelOrigin(training.training_job_name, training.hyperparameters, training.tuning_job_name)
-    with target.activate(settings):
+    if via_transform:
+        scorer = TransformScorer(ctx, state.read(StackRecord), training)
+        invoke, batch_size, concurrency, where = scorer, sys.maxsize, 1, {"transform job": scorer.job_name}
+    else:
+        invoke = endpoint_invoker(ctx.aws.client("sagemaker-runtime"), endpoint.endpoint_name)
+        batch_size, concurrency = settings.evaluate.batch_size, settings.evaluate.concurrency
+        where = {"endpoint": endpoint.endpoint_name}
+    try:
+        with progress_bar(console=console) as progress:
+            evaluation = evaluate_run(
+                Path(data.test_split),
+                state.evaluation_dir,
+                invoke,
+                batch_size=batch_size,
+                content_type=settings.evaluate.content_type,
+                n_features=manifest.n_features,
+                concurrency=concurrency,
+                context={
+                    "target": settings.target,
+                    **where,
+                    "training job": training.training_job_name,
+                    **({"tuning job": f"{training.tuning_job_name} (its best training job)"} if training.tuning_job_name else {}),
+                    "image": training.image,
+                    "hyperparameters": training.hyperparameters,
+                    "dataset sha256": manifest.sha256,
+                },
+                progress=progress,
+                model=model,
+            )
+    except KeyboardInterrupt:
         if via_transform:
-            scorer = TransformScorer(settings, state.read(StackRecord), training, target.of(settings).poll_seconds)
-            invoke, batch_size, concurrency, where = scorer, sys.maxsize, 1, {"transform job": scorer.job_name}
-        else:
-            runtime = boto3.client("sagemaker-runtime", region_name=settings.region)
-
-            def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
-                response = runtime.invoke_endpoint(EndpointName=endpoint.endpoint_name, ContentType=content_type, Body=body)
-                return response["Body"].read(), response.get("ContentType", "text/csv")
-
-            batch_size, concurrency = settings.evaluate.batch_size, settings.evaluate.concurrency
-            where = {"endpoint": endpoint.endpoint_name}
-        try:
-            with progress_bar(console=console) as progress:
-                evaluation = evaluate_run(
-                    Path(data.test_split),
-                    state.evaluation_dir,
-                    invoke,
-                    batch_size=batch_size,
-                    content_type=settings.evaluate.content_type,
-                    n_features=manifest.n_features,
-                    concurrency=concurrency,
-                    context={
-                        "target": settings.target,
-                        **where,
-                        "training job": training.training_job_name,
-                        **({"tuning job": f"{training.tuning_job_name} (its best training job)"} if training.tuning_job_name else {}),
-                        "image": training.image,
-                        "hyperparameters": training.hyperparameters,
-                        "dataset sha256": manifest.sha256,
-                    },
-                    progress=progress,
-                    model=model,
-                )
-        except KeyboardInterrupt:
-            if via_transform:
-                raise Interrupted(scorer.stop_running()) from None
-            raise
+            raise Interrupted(scorer.stop_running()) from None
+        raise
     console.print(model.describe())
     console.print(render_table(evaluation.metrics, model))
     console.print(render_confusion_matrix(evaluation.metrics))

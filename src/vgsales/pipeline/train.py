@@ -6,13 +6,8 @@ same XGBoost release, so a model trained on either target loads in the other.
 
 from __future__ import annotations
 
-import logging
-import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import boto3
 from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
 from sagemaker.core.resources import TrainingJob
@@ -25,63 +20,54 @@ from sagemaker.core.shapes import (
     S3DataSource,
     StoppingCondition,
 )
-from sagemaker.core.utils.exceptions import FailedStatusError
 
-from .. import target
 from ..algorithm.hyperparameters import validate_hyperparameters
-from ..output import console, library_displays_off
+from ..context import Context
 from ..discovery import sdk_tags
 from ..errors import Interrupted, WorkshopError
+from ..output import console
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, run_name
 from ..settings import Settings
-from ..state import RunState
+from .job_logs import TRAINING_LOG_GROUP, LogFollower, container_line, last_log_lines
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-CLOUDWATCH_TAB = "#011"
 # libsvm is what `invoke data` uploads; the built-in algorithm takes it as text/libsvm.
 CONTENT_TYPE = "text/libsvm"
-# A training job's log stream is "<job>/algo-<i>-<epoch>", one per instance (host).
-HOST_OF_STREAM = re.compile(r"/(algo-\d+)-\d+$")
+TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-def run(settings: Settings) -> TrainingRecord:
-    state = RunState(settings)
+def run(ctx: Context) -> TrainingRecord:
+    settings, state = ctx.settings, ctx.state
     stack = state.read(StackRecord)
     data = state.read(DataRecord)
     training = settings.training
     hyperparameters = validate_hyperparameters(training.hyperparameters)
-    with target.activate(settings):
-        image = image_uri(settings)
-        name = run_name(settings.name_prefix, "xgb")
-        # What the job is sent, before it starts: the line to compare runs by. Values may hold [ ], so no markup.
-        console.print(f"Hyperparameters: {name_values(hyperparameters)}", markup=False, highlight=False)
-        try:
-            job = TrainingJob.create(
-                training_job_name=name,
-                role_arn=stack.role_arn,
-                algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
-                hyper_parameters=hyperparameters,
-                input_data_config=channels(settings, data),
-                output_data_config=output_config(settings, stack),
-                resource_config=resource_config(settings),
-                stopping_condition=stopping_condition(settings),
-                enable_managed_spot_training=training.use_spot,
-                tags=sdk_tags(settings),
-            )
-            console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
-            started = time.monotonic()
-            # The SDK's own wait panel is off: the streamed log is what this task shows while the job runs.
-            with _streamed_logs(training.instance_count), library_displays_off():
-                job.wait(poll=1, logs=True)
-        except FailedStatusError:
-            job.refresh()
-            raise WorkshopError(_failure_message(job, settings)) from None
-        except KeyboardInterrupt:
-            # From the create call on, the job may exist: one left running keeps billing. Stop it by name.
-            raise Interrupted(_stop_interrupted(name, settings.region)) from None
-        job.refresh()
-        if job.training_job_status != "Completed":
-            raise WorkshopError(_failure_message(job, settings))
+    image = image_uri(settings)
+    name = run_name(settings.name_prefix, "xgb")
+    # What the job is sent, before it starts: the line to compare runs by. Values may hold [ ], so no markup.
+    console.print(f"Hyperparameters: {name_values(hyperparameters)}", markup=False, highlight=False)
+    try:
+        job = TrainingJob.create(
+            training_job_name=name,
+            role_arn=stack.role_arn,
+            algorithm_specification=AlgorithmSpecification(training_image=image, training_input_mode="File"),
+            hyper_parameters=hyperparameters,
+            input_data_config=channels(settings, data),
+            output_data_config=output_config(settings, stack),
+            resource_config=resource_config(settings),
+            stopping_condition=stopping_condition(settings),
+            enable_managed_spot_training=training.use_spot,
+            tags=sdk_tags(settings),
+            session=ctx.aws.session,
+            region=ctx.region,
+        )
+        console.print(f"Training job {name} ({image}, {training.instance_count} x {training.instance_type})")
+        started = time.monotonic()
+        follow(ctx, job, training.instance_count)
+    except KeyboardInterrupt:
+        # From the create call on, the job may exist: one left running keeps billing. Stop it by name.
+        raise Interrupted(_stop_interrupted(ctx, name)) from None
+    if job.training_job_status != "Completed":
+        raise WorkshopError(_failure_message(ctx, job))
     record = TrainingRecord(
         training_job_name=name,
         training_job_arn=job.training_job_arn,
@@ -101,59 +87,28 @@ def run(settings: Settings) -> TrainingRecord:
     return record
 
 
+def follow(ctx: Context, job: TrainingJob, instance_count: int) -> None:
+    """Wait for the job to end, printing its log lines as they arrive (instead of sagemaker-core's wait(logs=True),
+    whose log client is a process-wide singleton: see job_logs.py). The log is read after each status, so the
+    lines of a finished job are all printed before this returns."""
+    log = LogFollower(ctx.aws.client("logs"), TRAINING_LOG_GROUP, job.training_job_name)
+    while True:
+        job.refresh()
+        for stream, message in log.new_events():
+            console.print(f"  {container_line(stream, message, instance_count)}", markup=False, highlight=False)
+        if job.training_job_status in TERMINAL:
+            return
+        time.sleep(ctx.target.poll_seconds)
+
+
 def name_values(hyperparameters: dict[str, str]) -> str:
     """``eta=0.1, max_depth=3, ...``: sorted by name, so two runs' lines compare at a glance."""
     return ", ".join(f"{name}={value}" for name, value in sorted(hyperparameters.items()))
 
 
-class _LogLines(logging.Handler):
-    """Prints the training log lines sagemaker-core's wait() reads from CloudWatch, as they arrive.
-
-    The SDK logs each event as "<stream>:\n<message>" at INFO and leaves handlers to the application. CloudWatch
-    shows the container's tabs as "#011" (the syslog escape); a person reads them as tabs. With more than one
-    instance every host logs the same kind of line, so each line starts with its host (``[algo-2]``), taken from
-    the stream's name; with one there is nothing to tell apart, and the lines stay as the container wrote them.
-    """
-
-    def __init__(self, instance_count: int = 1) -> None:
-        super().__init__(logging.INFO)
-        self.instance_count = instance_count
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if getattr(record, "markup", True) is False:  # a log event from the job's container
-            head, newline, tail = message.partition("\n")
-            stream, line = (head.removesuffix(":"), tail) if newline else ("", message)
-            line = line.replace(CLOUDWATCH_TAB, "\t")
-            if self.instance_count > 1 and stream:
-                line = f"[{_host(stream)}] {line}"
-            console.print(f"  {line}", markup=False, highlight=False)
-        else:
-            console.print(message)
-
-
-def _host(stream: str) -> str:
-    """algo-2 of "<job>/algo-2-<epoch>"; a stream named otherwise by its last part, still one name per host."""
-    found = HOST_OF_STREAM.search(stream)
-    return found.group(1) if found else stream.rsplit("/", 1)[-1]
-
-
-@contextmanager
-def _streamed_logs(instance_count: int = 1) -> Iterator[None]:
-    sdk_logger = logging.getLogger("sagemaker.core.resources")
-    handler, level = _LogLines(instance_count), sdk_logger.level
-    sdk_logger.addHandler(handler)
-    sdk_logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        sdk_logger.removeHandler(handler)
-        sdk_logger.setLevel(level)
-
-
-def _stop_interrupted(name: str, region: str) -> str:
+def _stop_interrupted(ctx: Context, name: str) -> str:
     """Stop the job a Ctrl-C left behind, whether or not its create call had returned; say what happened."""
-    sagemaker = boto3.client("sagemaker", region_name=region)
+    sagemaker = ctx.aws.client("sagemaker")
     return stop_after_interrupt(
         lambda: sagemaker.stop_training_job(TrainingJobName=name),
         f"training job {name}",
@@ -221,24 +176,9 @@ def stopping_condition(settings: Settings) -> StoppingCondition:
     return StoppingCondition(max_runtime_in_seconds=training.max_runtime_seconds)
 
 
-def _failure_message(job: TrainingJob, settings: Settings, lines: int = 15) -> str:
-    tail = "\n".join(last_log_lines(job.training_job_name, settings.region, lines)) or "(no log lines)"
+def _failure_message(ctx: Context, job: TrainingJob, lines: int = 15) -> str:
+    tail = "\n".join(last_log_lines(ctx.aws.client("logs"), TRAINING_LOG_GROUP, job.training_job_name, lines))
     return (
         f"Training job {job.training_job_name} ended {job.training_job_status}: {job.failure_reason}. "
-        f"Fix the cause and run `invoke train` again. The last log lines were:\n{tail}"
+        f"Fix the cause and run `invoke train` again. The last log lines were:\n{tail or '(no log lines)'}"
     )
-
-
-def last_log_lines(job_name: str, region: str, count: int, group: str = LOG_GROUP) -> list[str]:
-    """The job's last log lines across its streams, for a failure message."""
-    logs = boto3.client("logs", region_name=region)
-    try:
-        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job_name}/")["logStreams"]
-    except logs.exceptions.ResourceNotFoundException:
-        return []
-    events = []
-    for stream in streams:
-        page = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], limit=count, startFromHead=False)
-        events.extend(page["events"])
-    events.sort(key=lambda event: event["timestamp"])
-    return [event["message"] for event in events[-count:]]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-import boto3
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -28,65 +27,65 @@ from sagemaker.core.shapes import (
     ResourceLimits,
 )
 
-from .. import target
 from ..algorithm.tuning import ParameterRange, grid_size
-from ..output import console
+from ..context import Context
 from ..discovery import sdk_tags
 from ..errors import Interrupted, WorkshopError
+from ..output import console
 from ..records import DataRecord, EndpointRecord, StackRecord, TrainingRecord, TuningRecord, tuning_job_name
 from ..settings import Settings, static_hyperparameters
-from ..state import RunState
 from . import train
 
 FINISHED = ("Completed", "Failed", "Stopped")
 LEADERBOARD_ROWS = 10
 
 
-def run(settings: Settings) -> TuningRecord:
-    state = RunState(settings)
+def run(ctx: Context) -> TuningRecord:
+    settings, state = ctx.settings, ctx.state
     stack = state.read(StackRecord)
     data = state.read(DataRecord)
     tuning = settings.tuning
     name = tuning_job_name(settings.name_prefix)
-    poll = target.of(settings).poll_seconds
+    poll = ctx.target.poll_seconds
     static = static_hyperparameters(settings.training, settings.tuning)
-    with target.activate(settings):
-        image = train.image_uri(settings)
-        started = time.monotonic()
-        announce(static, tuning.ranges)
-        try:
-            job = HyperParameterTuningJob.create(
-                hyper_parameter_tuning_job_name=name,
-                hyper_parameter_tuning_job_config=_config(settings),
-                training_job_definition=HyperParameterTrainingJobDefinition(
-                    static_hyper_parameters=static,
-                    algorithm_specification=HyperParameterAlgorithmSpecification(
-                        training_image=image, training_input_mode="File"
-                    ),
-                    role_arn=stack.role_arn,
-                    input_data_config=train.channels(settings, data),
-                    output_data_config=train.output_config(settings, stack),
-                    resource_config=train.resource_config(settings),
-                    stopping_condition=train.stopping_condition(settings),
-                    enable_managed_spot_training=settings.training.use_spot,
+    image = train.image_uri(settings)
+    started = time.monotonic()
+    announce(static, tuning.ranges)
+    try:
+        job = HyperParameterTuningJob.create(
+            hyper_parameter_tuning_job_name=name,
+            hyper_parameter_tuning_job_config=_config(settings),
+            training_job_definition=HyperParameterTrainingJobDefinition(
+                static_hyper_parameters=static,
+                algorithm_specification=HyperParameterAlgorithmSpecification(
+                    training_image=image, training_input_mode="File"
                 ),
-                tags=sdk_tags(settings),
-            )
-            console.print(
-                f"Tuning job {name}: {tuning.strategy}, {_job_count(settings)} training jobs, {tuning.max_parallel_jobs} "
-                f"at a time, {tuning.objective_type.lower()} {tuning.objective_metric} "
-                f"({image}, {settings.training.instance_count} x {settings.training.instance_type} each)"
-            )
-            _follow(job, _job_count(settings), poll)
-        except KeyboardInterrupt:
-            raise Interrupted(_stop_interrupted(name, settings.region)) from None
-        job.refresh()
-        seconds = round(time.monotonic() - started, 1)
-        console.print(leaderboard(job, tuning.objective_metric))
-        if job.hyper_parameter_tuning_job_status != "Completed" or not _has_best(job):
-            raise WorkshopError(_failure_message(job))
-        best_name = job.best_training_job.training_job_name
-        best = TrainingJob.get(best_name)
+                role_arn=stack.role_arn,
+                input_data_config=train.channels(settings, data),
+                output_data_config=train.output_config(settings, stack),
+                resource_config=train.resource_config(settings),
+                stopping_condition=train.stopping_condition(settings),
+                enable_managed_spot_training=settings.training.use_spot,
+            ),
+            tags=sdk_tags(settings),
+            session=ctx.aws.session,
+            region=ctx.region,
+        )
+        console.print(
+            f"Tuning job {name}: {tuning.strategy}, {_job_count(settings)} training jobs, {tuning.max_parallel_jobs} "
+            f"at a time, {tuning.objective_type.lower()} {tuning.objective_metric} "
+            f"({image}, {settings.training.instance_count} x {settings.training.instance_type} each)"
+        )
+        _follow(job, _job_count(settings), poll)
+    except KeyboardInterrupt:
+        raise Interrupted(_stop_interrupted(ctx, name)) from None
+    job.refresh()
+    seconds = round(time.monotonic() - started, 1)
+    console.print(leaderboard(job, tuning.objective_metric))
+    if job.hyper_parameter_tuning_job_status != "Completed" or not _has_best(job):
+        raise WorkshopError(_failure_message(job))
+    best_name = job.best_training_job.training_job_name
+    best = TrainingJob.get(best_name, session=ctx.aws.session, region=ctx.region)
     counters = job.training_job_status_counters
     record = TuningRecord(
         tuning_job_name=name,
@@ -256,9 +255,9 @@ def _failure_message(job: HyperParameterTuningJob) -> str:
     )
 
 
-def _stop_interrupted(name: str, region: str) -> str:
+def _stop_interrupted(ctx: Context, name: str) -> str:
     """Stop the tuning job a Ctrl-C left behind (it stops its training jobs); say what happened."""
-    sagemaker = boto3.client("sagemaker", region_name=region)
+    sagemaker = ctx.aws.client("sagemaker")
     return train.stop_after_interrupt(
         lambda: sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
         f"tuning job {name}",

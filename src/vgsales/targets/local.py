@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..connection import Connection, Credentials
 from ..emulator import daemon
 from ..errors import WorkshopError
 from ..settings import Settings
 from . import ServiceInfo, Target, own_environment
+
+# The emulator does not throttle: retrying only delays the message when it is gone (10 SDK attempts took about
+# 19 s to report a dead emulator).
+ATTEMPTS = 2
 
 
 def emulator_dir(settings: Settings) -> Path:
@@ -34,7 +39,7 @@ class Emulator:
         return self.begin_start()()
 
     def begin_start(self) -> Callable[[], tuple[ServiceInfo, bool]]:
-        # The server is no AWS client: it starts from the user's own environment, not an activation's.
+        # The server is no AWS client: it starts from the user's own environment, less what points clients at a target.
         pending = daemon.begin(self.state_dir, host=self._host, port=self._port, environment=own_environment())
 
         def finish() -> tuple[ServiceInfo, bool]:
@@ -52,14 +57,32 @@ class Emulator:
     def is_up(self) -> bool:
         return daemon.status(self.state_dir) is not None
 
-    def client_environment(self) -> dict[str, str]:
+    def connection(self, region: str) -> Connection:
         info = daemon.status(self.state_dir)
         if info is None:
             raise WorkshopError(
                 "The local AWS emulator is not running, so there is no local stack to work with. "
                 "Run `invoke setup` first (it starts the emulator and creates the stack)."
             )
-        return info.client_env()
+        if info.credentials is None:
+            raise WorkshopError(
+                "The local AWS emulator's administrative key is missing from its state folder, so no client can "
+                "sign requests for it. Restart it: `invoke emulator.stop` and `invoke setup`."
+            )
+        key = info.credentials
+        return Connection(
+            region=region,
+            endpoint_url=info.url,
+            ca_bundle=str(info.ca_bundle),
+            credentials=Credentials(key.access_key_id, key.secret_access_key),
+            max_attempts=ATTEMPTS,
+        )
+
+    def shell_environment(self, region: str) -> dict[str, str]:
+        info = daemon.status(self.state_dir)
+        if info is None:
+            raise WorkshopError("The local AWS emulator is not running: start it with `invoke setup` (or `invoke emulator.start`).")
+        return info.client_env(region)
 
     def lost(self, exc: Exception) -> str | None:
         if self.is_up():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..connection import Connection
+from ..errors import WorkshopError
 from ..settings import Settings
-from . import ServiceInfo, Target
+from . import TARGET_VARIABLES, ServiceInfo, Target, shell_points_at_a_target
 
 
 class Account:
@@ -28,7 +30,19 @@ class Account:
     def is_up(self) -> bool:
         return True
 
-    def client_environment(self) -> dict[str, str]:
+    def connection(self, region: str) -> Connection:
+        if shell_points_at_a_target():
+            # Its AWS_ACCESS_KEY_ID is the emulator's (or its notebook identity's): AWS would refuse it, or worse,
+            # the user's real profile would mix with the emulator's endpoint.
+            raise WorkshopError(
+                "This shell points AWS clients at the local emulator (`eval \"$(invoke emulator.env)\"` set "
+                f"{TARGET_VARIABLES} and the variables it names), so the aws target cannot use your own AWS "
+                "credentials from it. Nothing was run. Open a new shell, or run "
+                f"`unset $(echo ${TARGET_VARIABLES} | tr , ' ')`, then run the command again."
+            )
+        return Connection(region=region)
+
+    def shell_environment(self, region: str) -> dict[str, str]:
         return {}
 
     def lost(self, exc: Exception) -> str | None:
