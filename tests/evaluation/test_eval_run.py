@@ -16,7 +16,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_evaluate_run_writes_every_output_and_matches_scikit_learn(tmp_path, synthetic_split, make_endpoint):
-    endpoint = make_endpoint(accept="application/json", slow_first_calls=2)
+    endpoint = make_endpoint(accept="application/json", held_first_calls=2)
     progress = []
 
     result = evaluate_run(
