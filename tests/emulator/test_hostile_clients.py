@@ -315,7 +315,8 @@ def _tunnelled(emulator) -> bool:
     """True when a new connection to the proxy gets a tunnel; False when it is refused (503, closed)."""
     try:
         with _proxy_socket(emulator) as sock:
-            sock.sendall(b"CONNECT sts.us-east-1.amazonaws.com:443 HTTP/1.1\r\nHost: sts.us-east-1.amazonaws.com:443\r\n\r\n")
+            target = b"sts.us-east-1.amazonaws.com:443"
+            sock.sendall(b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
             return sock.recv(200).startswith(b"HTTP/1.1 200")
     except ConnectionError:
         return False

@@ -190,9 +190,9 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
 
                 def a_job_runs() -> bool:
                     assert tuning.poll() is None, tuning.stdout and tuning.stdout.read()
-                    return any(job["TrainingJobStatus"] == "InProgress"
-                               for page in client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
-                               for job in page["TrainingJobSummaries"])
+                    pages = client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
+                    jobs = [job for page in pages for job in page["TrainingJobSummaries"]]
+                    return any(job["TrainingJobStatus"] == "InProgress" for job in jobs)
 
                 wait_until(a_job_runs, timeout=120, message="a training job of `invoke tune` InProgress")
                 name = client.list_hyper_parameter_tuning_jobs(NameContains="vgtunedown-")[
