@@ -9,7 +9,6 @@ handed to them as fixtures rather than imported.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +21,7 @@ class Route:
     body: bytes
     status: int = 200
     content_type: str = "text/csv"
-    delay: float = 0.0
+    silent: bool = False  # answers nothing until the server stops, so any client timeout is sure to expire
     headers: tuple[tuple[str, str], ...] = ()
 
 
@@ -32,13 +31,15 @@ class FileServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: Counter[str] = Counter()
+        self._stopping = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 server.requests[self.path] += 1
                 route = server.routes.get(self.path, Route(b"not found", status=404, content_type="text/plain"))
-                time.sleep(route.delay)
+                if route.silent:
+                    server._stopping.wait()
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(route.body)))
@@ -69,6 +70,7 @@ class FileServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 

@@ -164,7 +164,7 @@ def test_empty_download(file_server, tmp_path):
 
 
 def test_timeout(file_server, synthetic_csv, tmp_path):
-    url = file_server.add("/slow.csv", synthetic_csv.read_bytes(), delay=1.0)
+    url = file_server.add("/slow.csv", synthetic_csv.read_bytes(), silent=True)
     with pytest.raises(WorkshopError, match=r"Could not download the dataset .*no answer within 0\.2 s"):
         fetch(url, tmp_path, timeout=0.2)
 

@@ -9,13 +9,14 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
 
 from vgsales.emulator import daemon
 from vgsales.errors import WorkshopError
+
+from support.wait import wait_until
 
 SECRET = "do-not-log-this-secret-key-7f3a"
 
@@ -107,11 +108,12 @@ def test_a_client_cannot_write_a_line_of_the_log(running, separator):
     with socket.create_connection((proxy.hostname, proxy.port), timeout=10) as client:
         client.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: evil.example.com\r\n\r\n".encode())
         assert client.recv(4096).startswith(b"HTTP/1.1 403")
-    deadline = time.monotonic() + 10
-    log = ""
-    while "evil.example.com" not in log and time.monotonic() < deadline:
-        time.sleep(0.1)
+
+    def logged() -> str | None:
         log = (state_dir / daemon.LOG_FILE).read_text()
+        return log if "evil.example.com" in log else None
+
+    log = wait_until(logged, timeout=10, message="the refused CONNECT in the emulator's log")
     assert "proxy refused CONNECT evil.example.com:443" in log
     lines = log.replace("\r", "\n").splitlines()
     assert not [line for line in lines if line.startswith(FORGED)]
@@ -233,10 +235,10 @@ def test_a_busy_port_fails_start_with_the_servers_reason(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        started = time.monotonic()
+        # "exited during start-up", not "did not answer its health check": start saw the server exit and did
+        # not wait out its start-up timeout.
         with pytest.raises(WorkshopError, match="exited during start-up") as failed:
             daemon.start(tmp_path, port=port)
-        assert time.monotonic() - started < daemon.START_TIMEOUT_SECONDS
     assert "cannot listen" in str(failed.value)
     assert daemon.status(tmp_path) is None
 
@@ -247,13 +249,14 @@ def test_foreground_server_runs_until_sigterm(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+    def healthy() -> daemon.EmulatorInfo | None:
+        assert process.poll() is None, process.stderr.read().decode()
+        return daemon.status(tmp_path)
+
     try:
-        deadline = time.monotonic() + daemon.START_TIMEOUT_SECONDS
-        while daemon.status(tmp_path) is None:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the foreground server never became healthy"
-            time.sleep(0.1)
-        assert daemon.status(tmp_path).pid == process.pid
+        info = wait_until(healthy, timeout=daemon.START_TIMEOUT_SECONDS, message="the foreground server to be healthy")
+        assert info.pid == process.pid
         process.terminate()
         assert process.wait(timeout=daemon.STOP_TIMEOUT_SECONDS) == 0
         assert not (tmp_path / daemon.INFO_FILE).exists()
@@ -267,16 +270,12 @@ def test_an_exited_but_unreaped_process_counts_as_gone():
     """An emulator started by an earlier command is reaped by init, late; until then it is a zombie."""
     import subprocess
     import sys
-    import time
 
     from vgsales.emulator import daemon as daemon_module
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 10
-    while not daemon_module._is_zombie(child.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
     try:
-        assert daemon_module._is_zombie(child.pid)
+        wait_until(lambda: daemon_module._is_zombie(child.pid), timeout=10, message=f"process {child.pid} to exit")
         assert not daemon_module._is_alive(child.pid)
     finally:
         child.wait()

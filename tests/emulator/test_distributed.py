@@ -6,7 +6,6 @@ import io
 import os
 import signal
 import tarfile
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from sklearn.datasets import dump_svmlight_file, make_classification
 from sklearn.metrics import roc_auc_score
 
 from vgsales.emulator import distributed
+
+from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 FEATURES, LABELS = make_classification(n_samples=3000, n_features=6, n_informative=4, random_state=9)
@@ -59,11 +60,17 @@ def train(bucket: str, instances: int, hyperparameters=None, distribution="Shard
     )
     if not wait:
         return name, {}
-    deadline = time.monotonic() + 120
-    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] in ("InProgress", "Stopping"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    return name, job
+    return name, wait_for_status(name, ended=("Completed", "Failed", "Stopped"), timeout=120)
+
+
+def wait_for_status(name: str, ended: tuple[str, ...], timeout: float) -> dict:
+    sagemaker = boto3.client("sagemaker")
+
+    def settled() -> dict | None:
+        job = sagemaker.describe_training_job(TrainingJobName=name)
+        return job if job["TrainingJobStatus"] in ended else None
+
+    return wait_until(settled, timeout=timeout, message=f"training job {name} to be {' or '.join(ended)}")
 
 
 def streams(name: str) -> dict[str, list[str]]:
@@ -141,19 +148,23 @@ def _worker_pids(job_name: str) -> dict[str, int]:
     return found
 
 
+def _has_trained_a_round(name: str, host: str) -> bool:
+    return any(line.startswith("[") and "]#011" in line for line in streams(name).get(host, []))
+
+
 def test_a_killed_worker_fails_the_job_within_a_bounded_time(aws_env, bucket):
     name, _ = train(bucket, 2, hyperparameters={**HYPERPARAMETERS, "num_round": "100000000"}, wait=False)
-    deadline = time.monotonic() + 60
-    while "algo-2" not in (pids := _worker_pids(name)):
-        assert time.monotonic() < deadline, "the workers should have started"
-        time.sleep(0.1)
-    time.sleep(1)  # let it join the collective and train
+
+    def started() -> dict[str, int] | None:
+        pids = _worker_pids(name)
+        return pids if "algo-2" in pids else None
+
+    pids = wait_until(started, timeout=60, message="worker algo-2 to start")
+    # Killed once it has joined the collective and trains: its peer is then blocked on it.
+    wait_until(lambda: _has_trained_a_round(name, "algo-2"), timeout=60, message="a round logged by algo-2")
     os.kill(pids["algo-2"], signal.SIGKILL)
-    killed = time.monotonic()
-    sagemaker = boto3.client("sagemaker")
-    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() - killed < distributed.STOP_GRACE_SECONDS + 10, "a dead worker must not hang the job"
-        time.sleep(0.1)
+    # The bound is generous: what it tells apart is a job that fails from one whose surviving worker hangs.
+    job = wait_for_status(name, ended=("Completed", "Failed", "Stopped"), timeout=distributed.STOP_GRACE_SECONDS + 30)
     assert job["TrainingJobStatus"] == "Failed"
     assert "worker algo-2 was killed by signal 9" in job["FailureReason"]
     assert _worker_pids(name) == {}, "no worker outlives its job"
@@ -161,15 +172,9 @@ def test_a_killed_worker_fails_the_job_within_a_bounded_time(aws_env, bucket):
 
 def test_stop_stops_every_worker(aws_env, bucket):
     name, _ = train(bucket, 2, hyperparameters={**HYPERPARAMETERS, "num_round": "100000000"}, wait=False)
-    deadline = time.monotonic() + 60
-    while len(_worker_pids(name)) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    sagemaker = boto3.client("sagemaker")
-    sagemaker.stop_training_job(TrainingJobName=name)
-    while (job := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "Stopping":
-        assert time.monotonic() < deadline + 30
-        time.sleep(0.1)
+    wait_until(lambda: len(_worker_pids(name)) >= 2, timeout=60, message="both workers to start")
+    boto3.client("sagemaker").stop_training_job(TrainingJobName=name)
+    job = wait_for_status(name, ended=("Completed", "Failed", "Stopped"), timeout=60)
     assert job["TrainingJobStatus"] == "Stopped"
     assert _worker_pids(name) == {}
 

@@ -15,6 +15,8 @@ import pytest
 from vgsales.emulator import admission, daemon, listener, server
 from vgsales.emulator.__main__ import RepeatSummary, _log_handler
 
+from support.wait import wait_until
+
 HEAD_ONLY_SECONDS = 1.0  # how long a test waits to see that the emulator is still waiting for a body
 
 
@@ -32,6 +34,16 @@ def _answer(sock: ssl.SSLSocket) -> str:
             break
         data += chunk
     return data.decode("latin-1")
+
+
+def _served(emulator) -> bool:
+    """True when a new connection gets its health check answered; False when the emulator closed it at once."""
+    try:
+        with _tls_socket(emulator) as sock:
+            sock.sendall(b"GET " + server.HEALTH_PATH.encode() + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            return _answer(sock).startswith("HTTP/1.1 200")
+    except (ssl.SSLError, ConnectionError):
+        return False
 
 
 def _signed(key_id: str, service: str) -> str:
@@ -182,8 +194,9 @@ def test_a_request_head_must_arrive_in_time_but_an_idle_kept_alive_connection_ma
         slow.sendall(b"GET " + server.HEALTH_PATH.encode() + b" HTTP/1.1\r\nHost: loc")
         slow.settimeout(10)
         assert slow.recv(65536) == b"", "the half-sent head was cut off"
-        # Near miss: the idle connection (no byte of a new head since its response) outlived the head deadline.
-        time.sleep(0.5)
+        # Near miss: the idle connection (no byte of a new head since its response) outlives the head deadline. Time
+        # must pass to show that nothing happens, so this sleep stays.
+        time.sleep(listener.HEAD_TIMEOUT_SECONDS)
         idle.sendall(b"GET " + server.HEALTH_PATH.encode() + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert _answer(idle).startswith("HTTP/1.1 200")
 
@@ -232,10 +245,8 @@ def test_each_local_user_holds_a_bounded_number_of_connections(emulator, monkeyp
             held.append(sock)
         assert len(held) <= 5, "more connections than the bound were served"
         held.pop().close()
-        time.sleep(0.2)  # the emulator sees the close
-        with _tls_socket(emulator) as sock:  # one freed: one more is admitted
-            sock.sendall(b"GET " + server.HEALTH_PATH.encode() + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert _answer(sock).startswith("HTTP/1.1 200")
+        # One freed: one more is admitted, as soon as the emulator has seen the close.
+        wait_until(lambda: _served(emulator), timeout=10, message="a new connection served after one was closed")
     finally:
         for sock in held:
             sock.close()
@@ -300,6 +311,17 @@ def _proxy_socket(emulator) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=10)
 
 
+def _tunnelled(emulator) -> bool:
+    """True when a new connection to the proxy gets a tunnel; False when it is refused (503, closed)."""
+    try:
+        with _proxy_socket(emulator) as sock:
+            target = b"sts.us-east-1.amazonaws.com:443"
+            sock.sendall(b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
+            return sock.recv(200).startswith(b"HTTP/1.1 200")
+    except ConnectionError:
+        return False
+
+
 def test_the_proxy_gives_each_local_user_a_bounded_share_of_its_tunnels(emulator, monkeypatch):
     from vgsales.emulator import proxy
 
@@ -309,10 +331,8 @@ def test_the_proxy_gives_each_local_user_a_bounded_share_of_its_tunnels(emulator
         with _proxy_socket(emulator) as refused:
             assert refused.recv(200).startswith(b"HTTP/1.1 503")
         held.pop().close()
-        time.sleep(0.2)  # the proxy sees the close
-        with _proxy_socket(emulator) as admitted:  # near miss: one share freed, one tunnel more
-            admitted.sendall(b"CONNECT sts.us-east-1.amazonaws.com:443 HTTP/1.1\r\nHost: sts.us-east-1.amazonaws.com:443\r\n\r\n")
-            assert admitted.recv(200).startswith(b"HTTP/1.1 200")
+        # Near miss: one share freed, one tunnel more, as soon as the proxy has seen the close.
+        wait_until(lambda: _tunnelled(emulator), timeout=10, message="a new tunnel admitted after one was closed")
     finally:
         for sock in held:
             sock.close()
@@ -328,15 +348,33 @@ def test_the_proxy_cuts_off_a_connect_head_sent_a_byte_at_a_time(emulator, monke
 
 
 # With "tls", each connection completes its handshake (without verifying: nobody may not read the CA file), as
-# the API counts a connection from then on; the proxy counts it from its accept.
+# the API counts a connection from then on; the proxy counts it from its accept. Both close a connection beyond
+# the share at once (the proxy after a 503): the script says "holding" once it has seen `refused` of them closed,
+# so the server has taken every one of its connections before this user's are tried.
 HOLD_CONNECTIONS = """
-import socket, ssl, sys
-port, count, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "tls"
+import select, socket, ssl, sys
+port, count, tls, refused = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "tls", int(sys.argv[4])
 context = ssl._create_unverified_context()
 held = []
 for _ in range(count):
     sock = socket.create_connection(("127.0.0.1", port))
     held.append(context.wrap_socket(sock) if tls else sock)
+    held[-1].setblocking(False)
+listening, closed = list(held), 0
+while closed < refused:
+    ready, _, _ = select.select(listening, [], [], 60)
+    if not ready:
+        sys.exit(f"{closed} of {count} connections were closed in 60 s, not {refused}")
+    for sock in ready:
+        try:
+            data = sock.recv(4096)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            continue  # a TLS 1.3 session ticket: the connection is open
+        except OSError:
+            data = b""
+        if not data or data.startswith(b"HTTP/1.1 503"):
+            listening.remove(sock)
+            closed += 1
 print("holding", flush=True)
 sys.stdin.read()
 """
@@ -345,12 +383,13 @@ sys.stdin.read()
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _hold_as_nobody(port: int, count: int, tls: bool):  # -> subprocess.Popen
-    """A process of the user nobody holding `count` connections to the port until its standard input closes."""
+def _hold_as_nobody(port: int, count: int, tls: bool, refused: int):  # -> subprocess.Popen
+    """A process of the user nobody holding `count` connections to the port, `refused` of them closed by the
+    server, until its standard input closes."""
     import subprocess
 
     other = subprocess.Popen(
-        [SYSTEM_PYTHON, "-c", HOLD_CONNECTIONS, str(port), str(count), "tls" if tls else "tcp"],
+        [SYSTEM_PYTHON, "-c", HOLD_CONNECTIONS, str(port), str(count), "tls" if tls else "tcp", str(refused)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, user=65534, group=65534, text=True, cwd="/",
     )  # fmt: skip
     assert other.stdout.readline() == "holding\n", "the other user's connections are open"
@@ -369,9 +408,8 @@ def test_another_local_user_cannot_take_this_users_connections(emulator, monkeyp
     monkeypatch.setattr(proxy, "TUNNELS_PER_USER", 3)
     monkeypatch.setattr(listener, "CONNECTIONS_PER_PEER", 3)
     port = int(emulator.proxy_url.rsplit(":", 1)[1]) if where == "proxy" else emulator.port
-    other = _hold_as_nobody(port, 10, tls=where == "api")
+    other = _hold_as_nobody(port, 10, tls=where == "api", refused=10 - 3)
     try:
-        time.sleep(0.3)  # the emulator has accepted (and refused) them
         if where == "proxy":
             with _proxy_socket(emulator) as mine:
                 mine.sendall(b"CONNECT sts.us-east-1.amazonaws.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")

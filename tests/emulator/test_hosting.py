@@ -8,7 +8,6 @@ import json
 import os
 import tarfile
 import threading
-import time
 import uuid
 
 import boto3
@@ -31,6 +30,8 @@ from werkzeug.test import Client
 from vgsales.algorithm import serving as xgboost_serving
 from vgsales.emulator import hosting
 from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
+
+from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
@@ -72,13 +73,11 @@ def as_libsvm(rows: np.ndarray) -> bytes:
 
 
 def wait_for_endpoint(sagemaker, name: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    def settled() -> dict | None:
         description = sagemaker.describe_endpoint(EndpointName=name)
-        if description["EndpointStatus"] not in ("Creating", "Updating"):
-            return description
-        assert time.monotonic() < deadline, f"endpoint {name} still {description['EndpointStatus']} after {timeout} s"
-        time.sleep(0.02)
+        return description if description["EndpointStatus"] not in ("Creating", "Updating") else None
+
+    return wait_until(settled, timeout=timeout, message=f"endpoint {name} to leave Creating and Updating")
 
 
 class Stack:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from moto.sagemaker.models import sagemaker_backends
 from sklearn.datasets import dump_svmlight_file, make_classification
 
 from vgsales.emulator.sagemaker import SageMakerBackend
+
+from support.wait import wait_until
 
 REGION = "eu-west-3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
@@ -93,10 +94,8 @@ def test_a_reset_mid_job_leaves_nothing_running(aws_env, bucket):
     )
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
     assert isinstance(backend, SageMakerBackend)
-    deadline = time.monotonic() + 60
-    while len(worker_processes(distributed)) < 2 or len(backend.runs.running()) < 4:  # 3 jobs and a tuning child
-        assert time.monotonic() < deadline, "the jobs should be running"
-        time.sleep(0.1)
+    wait_until(lambda: len(worker_processes(distributed)) >= 2 and len(backend.runs.running()) >= 4, timeout=60,
+               message="the distributed job's two workers and four runs: 3 jobs and a tuning child")
     names = [single, distributed, tuning] + [job for job in backend.training_jobs if job.startswith(tuning)]
     assert len(job_threads(names)) == 4
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import time
 import uuid
 
 import boto3
@@ -20,6 +19,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from sklearn.datasets import dump_svmlight_file, make_classification
+
+from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 HYPERPARAMETERS = {"num_round": "5", "objective": "binary:logistic", "max_depth": "3"}
@@ -144,11 +145,11 @@ def deploy(sagemaker, model: str) -> dict:
 
 
 def wait(describe, status_key: str, final: tuple[str, ...] = TERMINAL, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while (description := describe())[status_key] not in final:
-        assert time.monotonic() < deadline, f"still {description[status_key]} after {timeout} s"
-        time.sleep(0.05)
-    return description
+    def settled() -> dict | None:
+        description = describe()
+        return description if description[status_key] in final else None
+
+    return wait_until(settled, timeout=timeout, message=f"{status_key} to be one of {', '.join(final)}")
 
 
 def keys(s3, bucket: str, prefix: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 
 import boto3
@@ -12,6 +11,8 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from sklearn.datasets import dump_svmlight_file, make_classification
+
+from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
@@ -97,11 +98,15 @@ def transform(sagemaker, served, source: str, content_type: str, *, wait: bool =
     sagemaker.create_transform_job(**request)
     if not wait:
         return output, {}
-    deadline = time.monotonic() + 60
-    while (job := sagemaker.describe_transform_job(TransformJobName=name))["TransformJobStatus"] in ("InProgress", "Stopping"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return output, job
+    return output, wait_for_end(sagemaker, name, timeout=60)
+
+
+def wait_for_end(sagemaker, name: str, timeout: float) -> dict:
+    def ended() -> dict | None:
+        job = sagemaker.describe_transform_job(TransformJobName=name)
+        return job if job["TransformJobStatus"] not in ("InProgress", "Stopping") else None
+
+    return wait_until(ended, timeout=timeout, message=f"transform job {name} to end")
 
 
 def read(s3, uri: str) -> str:
@@ -203,11 +208,7 @@ def test_stop_ends_a_running_job_as_stopped(sagemaker, served):
     name = name_output.rsplit("/", 1)[1]
     assert sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress"
     sagemaker.stop_transform_job(TransformJobName=name)
-    deadline = time.monotonic() + 30
-    while (job := sagemaker.describe_transform_job(TransformJobName=name))["TransformJobStatus"] == "Stopping":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert job["TransformJobStatus"] == "Stopped"
+    assert wait_for_end(sagemaker, name, timeout=30)["TransformJobStatus"] == "Stopped"
 
 
 REFUSALS = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import tarfile
-import time
 import uuid
 
 import boto3
@@ -19,6 +18,8 @@ from sklearn.metrics import roc_auc_score
 from vgsales.emulator import tuning_request
 from vgsales.algorithm.tuning import ParameterRange
 from vgsales.emulator.tuning_search import Search
+
+from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
@@ -88,13 +89,11 @@ def request(bucket: str, *, strategy="Random", jobs=4, parallel=2, ranges=None, 
 
 
 def wait(sagemaker, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    def ended() -> dict | None:
         described = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-        if described["HyperParameterTuningJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return described
-        assert time.monotonic() < deadline, f"tuning job {name} still {described['HyperParameterTuningJobStatus']}"
-        time.sleep(0.05)
+        return described if described["HyperParameterTuningJobStatus"] in ("Completed", "Failed", "Stopped") else None
+
+    return wait_until(ended, timeout=timeout, message=f"tuning job {name} to end")
 
 
 def children(sagemaker, name: str, **kwargs) -> list[dict]:
@@ -240,9 +239,7 @@ def test_stop_ends_the_children_and_the_tuning_job(sagemaker, bucket):
     body = request(bucket, jobs=10, parallel=2, static={**STATIC, "num_round": "10000000"})
     name = body["HyperParameterTuningJobName"]
     sagemaker.create_hyper_parameter_tuning_job(**body)
-    deadline = time.monotonic() + 30
-    while not children(sagemaker, name) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: children(sagemaker, name), timeout=30, message=f"a training job of tuning job {name}")
     sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     tuning = wait(sagemaker, name, timeout=60)
     assert tuning["HyperParameterTuningJobStatus"] == "Stopped"

@@ -10,7 +10,6 @@ import functools
 import io
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sklearn.datasets import dump_svmlight_file, load_svmlight_file, make_classi
 
 N_FEATURES = 12
 TEST_ROWS = 237  # not a multiple of the batch sizes used, so the last batch is short
+HELD_AT_MOST_SECONDS = 60  # only a caller that sends one batch at a time waits this long, and then fails
 
 
 @dataclass(frozen=True)
@@ -64,17 +64,21 @@ class BoosterEndpoint:
     booster: xgb.Booster
     accept: str = "text/csv"
     csv_separator: str = "\n"
-    slow_first_calls: int = 0  # the first N calls sleep, so later batches finish first
+    # The first N calls wait until a later call has answered, so later batches finish first. N must be below the
+    # caller's concurrency, or no later call can start.
+    held_first_calls: int = 0
     calls: list[bytes] = field(default_factory=list)
     completed: list[bytes] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _a_later_call_answered: threading.Event = field(default_factory=threading.Event)
 
     def __call__(self, payload: bytes, content_type: str) -> tuple[bytes, str]:
         with self._lock:
             call_number = len(self.calls)
             self.calls.append(payload)
-        if call_number < self.slow_first_calls:
-            time.sleep(0.05)
+        if call_number < self.held_first_calls and not self._a_later_call_answered.wait(HELD_AT_MOST_SECONDS):
+            raise TimeoutError(f"call {call_number} was held for {HELD_AT_MOST_SECONDS} s and no later call "
+                               "answered meanwhile: were the batches sent one at a time?")
         if content_type == "text/x-libsvm":
             rows, _ = load_svmlight_file(io.BytesIO(payload), n_features=N_FEATURES, zero_based=True)
         elif content_type == "text/csv":
@@ -86,6 +90,8 @@ class BoosterEndpoint:
         scores = self.booster.predict(xgb.DMatrix(rows)).tolist()
         with self._lock:
             self.completed.append(payload)
+        if call_number >= self.held_first_calls:
+            self._a_later_call_answered.set()
         if self.accept == "application/json":
             return json.dumps({"predictions": [{"score": score} for score in scores]}).encode(), self.accept
         return self.csv_separator.join(repr(score) for score in scores).encode(), "text/csv; charset=utf-8"
@@ -93,7 +99,7 @@ class BoosterEndpoint:
 
 @pytest.fixture
 def make_endpoint(synthetic_split):
-    """``make_endpoint(accept=..., csv_separator=..., slow_first_calls=...)`` -> a BoosterEndpoint."""
+    """``make_endpoint(accept=..., csv_separator=..., held_first_calls=...)`` -> a BoosterEndpoint."""
     return functools.partial(BoosterEndpoint, synthetic_split.booster)
 
 

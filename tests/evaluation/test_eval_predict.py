@@ -120,8 +120,9 @@ def test_malformed_responses_are_refused(body, content_type, message):
 @pytest.mark.parametrize("content_type", [LIBSVM, CSV])
 def test_scores_come_back_in_split_order_under_concurrency(synthetic_split, make_endpoint, accept, separator,
                                                            content_type):
-    # The first four requests are slow, so later batches complete first: order must come from the batch.
-    endpoint = make_endpoint(accept=accept, csv_separator=separator or "\n", slow_first_calls=4)
+    # The first three requests wait until a later one has answered, so later batches complete first: order must
+    # come from the batch.
+    endpoint = make_endpoint(accept=accept, csv_separator=separator or "\n", held_first_calls=3)
     sent = batches(synthetic_split.path, 20, content_type, synthetic_split.n_features)
     predictions = predict_all(sent, endpoint, concurrency=4)
 

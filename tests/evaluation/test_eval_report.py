@@ -8,7 +8,13 @@ import numpy as np
 import yaml
 
 from vgsales.evaluation.metrics import compute_metrics, render_table
-from vgsales.evaluation.report import PUBLISHED_RESULT, WORKSHOP_HYPERPARAMETERS, ModelOrigin, write_report
+from vgsales.evaluation.report import (
+    PUBLISHED_RESULT,
+    WORKSHOP_HYPERPARAMETERS,
+    XGBOOST_3_2_REFERENCE,
+    ModelOrigin,
+    write_report,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,14 +41,30 @@ def table_row(text: str, label: str) -> list[str]:
     return [cell.strip() for cell in line.strip("|").split(" | ")]
 
 
+def from_counts(confusion) -> dict[str, str]:
+    """What the report's "this run" column must say, worked out here from the confusion counts alone."""
+    (tn, fp), (fn, tp) = confusion
+    n = tn + fp + fn + tp
+    return {
+        "test rows": str(n),
+        "hits": str(fn + tp),
+        "confusion matrix [[tn, fp], [fn, tp]]": f"[[{tn}, {fp}], [{fn}, {tp}]]",
+        "accuracy": f"{(tn + tp) / n:.4f}",
+        "error rate": f"{(fp + fn) / n:.4f}",
+        "precision (hits)": f"{tp / (tp + fp):.3f}",
+        "recall (hits)": f"{tp / (tp + fn):.3f}",
+        "F1 (hits)": f"{2 * tp / (2 * tp + fp + fn):.3f}",
+    }
+
+
 def test_report_shows_both_results_side_by_side_with_context(tmp_path):
     metrics = metrics_for(((620, 51), (59, 73)))
     path = write_report(metrics, tmp_path / "report.md", CONTEXT)
     text = path.read_text()
 
     assert "| metric | this run | workshop (XGBoost 0.72) |" in text
-    assert table_row(text, "accuracy") == ["accuracy", "0.8630", "0.8655"]
-    assert table_row(text, "error rate") == ["error rate", "0.1370", "0.1345"]
+    assert table_row(text, "accuracy") == ["accuracy", f"{(620 + 73) / 803:.4f}", "0.8655"]
+    assert table_row(text, "error rate") == ["error rate", f"{(51 + 59) / 803:.4f}", "0.1345"]
     assert table_row(text, "recall (hits)") == ["recall (hits)", "0.553", "0.553"]
     assert table_row(text, "confusion matrix [[tn, fp], [fn, tp]]")[1:] == ["[[620, 51], [59, 73]]",
                                                                             "[[622, 49], [59, 73]]"]
@@ -55,6 +77,17 @@ def test_report_shows_both_results_side_by_side_with_context(tmp_path):
                   "max_depth=3, eta=0.1, objective=binary:logistic", CONTEXT["dataset sha256"],
                   "2026-11-02T10:00:00+00:00", "a \\| pipe"):
         assert value in text
+
+
+def test_this_runs_column_is_computed_from_its_own_counts(tmp_path):
+    """Counts unlike the workshop's and the XGBoost 3.2.0 reference's: a report that printed either's figures
+    as this run's, instead of its own, fails here."""
+    confusion = ((610, 61), (52, 80))
+    assert confusion not in (PUBLISHED_RESULT.confusion_matrix, XGBOOST_3_2_REFERENCE.confusion_matrix)
+    text = write_report(metrics_for(confusion), tmp_path / "report.md", {}).read_text()
+    for label, ours in from_counts(confusion).items():
+        assert table_row(text, label)[1] == ours, label
+    assert table_row(text, "accuracy")[2] == f"{PUBLISHED_RESULT.accuracy:.4f}"
 
 
 def test_report_says_when_the_workshop_is_reproduced_exactly(tmp_path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,8 @@ from vgsales.errors import Interrupted
 from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
+
+from support.wait import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL = {
@@ -121,26 +121,13 @@ def test_the_ranges_line_prints_a_categorical_range_whole():
     )
 
 
-def _when_children_run(ctx, name: str, then) -> threading.Thread:
-    """Call ``then`` once the tuning job ``name`` has a training job InProgress, watching from a thread of its
-    own with the context's client (boto3 clients may be shared between threads)."""
-    client = ctx.aws.client("sagemaker")
-
-    def watch() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                jobs = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-            except client.exceptions.ResourceNotFound:
-                jobs = {"TrainingJobSummaries": []}
-            if any(job["TrainingJobStatus"] == "InProgress" for job in jobs["TrainingJobSummaries"]):
-                then()
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=watch)
-    thread.start()
-    return thread
+def _a_child_runs(client, name: str) -> bool:
+    """Whether the tuning job ``name`` has a training job InProgress."""
+    try:
+        jobs = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    except client.exceptions.ResourceNotFound:
+        return False
+    return any(job["TrainingJobStatus"] == "InProgress" for job in jobs["TrainingJobSummaries"])
 
 
 def _nothing_runs(ctx) -> None:
@@ -154,24 +141,25 @@ def test_ctrl_c_stops_the_tuning_job_and_keeps_the_model(ctx, make_settings, mon
     before = ctx.state.read(TrainingRecord)
     name = "vgtune-ctrl-c"
     monkeypatch.setattr(tune, "tuning_job_name", lambda prefix: name)
-    interrupt = threading.Event()
     real_follow = tune._follow
 
     def follow(job, total, poll):
-        watcher = _when_children_run(slow, name, interrupt.set)
-        interrupt.wait(60)
-        watcher.join()
-        raise KeyboardInterrupt
+        client = slow.aws.client("sagemaker")
+        wait_until(lambda: _a_child_runs(client, name), timeout=60, message=f"a training job of {name} InProgress")
+        raise KeyboardInterrupt  # Ctrl-C while the child trains
 
     monkeypatch.setattr(tune, "_follow", follow)
     with pytest.raises(Interrupted, match="was asked to stop, and it stops its running training jobs"):
         tune.run(slow)
     monkeypatch.setattr(tune, "_follow", real_follow)
-    sagemaker = ctx.aws.client("sagemaker")
-    deadline = time.monotonic() + 30
-    while (status := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-            "HyperParameterTuningJobStatus"]) != "Stopped" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    client = ctx.aws.client("sagemaker")
+
+    def ended() -> str | None:
+        status = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+            "HyperParameterTuningJobStatus"]
+        return None if status in ("InProgress", "Stopping") else status
+
+    status = wait_until(ended, timeout=30, message=f"tuning job {name} to end")
     assert status == "Stopped"
     _nothing_runs(ctx)
     assert ctx.state.read(TrainingRecord) == before, "an interrupted tune leaves the model deploy serves"
@@ -192,11 +180,14 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             client = ctx.aws.client("sagemaker")
-            deadline = time.monotonic() + 120
-            while not [job for page in client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
-                       for job in page["TrainingJobSummaries"] if job["TrainingJobStatus"] == "InProgress"]:
-                assert time.monotonic() < deadline and tuning.poll() is None, tuning.stdout and tuning.stdout.read()
-                time.sleep(0.1)
+
+            def a_job_runs() -> bool:
+                assert tuning.poll() is None, tuning.stdout and tuning.stdout.read()
+                pages = client.get_paginator("list_training_jobs").paginate(NameContains="vgtunedown-")
+                jobs = [job for page in pages for job in page["TrainingJobSummaries"]]
+                return any(job["TrainingJobStatus"] == "InProgress" for job in jobs)
+
+            wait_until(a_job_runs, timeout=120, message="a training job of `invoke tune` InProgress")
             name = client.list_hyper_parameter_tuning_jobs(NameContains="vgtunedown-")[
                 "HyperParameterTuningJobSummaries"][0]["HyperParameterTuningJobName"]
             removed = stack.teardown(ctx, keep_emulator=True)

@@ -4,7 +4,6 @@ without the tag, and one with a look-alike tag keep running (on AWS, teardown st
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -12,6 +11,8 @@ from vgsales import discovery
 from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.settings import STACK_TAG
+
+from support.wait import wait_until
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 # The jobs act as this role (the emulator's role_access.py), so it exists, untagged (no stack's), and may use the
@@ -80,10 +81,11 @@ def running_children(client, name: str) -> list[str]:
 
 
 def completed(client, name: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while (status := client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]) == "InProgress":
-        assert time.monotonic() < deadline, f"training job {name} still InProgress"
-        time.sleep(0.05)
+    def ended() -> str | None:
+        status = client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+        return None if status == "InProgress" else status
+
+    status = wait_until(ended, timeout=timeout, message=f"training job {name} to end")
     assert status == "Completed", f"training job {name} ended {status}"
 
 
@@ -109,10 +111,8 @@ def test_teardown_stops_only_the_stacks_tuning_jobs(local):
     s3.put_object(Bucket=bucket, Key="data/rows.libsvm", Body=b"1 0:1\n0 0:2\n1 0:3\n0 0:4\n")
     for name, tags in {**NEIGHBOURS, OURS: discovery.stack_tags(ctx.settings)}.items():
         create_tuning_job(client, name, tags, bucket)
-    deadline = time.monotonic() + 30
-    while not all(running_children(client, name) for name in [*NEIGHBOURS, OURS]):
-        assert time.monotonic() < deadline, "every tuning job should have a training job running"
-        time.sleep(0.05)
+    wait_until(lambda: all(running_children(client, name) for name in [*NEIGHBOURS, OURS]), timeout=30,
+               message="every tuning job to have a training job running")
     assert [str(r) for r in discovery.find(ctx, ("tuning-job",))] == [f"tuning-job {OURS}"]
 
     removed = stack.teardown(ctx, keep_emulator=True)

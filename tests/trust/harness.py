@@ -268,16 +268,6 @@ class Following:
         return "".join(self.lines)
 
 
-def wait_until(condition, timeout: float = 60, poll: float = 0.05, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
-
-
 @dataclass(frozen=True)
 class Clients:
     s3: Any

@@ -21,6 +21,8 @@ from vgsales.records import TrainingRecord
 from vgsales.settings import STACK_TAG
 from vgsales.state import RunState
 
+from support.wait import wait_until
+
 # Ctrl-C must land while the job runs: 100,000 rounds take minutes where the default 100 take a second.
 LONG_TRAINING = {"INVOKE_WORKSHOP_TRAINING_HYPERPARAMETERS_NUM_ROUND": "100000"}
 # Kill the emulator at a fixed point of `invoke deploy`: after the model and endpoint config exist, as the
@@ -62,7 +64,7 @@ def _pipeline(stack, harness) -> list[str]:
 
 def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
     following = harness.Following(cli_stack.start_cli("train", **LONG_TRAINING))
-    running = harness.wait_until(cli_stack.running_training_jobs, timeout=120, what="a running training job")
+    running = wait_until(cli_stack.running_training_jobs, timeout=120, message="a running training job")
     following.interrupt()
     assert following.finish() == Interrupted.exit_code == 130, following.output  # as any interrupted command
     job = running[0]
@@ -74,7 +76,7 @@ def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
             status = aws.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
             return None if status in ("InProgress", "Stopping") else status
 
-        status = harness.wait_until(settled, timeout=30, what="the job to stop")
+        status = wait_until(settled, timeout=30, message=f"training job {job} to stop")
     assert status == "Stopped"
     assert not cli_stack.state().has(TrainingRecord), "an interrupted job must not be recorded for deploy"
 
@@ -110,7 +112,7 @@ def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trus
     assert "Discarding the stale local state" in started.stdout, started.describe()
     following = harness.Following(cli_stack.start_cli("setup"))
     following.wait_for("terraform init")
-    harness.wait_until(lambda: cli_stack.inventory(), timeout=60, what="a first resource")
+    wait_until(cli_stack.inventory, timeout=60, message="a first resource of the interrupted setup")
     following.interrupt()
     assert following.finish() == 130, following.output
     emulator = cli_stack.emulator()
