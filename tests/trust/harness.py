@@ -121,6 +121,7 @@ class LocalStack:
     def __init__(self, state_dir: Path, data_source: str | Path) -> None:
         self.state_dir = Path(state_dir)
         self.data_source = str(data_source)
+        self._context: tuple[tuple[int, str] | None, Context] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -130,9 +131,14 @@ class LocalStack:
         return Settings.from_config(config, project_dir=PROJECT_ROOT)
 
     def context(self) -> Context:
-        """A new context of this stack, as a task builds one: its clients connect on first use to the emulator
-        that runs then (the tests stop, kill and restart it, so no context outlives the step that made it)."""
-        return Context.of(self.settings)
+        """A context of this stack, as a task builds one, for the emulator that runs now: the tests stop, kill and
+        restart it, so a new emulator (another pid and port) gets a new context. Kept while the same one runs:
+        a watcher that polls (the interrupt tests) must not spend its time building clients."""
+        running = self.emulator()
+        key = (running.pid, running.url) if running is not None else None
+        if self._context is None or self._context[0] != key:
+            self._context = (key, Context.of(self.settings))
+        return self._context[1]
 
     # --- the CLI ---
 
