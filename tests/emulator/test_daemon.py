@@ -217,11 +217,24 @@ def test_a_hung_emulator_keeps_its_files_until_stop_ends_it(tmp_path, monkeypatc
     try:
         assert daemon.status(tmp_path) is None
         assert (tmp_path / daemon.PID_FILE).exists(), "status() forgot a live emulator; stop() could not end it"
+        # A client connects to a busy emulator all the same: its request waits for the answer.
+        recorded = daemon.recorded(tmp_path)
+        assert recorded is not None and (recorded.pid, recorded.url) == (info.pid, info.url)
+        assert recorded.credentials == info.credentials
         assert daemon.stop(tmp_path, timeout=1) is True  # SIGTERM waits on a stopped process; SIGKILL does not
         assert not alive(info.pid)
     finally:
         if alive(info.pid):
             os.kill(info.pid, signal.SIGKILL)
+
+
+def test_a_recorded_emulator_that_is_gone_is_no_connection(tmp_path):
+    info = daemon.start(tmp_path)
+    os.kill(info.pid, signal.SIGKILL)
+    wait_until(lambda: not alive(info.pid), timeout=10, message="the killed emulator to be gone")
+    assert (tmp_path / daemon.INFO_FILE).exists(), "the files of the killed emulator are still there"
+    assert daemon.recorded(tmp_path) is None
+    daemon.stop(tmp_path)
 
 
 def test_start_refuses_a_non_loopback_host_before_spawning(tmp_path):

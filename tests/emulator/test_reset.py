@@ -94,16 +94,22 @@ def test_a_reset_mid_job_leaves_nothing_running(aws_env, bucket):
     )
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
     assert isinstance(backend, SageMakerBackend)
-    wait_until(lambda: len(worker_processes(distributed)) >= 2 and len(backend.runs.running()) >= 4, timeout=60,
-               message="the distributed job's two workers and four runs: 3 jobs and a tuning child")
-    names = [single, distributed, tuning] + [job for job in backend.training_jobs if job.startswith(tuning)]
-    assert len(job_threads(names)) == 4
 
-    with backend_lock:  # moto's reset (BackendDict.reset) resets each backend holding its global lock
-        backend.reset()
+    def names() -> list[str]:
+        return [single, distributed, tuning] + [job for job in backend.training_jobs if job.startswith(tuning)]
+
+    try:
+        # 3 jobs and a tuning child, each with its thread, and the distributed job's two worker processes.
+        wait_until(lambda: len(worker_processes(distributed)) >= 2 and len(backend.runs.running()) >= 4
+                   and len(job_threads(names())) == 4, timeout=120,
+                   message="the distributed job's two workers, and four runs with their threads")
+        running = names()
+    finally:  # also when the wait fails: endless jobs must not outlive the test
+        with backend_lock:  # moto's reset (BackendDict.reset) resets each backend holding its global lock
+            backend.reset()
 
     assert backend.runs.running() == []
-    assert job_threads(names) == []
+    assert job_threads(running) == []
     assert worker_processes(distributed) == []
     assert backend.training_jobs == {} and backend.hyper_parameter_tuning_jobs == {}
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []

@@ -176,6 +176,17 @@ def status(state_dir: Path) -> EmulatorInfo | None:
     return info
 
 
+def recorded(state_dir: Path) -> EmulatorInfo | None:
+    """The emulator this folder records, if its process is alive: what a client needs to connect, read without
+    asking the server. status() asks, within HEALTH_TIMEOUT_SECONDS, and an emulator busy training on a loaded
+    machine may answer later than that while it is no less there; a client's own request then waits for it."""
+    state_dir = Path(state_dir).resolve()
+    info = _read_info(state_dir)
+    if info is None or _running_pid(state_dir) != info.pid:
+        return None
+    return info
+
+
 def processes_under(root: Path) -> list[int]:
     """Live emulator processes whose state folder lies under ``root``, from their command lines (Linux /proc;
     none found elsewhere). Test runs use it to prove that no emulator outlived them."""

@@ -58,7 +58,7 @@ class Emulator:
         return daemon.status(self.state_dir) is not None
 
     def connection(self, region: str) -> Connection:
-        info = daemon.status(self.state_dir)
+        info = daemon.recorded(self.state_dir)
         if info is None:
             raise WorkshopError(
                 "The local AWS emulator is not running, so there is no local stack to work with. "
