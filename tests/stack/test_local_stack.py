@@ -1,4 +1,8 @@
-"""`invoke setup` / `status` / `teardown` on the local target, against the real Terraform root and emulator."""
+"""`invoke setup` / `status` / `teardown` on the local target, against the real Terraform root and emulator.
+
+The module's tests share one stack (support.stacks.SharedStack), set up by the first test that needs it, in
+whatever order they run; the teardown test spends it, and a test after it gets a new one.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,40 @@ from vgsales.infra import stack
 from vgsales.records import StackRecord
 from vgsales.targets import local as local_target
 
+from support.stacks import SharedStack
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def stack_up(terraform_available, make_settings, tmp_path_factory):
-    ctx = Context.of(make_settings(tmp_path_factory.mktemp("state")))
-    try:  # a setup that fails half-way must not leave its emulator running
-        yield ctx, stack.setup(ctx)
+def shared(terraform_available, make_settings, tmp_path_factory):
+    # A setup that fails half-way must not leave its emulator running: the SharedStack tears down what it built.
+    with SharedStack(lambda: Context.of(make_settings(tmp_path_factory.mktemp("state")))) as stack_of_the_module:
+        yield stack_of_the_module
+
+
+@pytest.fixture
+def stack_up(shared) -> tuple[Context, StackRecord]:
+    """The module's stack and what setup returned for it."""
+    outputs = shared.step("setup", stack.setup)
+    return shared.ctx, outputs
+
+
+@pytest.fixture
+def set_up_twice(shared, stack_up) -> tuple[Context, StackRecord, StackRecord]:
+    """... and what a second `invoke setup` on the same stack returned."""
+    again = shared.step("setup again", stack.setup)
+    return *stack_up, again
+
+
+@pytest.fixture
+def to_tear_down(shared, stack_up):
+    """The stack, for a test that tears it down: whatever the test does, the next test that needs a stack gets a
+    new one."""
+    try:
+        yield stack_up
     finally:
-        stack.teardown(ctx)
+        shared.spent()
 
 
 def test_setup_creates_the_stack_with_its_security_properties(stack_up):
@@ -65,19 +93,19 @@ def test_setup_creates_the_stack_with_its_security_properties(stack_up):
     assert config["OnStart"] and config["OnCreate"]
 
 
-def test_setup_again_changes_nothing(stack_up):
-    ctx, outputs = stack_up
-    assert stack.setup(ctx) == outputs
+def test_setup_again_changes_nothing(set_up_twice):
+    ctx, outputs, again = set_up_twice
+    assert again == outputs
     plan = stack.terraform_stack(ctx).plan(stack.terraform_variables(ctx))
     assert not plan.has_changes, plan.text
 
 
-def test_the_terraform_state_and_log_are_readable_by_their_owner_only(stack_up):
+def test_the_terraform_state_and_log_are_readable_by_their_owner_only(set_up_twice):
     """The state, its backups, the plan and terraform.log hold every resource's attributes: 0600, in a 0700
     folder (Terraform itself creates them 0644 under the usual umask). Near miss: the folder's other files."""
     import stat
 
-    ctx, _ = stack_up
+    ctx, _, _ = set_up_twice
     folder = ctx.state.terraform_dir
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     private = sorted(folder.glob("terraform.tfstate*")) + [folder / "terraform.log"]
@@ -113,9 +141,9 @@ def every_resource(ctx: Context) -> dict[str, list]:
     }
 
 
-def test_teardown_empties_every_resource_kind_then_is_idempotent(stack_up):
-    """Runs last: the stack's removal steps with the emulator kept alive, so it can be asked what is left."""
-    ctx, outputs = stack_up
+def test_teardown_empties_every_resource_kind_then_is_idempotent(to_tear_down):
+    """The stack's removal steps with the emulator kept alive, so it can be asked what is left."""
+    ctx, outputs = to_tear_down
     before = every_resource(ctx)
     assert before["buckets"] and before["roles"] and before["notebook instances"] and before["lifecycle configs"]
     # Keys S3 takes that are not valid in XML unencoded: Terraform's force_destroy lists them with
