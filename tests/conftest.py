@@ -193,8 +193,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # --- in parallel: a module's tests in one worker ---------------------------------------------------------------
 # Under `pytest -n auto` each module runs whole in one worker, so its module fixtures (a stack, an endpoint) are
-# built once; the folders below run whole in one worker, because their modules share a session fixture in an
-# order (the trust suite's stack). pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
+# built once; the folders below run whole in one worker, because their modules share session fixtures (the trust
+# suite's two stacks), built once per worker. pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
 # the group onto Item._nodeid (xdist 3.8.0, remote.py), which pytest 9's Item.nodeid no longer reads.
 SHARED_IN_ONE_WORKER = ("tests/trust/",)
 LONGEST_FIRST = ("tests/clients/test_clients.py", "tests/trust/", "tests/terraform/test_terraform.py",

@@ -1,8 +1,8 @@
-"""The trust suite's cases as data, and the tables of docs/trust.md rendered from what the tests observed.
+"""The trust suite's cases as data, and the rows of docs/trust.md rendered from what the tests observed.
 
-Each list here is what a test module parametrizes over (see conftest.pytest_generate_tests); the tests record
-the message each case got, and test_trust_doc.py checks docs/trust.md against the tables rendered from those
-records (VGSALES_UPDATE_TRUST_DOC=1 rewrites them).
+Each list here is what a test module parametrizes over (see conftest.pytest_generate_tests). The test of a case
+checks that the case's row in docs/trust.md is the row rendered from what it saw (conftest.TrustDoc); with
+VGSALES_UPDATE_TRUST_DOC=1 the rows are rewritten from what the tests saw instead, at the end of the session.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Fault:
     fault: str
     injected: str
     recovery: str
-    stack: str  # which stack the test runs on: "shared" (in-process) or "interrupts" (the real CLI)
+    stack: str  # the stack its test runs on: "shared" or "lifecycle" (the fixtures of conftest.py)
 
 
 FAULTS = (
@@ -43,7 +43,7 @@ FAULTS = (
         "SIGINT to the process group of `invoke train` while the job is InProgress",
         "the task stops the job (it ends Stopped, so it stops billing) and exits 130 saying so; `invoke train` "
         "again completes",
-        "interrupts",
+        "lifecycle",
     ),
     Fault(
         "endpoint-fails",
@@ -78,7 +78,7 @@ FAULTS = (
         "SIGKILL to the emulator after the model and endpoint config exist, before the endpoint",
         "exit 1: the emulator stopped and the stack went with it; `invoke setup` says so, discards the stale "
         "local state and starts over; `invoke train deploy` then work",
-        "interrupts",
+        "lifecycle",
     ),
     Fault(
         "setup-interrupted",
@@ -88,7 +88,7 @@ FAULTS = (
         "with `invoke emulator.start`",
         "exit 130, saying the emulator still runs (pid, URL) and how to remove everything; `invoke setup` again "
         "removes what the cut-off apply created but never recorded, and converges (a further plan has no changes)",
-        "interrupts",
+        "lifecycle",
     ),
     Fault(
         "state-lost",
@@ -96,7 +96,7 @@ FAULTS = (
         "local state files deleted",
         "the Terraform state and every task record are deleted before `invoke teardown`",
         "teardown finds the stack on the target by name prefix and tag and removes it all",
-        "shared",
+        "lifecycle",
     ),
     Fault(
         "teardown-twice",
@@ -104,7 +104,7 @@ FAULTS = (
         "`teardown` run twice",
         "a second `invoke teardown`, with the emulator kept and then gone",
         "exit 0, saying there is nothing to tear down",
-        "shared",
+        "lifecycle",
     ),
 )
 
@@ -409,49 +409,55 @@ def payload_body(case: PayloadCase, row_csv: str, row_libsvm: str) -> bytes:
 
 
 # --- docs/trust.md ------------------------------------------------------------------------------------
+# Each table between <!-- BEGIN name --> and <!-- END name --> has one row per case of its list. A row's first
+# cells name its case (KEY_CELLS); the cells in OBSERVED_CELLS are what the case's own test saw (a message, a
+# fault's outcome), and the rest come from the catalogue alone. The test that observes a case asserts that its row
+# is exactly the row rendered from what it saw (conftest.TrustDoc); test_trust_doc.py checks what needs no test:
+# the headers, one row per case, no row without a case, and the catalogue's own cells.
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "trust.md"
 BLOCKS = ("faults", "dataset", "config", "payloads")
+CASES = {"faults": FAULTS, "dataset": DATASET_CASES, "config": CONFIG_CASES, "payloads": PAYLOAD_CASES}
+HEADERS = {
+    "faults": "| Stage | Fault injected | How | Recovery | Recovered | Left after recovery |",
+    "dataset": "| Case | Exit | Message |",
+    "config": "| Case | Given as | Exit | Message |",
+    "payloads": "| Payload | HTTP status | Error | Message |",
+}
+KEY_CELLS = {"faults": 2, "dataset": 1, "config": 1, "payloads": 1}
+OBSERVED_CELLS = {"faults": (4, 5), "dataset": (2,), "config": (3,), "payloads": (3,)}
+UNOBSERVED = "?"  # stands for an observed cell where none is at hand (test_trust_doc.py compares the others)
 
 
-def _cell(text: str) -> str:
+def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def render_faults(results: dict[str, dict]) -> str:
-    lines = [
-        "| Stage | Fault injected | How | Recovery | Recovered | Left after recovery | Left after teardown |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for fault in FAULTS:
-        result = results[fault.key]
-        lines.append(
-            f"| {fault.stage} | {_cell(fault.fault)} | {_cell(fault.injected)} | {_cell(fault.recovery)} | "
-            f"{'yes' if result['recovered'] else 'NO'} | {result['stray']} | {result['left_after_teardown']} |"
-        )
-    return "\n".join(lines)
+def case_of(block: str, key: str):
+    return next(case for case in CASES[block] if case.key == key)
 
 
-def render_dataset(messages: dict[str, str]) -> str:
-    lines = ["| Case | Exit | Message |", "|---|---|---|"]
-    lines.extend(f"| {_cell(case.case)} | 1 | {_cell(messages[case.key])} |" for case in DATASET_CASES)
-    return "\n".join(lines)
+def render_row(block: str, case, observed=None) -> str:
+    """The row of one case: a fault's observation is {"recovered": bool, "stray": int}, the others' a message;
+    None renders the observed cells as UNOBSERVED."""
+    if block == "faults":
+        outcome = (UNOBSERVED, UNOBSERVED) if observed is None else (
+            "yes" if observed["recovered"] else "NO", str(observed["stray"]))
+        values = [case.stage, case.fault, case.injected, case.recovery, *outcome]
+    else:
+        message = UNOBSERVED if observed is None else observed
+        if block == "dataset":
+            values = [case.case, "1", message]
+        elif block == "config":
+            values = [case.case, case.given, "1", message]
+        else:
+            values = [case.case, case.status, case.code, message]
+    return "| " + " | ".join(_cell(value) for value in values) + " |"
 
 
-def render_config(messages: dict[str, str]) -> str:
-    lines = ["| Case | Given as | Exit | Message |", "|---|---|---|---|"]
-    lines.extend(
-        f"| {_cell(case.case)} | {_cell(case.given)} | 1 | {_cell(messages[case.key])} |" for case in CONFIG_CASES
-    )
-    return "\n".join(lines)
-
-
-def render_payloads(messages: dict[str, str]) -> str:
-    lines = ["| Payload | HTTP status | Error | Message |", "|---|---|---|---|"]
-    lines.extend(
-        f"| {_cell(case.case)} | {case.status} | {case.code} | {_cell(messages[case.key])} |" for case in PAYLOAD_CASES
-    )
-    return "\n".join(lines)
+def cells(row: str) -> list[str]:
+    """A table row's cells as written (an escaped \\| stays inside its cell)."""
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
 
 
 def block(text: str, name: str) -> str | None:
@@ -466,3 +472,75 @@ def replace_block(text: str, name: str, body: str) -> str:
         text,
         flags=re.DOTALL,
     )
+
+
+def header(name: str) -> list[str]:
+    title = HEADERS[name]
+    return [title, "|" + "---|" * len(cells(title))]
+
+
+def table(text: str, name: str) -> tuple[list[str], list[str]]:
+    """The block's header lines and its rows; AssertionError if the block is missing."""
+    body = block(text, name)
+    assert body is not None, f"docs/trust.md has no <!-- BEGIN {name} --> ... <!-- END {name} --> block"
+    lines = body.splitlines()
+    return lines[:2], lines[2:]
+
+
+def rows_of(text: str, name: str, case) -> list[str]:
+    """The rows of the block that name this case (exactly one, in a consistent document)."""
+    key = cells(render_row(name, case))[: KEY_CELLS[name]]
+    return [row for row in table(text, name)[1] if cells(row)[: KEY_CELLS[name]] == key]
+
+
+def problems(text: str, name: str) -> list[str]:
+    """What is wrong with the block without any test's observation: its header, a case with no row or with
+    several, a row that names no case, and cells that come from the catalogue alone."""
+    found = []
+    head, rows = table(text, name)
+    if head != header(name):
+        found.append(f"{name}: the header is {head}, not {header(name)}")
+    keys = {case.key: cells(render_row(name, case))[: KEY_CELLS[name]] for case in CASES[name]}
+    for row in rows:
+        if not any(cells(row)[: KEY_CELLS[name]] == key for key in keys.values()):
+            found.append(f"{name}: a row that names no case of the catalogue: {row}")
+    for case in CASES[name]:
+        matching = rows_of(text, name, case)
+        if len(matching) != 1:
+            found.append(f"{name}: case {case.key!r} has {len(matching)} rows, not 1")
+            continue
+        written, expected = cells(matching[0]), cells(render_row(name, case))
+        if len(written) != len(expected):
+            found.append(f"{name}: case {case.key!r} has {len(written)} cells, not {len(expected)}: {matching[0]}")
+            continue
+        for index, (cell, want) in enumerate(zip(written, expected, strict=True)):
+            if index not in OBSERVED_CELLS[name] and cell != want:
+                found.append(f"{name}: case {case.key!r}, column {cells(HEADERS[name])[index]!r}: {cell!r} "
+                             f"where the catalogue says {want!r}")
+    return found
+
+
+def rewrite(text: str, observed: dict[str, dict[str, object]]) -> tuple[str, list[str], list[str]]:
+    """docs/trust.md with each observed case's row rendered anew; a case that no test observed keeps its row's
+    observed cells (under the catalogue's other cells), and a row that names no case goes. Returns the text, the
+    cases that kept their row, and the cases with neither an observation nor a row (rendered with UNOBSERVED)."""
+    kept, missing = [], []
+    for name in BLOCKS:
+        lines = header(name)
+        for case in CASES[name]:
+            if case.key in observed.get(name, {}):
+                lines.append(render_row(name, case, observed[name][case.key]))
+                continue
+            old = rows_of(text, name, case)
+            if not old:
+                missing.append(f"{name} {case.key}")
+                lines.append(render_row(name, case))
+                continue
+            kept.append(f"{name} {case.key}")
+            row = cells(render_row(name, case))
+            written = cells(old[0])
+            for index in OBSERVED_CELLS[name]:
+                row[index] = written[index] if index < len(written) else UNOBSERVED
+            lines.append("| " + " | ".join(row) + " |")
+        text = replace_block(text, name, "\n".join(lines))
+    return text, kept, missing

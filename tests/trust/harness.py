@@ -18,12 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
+from botocore.exceptions import ClientError
 
 from vgsales.context import Context
 from vgsales.emulator import daemon
-from vgsales.records import DataRecord, EndpointRecord, EvaluationRecord, TrainingRecord
+from vgsales.records import DataRecord, EndpointRecord, EvaluationRecord, StackRecord, TrainingRecord
 from vgsales.settings import Settings
 from vgsales.state import RunState
 from vgsales.targets import local as local_target
@@ -191,6 +193,25 @@ class LocalStack:
         with self.aws() as aws:
             return inventory(aws)
 
+    def pipeline_resources(self) -> list[str]:
+        """ "<kind> <name>" of every model, endpoint config, endpoint and running training job in the emulator."""
+        kinds = ("model", "endpoint-config", "endpoint", "running-training-job")
+        return [item for item in self.inventory() if item.split(" ", 1)[0] in kinds]
+
+    def serving_exactly(self) -> list[str]:
+        """The pipeline's resources beyond the one endpoint, config and model that the endpoint record names (all of
+        them when there is no endpoint record): what a deploy leaves must be exactly what its record says."""
+        state = self.state()
+        expected = set()
+        if state.has(EndpointRecord):
+            record = state.read(EndpointRecord)
+            expected = {
+                f"model {record.model_name}",
+                f"endpoint-config {record.endpoint_config_name}",
+                f"endpoint {record.endpoint_name}",
+            }
+        return [item for item in self.pipeline_resources() if item not in expected]
+
     def running_training_jobs(self) -> list[str]:
         with self.aws() as aws:
             return [
@@ -204,17 +225,56 @@ class LocalStack:
     def state(self) -> RunState:
         return RunState(self.settings)
 
+    def is_set_up(self) -> bool:
+        """The emulator runs and holds the stack that the stack record describes (as far as the records tell)."""
+        return self.emulator() is not None and self.state().has(StackRecord)
+
+    def ready(self) -> None:
+        """Set the stack up (in-process, as `invoke setup`) unless it is: a test that needs a stack calls this, so
+        that it does not depend on another test having left one."""
+        if not self.is_set_up():
+            from vgsales.infra import stack as infra
+
+            infra.setup(self.context())
+
     def ensure(self, last: str) -> None:
-        """Run the pipeline's stages up to ``last`` that have no record yet (a test run alone needs them)."""
+        """Run the pipeline's stages up to ``last`` that have no record yet (a test run alone needs them), on a
+        stack that is set up (``ready()``)."""
         from vgsales.pipeline import data, deploy, evaluate, train
 
         stages = {DataRecord: data, TrainingRecord: train, EndpointRecord: deploy, EvaluationRecord: evaluate}
+        self.ready()
         ctx = self.context()
         for record, stage in stages.items():
-            if not ctx.state.has(record):
+            if not ctx.state.has(record) or (record is DataRecord and not self._uploaded(ctx.state.read(DataRecord))):
                 stage.run(ctx)
             if record.NAME == last:
                 return
+
+    def remove_endpoint(self) -> None:
+        """The starting point of a first deploy: the stack's endpoints, endpoint configs and models removed (as
+        teardown removes them), and the endpoint record with them."""
+        from vgsales import discovery
+
+        ctx = self.context()
+        for resource in discovery.find(ctx, ("endpoint", "endpoint-config", "model")):
+            discovery.remove(ctx, resource)
+        ctx.state.forget(EndpointRecord)
+
+    def _uploaded(self, record: DataRecord) -> bool:
+        """Whether the splits that the data record names are in the bucket: a stack set up again (after a teardown
+        or a lost emulator) has an empty bucket, and the record outlives it (`invoke train` uploads again in its
+        `data` pre-task)."""
+        with self.aws() as aws:
+            for uri in (record.train_uri, record.validation_uri):
+                parts = urlsplit(uri)
+                try:
+                    listed = aws.s3.list_objects_v2(Bucket=parts.netloc, Prefix=parts.path.lstrip("/"), MaxKeys=1)
+                except ClientError:
+                    return False
+                if not listed.get("KeyCount"):
+                    return False
+        return True
 
     def test_rows(self, count: int = 1) -> tuple[list[str], list[str]]:
         """The first rows of the held-out test split, as libsvm (label first) and as dense CSV (no label)."""

@@ -1,8 +1,9 @@
-"""Interrupts and a crashed emulator, on a stack of their own, driven through the real `invoke` CLI.
+"""Interrupts and a crashed emulator on the lifecycle stack, driven through the real `invoke` CLI.
 
-One user's bad afternoon, in order: Ctrl-C during `train`; the emulator killed half-way through `deploy`;
-Ctrl-C during the `setup` that starts over; `setup` again; the pipeline again; `teardown`. After each step the
-emulator must hold exactly what the stack should, and after teardown nothing at all.
+Each test sets up what it needs (``lifecycle_stack.ready()``) or starts from nothing on purpose, and leaves the
+stack set up: Ctrl-C during `setup` on an emulator the user started, then `setup` again; Ctrl-C during `train`;
+untracked leftovers of a cut-off apply; the emulator killed half-way through `deploy`, then `setup` and the
+pipeline again. After each, the emulator must hold exactly what the stack's records say.
 """
 
 from __future__ import annotations
@@ -44,78 +45,29 @@ READ_ONLY = json.dumps(
 )
 
 
-@pytest.fixture(scope="module")
-def cli_stack(harness, tmp_path_factory, shared_dataset, terraform_available):
-    stack = harness.LocalStack(tmp_path_factory.mktemp("interrupts-stack"), shared_dataset)
-    setup = stack.cli("setup")
-    assert setup.returncode == 0, setup.describe()
-    yield stack
-    stack.stop_emulator()
+def _record_text(stack, kind) -> str | None:
+    path = stack.state().path(kind)
+    return path.read_text() if path.is_file() else None
 
 
-def _pipeline(stack, harness) -> list[str]:
-    found = stack.inventory()
-    return [
-        f"{kind} {name}"
-        for kind in ("model", "endpoint-config", "endpoint", "running-training-job")
-        for name in harness.of_kind(found, kind)
-    ]
+# In file order, the first test builds the stack that the others then find set up (each would set it up itself).
 
 
-def test_ctrl_c_during_train_stops_the_job(cli_stack, harness, trust_record):
-    following = harness.Following(cli_stack.start_cli("train", **LONG_TRAINING))
-    running = wait_until(cli_stack.running_training_jobs, timeout=120, message="a running training job")
-    following.interrupt()
-    assert following.finish() == Interrupted.exit_code == 130, following.output  # as any interrupted command
-    job = running[0]
-    assert f"Interrupted: training job {job} was asked to stop, so it stops billing." in following.output
-    assert "Traceback" not in following.output
-    with cli_stack.aws() as aws:
-
-        def settled() -> str | None:
-            status = aws.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
-            return None if status in ("InProgress", "Stopping") else status
-
-        status = wait_until(settled, timeout=30, message=f"training job {job} to stop")
-    assert status == "Stopped"
-    assert not cli_stack.state().has(TrainingRecord), "an interrupted job must not be recorded for deploy"
-
-    ctx = cli_stack.context()
-    data.run(ctx)  # `invoke train` again, its pre-task included
-    assert train.run(ctx).final_metrics["validation:auc"] > 0.8
-    trust_record.fault("train-interrupted", recovered=True, stray=_pipeline(cli_stack, harness))
-
-
-def test_the_emulator_killed_in_the_middle_of_deploy(cli_stack, harness):
-    cli_stack.ensure("training")
-    prelude = KILL_BEFORE_ENDPOINT.format(info_file=str(cli_stack.emulator_dir / "emulator.json"))
-    # No retry setting from outside: the local target's connection gives sagemaker-core's clients their attempts too.
-    killed = cli_stack.cli("deploy", prelude=prelude)
-    assert killed.returncode == 1, killed.describe()
-    assert "Traceback" not in killed.output
-    assert "Error: The local AWS emulator stopped while the task was running" in killed.stderr, killed.describe()
-    assert "Run `invoke setup` to start over" in killed.stderr
-    assert "Creating endpoint config" in killed.stdout, "the kill must come after the endpoint config"
-    assert cli_stack.emulator() is None
-
-    status = cli_stack.cli("status", "--json")
-    assert status.returncode == 0 and json.loads(status.stdout) == {"resources": []}, status.describe()
-
-
-def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trust_record):
-    assert cli_stack.emulator() is None, "this step starts over from the killed emulator"
+def test_ctrl_c_during_setup_then_setup_again_converges(lifecycle_stack, harness, trust_doc):
+    stack = lifecycle_stack
     # The user starts the emulator by hand, so it is theirs: an interrupted setup leaves it running, with what
     # the cut-off apply created (a setup that started the emulator itself stops it: tests/stack/test_setup_failure.py).
-    started = cli_stack.cli("emulator.start")
+    # It starts empty: whatever another test left on this stack goes with the emulator that held it.
+    stack.stop_emulator()
+    started = stack.cli("emulator.start")
     assert started.returncode == 0, started.describe()
-    # The dead emulator's state is noticed and said so plainly, before the new one starts.
-    assert "Discarding the stale local state" in started.stdout, started.describe()
-    following = harness.Following(cli_stack.start_cli("setup"))
+    assert stack.inventory() == [], "the interrupted setup starts on an empty emulator"
+    following = harness.Following(stack.start_cli("setup"))
     following.wait_for("terraform init")
-    wait_until(cli_stack.inventory, timeout=60, message="a first resource of the interrupted setup")
+    wait_until(stack.inventory, timeout=60, message="a first resource of the interrupted setup")
     following.interrupt()
     assert following.finish() == 130, following.output
-    emulator = cli_stack.emulator()
+    emulator = stack.emulator()
     assert emulator is not None, "an emulator the user started stays up"
     assert "Interrupted. What was created so far is on the target, and the local AWS emulator is still running" in (
         following.output
@@ -123,26 +75,53 @@ def test_ctrl_c_during_setup_then_setup_again_converges(cli_stack, harness, trus
     assert f"(pid {emulator.pid}, at {emulator.url})" in following.output and "invoke teardown" in following.output
     assert "Traceback" not in following.output
 
-    again = cli_stack.cli("setup")
+    again = stack.cli("setup")
     assert again.returncode == 0, again.describe()
-    ctx = cli_stack.context()
+    ctx = stack.context()
     plan = infra.terraform_stack(ctx).plan(infra.terraform_variables(ctx))
     assert not plan.has_changes, plan.text
-    found = cli_stack.inventory()
+    found = stack.inventory()
     for kind in ("bucket", "role", "lifecycle-config", "notebook-instance"):
         assert len(harness.of_kind(found, kind)) == 1, found
-    stray = [
-        item for item in found if item.split()[0] in ("model", "endpoint-config", "endpoint", "running-training-job")
-    ]
-    trust_record.fault("setup-interrupted", recovered=True, stray=stray)
+    trust_doc.fault("setup-interrupted", stray=stack.pipeline_resources())  # a new emulator: none at all
 
 
-def test_setup_clears_untracked_leftovers_locally_and_refuses_them_on_aws(cli_stack, harness):
-    """What a cut-off apply leaves without recording it, made on purpose (the interrupt above may miss it)."""
-    ctx = cli_stack.context()
+def test_ctrl_c_during_train_stops_the_job(lifecycle_stack, harness, trust_doc):
+    stack = lifecycle_stack
+    stack.ready()
+    trained_before = _record_text(stack, TrainingRecord)
+    before = stack.pipeline_resources()  # training touches no endpoint: after the recovery, this and nothing more
+    following = harness.Following(stack.start_cli("train", **LONG_TRAINING))
+    running = wait_until(stack.running_training_jobs, timeout=120, message="a running training job")
+    following.interrupt()
+    assert following.finish() == Interrupted.exit_code == 130, following.output  # as any interrupted command
+    job = running[0]
+    assert f"Interrupted: training job {job} was asked to stop, so it stops billing." in following.output
+    assert "Traceback" not in following.output
+    with stack.aws() as aws:
+
+        def settled() -> str | None:
+            status = aws.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
+            return None if status in ("InProgress", "Stopping") else status
+
+        status = wait_until(settled, timeout=30, message=f"training job {job} to stop")
+    assert status == "Stopped"
+    assert _record_text(stack, TrainingRecord) == trained_before, "an interrupted job must not be recorded for deploy"
+
+    ctx = stack.context()
+    data.run(ctx)  # `invoke train` again, its pre-task included
+    assert train.run(ctx).final_metrics["validation:auc"] > 0.8
+    trust_doc.fault("train-interrupted", stray=sorted(set(stack.pipeline_resources()) - set(before)))
+
+
+def test_setup_clears_untracked_leftovers_locally_and_refuses_them_on_aws(lifecycle_stack, harness):
+    """What a cut-off apply leaves without recording it, made on purpose (an interrupt may miss it)."""
+    stack = lifecycle_stack
+    stack.ready()
+    ctx = stack.context()
     settings = ctx.settings
     leftover = f"{settings.name_prefix}-leftover"
-    with cli_stack.aws() as aws:
+    with stack.aws() as aws:
         aws.iam.create_role(
             RoleName=leftover, AssumeRolePolicyDocument="{}", Tags=[{"Key": STACK_TAG, "Value": settings.name_prefix}]
         )
@@ -155,28 +134,34 @@ def test_setup_clears_untracked_leftovers_locally_and_refuses_them_on_aws(cli_st
         infra._clear_untracked(Context(aws_settings, on_aws, RunState(aws_settings)), tracked)
     assert f"role {leftover}" in str(refused.value) and "Run `invoke teardown`" in str(refused.value)
     assert "The aws target already has resources" in str(refused.value)
-    assert f"role {leftover}" in cli_stack.inventory(), "on AWS, nothing is removed before a person looks"
+    assert f"role {leftover}" in stack.inventory(), "on AWS, nothing is removed before a person looks"
     infra._clear_untracked(ctx, tracked)
-    assert f"role {leftover}" not in cli_stack.inventory()
+    assert f"role {leftover}" not in stack.inventory()
 
 
-def test_the_recovered_stack_serves_and_teardown_leaves_nothing(cli_stack, harness, trust_record):
-    ctx = cli_stack.context()
+def test_the_emulator_killed_in_the_middle_of_deploy_then_setup_starts_over(lifecycle_stack, trust_doc):
+    stack = lifecycle_stack
+    stack.ensure("training")
+    stack.remove_endpoint()  # the kill comes as `deploy` creates the endpoint, so there must be none yet
+    prelude = KILL_BEFORE_ENDPOINT.format(info_file=str(stack.emulator_dir / "emulator.json"))
+    # No retry setting from outside: the local target's connection gives sagemaker-core's clients their attempts too.
+    killed = stack.cli("deploy", prelude=prelude)
+    assert killed.returncode == 1, killed.describe()
+    assert "Traceback" not in killed.output
+    assert "Error: The local AWS emulator stopped while the task was running" in killed.stderr, killed.describe()
+    assert "Run `invoke setup` to start over" in killed.stderr
+    assert "Creating endpoint config" in killed.stdout, "the kill must come after the endpoint config"
+    assert stack.emulator() is None
+
+    status = stack.cli("status", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout) == {"resources": []}, status.describe()
+
+    # Recovery, as the message says: `invoke setup` notices the dead emulator, starts over, then `invoke train deploy`.
+    again = stack.cli("setup")
+    assert again.returncode == 0, again.describe()
+    assert "Discarding the stale local state" in again.stdout, again.describe()
+    ctx = stack.context()
     data.run(ctx)
     train.run(ctx)
-    record = deploy.run(ctx)
-    expected = {
-        f"model {record.model_name}",
-        f"endpoint-config {record.endpoint_config_name}",
-        f"endpoint {record.endpoint_name}",
-    }
-    trust_record.fault("emulator-killed", recovered=True, stray=sorted(set(_pipeline(cli_stack, harness)) - expected))
-
-    teardown = cli_stack.cli("teardown", "--keep-emulator")
-    assert teardown.returncode == 0, teardown.describe()
-    assert "terraform destroy" in teardown.stdout and "Teardown complete" in teardown.stdout
-    left = cli_stack.inventory()
-    assert left == [], left
-    trust_record.teardown("interrupts", left)
-    stopped = cli_stack.cli("emulator.stop")
-    assert stopped.returncode == 0 and cli_stack.emulator() is None, stopped.describe()
+    deploy.run(ctx)
+    trust_doc.fault("emulator-killed", stray=stack.serving_exactly())
