@@ -36,12 +36,15 @@ def via_transform(ctx) -> Context:
 
 
 def test_transform_scores_without_an_endpoint_and_matches_the_endpoint(ctx):
+    sagemaker = ctx.aws.client("sagemaker")
+    earlier = {job["TransformJobName"] for job in sagemaker.list_transform_jobs()["TransformJobSummaries"]}
     by_transform = evaluate.run(via_transform(ctx))
     transform_metrics = json.loads(open(by_transform.metrics_json).read())
     bucket = ctx.state.read(StackRecord).bucket_name
-    sagemaker = ctx.aws.client("sagemaker")
     assert sagemaker.list_endpoints()["Endpoints"] == [], "no endpoint was needed"
-    jobs = sagemaker.list_transform_jobs()["TransformJobSummaries"]
+    # This evaluation's job: one, and completed (an interrupted one of another test may be listed too).
+    jobs = [job for job in sagemaker.list_transform_jobs()["TransformJobSummaries"]
+            if job["TransformJobName"] not in earlier]
     keys = [o["Key"] for o in ctx.aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
     assert [job["TransformJobStatus"] for job in jobs] == ["Completed"]
     assert jobs[0]["TransformJobName"] in open(by_transform.report_md).read()

@@ -15,7 +15,7 @@ from vgsales.algorithm.tuning import ParameterRange
 from vgsales.context import Context
 from vgsales.errors import Interrupted
 from vgsales.infra import stack
-from vgsales.pipeline import data, deploy, evaluate, tune
+from vgsales.pipeline import data, deploy, evaluate, train, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
 
 from support.wait import wait_until
@@ -37,6 +37,7 @@ def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_fac
     try:
         stack.setup(ctx)
         data.run(ctx)
+        train.run(ctx)  # a model deploy would serve, whichever test runs first: an interrupted tune must keep it
         yield ctx
     finally:
         stack.teardown(ctx)
