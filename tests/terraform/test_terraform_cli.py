@@ -141,3 +141,36 @@ def test_init_runs_again_only_when_the_configuration_changed(
     (root / "modules" / "inner" / "main.tf").write_text('output "x" {\n  value = 2\n}\n')
     assert stack.init() is True, "a module's file changed"
     assert stack.init() is False
+
+
+def test_an_interrupted_terraform_is_waited_for_before_the_task_ends(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C reaches Terraform too, which stops gracefully (writes its state, stops its provider). The task must end
+    after it, not leave it to die on a closed pipe with its provider orphaned."""
+    import signal
+    import threading
+
+    from support.wait import wait_until
+    from vgsales.infra.terraform import TerraformStack
+
+    pid_file, stopped = tmp_path / "terraform.pid", tmp_path / "stopped-gracefully"
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    # A Terraform that, on SIGINT, takes a moment to stop and says so in a file.
+    fake.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\n'
+                    f'trap \'sleep 0.5; touch "{stopped}"; exit 130\' INT\nwhile :; do sleep 0.05; done\n')  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    terraform = TerraformStack(tmp_path / "work", dict(os.environ))
+
+    def ctrl_c() -> None:
+        pid = int(wait_until(lambda: pid_file.is_file() and pid_file.read_text().strip(), timeout=30,
+                             message="the fake terraform to start"))  # fmt: skip
+        os.kill(pid, signal.SIGINT)  # as the terminal sends it to the whole process group: Terraform, and
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # this process, waiting on it
+
+    thread = threading.Thread(target=ctrl_c)
+    thread.start()
+    with pytest.raises(KeyboardInterrupt):
+        terraform._terraform("version")
+    thread.join()
+    assert stopped.is_file(), "the task ended before Terraform had stopped"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,19 @@ def _record_text(stack, kind) -> str | None:
 # In file order, the first test builds the stack that the others then find set up (each would set it up itself).
 
 
+def terraform_processes(state_dir: Path) -> list[str]:
+    """Terraform and provider processes working in this state folder (the provider runs from its TF_DATA_DIR)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "terraform" in command and str(Path(state_dir).resolve()) in command:
+            found.append(command[:200])
+    return found
+
+
 def test_ctrl_c_during_setup_then_setup_again_converges(lifecycle_stack, harness, trust_doc):
     stack = lifecycle_stack
     # The user starts the emulator by hand, so it is theirs: an interrupted setup leaves it running, with what
@@ -67,6 +81,8 @@ def test_ctrl_c_during_setup_then_setup_again_converges(lifecycle_stack, harness
     wait_until(stack.inventory, timeout=60, message="a first resource of the interrupted setup")
     following.interrupt()
     assert following.finish() == 130, following.output
+    # The task ends after Terraform has stopped: neither it nor its provider plugin outlives the interrupt.
+    assert terraform_processes(stack.state_dir) == [], "a Terraform process outlived the interrupted setup"
     emulator = stack.emulator()
     assert emulator is not None, "an emulator the user started stays up"
     assert "Interrupted. What was created so far is on the target, and the local AWS emulator is still running" in (

@@ -65,6 +65,10 @@ class PlanSummary:
         return bool(self.add or self.change or self.destroy)
 
 
+# How long an interrupted Terraform may take to stop gracefully (write its state, stop its provider).
+STOP_SECONDS = 60
+
+
 class TerraformStack:
     """The root configuration, applied with state and plugin cache kept in one target's own folder.
 
@@ -121,7 +125,18 @@ class TerraformStack:
             process = subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self._tf.working_dir, env=self._env
             )
-            out, err = process.communicate()
+            try:
+                out, err = process.communicate()
+            except KeyboardInterrupt:
+                # Ctrl-C reached Terraform too (one process group), and it stops gracefully, writing its state. Left
+                # alone with its output pipe closed by our exit, it died on the next write and its provider process
+                # outlived the task; so wait for it (and end it if it hangs), then report the interrupt.
+                try:
+                    process.communicate(timeout=STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.communicate()
+                raise
         finally:
             self._tf.temp_var_files.clean_up()  # the -var-file written for mapping variables
         return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
