@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from botocore.exceptions import ClientError
 
 from vgsales import output as vgsales_console
@@ -181,3 +182,25 @@ def test_follow_prints_every_line_of_a_finished_job_before_it_returns():
         "  [algo-1] [1]\ttrain-auc:0.9".expandtabs(8),
         "  [algo-2] done",
     ]
+
+
+@pytest.mark.parametrize("target_poll, expected", [(10.0, 2.0), (0.1, 0.1), (2.0, 2.0)])
+def test_follow_shows_the_log_at_most_two_seconds_late(monkeypatch, target_poll, expected):
+    """AWS's target polls its resources every 10 s; the training log must not wait that long between reads."""
+    logs = FakeLogs(TRAINING_LOG_GROUP)
+    statuses = iter(["InProgress", "InProgress", "Completed"])
+
+    class Job:
+        training_job_name = JOB
+        training_job_status = None
+
+        def refresh(self):
+            self.training_job_status = next(statuses)
+            return self
+
+    slept: list[float] = []
+    monkeypatch.setattr(train.time, "sleep", slept.append)
+    ctx = SimpleNamespace(aws=SimpleNamespace(client={"logs": logs}.__getitem__),
+                          target=SimpleNamespace(poll_seconds=target_poll))
+    train.follow(ctx, Job(), instance_count=1)
+    assert slept == [expected, expected]

@@ -33,6 +33,8 @@ from .job_logs import TRAINING_LOG_GROUP, LogFollower, container_line, last_log_
 # libsvm is what `invoke data` uploads; the built-in algorithm takes it as text/libsvm.
 CONTENT_TYPE = "text/libsvm"
 TERMINAL = ("Completed", "Failed", "Stopped")
+# The log is shown at most this late: AWS's 10 s between status polls (Target.poll_seconds) would hold it back.
+LOG_POLL_SECONDS = 2.0
 
 
 def run(ctx: Context) -> TrainingRecord:
@@ -98,7 +100,7 @@ def follow(ctx: Context, job: TrainingJob, instance_count: int) -> None:
             console.print(f"  {container_line(stream, message, instance_count)}", markup=False, highlight=False)
         if job.training_job_status in TERMINAL:
             return
-        time.sleep(ctx.target.poll_seconds)
+        time.sleep(min(ctx.target.poll_seconds, LOG_POLL_SECONDS))
 
 
 def name_values(hyperparameters: dict[str, str]) -> str:
