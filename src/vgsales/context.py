@@ -26,8 +26,9 @@ class Context:
     settings: Settings
     target: Target
     state: RunState
-    _clients: list[AwsClients] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # The clients, once connected (a list: the dataclass is frozen), and the lock that connects them once.
+    _clients: list[AwsClients] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def of(cls, settings: Settings) -> Context:
