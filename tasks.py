@@ -3,6 +3,7 @@
     invoke setup train deploy evaluate teardown     the whole workshop (local target by default)
     invoke setup tune deploy evaluate teardown      the same with a tuned model
     INVOKE_WORKSHOP_TARGET=aws invoke setup         the same on a real AWS account
+    invoke rehearse                                 the aws target's code path, answered by a local emulator
 
 Settings live under `workshop` in invoke's configuration tree (invoke.yaml beside this file, a file given
 with -f, or INVOKE_WORKSHOP_* variables); see README.md.
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from vgsales.cli import check_config_files, context_of, later_stage_imports, next_step, register_tasks, user_errors
+from vgsales.cli import (
+    check_config_files, context_of, later_stage_imports, next_step, register_tasks, settings_of, user_errors,
+)
 from vgsales.settings import FILE_ONLY as SETTINGS_FILE_ONLY, variable_of
 
 # At exit, the interpreter's last garbage collection walks every object of boto3, pandas and the SageMaker SDK:
@@ -226,8 +229,56 @@ def emulator_env(c, json_=False, admin=False):
     print(json.dumps({"set": variables, "unset": unset}, indent=2) if json_ else local.shell_lines(variables, unset))
 
 
-namespace = Collection(setup, teardown, status, data, train, tune, deploy, evaluate)
+RECORD_HELP = "write each step's wall time and what it created to this JSON file (compare two: walkthrough.compare)"
+# Every setting of the steps a walkthrough runs.
+WALKTHROUGH_SETTINGS = (*COMMON, "confirm", "data_source", "training.image_version", "training.instance_type",
+                        "deploy.instance_type", "evaluate.via")
+
+
+@task(name="run", help={"record": RECORD_HELP})
+@user_errors
+# Not target=aws: copied as it is, that example would start spending (after the question).
+@_with_settings(*WALKTHROUGH_SETTINGS, example=("evaluate.via", "transform"), task="walkthrough.run")
+def walkthrough_run(c, record=None):
+    """The whole workshop on the chosen target, each step timed: setup (twice), data, train, deploy, evaluate, status,
+    teardown.
+
+    Teardown runs after a failed step too. On the aws target this spends money: docs/aws-run.md."""
+    from vgsales import walkthrough
+
+    walkthrough.run(context_of(c), Path(record) if record else None)
+    next_step(c, "status", "shows that nothing of the stack is left")
+
+
+@task(name="compare", positional=["first", "second"])
+@user_errors
+def walkthrough_compare(c, first, second):
+    """Two walkthrough records (a rehearsal and a real run) side by side, step by step."""
+    from vgsales import walkthrough
+
+    documents = [walkthrough.read_record(Path(name)) for name in (first, second)]
+    print("\n".join(walkthrough.compare(*documents)))
+
+
+@task(help={"record": RECORD_HELP})
+@user_errors
+@_with_settings("region", "name_prefix", "state_dir", "confirm", "data_source", "training.image_version",
+                "evaluate.via", example=("region", "eu-west-1"))
+def rehearse(c, record=None):
+    """The workshop on the aws target's code path, setup to teardown, against a local emulator: no account needed.
+
+    Every client talks to AWS's hostnames, which the emulator answers through its proxy; it starts and stops with
+    the rehearsal. Run it in a shell without AWS credentials or a profile. What differs from AWS: docs/aws-run.md."""
+    from vgsales import rehearsal
+
+    rehearsal.rehearse(settings_of(c), Path(record) if record else None)
+    next_step(c, "walkthrough.run --record aws-run.json", "the same on your account: read docs/aws-run.md first",
+              target="aws")
+
+
+namespace = Collection(setup, teardown, status, data, train, tune, deploy, evaluate, rehearse)
 namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))
+namespace.add_collection(Collection("walkthrough", walkthrough_run, walkthrough_compare))
 register_tasks(namespace)
 # invoke loads invoke.yaml and the -f file after importing this module: a broken one is refused here, in one
 # paragraph, instead of as the traceback of invoke's YAML parser.

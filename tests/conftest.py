@@ -197,7 +197,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # suite's two stacks), built once per worker. pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
 # the group onto Item._nodeid (xdist 3.8.0, remote.py), which pytest 9's Item.nodeid no longer reads.
 SHARED_IN_ONE_WORKER = ("tests/trust/",)
-LONGEST_FIRST = ("tests/clients/test_clients.py", "tests/trust/", "tests/terraform/test_terraform.py",
+# The rehearsals mostly wait (55 s each for the provider's lifecycle-rule check), so they start first and wait
+# while the others work.
+LONGEST_FIRST = ("tests/rehearsal/test_rehearsal.py", "tests/rehearsal/test_rehearsal_elsewhere.py",
+                 "tests/clients/test_clients.py", "tests/trust/", "tests/terraform/test_terraform.py",
                  "tests/notebooks/test_execution.py")  # fmt: skip
 
 

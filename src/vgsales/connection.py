@@ -12,6 +12,7 @@ mix with the emulator's key nor fail the task because it exists only on AWS.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -57,6 +58,10 @@ class Connection:
                 AWS_SECRET_ACCESS_KEY=self.credentials.secret_access_key,
                 # No client given its credentials should wait for an EC2 metadata service a laptop does not have.
                 AWS_EC2_METADATA_DISABLED="true",
+                # Nor read the user's files: without these, Terraform's provider still reads ~/.aws/config, where
+                # a profile's endpoint_url or region would override what this connection says.
+                AWS_CONFIG_FILE=os.devnull,
+                AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             )
             if self.credentials.session_token:
                 variables["AWS_SESSION_TOKEN"] = self.credentials.session_token
@@ -79,4 +84,6 @@ LEFT_OUT_WHEN_ISOLATED = (
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+    # A NO_PROXY naming amazonaws.com would send the rehearsal's Terraform past the emulator's proxy, to AWS.
+    "NO_PROXY", "no_proxy",
 )

@@ -73,16 +73,17 @@ def is_ours(tags: Iterable[Mapping[str, str]], settings: Settings) -> bool:
     return any(tag.get("Key") == STACK_TAG and tag.get("Value") == settings.name_prefix for tag in tags)
 
 
-def find(ctx: Context, kinds: tuple[str, ...] = KINDS) -> list[Resource]:
+def find(ctx: Context, kinds: tuple[str, ...] = KINDS, *, finished_jobs: bool = False) -> list[Resource]:
     """Every resource of the given kinds that belongs to the stack, in teardown order.
 
     Finished training and tuning jobs are history, not resources: SageMaker keeps them and they cost nothing,
-    so only running ones are returned (teardown stops them).
+    so only running ones are returned (teardown stops them), unless ``finished_jobs`` asks for the history too
+    (a walkthrough's record of what each step made).
     """
     found = []
     for kind in sorted(kinds, key=KINDS.index):
         for candidate, tags in _CANDIDATES[kind](ctx):
-            if kind in JOB_KINDS and not candidate.costs_money:
+            if kind in JOB_KINDS and not finished_jobs and not candidate.costs_money:
                 continue
             if is_ours(tags(), ctx.settings):
                 found.append(candidate)

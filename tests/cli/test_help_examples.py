@@ -13,8 +13,10 @@ from vgsales.settings import Settings, project_defaults, variable_of, with_chang
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-TASKS = ("setup", "teardown", "status", "data", "train", "tune", "deploy", "evaluate",
+TASKS = ("setup", "teardown", "status", "data", "train", "tune", "deploy", "evaluate", "rehearse", "walkthrough.run",
          "emulator.start", "emulator.stop", "emulator.status", "emulator.env")  # fmt: skip
+# Tasks that read no settings (they compare files), so their help has none to list.
+WITHOUT_SETTINGS = ("walkthrough.compare",)
 EXAMPLE = re.compile(r"^\s+(INVOKE_WORKSHOP_[A-Z0-9_]+)=(\S+) invoke (\S+)$", re.MULTILINE)
 LISTED = re.compile(
     r"^\s+workshop\.([a-z0-9_.<>]+)\s+(INVOKE_WORKSHOP_[A-Z0-9_<>]+|\(a mapping: in a -f file\))$", re.MULTILINE
@@ -27,7 +29,13 @@ def help_of(capsys, tasks_module, task: str) -> str:
 
 
 def test_every_task_is_covered(tasks_module):
-    assert sorted(tasks_module.namespace.task_names) == sorted(TASKS)
+    assert sorted(tasks_module.namespace.task_names) == sorted(TASKS + WITHOUT_SETTINGS)
+
+
+@pytest.mark.parametrize("task", WITHOUT_SETTINGS)
+def test_a_task_without_settings_lists_none(capsys, tasks_module, task):
+    text = help_of(capsys, tasks_module, task)
+    assert "Usage: invoke" in text and "workshop." not in text
 
 
 @pytest.mark.parametrize("task", TASKS)

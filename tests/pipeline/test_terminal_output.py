@@ -8,96 +8,19 @@ frozen frames and lines spliced together. After the tasks end, the scrollback mu
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import select
-import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import pyte
 import pytest
+from support.terminal import PROJECT_ROOT, run_in_terminal
 
 from vgsales.records import EndpointRecord, StackRecord, TrainingRecord
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-COLUMNS, ROWS = 80, 24
 PREFIX = "vgterm"
 # rich's spinners: "dots" (console.status, the pipeline's steps) and the bouncing bar sagemaker-core's panel uses.
-CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SPINNER = re.compile(r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|\[[ =]{4}\]")
-
-
-@dataclass(frozen=True)
-class Terminal:
-    returncode: int
-    rows: list[str]  # the scrollback, then the screen, one entry per terminal row, trailing blanks removed
-    written: str  # what the program wrote: every frame it ever drew, escape sequences and all
-
-    def lines(self) -> list[str]:
-        """The rows joined back into the lines the program wrote: a row filled to the last column went on in
-        the next one (the terminal wrapped it)."""
-        joined: list[str] = []
-        carry = ""
-        for row in self.rows:
-            if len(row) == COLUMNS:
-                carry += row
-                continue
-            joined.append(carry + row.rstrip())
-            carry = ""
-        if carry:
-            joined.append(carry)
-        return joined
-
-    def text(self) -> str:
-        return "\n".join(self.lines())
-
-    def drawn(self) -> str:
-        """What was written without its control sequences (colours, cursor moves, erases)."""
-        return CONTROL.sub("", self.written)
-
-
-def run_in_terminal(*args: str, env: dict[str, str], timeout: float = 300) -> Terminal:
-    """``invoke *args`` with a pseudo-terminal of COLUMNS x ROWS as stdin, stdout and stderr."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=PROJECT_ROOT, env=env,
-                               stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    written = bytearray()
-    try:
-        while True:
-            if time.monotonic() - started > timeout:
-                os.killpg(process.pid, signal.SIGKILL)
-                pytest.fail(f"invoke {' '.join(args)} ran longer than {timeout} s:\n{written.decode(errors='replace')}")
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: nothing holds the terminal open any more
-                    break
-                if not chunk:
-                    break
-                written += chunk
-            elif process.poll() is not None:
-                break  # exited, and nothing more is buffered (a background process may still hold the terminal)
-    finally:
-        os.close(master)
-    returncode = process.wait(timeout=30)
-    screen = pyte.HistoryScreen(COLUMNS, ROWS, history=100_000)
-    pyte.ByteStream(screen).feed(bytes(written))
-    rows = ["".join(line[column].data for column in range(COLUMNS)) for line in screen.history.top]
-    rows = [row.rstrip() for row in rows + screen.display]
-    while rows and not rows[-1]:
-        rows.pop()
-    return Terminal(returncode, rows, written.decode(errors="replace"))
 
 
 @pytest.fixture(scope="module")

@@ -44,3 +44,13 @@ def test_without_a_terminal_setup_does_not_guess_an_answer(monkeypatch, make_set
     monkeypatch.setattr(console, "input", lambda question: pytest.fail("asked without a terminal"))
     with console.capture(), pytest.raises(WorkshopError, match="INVOKE_WORKSHOP_CONFIRM=false"):
         stack._confirm("Plan: 3 to add, 0 to change, 0 to destroy.", IDENTITY, make_settings(tmp_path, target="aws"))
+
+
+def test_the_question_shows_how_to_answer(monkeypatch, make_settings, tmp_path):
+    """rich's console.input renders its prompt as markup, where "[y/N]" is a style tag: unescaped, the question
+    was asked without it (the rehearsal's terminal transcript showed it)."""
+    monkeypatch.setattr(stack.sys, "stdin", Terminal())
+    monkeypatch.setattr(console, "input", lambda question: console.print(question, end="") or "y")
+    with console.capture() as captured:
+        stack._confirm("Plan: 3 to add, 0 to change, 0 to destroy.", IDENTITY, make_settings(tmp_path, target="aws"))
+    assert captured.get().rstrip().endswith("They cost money while they exist. [y/N]"), captured.get()

@@ -7,6 +7,7 @@ tasks.py stays thin wiring; what it needs from invoke beyond @task lives here.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import importlib
 import json
@@ -252,16 +253,19 @@ def ends_invocation(argv: Sequence[str] | None = None) -> bool:
     return command.runs[-1] == current
 
 
-def next_step(c, tasks: str, why: str) -> None:
-    """The line a command ends with: what to run next, on the same target. Only the command's last task prints
-    it: in `invoke setup train`, setup's "Next: invoke train" would come while train already runs, and a
-    pre-task's (data before train) never applies."""
+def next_step(c, tasks: str, why: str, target: str | None = None) -> None:
+    """The line a command ends with: what to run next, on the same target (or on ``target``). Only the command's
+    last task prints it: in `invoke setup train`, setup's "Next: invoke train" would come while train already
+    runs, and a pre-task's (data before train) never applies."""
     if not ends_invocation():
         return
     from .. import targets
     from ..output import console
 
-    console.print(f"Next: {targets.of(settings_of(c)).command(tasks)}  ({why})")
+    settings = settings_of(c)
+    if target is not None:
+        settings = dataclasses.replace(settings, target=target)
+    console.print(f"Next: {targets.of(settings).command(tasks)}  ({why})", markup=False)
 
 
 # --- errors and interrupts ------------------------------------------------------------------------------------

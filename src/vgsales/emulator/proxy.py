@@ -41,6 +41,7 @@ MAX_TUNNELS = 256
 # account's idle sockets can then take at most half the tunnels, never the learner's own.
 TUNNELS_PER_USER = MAX_TUNNELS // 2
 CHUNK_BYTES = 64 * 1024
+HOSTS_LOGGED = 256
 
 
 # Said with every refusal, for a client that met the proxy by accident: HTTPS_PROXY from `invoke emulator.env` is in
@@ -78,6 +79,7 @@ class TunnelProxy:
         self._host = host
         self._tunnels = threading.BoundedSemaphore(MAX_TUNNELS)
         self._per_user: Counter[int | None] = Counter()
+        self._hosts_seen: set[str] = set()
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -127,6 +129,16 @@ class TunnelProxy:
                 continue
             threading.Thread(target=self._serve, args=(client, user), name="emulator-tunnel", daemon=True).start()
 
+    def _note_host(self, target: str) -> None:
+        """Log the first tunnel to each AWS hostname: the log then says which of AWS's hostnames the clients
+        built (a rehearsal's Terraform provider, an SDK's STS client). At most HOSTS_LOGGED of them are
+        remembered, so a client inventing hostnames cannot grow the set without bound."""
+        with self._lock:
+            if target in self._hosts_seen or len(self._hosts_seen) >= HOSTS_LOGGED:
+                return
+            self._hosts_seen.add(target)
+        log.info("proxy: first tunnel to %s", target)
+
     def _serve(self, client: socket.socket, user: int | None) -> None:
         upstream = None
         try:
@@ -150,6 +162,7 @@ class TunnelProxy:
                 return
             upstream = socket.create_connection(self._upstream, timeout=HEAD_TIMEOUT_SECONDS)
             self._track(upstream)
+            self._note_host(target)
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             _pipe(client, upstream, self._stopping)
         except OSError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from rich.markup import escape
 
 from .. import discovery
 from ..context import Context
@@ -225,7 +226,8 @@ def _confirm(plan_text: str, identity: dict[str, str], settings: Settings) -> No
             "Review the plan above and run again with INVOKE_WORKSHOP_CONFIRM=false (or confirm: false in your "
             "settings file) to apply without asking. Nothing was created."
         )
-    if console.input(question).strip().lower() not in ("y", "yes"):
+    # Escaped: rich reads "[y/N]" as a style tag and drops it, so the question asked without saying how to answer.
+    if console.input(escape(question)).strip().lower() not in ("y", "yes"):
         raise WorkshopError("Setup cancelled: nothing was created.")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_terraform import IsFlagged, Terraform
+from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
 from ..errors import WorkshopError
 from .terraform_cli import cli_config_env
@@ -111,7 +111,10 @@ class TerraformStack:
             rc, out, err = self._terraform(command, *args, no_color=IsFlagged, **options)
             descriptor = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
             with open(descriptor, "a", encoding="utf-8") as log:
-                log.write(f"--- terraform {command} (exit {rc})\n{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
+                # The arguments too, the variables' values aside: what was applied (a saved plan's file or a fresh
+                # plan) is part of what happened.
+                log.write(f"--- terraform {command} {_shown(args, options)} (exit {rc})\n"
+                          f"{_ANSI.sub('', out)}{_ANSI.sub('', err)}\n")
         finally:
             make_private(self.work_dir)
         return rc, out, err
@@ -227,6 +230,20 @@ class TerraformStack:
 
     def discard_state(self) -> None:
         discard_state(self.work_dir)
+
+
+def _shown(args: tuple[str, ...], options: Mapping[str, Any]) -> str:
+    """A command's options and arguments for the log: each option's name and value, the variables by name only."""
+    shown = []
+    for name, value in options.items():
+        flag = "-" + name.replace("_", "-")
+        if name == "var":
+            shown += [f"-var {variable}=…" for variable in value]
+        elif value is IsFlagged:
+            shown.append(flag)
+        elif value is not None and value is not IsNotFlagged:
+            shown.append(f"{flag}={str(value).lower() if isinstance(value, bool) else value}")
+    return " ".join([*shown, *args])
 
 
 def recorded_resources(state_file: Path) -> list[str]:

@@ -111,8 +111,9 @@ def target(settings: Settings) -> Target:
             # The emulator serves S3 on one host name, and its 500s should fail fast, not retry for minutes.
             "s3_use_path_style": True,
             "provider_max_retries": 2,
-            # Provider 5.x waits ~55 s for a new lifecycle rule to "propagate", even against the emulator,
-            # where the rule has no effect (nothing lives long enough to expire). The module tests cover it.
+            # After creating a lifecycle rule, provider 5.100 always waits at least 55 s (waitLifecycleConfigEquals:
+            # a 10 s delay, then 10 identical reads 5 s apart), against any S3; on the emulator the rule has no
+            # effect (nothing lives long enough to expire). The module tests and `invoke rehearse` apply it.
             "bucket_lifecycle_rules_enabled": False,
         },
         client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',

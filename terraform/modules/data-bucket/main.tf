@@ -61,8 +61,9 @@ resource "aws_s3_bucket_versioning" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  # Optional only because provider 5.x waits about 55 s for a new rule to read back consistently; the
-  # local emulator turns it off to keep `invoke setup` fast. Keep it on for real buckets.
+  # Optional only because provider 5.x always waits at least 55 s after creating a rule (a 10 s delay, then
+  # 10 identical reads 5 s apart, on AWS too); the local target turns it off to keep `invoke setup` fast.
+  # Keep it on for real buckets.
   count = var.lifecycle_rules_enabled ? 1 : 0
 
   bucket = aws_s3_bucket.this.id
