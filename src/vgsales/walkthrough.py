@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import discovery
 from .context import Context
-from .errors import WorkshopError
+from .errors import Interrupted, WorkshopError
 from .output import console
 
 RECORD_VERSION = 1
@@ -111,6 +111,8 @@ def _timed(ctx: Context, name: str, action: Callable[[Context], None], before: S
     error: str | None = None
     try:
         action(ctx)
+    except Interrupted:  # a Ctrl-C that the step handled is still a Ctrl-C: the walkthrough stops here
+        raise
     except (WorkshopError, ClientError, BotoCoreError) as exc:
         error = str(exc)
     seconds = round(time.monotonic() - started, 1)
@@ -147,6 +149,8 @@ def run(ctx: Context, record_file: Path | None = None, extra: Mapping[str, Any] 
             _write(record_file, header, records)
             if record.error is not None:
                 break
+    except Interrupted:
+        raise
     except Exception as exc:  # a bug, not a failed step: still tear down (KeyboardInterrupt is no Exception)
         crash = exc
     record, current = _timed(ctx, "teardown", _stack_teardown, current)

@@ -13,7 +13,7 @@ import pytest
 from vgsales import rehearsal as rehearsal_run
 from vgsales import walkthrough
 from vgsales.emulator.proxy import HOSTS_LOGGED, TunnelProxy
-from vgsales.errors import WorkshopError
+from vgsales.errors import Interrupted, WorkshopError
 from vgsales.infra.terraform import _shown
 from vgsales.targets import aws, rehearsal
 
@@ -154,14 +154,16 @@ def test_a_crash_still_tears_down_then_propagates(scripted):
     assert ran == ["setup", "teardown"]
 
 
-def test_a_ctrl_c_skips_teardown_and_keeps_what_was_measured(scripted):
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, Interrupted("Interrupted. The emulator was stopped.")],
+                         ids=["raw", "handled by the step"])
+def test_a_ctrl_c_skips_teardown_and_keeps_what_was_measured(scripted, interrupt):
     install, ctx, record_file = scripted
 
-    def interrupt(ctx):
-        raise KeyboardInterrupt
+    def press(ctx):
+        raise interrupt
 
-    ran = install(("setup", lambda ctx: ran.append("setup")), ("train", interrupt))
-    with pytest.raises(KeyboardInterrupt):
+    ran = install(("setup", lambda ctx: ran.append("setup")), ("train", press))
+    with pytest.raises(type(interrupt) if isinstance(interrupt, BaseException) else interrupt):
         walkthrough.run(ctx, record_file)
     assert ran == ["setup"], "a person pressed Ctrl-C to stop: nothing more runs"
     assert [step["step"] for step in json.loads(record_file.read_text())["steps"]] == ["setup"]
