@@ -46,7 +46,10 @@ class FileServer:
                 for name, value in route.headers:
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(route.body)
+                try:
+                    self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up mid-body: what a download that refuses an oversized file does
 
             def log_message(self, *args) -> None:
                 pass

@@ -94,11 +94,13 @@ class Stack:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=content)
         return f"s3://{self.bucket}/{key}"
 
-    def config(self, model_data_url: str, image: str = XGBOOST_IMAGE, serverless: bool = False) -> str:
+    def config(self, model_data_url: str, image: str = XGBOOST_IMAGE, serverless: bool = False,
+               environment: dict[str, str] | None = None) -> str:
         model = unique("model")
-        self.sagemaker.create_model(
-            ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": image, "ModelDataUrl": model_data_url}
-        )
+        container = {"Image": image, "ModelDataUrl": model_data_url}
+        if environment is not None:
+            container["Environment"] = environment
+        self.sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer=container)
         variant = {"VariantName": "AllTraffic", "ModelName": model}
         if serverless:
             variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
@@ -305,6 +307,25 @@ def test_an_image_the_emulator_cannot_run_fails_the_endpoint(stack, served):
     _, description = stack.endpoint(stack.config(served["url"], image="123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1"))
     assert description["EndpointStatus"] == "Failed"
     assert "cannot run the inference image" in description["FailureReason"]
+
+
+def test_a_model_with_an_inference_script_is_refused_by_name_not_served_by_the_algorithm(stack, served):
+    """XGBoostModel(entry_point="inference.py") sets SAGEMAKER_PROGRAM: the container then answers with the script's
+    output, which the built-in algorithm would silently replace with its own."""
+    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/sourcedir.tar.gz"}
+    _, description = stack.endpoint(stack.config(served["url"], environment=environment))
+    assert description["EndpointStatus"] == "Failed"
+    assert "SAGEMAKER_PROGRAM=inference.py" in description["FailureReason"]
+    assert "never script mode" in description["FailureReason"]
+
+
+@pytest.mark.parametrize("environment", [
+    {"SAGEMAKER_PROGRAM": ""},  # set but empty: the container's module_name is None
+    {"SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/sourcedir.tar.gz", "SAGEMAKER_PROGRAM_NOTE": "x"},  # neighbours only
+], ids=["empty", "neighbours"])
+def test_a_model_without_a_script_is_served_by_the_algorithm(stack, served, environment):
+    _, description = stack.endpoint(stack.config(served["url"], environment=environment))
+    assert description["EndpointStatus"] == "InService", description.get("FailureReason")
 
 
 def test_update_loads_the_new_model_and_a_failed_update_keeps_the_old(stack, served, tmp_path):

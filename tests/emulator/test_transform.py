@@ -213,6 +213,7 @@ def test_stop_ends_a_running_job_as_stopped(sagemaker, served):
 
 REFUSALS = {
     "another image": ({"model": "image"}, "built-in XGBoost algorithm only"),
+    "an inference script": ({"model": "script"}, r"SAGEMAKER_PROGRAM=inference\.py.*never script mode"),
     "gzip input": ({"TransformInput.CompressionType": "Gzip"}, "CompressionType Gzip"),
     "RecordIO split": ({"TransformInput.SplitType": "RecordIO"}, "SplitType 'RecordIO'"),
     "filters on libsvm": ({"DataProcessing": {"InputFilter": "$[1:]"}}, "text/csv input only"),
@@ -228,6 +229,12 @@ def test_what_it_does_not_run_is_refused_before_the_job_exists(sagemaker, served
         model = unique("vgsales-other")
         sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
             "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", "ModelDataUrl": "s3://x/model.tar.gz"})
+    if changes.get("model") == "script":
+        model = unique("vgsales-script")
+        container = sagemaker.describe_model(ModelName=served["model"])["PrimaryContainer"]
+        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+            "Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}})
     name = unique("vgsales-refused")
     request = {
         "TransformJobName": name, "ModelName": model,

@@ -40,7 +40,7 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from . import access, backends
 from .role_access import AccessDenied, RoleUnavailable
 from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
-from .training import is_builtin_xgboost
+from .training import inference_script, is_builtin_xgboost, script_refusal
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -118,6 +118,9 @@ def load_model(
             "models of the SageMaker built-in XGBoost algorithm (image repository sagemaker-xgboost or xgboost). "
             "Use the aws target for other images."
         )
+    script = inference_script(container)
+    if script is not None:
+        raise ModelLoadError(script_refusal(model.model_name, script, "an endpoint"))
     url = container.get("ModelDataUrl")
     if not url:
         raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")

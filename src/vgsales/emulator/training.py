@@ -22,10 +22,10 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.sagemaker.models import FakeTrainingJob
@@ -141,6 +141,25 @@ def image_tag(image: str) -> str | None:
 
 def is_builtin_xgboost(image: str | None) -> bool:
     return bool(image) and image_repository(image) in XGBOOST_REPOSITORIES  # type: ignore[arg-type]
+
+
+def inference_script(container: Mapping[str, Any]) -> str | None:
+    """The inference script a model's container names, or None when the image serves its built-in algorithm.
+
+    The XGBoost image serves in script mode whenever SAGEMAKER_PROGRAM is set: serving.py's main() (tags v1.0-1 to
+    v3.0-5) imports the user module when `serving_env.module_name` (SAGEMAKER_PROGRAM, sagemaker-containers'
+    ServingEnv) is not None, and only otherwise serves the algorithm. The SDK sets it for `XGBoostModel(entry_point=...)`
+    and for a framework estimator's `deploy()`."""
+    program = (container.get("Environment") or {}).get("SAGEMAKER_PROGRAM")
+    return program or None
+
+
+def script_refusal(model_name: str, script: str, what: str) -> str:
+    """Why the emulator does not run ``what`` for a model with an inference script: it never serves it with the
+    built-in algorithm instead, which would answer something the script would not."""
+    return (f"The local emulator does not run {what} for model {model_name}: its container names an inference script "
+            f"(SAGEMAKER_PROGRAM={script}), and the emulator serves the XGBoost image's built-in algorithm only, never "
+            "script mode. Use the aws target, or a model without SAGEMAKER_PROGRAM (the algorithm's own model).")
 
 
 def _info(message: str, level: str = "INFO") -> str:

@@ -138,6 +138,9 @@ def validate_request(request: Document, backend: SageMakerModelBackend) -> None:
         raise _refuse(f"The local emulator runs batch transform for models of the SageMaker built-in XGBoost algorithm "
                       f"only (image repository sagemaker-xgboost or xgboost); model {model.model_name} has "
                       f"{container.get('Image')!r}. Use the aws target for other images.")
+    script = training.inference_script(container)
+    if script is not None:
+        raise _refuse(training.script_refusal(model.model_name, script, "a batch transform job"))
     transform_input = request.get("transform_input") or {}
     source = (transform_input.get("DataSource") or {}).get("S3DataSource") or {}
     if source.get("S3DataType", "S3Prefix") not in ("S3Prefix", "ManifestFile"):
