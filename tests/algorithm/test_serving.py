@@ -15,6 +15,7 @@ from vgsales.algorithm.serving import (
     parse_libsvm,
     predict,
     request_format,
+    response_style,
     response_type,
 )
 
@@ -61,11 +62,47 @@ def test_bad_csv_is_refused(body, status):
     assert refused.value.status == status
 
 
-def test_responses_are_encoded_like_the_container():
-    scores = np.array([0.25, 0.5], dtype=np.float32)
-    assert encode(scores, "text/csv").body == b"0.25,0.5"
-    assert json.loads(encode(scores, "application/json").body) == {"predictions": [{"score": 0.25}, {"score": 0.5}]}
-    assert encode(scores, "application/jsonlines").body == b'{"score": 0.25}\n{"score": 0.5}'
+SCORES = np.array([0.25, 0.5], dtype=np.float32)
+LEGACY, NEWER = response_style("x/sagemaker-xgboost:1.2-1"), response_style("x/sagemaker-xgboost:1.2-2")
+
+
+@pytest.mark.parametrize(("image", "honours"), [
+    ("683313688378.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest", False), ("x/xgboost:1", False),
+    ("x/sagemaker-xgboost:0.90-2-cpu-py3", False), ("x/sagemaker-xgboost:1.0-1-cpu-py3", False),
+    ("x/sagemaker-xgboost:1.2-1", False), ("x/sagemaker-xgboost:1.2-2", True),  # the boundary, both sides
+    ("x/sagemaker-xgboost:1.3-1", True), ("x/sagemaker-xgboost:1.10-1", True), ("x/sagemaker-xgboost:3.2-0", True),
+    ("x/sagemaker-xgboost@sha256:" + "0" * 64, True), (None, True),  # no tag to read: the newest behaviour
+], ids=lambda value: str(value)[-28:])
+def test_the_tag_decides_whether_accept_is_honoured(image, honours):
+    assert response_style(image).honours_accept is honours
+
+
+def test_up_to_1_2_1_real_time_answers_are_comma_joined_whatever_the_accept():
+    for accept in (None, "text/csv", "application/json", "application/jsonlines", "text/plain"):
+        prediction = encode(SCORES, accept, LEGACY)
+        assert (prediction.body, prediction.content_type) == (b"0.25,0.5", "text/csv; charset=utf-8")
+
+
+def test_from_1_2_2_real_time_answers_follow_the_accept():
+    assert encode(SCORES, None, NEWER).body == encode(SCORES, "text/csv", NEWER).body == b"0.25\n0.5\n"
+    assert json.loads(encode(SCORES, "application/json", NEWER).body) == {"predictions": [{"score": 0.25}, {"score": 0.5}]}
+    assert encode(SCORES, "*/*", response_style("x/sagemaker-xgboost:1.7-1", {
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json"})).content_type == "application/json"
+    for accept, status in (("application/jsonlines", 500), ("application/x-recordio-protobuf", 500), ("text/plain", 406)):
+        with pytest.raises(ServingError) as refused:
+            encode(SCORES, accept, NEWER)
+        assert refused.value.status == status, accept
+
+
+@pytest.mark.parametrize("style", [LEGACY, NEWER], ids=["1.2-1", "1.2-2"])
+def test_batch_answers_are_a_line_per_score_whatever_the_accept(style):
+    for accept in ("text/csv", "application/json", None):
+        assert encode(SCORES, accept, style, batch=True).body == b"0.25\n0.5\n"
+    if style.honours_accept:  # 1.2-2 on still reads the Accept header first
+        with pytest.raises(ServingError, match="not supported"):
+            encode(SCORES, "text/plain", style, batch=True)
+    else:
+        assert encode(SCORES, "text/plain", style, batch=True).body == b"0.25\n0.5\n"
 
 
 def test_predict_matches_booster_predict_for_both_formats(booster):
@@ -74,7 +111,7 @@ def test_predict_matches_booster_predict_for_both_formats(booster):
     csv = b"\n".join(b",".join(str(v).encode() for v in row) for row in rows)
     libsvm = b"\n".join(b"0 " + b" ".join(f"{i}:{v}".encode() for i, v in enumerate(row)) for row in rows)
     for body, content_type in ((csv, "text/csv"), (libsvm, "text/libsvm"), (csv, None)):
-        got = np.array(predict(booster, 4, body, content_type, None).body.split(b","), dtype=float)
+        got = np.array(predict(booster, 4, body, content_type, None).body.splitlines(), dtype=float)
         np.testing.assert_allclose(got, wanted, rtol=1e-6)
 
 

@@ -34,6 +34,14 @@ from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
 from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+
+
+def as_scores(body: bytes) -> np.ndarray:
+    """The 3.2-0 image's real-time text/csv answer: one score per line, each ending with a newline (serve.py
+    invocations() → sagemaker-containers' array_to_csv)."""
+    text = body.decode()
+    assert text.endswith("\n") and "," not in text, text[:200]
+    return np.array(text.splitlines(), dtype=float)
 ROLE_ARN = "arn:aws:iam::123456789012:role/vgsales-test-sagemaker"
 FEATURES = 5
 
@@ -152,20 +160,20 @@ def test_csv_predictions_equal_booster_predict(stack, served):
     body, response = stack.invoke(served["endpoint"], as_csv(ROWS[:50]))
     assert response["ContentType"].startswith("text/csv")
     assert response["InvokedProductionVariant"] == "AllTraffic"
-    scores = np.array(body.decode().split(","), dtype=float)
+    scores = as_scores(body)
     np.testing.assert_allclose(scores, expected(served["booster"], ROWS[:50]), rtol=1e-6)
 
 
 @pytest.mark.parametrize("content_type", ["text/libsvm", "text/x-libsvm"])
 def test_libsvm_predictions_equal_booster_predict(stack, served, content_type):
     body, _ = stack.invoke(served["endpoint"], as_libsvm(ROWS[:100]), content_type)
-    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], ROWS[:100]), rtol=1e-6)
+    np.testing.assert_allclose(as_scores(body), expected(served["booster"], ROWS[:100]), rtol=1e-6)
 
 
 def test_sparse_libsvm_rows_treat_absent_features_as_missing(stack, served):
     body, _ = stack.invoke(served["endpoint"], b"1 0:0.5 3:-1.25\n0\n0 4:2", "text/x-libsvm")
     sparse = scipy.sparse.csr_matrix(([0.5, -1.25, 2.0], [0, 3, 4], [0, 2, 2, 3]), shape=(3, FEATURES))
-    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], sparse), rtol=1e-6)
+    np.testing.assert_allclose(as_scores(body), expected(served["booster"], sparse), rtol=1e-6)
 
 
 def test_json_accept_gives_the_containers_json(stack, served):
@@ -175,9 +183,44 @@ def test_json_accept_gives_the_containers_json(stack, served):
     np.testing.assert_allclose(scores, expected(served["booster"], ROWS[:3]), rtol=1e-6)
 
 
-def test_jsonlines_accept(stack, served):
-    body, _ = stack.invoke(served["endpoint"], as_csv(ROWS[:2]), Accept="application/jsonlines")
-    assert [set(json.loads(line)) for line in body.decode().splitlines()] == [{"score"}, {"score"}]
+@pytest.mark.parametrize(("image", "accept", "wanted"), [
+    ("sagemaker-xgboost:1.0-1-cpu-py3", None, "comma"), ("sagemaker-xgboost:1.2-1", "application/json", "comma"),
+    ("xgboost:latest", None, "comma"), ("xgboost:1", "application/json", "comma"),
+    ("sagemaker-xgboost:1.2-2", None, "lines"), ("sagemaker-xgboost:1.7-1", "text/csv", "lines"),
+    ("sagemaker-xgboost:3.0-5", "*/*", "lines"), ("sagemaker-xgboost:1.7-1", "application/json", "json"),
+], ids=lambda value: str(value))
+def test_each_image_tag_answers_in_its_own_format(stack, served, image, accept, wanted):
+    """Up to 1.2-1 (and the legacy image) the container joins the scores with commas whatever the Accept; from
+    1.2-2 on it writes text/csv with sagemaker-containers' array_to_csv, a line per score (serve.py)."""
+    name, description = stack.endpoint(stack.config(served["url"], image=f"683313688378.dkr.ecr.us-east-1.amazonaws.com/{image}"))
+    assert description["EndpointStatus"] == "InService", description.get("FailureReason")
+    extra = {"Accept": accept} if accept else {}
+    body, response = stack.invoke(name, as_csv(ROWS[:3]), **extra)
+    want = expected(served["booster"], ROWS[:3])
+    if wanted == "comma":
+        assert response["ContentType"].startswith("text/csv") and b"\n" not in body
+        np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), want, rtol=1e-6)
+    elif wanted == "lines":
+        assert response["ContentType"].startswith("text/csv")
+        np.testing.assert_allclose(as_scores(body), want, rtol=1e-6)
+    else:
+        assert response["ContentType"] == "application/json"
+        np.testing.assert_allclose([p["score"] for p in json.loads(body)["predictions"]], want, rtol=1e-6)
+
+
+def test_the_models_default_accept_applies_when_the_request_names_none(stack, served):
+    model = unique("model")
+    stack.sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+        "Image": XGBOOST_IMAGE, "ModelDataUrl": served["url"],
+        "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json"}})
+    config = unique("config")
+    stack.sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    name, _ = stack.endpoint(config)
+    body, response = stack.invoke(name, as_csv(ROWS[:2]))
+    assert response["ContentType"] == "application/json" and len(json.loads(body)["predictions"]) == 2
+    body, response = stack.invoke(name, as_csv(ROWS[:2]), Accept="text/csv")  # a named Accept still wins
+    assert len(as_scores(body)) == 2
 
 
 def test_concurrent_requests_share_the_model(stack, served):
@@ -193,7 +236,7 @@ def test_concurrent_requests_share_the_model(stack, served):
                 body = runtime.invoke_endpoint(
                     EndpointName=served["endpoint"], Body=as_libsvm(batches[index]), ContentType="text/libsvm"
                 )["Body"].read()
-                np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), wanted[index], rtol=1e-6)
+                np.testing.assert_allclose(as_scores(body), wanted[index], rtol=1e-6)
         except (AssertionError, ClientError) as exc:  # reported by the main thread
             failures.append(exc)
 
@@ -210,7 +253,7 @@ def test_a_serverless_variant_serves(stack, served):
     assert description["EndpointStatus"] == "InService"
     assert "CurrentServerlessConfig" in description["ProductionVariants"][0]
     body, _ = stack.invoke(name, as_csv(ROWS[:4]))
-    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(served["booster"], ROWS[:4]), rtol=1e-6)
+    np.testing.assert_allclose(as_scores(body), expected(served["booster"], ROWS[:4]), rtol=1e-6)
 
 
 # --- errors as AWS gives them ----------------------------------------------------------------------------
@@ -226,7 +269,10 @@ BAD_REQUESTS = {
     "garbage bytes": (bytes(range(128, 256)) * 4, "text/csv", None, 415),
     "unsupported content type": ('{"instances": [[1, 2, 3, 4, 5]]}', "application/json", None, 415),
     "empty body": (b"", "text/csv", None, 400),
-    "unsupported accept": ("1,2,3,4,5", "text/csv", "application/x-recordio-protobuf", 406),
+    "unsupported accept": ("1,2,3,4,5", "text/csv", "text/plain", 406),
+    # Listed by the container, but sagemaker-containers' encoders.encode cannot write them: UnsupportedFormatError.
+    "an accept its encoder cannot write": ("1,2,3,4,5", "text/csv", "application/jsonlines", 500),
+    "recordio-protobuf": ("1,2,3,4,5", "text/csv", "application/x-recordio-protobuf", 500),
 }
 
 
@@ -241,7 +287,8 @@ def test_a_bad_request_is_a_model_error_and_the_endpoint_keeps_serving(stack, se
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert error["OriginalStatusCode"] == original_status
     assert error["OriginalMessage"] in error["Error"]["Message"]
-    assert error["Error"]["Message"].startswith(f"Received client error ({original_status}) from primary with message")
+    kind = "server" if original_status >= 500 else "client"
+    assert error["Error"]["Message"].startswith(f"Received {kind} error ({original_status}) from primary with message")
     assert error["LogStreamArn"].endswith(f"log-group:/aws/sagemaker/Endpoints/{served['endpoint']}")
     good, _ = stack.invoke(served["endpoint"], as_csv(ROWS[:1]))
     assert float(good) == pytest.approx(float(expected(served["booster"], ROWS[:1])[0]), rel=1e-6)
@@ -338,7 +385,7 @@ def test_update_loads_the_new_model_and_a_failed_update_keeps_the_old(stack, ser
     description = wait_for_endpoint(stack.sagemaker, name)
     assert description["EndpointStatus"] == "InService" and description["EndpointConfigName"] == new_config
     body, _ = stack.invoke(name, as_csv(ROWS[:5]))
-    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(other, ROWS[:5]), rtol=1e-6)
+    np.testing.assert_allclose(as_scores(body), expected(other, ROWS[:5]), rtol=1e-6)
 
     broken_config = stack.config(stack.upload(b"corrupt"))
     stack.sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=broken_config)
@@ -347,7 +394,7 @@ def test_update_loads_the_new_model_and_a_failed_update_keeps_the_old(stack, ser
     assert description["EndpointConfigName"] == new_config
     assert "Unable to load model" in description["FailureReason"]
     body, _ = stack.invoke(name, as_csv(ROWS[:5]))
-    np.testing.assert_allclose(np.array(body.decode().split(","), dtype=float), expected(other, ROWS[:5]), rtol=1e-6)
+    np.testing.assert_allclose(as_scores(body), expected(other, ROWS[:5]), rtol=1e-6)
 
 
 def test_update_refuses_unknown_names(stack, served):

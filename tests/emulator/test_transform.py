@@ -77,7 +77,7 @@ def served(emulator):
         body = boto3.client("sagemaker-runtime").invoke_endpoint(
             EndpointName=endpoint, ContentType="text/libsvm", Body=libsvm(TEST)
         )["Body"].read()
-        expected = [float(score) for score in body.decode().split(",")]
+        expected = [float(score) for score in body.decode().splitlines()]  # 3.2-0: a line per score
     return {"bucket": bucket, "model": model, "expected": expected}
 
 
@@ -149,10 +149,26 @@ def test_split_none_sends_each_object_whole(sagemaker, served):
     assert scores(read(boto3.client("s3"), f"{output}/rows.csv.out")) == pytest.approx(served["expected"], abs=1e-6)
 
 
-def test_json_accept_gives_one_object_per_record(sagemaker, served):
+def test_in_batch_the_container_writes_a_line_per_score_whatever_the_accept(sagemaker, served):
+    """serve.py's SAGEMAKER_BATCH branch (every tag) joins the scores with newlines before it looks at Accept."""
     output, job = transform(sagemaker, served, "test-csv/", "text/csv", accept="application/json")
-    lines = read(boto3.client("s3"), f"{output}/rows.csv.out").splitlines()
-    assert [json.loads(line)["score"] for line in lines] == pytest.approx(served["expected"], abs=1e-6)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert scores(read(boto3.client("s3"), f"{output}/rows.csv.out")) == pytest.approx(served["expected"], abs=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["MultiRecord", "SingleRecord"])
+def test_assemble_with_none_keeps_each_answer_on_its_line(sagemaker, served, strategy):
+    """The SDK's default (AssembleWith unset): the container ends each answer with a newline, so the answers
+    never run together into one number."""
+    output, job = transform(sagemaker, served, "test-csv/", "text/csv", assemble="None", BatchStrategy=strategy)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    text = read(boto3.client("s3"), f"{output}/rows.csv.out")
+    assert text.endswith("\n") and scores(text) == pytest.approx(served["expected"], abs=1e-6)
+
+
+def test_in_batch_from_1_2_2_an_accept_the_container_does_not_list_fails_the_job(sagemaker, served):
+    output, job = transform(sagemaker, served, "test-csv/", "text/csv", accept="text/plain")
+    assert job["TransformJobStatus"] == "Failed"
 
 
 def test_manifest_input_and_two_instances(sagemaker, served):

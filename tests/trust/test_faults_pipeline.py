@@ -51,7 +51,7 @@ def _predict(shared_stack, rows: list[str]) -> list[float]:
             ContentType="text/x-libsvm",
             Body="\n".join(rows).encode(),
         )
-    return [float(score) for score in response["Body"].read().decode().split(",")]
+    return [float(score) for score in response["Body"].read().decode().splitlines()]  # 3.2-0: a line per score
 
 
 def _record_text(shared_stack, kind) -> str | None:

@@ -1,15 +1,28 @@
 """Inference as the built-in XGBoost algorithm's container serves it: request parsing, prediction, response encoding.
 
-Requests are text/csv (features only, no label) or text/libsvm / text/x-libsvm (a leading label is ignored);
-responses are CSV by default (the scores joined by commas, as the algorithm's real-time endpoint answers), or
-JSON ({"predictions": [{"score": ...}]}) / JSON Lines when the Accept header asks. A request the container
-would refuse raises ServingError with the HTTP status the container answers with; the endpoint reports it as
-a ModelError.
+Requests are text/csv (features only, no label) or text/libsvm / text/x-libsvm (a leading label is ignored). How
+the answer is written depends on the image's tag and on whether a batch transform job asks, as the container's
+`algorithm_mode/serve.py` `invocations()` writes it (aws/sagemaker-xgboost-container):
+
+- Batch transform (SAGEMAKER_BATCH, every tag): one score per line, each ending with a newline, whatever the
+  Accept header; from tag 1.2-2 on an Accept the container does not take is still refused with 406.
+- Real time, the legacy `xgboost` image and tags up to 1.2-1 (v1.0-1, v1.2-1): the scores joined by commas, no
+  newline, as text/csv, whatever the Accept header.
+- Real time, tag 1.2-2 on (1.3-1, 1.5-1, 1.7-1, 3.0-5, 3.2-0): the Accept header decides. application/json gives
+  {"predictions": [{"score": ...}]}; text/csv gives sagemaker-containers' `encoders.encode` → `array_to_csv`:
+  one score per line, each ending with a newline; an Accept the container lists but that encoder cannot write
+  (application/jsonlines, application/x-recordio-protobuf) fails with 500; any other is refused with 406. No
+  Accept (or */*) means the model's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else text/csv.
+
+A request the container would refuse raises ServingError with the HTTP status the container answers with; the
+endpoint reports it as a ModelError.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +34,38 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's limit
 CSV = "csv"
 LIBSVM = "libsvm"
 REQUEST_TYPES = {"text/csv": CSV, "csv": CSV, "text/libsvm": LIBSVM, "text/x-libsvm": LIBSVM, "libsvm": LIBSVM}
-RESPONSE_TYPES = ("text/csv", "application/json", "application/jsonlines")
+# serve.py's SUPPORTED_ACCEPTS (v1.2-2 to v3.0-5).
+SUPPORTED_ACCEPTS = ("application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/csv")
+# What sagemaker-containers' encoders.encode can write (_encoders_map: CSV, JSON, NPY); serve.py answers JSON itself.
+ENCODED_ACCEPTS = ("text/csv", "application/json")
+# The first tag whose real-time answers go through encoders.encode and honour Accept (serve.py of v1.2-2).
+ENCODERS_FROM = (1, 2, 2)
+_TAG_VERSION = re.compile(r"^(\d+)\.(\d+)-(\d+)")
+
+
+@dataclass(frozen=True)
+class ResponseStyle:
+    """How one image writes its answers: see the module's docstring."""
+
+    honours_accept: bool  # tag 1.2-2 on; before, real-time answers are comma-joined CSV whatever the Accept
+    default_accept: str = "text/csv"  # the model's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, if it sets one
+
+
+def response_style(image: str | None, environment: Mapping[str, str] | None = None) -> ResponseStyle:
+    """The response style of a model's image (repository and tag) and container environment. An image without a
+    version tag (a digest) answers as the newest tags do."""
+    last = (image or "").split("@", 1)[0].rsplit("/", 1)[-1]
+    repository, _, tag = last.partition(":")
+    match = _TAG_VERSION.match(tag)
+    if repository == "xgboost":  # the legacy image (`1`, `latest`: XGBoost 0.72)
+        honours = False
+    else:
+        honours = match is None or tuple(int(part) for part in match.groups()) >= ENCODERS_FROM
+    default = _media_type((environment or {}).get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")) or "text/csv"
+    return ResponseStyle(honours_accept=honours, default_accept=default)
+
+
+NEWEST = ResponseStyle(honours_accept=True)
 
 
 class ServingError(Exception):
@@ -47,13 +91,14 @@ def request_format(content_type: str | None) -> str:
         ) from None
 
 
-def response_type(accept: str | None) -> str:
+def response_type(accept: str | None, style: ResponseStyle = NEWEST) -> str:
+    """serve.py's _parse_accept: no Accept (or */*) means the default; one it does not list is refused with 406."""
     media_type = _media_type(accept)
     if not media_type or media_type == "*/*":
-        return "text/csv"
-    if media_type not in RESPONSE_TYPES:
+        return style.default_accept
+    if media_type not in SUPPORTED_ACCEPTS:
         raise ServingError(
-            406, f"Accept type {accept} is not supported. Please use supported accept types: {list(RESPONSE_TYPES)}."
+            406, f"Accept type {accept} is not supported. Please use supported accept types: {list(SUPPORTED_ACCEPTS)}."
         )
     return media_type
 
@@ -144,24 +189,41 @@ class Prediction:
     content_type: str
 
 
-def encode(predictions: np.ndarray, media_type: str) -> Prediction:
+def encode(predictions: np.ndarray, accept: str | None, style: ResponseStyle = NEWEST, batch: bool = False) -> Prediction:
+    """The answer's body and content type, as serve.py's invocations() writes them for ``style`` (module docstring)."""
     scores = predictions.tolist()
+    if style.honours_accept:
+        media_type = response_type(accept, style)  # parsed (and refused) before the batch branch too
+    else:
+        media_type = "text/csv"
+    if batch:
+        return Prediction("".join(f"{score}\n" for score in scores).encode(), _with_charset(media_type))
+    if not style.honours_accept:
+        return Prediction(",".join(map(str, scores)).encode(), _with_charset(media_type))
     if media_type == "application/json":
         return Prediction(json.dumps({"predictions": [{"score": s} for s in scores]}).encode(), media_type)
-    if media_type == "application/jsonlines":
-        return Prediction("\n".join(json.dumps({"score": s}) for s in scores).encode(), media_type)
-    return Prediction(",".join(map(str, scores)).encode(), "text/csv; charset=utf-8")
+    if media_type not in ENCODED_ACCEPTS:
+        raise ServingError(500, f"{media_type} is listed by the container but its encoder cannot write it "
+                                "(sagemaker-containers' encoders.encode: UnsupportedFormatError); use text/csv or "
+                                "application/json.")
+    return Prediction("".join(f"{score}\n" for score in scores).encode(), _with_charset(media_type))
 
 
-def predict(booster: xgb.Booster, num_features: int, body: bytes, content_type: str | None, accept: str | None) -> Prediction:
+def _with_charset(media_type: str) -> str:
+    # Flask's Response adds the charset to text/* mimetypes.
+    return f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type
+
+
+def predict(booster: xgb.Booster, num_features: int, body: bytes, content_type: str | None, accept: str | None,
+            style: ResponseStyle = NEWEST, batch: bool = False) -> Prediction:
     """Serve one request against a loaded booster. Thread-safe: the booster is only read."""
     if not body:
         raise ServingError(400, "Unable to evaluate payload provided: the request body is empty.")
     data_format = request_format(content_type)
-    media_type = response_type(accept)
+    # As serve.py: the body is parsed (415) and predicted (400) before the Accept header is read (406).
     features = parse_csv(body, num_features) if data_format == CSV else parse_libsvm(body, num_features)
     try:
         predictions = booster.inplace_predict(features, validate_features=False)
     except xgb.core.XGBoostError as exc:
         raise ServingError(400, f"Unable to evaluate payload provided: {str(exc).strip().splitlines()[0]}") from None
-    return encode(predictions, media_type)
+    return encode(predictions, accept, style, batch)

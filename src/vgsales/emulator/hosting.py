@@ -45,7 +45,7 @@ from .training import inference_script, is_builtin_xgboost, script_refusal
 if TYPE_CHECKING:
     import xgboost as xgb
 
-    from ..algorithm.serving import ServingError
+    from ..algorithm.serving import ResponseStyle, ServingError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class LoadedModel:
     model_name: str
     log_stream: backends.LogStream
     production_variants: list[Document]  # of the endpoint config it was loaded for
+    style: ResponseStyle  # how the model's image writes its answers (its tag, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT)
 
 
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
@@ -149,8 +150,11 @@ def load_model(
             "Please check CloudWatch logs for this endpoint."
         ) from None
     stream.write([f"Model loaded successfully: {booster.num_features()} features, {booster.num_boosted_rounds()} rounds."])
+    from ..algorithm.serving import response_style
+
+    style = response_style(image, container.get("Environment"))
     return LoadedModel(
-        booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants)
+        booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants), style
     )
 
 
@@ -172,7 +176,9 @@ def _model_error(region: str, account_id: str, endpoint_name: str, loaded: Loade
         f"#logEventViewer:group=/aws/sagemaker/Endpoints/{endpoint_name}"
     )
     message = (
-        f'Received client error ({failure.status}) from primary with message "{failure.message}". '
+        # SageMaker's words: "client error" for the container's 4xx, "server error" for its 5xx.
+        f'Received {"server" if failure.status >= 500 else "client"} error ({failure.status}) from primary with message '
+        f'"{failure.message}". '
         f"See {console} in account {account_id} for more information."
     )
     return _error(
@@ -217,7 +223,7 @@ def invoke(
             f"its first production variant, {loaded.variant_name}."
         )
     try:
-        prediction = xgboost_serving.predict(loaded.booster, loaded.num_features, body, content_type, accept)
+        prediction = xgboost_serving.predict(loaded.booster, loaded.num_features, body, content_type, accept, loaded.style)
     except xgboost_serving.ServingError as failure:
         loaded.log_stream.write([f"Request refused with status {failure.status}: {failure.message}"])
         return _model_error(region, account_id, endpoint_name, loaded, failure)

@@ -233,12 +233,15 @@ class TransformRun(JobRun):
         self._check_stop()
         self._finish("Completed")
 
+    @property
+    def _container(self) -> Document:
+        model = self.backend._models[self.job.model_name]
+        return model.primary_container or model.containers[0]
+
     def _load_model(self) -> xgb.Booster:
         from .hosting import ModelLoadError, _booster_from_archive
 
-        model = self.backend._models[self.job.model_name]
-        container = model.primary_container or model.containers[0]
-        url = container.get("ModelDataUrl")
+        url = self._container.get("ModelDataUrl")
         try:
             return _booster_from_archive(self.aws.get_object(url), url)
         except (backends.S3ObjectMissing, ValueError, AccessDenied):
@@ -306,6 +309,7 @@ class TransformRun(JobRun):
         transform_input = self.job.transform_input
         content_type = transform_input.get("ContentType") or "text/csv"
         accept = (self.job.transform_output or {}).get("Accept")
+        style = serving.response_style(self._container.get("Image"), self._container.get("Environment"))
         processing = data_processing(self.job.data_processing, content_type)
         records = self._records(content, transform_input.get("SplitType") or "None")
         answers: list[bytes] = []
@@ -313,7 +317,7 @@ class TransformRun(JobRun):
             self._check_stop()
             body = b"\n".join(self._filtered(processing, record) for record in batch)
             try:
-                prediction = serving.predict(booster, booster.num_features(), body, content_type, accept)
+                prediction = serving.predict(booster, booster.num_features(), body, content_type, accept, style, batch=True)
             except serving.ServingError as error:
                 line = f", line {first_line}" if len(batch) == 1 else f", lines {first_line}-{first_line + len(batch) - 1}"
                 data_log.write([f"Bad HTTP status received from algorithm: {error.status} for {item.uri}{line}: "
@@ -321,8 +325,9 @@ class TransformRun(JobRun):
                 raise TransformFailure(error.message) from None
             answers.extend(self._joined(processing, batch, self._scores(prediction)))
         self._check_stop()
-        assemble = (self.job.transform_output or {}).get("AssembleWith") or "None"
-        body = b"".join(answer + b"\n" for answer in answers) if assemble == "Line" else b"".join(answers)
+        # AssembleWith Line puts each record on its line; None concatenates the container's answers, and each of
+        # those already ends with a newline (serve.py's SAGEMAKER_BATCH branch, every tag): the same bytes here.
+        body = b"".join(answer + b"\n" for answer in answers)
         output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
         try:
             self.aws.put_object(output, body)
@@ -364,11 +369,9 @@ class TransformRun(JobRun):
 
     @staticmethod
     def _scores(prediction: Prediction) -> list[bytes]:
-        """One answer per record: batch mode's one score per line (CSV), or per JSON Lines entry."""
-        if prediction.content_type.startswith("application/json") and not prediction.content_type.endswith("lines"):
-            return [json.dumps(entry).encode() for entry in json.loads(prediction.body)["predictions"]]
-        separator = b"\n" if b"\n" in prediction.body else b","
-        return prediction.body.split(separator)
+        """One answer per record: in a batch transform job the container writes one score per line, each ending
+        with a newline, whatever the Accept header (serving.py's module docstring)."""
+        return prediction.body.splitlines()
 
     @staticmethod
     def _joined(processing: DataProcessing, batch: list[bytes], scores: list[bytes]) -> list[bytes]:
