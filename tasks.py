@@ -262,8 +262,8 @@ def walkthrough_compare(c, first, second):
 
 @task(help={"record": RECORD_HELP})
 @user_errors
-@_with_settings("region", "name_prefix", "state_dir", "confirm", "data_source", "training.image_version",
-                "evaluate.via", example=("region", "eu-west-1"))
+@_with_settings("region", "name_prefix", "state_dir", "confirm", "data_source", "terraform.create_notebook_instance",
+                "training.image_version", "evaluate.via", example=("region", "eu-west-1"))
 def rehearse(c, record=None):
     """The workshop on the aws target's code path, setup to teardown, against a local emulator: no account needed.
 

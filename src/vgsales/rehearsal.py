@@ -42,8 +42,10 @@ def refuse_credentials(environ: Mapping[str, str] | None = None) -> None:
         return
     raise WorkshopError(
         f"The rehearsal runs without an AWS account, but this shell holds AWS credentials or a profile "
-        f"({', '.join(found)}). Nothing was started. Run it in a clean shell: "
-        f"`env {' '.join(f'-u {name}' for name in found)} invoke rehearse`, or open a new terminal without them. "
+        f"({', '.join(found)}). Nothing was started. Run it in a clean shell: put "
+        f"`env {' '.join(f'-u {name}' for name in found)}` before the command, as in "
+        f"`env {' '.join(f'-u {name}' for name in found)} invoke rehearse --record rehearsal.json`, or open a new "
+        "terminal without them. "
         "To run the workshop on your account instead, see docs/aws-run.md."
     )
 
@@ -88,7 +90,7 @@ def rehearse(settings: Settings, record_file: Path | None = None) -> list[StepRe
     )
     console.print("Where the aws target's path and the local target's differ, the rehearsal takes the aws path:",
                   markup=False)
-    for line in rehearsal.aws_path(settings):
+    for line in rehearsal.aws_path(settings, where):
         console.print(f"  {line}", markup=False)
     console.print("Not the aws target's:", markup=False)
     for line in rehearsal.differences(where, settings):

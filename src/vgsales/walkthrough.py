@@ -180,7 +180,7 @@ def _write(record_file: Path | None, header: Mapping[str, Any], records: Sequenc
 
 def _print_summary(records: Sequence[StepRecord]) -> None:
     width = max(len(item.step) for item in records)
-    console.print("Walkthrough complete:")
+    console.print("Walkthrough complete (resources as found by the stack's tag; Terraform counts its own parts too):")
     for item in records:
         made = f"{len(item.created)} created" + (f", {len(item.removed)} removed" if item.removed else "")
         console.print(f"  {item.step:<{width}}  {item.seconds:>7.1f} s  {made}", markup=False)
@@ -192,7 +192,10 @@ def read_record(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WorkshopError(f"No walkthrough record at {path}: write one with `--record {path}`.") from None
+        raise WorkshopError(
+            f"No walkthrough record at {path}: `invoke rehearse --record {path}` or `invoke walkthrough.run --record "
+            f"{path}` writes one."
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkshopError(f"{path} is not a walkthrough record: {exc}.") from None
     if not isinstance(document, dict) or document.get("version") != RECORD_VERSION or not isinstance(document.get("steps"), list):

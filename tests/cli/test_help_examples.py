@@ -51,3 +51,20 @@ def test_each_tasks_example_sets_one_of_its_own_settings_on_its_own_command_line
     # The value is one the settings accept, so the example can be copied as it is.
     Settings.from_config(with_changes(project_defaults(PROJECT_ROOT), {setting: value}))
     assert f"`invoke -f my-settings.yaml {task}`" in text
+
+
+@pytest.mark.parametrize(("task", "option", "text"), [
+    ("status", "--json", "print a JSON object"), ("rehearse", "--record", "wall time"),
+    ("teardown", "--keep-emulator", "leave the emptied emulator running"),
+])
+def test_each_option_shows_its_help(task, option, text):
+    """tasks.py parses the command line once before invoke prints help (cli.invocation, for the imports of later
+    stages); that parse must not use up the options' help, as invoke's Task.arg_opts pops it."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "invoke", "--help", task], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if option in line)
+    assert text in line, line

@@ -42,6 +42,7 @@ def test_the_plan_is_shown_then_asked_about_then_applied_from_its_file(rehearsal
     applied = text.index("terraform apply (")
     assert plan < question < applied, text
     assert re.search(r"Plan: \d+ to add, 0 to change, 0 to destroy\.", text[:question])
+    assert "Deprecated flag: -state" not in text[:question], "the warning is about our own flag, not the plan"
     # Terraform's own log: `plan -out=<file>`, then `apply <that file>`, with no variables of its own.
     runs = rehearsal.terraform_commands()
     plans = [line for line in runs if line.startswith("plan ")]

@@ -20,7 +20,7 @@ from vgsales.targets import aws, rehearsal
 
 @pytest.mark.parametrize("name", rehearsal_run.CREDENTIAL_VARIABLES)
 def test_a_shell_with_credentials_or_a_profile_is_refused_naming_them(name):
-    with pytest.raises(WorkshopError, match=rf"\({name}\).*`env -u {name} invoke rehearse`"):
+    with pytest.raises(WorkshopError, match=rf"\({name}\).*`env -u {name}` before the command"):
         rehearsal_run.refuse_credentials({name: "something", "PATH": "/usr/bin"})
 
 
@@ -44,9 +44,13 @@ def test_the_rehearsal_is_the_aws_target_but_for_its_polls(make_settings, tmp_pa
 
 
 def test_the_aws_path_lists_what_the_local_target_does_differently(make_settings, tmp_path):
-    names = [line.split(":")[0] for line in rehearsal.aws_path(make_settings(tmp_path))]
+    settings = rehearsal.settings_of(make_settings(tmp_path))
+    lines = rehearsal.aws_path(settings, rehearsal.target(settings))
+    names = [line.split(":")[0] for line in lines]
     assert {"asks_before_apply", "trusts_terraform_state", "terraform_variables", "removes_untracked_resources"} <= set(names)
     assert not set(names) & set(rehearsal.WORDING), "only what changes what runs, not the notes a target prints"
+    assert "poll_seconds" not in names, "the rehearsal does not take the aws target's polls: listed once, below"
+    assert "terraform_variables: none (the local target: s3_use_path_style=True," in "\n".join(lines)
 
 
 @pytest.mark.emulator

@@ -89,6 +89,18 @@ class Invocation:
 _NO_TASKS_FLAGS = ("help", "list", "version", "complete", "print-completion-script")
 
 
+def _contexts(collection: Collection) -> list[Any]:
+    """The collection's parser contexts, leaving each task's option help in place: invoke's Task.arg_opts pops it
+    from Task.help as it builds an argument (invoke 3.0.3), so parsing here first left `invoke --help <task>` with
+    no help for any option."""
+    kept = {name: dict(collection[name].help) for name in collection.task_names}
+    try:
+        return collection.to_contexts()
+    finally:
+        for name, help_ in kept.items():
+            collection[name].help = help_
+
+
 def invocation(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Invocation | None:
     """The tasks and settings file of a command line (default sys.argv), parsed by invoke's own parser with
     the `invoke` command's core flags, so that a flag's value (`-f train.yaml`) is never taken for a task.
@@ -99,7 +111,7 @@ def invocation(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     core_flags = Program().initial_context  # no bundled namespace: -c and -r as well, a superset of `vgsales`'s
     try:
         core = Parser(initial=core_flags, ignore_unknown=True).parse_argv(argv[1:])
-        tasks = Parser(initial=core_flags, contexts=collection.to_contexts()).parse_argv(core.unparsed)
+        tasks = Parser(initial=core_flags, contexts=_contexts(collection)).parse_argv(core.unparsed)
     except ParseError:
         return None
     flags_among_tasks = tasks.pop(0)  # invoke takes core flags after task names too

@@ -292,8 +292,14 @@ def discard_state(work_dir: Path) -> None:
         path.unlink()
 
 
+# Terraform 1.10+ warns about the -state flag that TerraformStack passes on purpose (each target's state in its own
+# folder, the root module shared). The warning is about this project's command line, not the person's plan, so the
+# plan shown before the [y/N] question leaves it out; Terraform's log keeps it.
+_STATE_FLAG_WARNING = re.compile(r"\n*Warning: Deprecated flag: -state\n\n.*?backends/local#path\n", re.DOTALL)
+
+
 def _summarise_plan(text: str) -> PlanSummary:
-    clean = _ANSI.sub("", text)
+    clean = _STATE_FLAG_WARNING.sub("\n", _ANSI.sub("", text), count=1)
     match = re.search(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", clean)
     counts = tuple(int(n) for n in match.groups()) if match else (0, 0, 0)
     return PlanSummary(*counts, text=clean)

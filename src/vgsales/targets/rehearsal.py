@@ -94,7 +94,7 @@ def target(settings: Settings) -> Target:
 def differences(rehearsal: Target, settings: Settings) -> list[str]:
     """What is not the aws target's in the rehearsal, one line each, read from the two targets' data."""
     lines = [
-        f"{name}: {mine!r} (the aws target: {theirs!r})"
+        f"{name}: {shown(mine)} (the aws target: {shown(theirs)})"
         for name, mine, theirs in differing(rehearsal, aws.target(settings))
     ]
     lines.append(
@@ -104,12 +104,22 @@ def differences(rehearsal: Target, settings: Settings) -> list[str]:
     return lines
 
 
-def aws_path(settings: Settings) -> list[str]:
-    """Where the aws target's path and the local target's differ, one line each: what the rehearsal runs."""
+def aws_path(settings: Settings, rehearsal: Target) -> list[str]:
+    """Where the aws target's path and the local target's differ, one line each: what the rehearsal runs. What
+    the rehearsal does not take from the aws target (differences()) is left out here."""
+    own = {name for name, _, _ in differing(rehearsal, aws.target(settings))}
     return [
-        f"{name}: {theirs!r} (the local target: {mine!r})"
+        f"{name}: {shown(theirs)} (the local target: {shown(mine)})"
         for name, mine, theirs in differing(local.target(settings), aws.target(settings))
+        if name not in own
     ]
+
+
+def shown(value: object) -> str:
+    """A property's value for a person: a mapping as name=value pairs, nothing as "none"."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return ", ".join(f"{key}={item}" for key, item in value.items()) or "none"  # type: ignore[union-attr]
+    return str(value)
 
 
 # Properties that only word what a target prints (its commands, its notes), not what it does.
