@@ -278,3 +278,23 @@ def test_sts_assumes_only_the_role_it_authorised(emulator, aws_env):
         assert refused.response["Error"]["Code"] == "AccessDenied"
     else:
         assert f":assumed-role/allowed-{suffix}/" in assumed, f"assumed {assumed}"
+
+
+@pytest.mark.parametrize(("action", "allowed"), [
+    ("s3:ListBucket", True),  # what S3 checks for HeadBucket
+    ("s3:GetObject", False),  # near miss: the bucket's objects, not the bucket
+    ("s3:ListBucketVersions", False),  # near miss: a neighbour with the same prefix
+], ids=["ListBucket", "GetObject", "ListBucketVersions"])
+def test_head_bucket_is_authorised_as_list_bucket(emulator, aws_env, make_role, make_bucket, action, allowed):
+    """No IAM action is called s3:HeadBucket; S3 authorises HeadBucket with s3:ListBucket, and the SDK's
+    default_bucket() calls HeadBucket with a role allowed exactly that."""
+    bucket = make_bucket("vgsales-head", {})
+    resource = f"arn:aws:s3:::{bucket}" + ("/*" if action == "s3:GetObject" else "")
+    role = make_role("vgsales-head", [{"Effect": "Allow", "Action": action, "Resource": resource}])
+    s3 = _as_session_of(role, "s3")
+    if allowed:
+        assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    else:
+        with pytest.raises(ClientError) as refused:
+            s3.head_bucket(Bucket=bucket)
+        assert refused.value.response["Error"]["Code"] == "403"

@@ -82,8 +82,8 @@ class KeyTooLongError(S3ClientError):
 
 
 class S3Service(S3Response):
-    """S3, answering a policy denial of an object request with S3's AccessDenied, and authorising a copy's
-    source as well as its destination."""
+    """S3, answering a policy denial of an object request with S3's AccessDenied, authorising a copy's source as
+    well as its destination, and HeadBucket as s3:ListBucket."""
 
     def _set_action(self, action_resource_type: str, method: str, querystring: dict[str, Json]) -> None:
         """moto's, but a method with no default action on the resource (POST on an object without ?uploads,
@@ -94,6 +94,11 @@ class S3Service(S3Response):
         if "DEFAULT" not in actions and not any(name in querystring for name in actions):
             raise MethodNotAllowed(method, "OBJECT" if action_resource_type == "KEY" else action_resource_type)
         super()._set_action(action_resource_type, method, querystring)
+        if (action_resource_type, method, self.data.get("Action")) == ("BUCKET", "HEAD", "HeadBucket"):
+            # No IAM action is called s3:HeadBucket: S3 authorises HeadBucket with s3:ListBucket (the S3 API
+            # reference's HeadBucket permissions), which moto's ACTION_MAP (5.x) names HeadBucket. A role allowed
+            # ListBucket, as the SDK's default_bucket() needs, was refused with 403.
+            self.data["Action"] = "ListBucket"
 
     def _key_response_put(self, query: dict[str, Json], key_name: str) -> TYPE_RESPONSE:
         _check_key_length(key_name)
