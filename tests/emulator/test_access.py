@@ -298,3 +298,19 @@ def test_head_bucket_is_authorised_as_list_bucket(emulator, aws_env, make_role, 
         with pytest.raises(ClientError) as refused:
             s3.head_bucket(Bucket=bucket)
         assert refused.value.response["Error"]["Code"] == "403"
+
+
+@pytest.mark.parametrize(("action", "allowed"), [
+    ("cloudwatch:ListMetrics", True),  # IAM's prefix for CloudWatch
+    ("monitoring:ListMetrics", False),  # its signing name: no policy can grant that
+    ("cloudwatch:ListMetricStreams", False),  # near miss: a neighbour with the same prefix
+], ids=["cloudwatch", "monitoring", "ListMetricStreams"])
+def test_cloudwatch_actions_have_iams_prefix_not_the_signing_name(emulator, aws_env, make_role, action, allowed):
+    role = make_role("vgsales-metrics", [{"Effect": "Allow", "Action": action, "Resource": "*"}])
+    cloudwatch = _as_session_of(role, "cloudwatch")
+    if allowed:
+        assert "Metrics" in cloudwatch.list_metrics()
+    else:
+        with pytest.raises(ClientError) as refused:
+            cloudwatch.list_metrics()
+        assert "cloudwatch:ListMetrics" in str(refused.value) and "monitoring:" not in str(refused.value)

@@ -185,8 +185,17 @@ def _authenticate_and_authorize_action(
         raise
 
 
+# SigV4 signing names that are not the service's IAM prefix: moto builds the action from the credential scope's
+# service (IAMRequestBase.__init__), so CloudWatch's ListMetrics became monitoring:ListMetrics, an action no policy
+# names (botocore's cloudwatch service-2.json signs as "monitoring"; IAM's Service Authorization Reference: cloudwatch).
+IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
+
+
 def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) -> None:
     """moto's IAMRequestBase.check_action_permitted, with AWS's policy evaluation (see the module docstring)."""
+    service, _, operation = self._action.partition(":")
+    if service in IAM_PREFIX_OF_SIGNING_NAME:
+        self._action = f"{IAM_PREFIX_OF_SIGNING_NAME[service]}:{operation}"
     if self._action == "sts:GetCallerIdentity":  # always allowed on AWS, even under an explicit Deny
         return
     key = self._access_key
