@@ -565,3 +565,30 @@ def test_moto_classes_are_left_as_moto_wrote_them(emulator):
     server.install()
     assert sagemaker_models.SageMakerModelBackend.create_training_job.__module__ == "moto.sagemaker.models"
     assert sagemaker_models.FakeTrainingJob.__init__.__module__ == "moto.sagemaker.models"
+
+
+def test_listing_applies_sort_filter_then_page(aws_env, data_bucket):
+    """ListTrainingJobs as SageMaker answers it: --sort-order Descending newest first (moto ignored the order), and
+    NameContains applied before the page is cut (moto cut first, so matches on a later page went missing)."""
+    sagemaker = clients()[1]
+    stem = unique("list")
+    names = [f"{stem}-{index}" for index in range(3)]
+    for name in names:
+        create_job(sagemaker, name, channels(data_bucket), output=f"s3://{data_bucket}/output")
+        wait_for_job(sagemaker, name)
+
+    def listed(**options) -> list[str]:
+        summaries = sagemaker.list_training_jobs(NameContains=stem, **options)["TrainingJobSummaries"]
+        return [summary["TrainingJobName"] for summary in summaries]
+
+    assert listed() == names, "CreationTime, Ascending by default"
+    assert listed(SortBy="CreationTime", SortOrder="Descending") == names[::-1]
+    assert listed(SortBy="Name", SortOrder="Descending") == names[::-1]
+    pages = sagemaker.get_paginator("list_training_jobs").paginate(
+        NameContains=stem, SortOrder="Descending", PaginationConfig={"PageSize": 2})
+    assert [[summary["TrainingJobName"] for summary in page["TrainingJobSummaries"]] for page in pages] == [
+        names[:0:-1], names[:1]]
+    first = sagemaker.list_training_jobs(NameContains=stem, MaxResults=1)
+    assert [summary["TrainingJobName"] for summary in first["TrainingJobSummaries"]] == names[:1] and first["NextToken"]
+    with pytest.raises(ClientError, match="Invalid pagination token"):
+        sagemaker.list_training_jobs(NextToken="not-a-token")

@@ -89,6 +89,30 @@ class SageMakerService(SageMakerResponse):
         self.backend.stop_hyper_parameter_tuning_job(self._get_param("HyperParameterTuningJobName"))
         return EmptyResult()
 
+    def list_training_jobs(self) -> ActionResult:
+        """moto's (5.x), which validates SortBy and SortOrder and then ignores them, and cuts the page before it
+        filters (a NameContains match on a later page was never returned): here the filters first, then the order
+        asked for (SageMaker's defaults: CreationTime, Ascending), then the page."""
+        param = self._get_param
+        max_results, token = self._get_int_param("MaxResults"), param("NextToken")
+        super().list_training_jobs()  # moto's validation of every parameter, and its error messages
+        found = self.backend.list_training_jobs(
+            next_token=None, max_results=None, creation_time_after=param("CreationTimeAfter"),
+            creation_time_before=param("CreationTimeBefore"), last_modified_time_after=param("LastModifiedTimeAfter"),
+            last_modified_time_before=param("LastModifiedTimeBefore"), name_contains=param("NameContains"),
+            status_equals=param("StatusEquals"),
+        )["TrainingJobSummaries"]  # fmt: skip
+        key = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[
+            param("SortBy", "CreationTime")]
+        found.sort(key=lambda summary: (summary[key], summary["TrainingJobName"]),
+                   reverse=param("SortOrder", "Ascending") == "Descending")
+        start = _page_start(token, len(found))
+        end = len(found) if not max_results else start + max_results
+        result: Document = {"TrainingJobSummaries": found[start:end]}
+        if end < len(found):
+            result["NextToken"] = str(end)
+        return ActionResult(result)
+
     def list_training_jobs_for_hyper_parameter_tuning_job(self) -> ActionResult:
         param = self._get_param
         summaries, token = self.backend.list_training_jobs_for_hyper_parameter_tuning_job(
@@ -164,3 +188,12 @@ class SageMakerService(SageMakerResponse):
     def list_notebook_instance_lifecycle_configs(self) -> ActionResult:
         configs = self.backend.list_notebook_instance_lifecycle_configs(self._get_param("NameContains") or "")
         return ActionResult({"NotebookInstanceLifecycleConfigs": configs})
+
+
+def _page_start(token: str | None, total: int) -> int:
+    """Where a NextToken this response gave continues; SageMaker's ValidationException for any other."""
+    if not token:
+        return 0
+    if not token.isdigit() or int(token) > total:
+        raise JsonRESTError("ValidationException", f'Invalid pagination token because "{token}".')
+    return int(token)
