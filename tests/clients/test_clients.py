@@ -61,6 +61,16 @@ def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python,
     assert_artifact(client_stack, result["model_data"])
 
 
+def test_sdk_v2_upload_data_writes_where_the_code_says(client_stack, compat_python, client_env):
+    """No DefaultS3ObjectKeyPrefix in the SDK config emulator.env writes: upload_data(key_prefix=p) writes under p,
+    where sample code that builds s3://<bucket>/<p>/... looks for it."""
+    env = client_env(client_stack, compat_python)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_upload_data.py"),
+                            str(data_dir(client_stack) / "validation.libsvm")], env))
+    assert result["returned"] == result["built"], result
+    assert result["objects_under_built_prefix"] == 1
+
+
 def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_stack, compat_python, client_env):
     """HyperparameterTuner.fit(), .attach(), .best_training_job(), .analytics().dataframe(), .deploy(): every
     training job it reports is one the emulator ran (no 'FakeTrainingJobName', no instant Completed)."""

@@ -442,9 +442,9 @@ def test_on_start_writes_the_stack_settings(sandbox: Sandbox, rendered: dict[str
 
     # The SageMaker SDK's default bucket is the stack's, so Session().default_bucket() creates nothing.
     sdk_config = sandbox.home / ".config" / "sagemaker" / "config.yaml"
+    # No DefaultS3ObjectKeyPrefix: the SDK would prefix every key it writes (upload_data), behind the code's back.
     assert yaml.safe_load(sdk_config.read_text())["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {
         "DefaultS3Bucket": STACK["bucket_name"],
-        "DefaultS3ObjectKeyPrefix": STACK["data_prefix"],
     }
     assert sdk_config.owner() == sandbox.user and (sandbox.home / ".config").owner() == sandbox.user
 

@@ -28,16 +28,17 @@ SageMaker:
 """
 
 
-def sdk_config_text(bucket: str | None = None, key_prefix: str | None = None) -> str:
+def sdk_config_text(bucket: str | None = None) -> str:
     """The SageMaker SDK config (SAGEMAKER_USER_CONFIG_OVERRIDE; the same schema for SDK v2 and v3): telemetry
     off, and with a bucket, the stack's bucket as `Session().default_bucket()`, so that code written for a
-    notebook instance neither creates `sagemaker-<region>-<account>` nor needs s3:CreateBucket."""
+    notebook instance neither creates `sagemaker-<region>-<account>` nor needs s3:CreateBucket.
+
+    No DefaultS3ObjectKeyPrefix: the SDK puts it in front of every key it writes, so code that calls
+    `upload_data(key_prefix="x")` and then builds `s3://<bucket>/x/...` itself, as AWS's samples do, would train on
+    an empty prefix. A notebook instance on AWS has no such setting either."""
     if bucket is None:
         return SDK_CONFIG
-    session = f"      Session:\n        DefaultS3Bucket: '{bucket}'\n"
-    if key_prefix:
-        session += f"        DefaultS3ObjectKeyPrefix: '{key_prefix}'\n"
-    return SDK_CONFIG + session
+    return SDK_CONFIG + f"      Session:\n        DefaultS3Bucket: '{bucket}'\n"
 
 
 def _emulator(ctx: Context) -> Service:
@@ -105,7 +106,7 @@ def client_environment(ctx: Context, admin: bool = False) -> tuple[dict[str, str
         RoleArn=stack.role_arn, RoleSessionName=NOTEBOOK_SESSION_NAME, DurationSeconds=NOTEBOOK_SESSION_SECONDS
     )["Credentials"]
     config = ctx.settings.target_dir / SDK_CONFIG_FILE
-    write_atomic(config, sdk_config_text(stack.bucket_name, stack.data_prefix))
+    write_atomic(config, sdk_config_text(stack.bucket_name))
     variables.update(
         AWS_ACCESS_KEY_ID=session["AccessKeyId"],
         AWS_SECRET_ACCESS_KEY=session["SecretAccessKey"],

@@ -25,7 +25,6 @@ locals {
     region               = local.region
     # The SageMaker SDK's default bucket: the original workshop notebook calls Session().default_bucket().
     sdk_bucket = lookup(var.stack_settings, "bucket_name", "")
-    sdk_prefix = lookup(var.stack_settings, "data_prefix", "")
   })
 
   console_domain = (

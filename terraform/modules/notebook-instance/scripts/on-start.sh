@@ -41,7 +41,6 @@ log "wrote $SETTINGS_DIR/stack.json and stack.env"
 
 # The SDK config is the user's file too: rewritten only while it still carries our first line.
 SDK_BUCKET='${sdk_bucket}'
-SDK_PREFIX='${sdk_prefix}'
 SDK_DIR="$HOME_DIR/.config/sagemaker"
 SDK_CONFIG="$SDK_DIR/config.yaml"
 SDK_MARK='# Written by the vgsales on-start script at every start. Delete this line to keep your own edits.'
@@ -54,8 +53,9 @@ if [ -n "$SDK_BUCKET" ] && { [ ! -e "$SDK_CONFIG" ] || [ "$(head -n 1 "$SDK_CONF
     echo "  PythonSDK:"
     echo "    Modules:"
     echo "      Session:"
+    # No DefaultS3ObjectKeyPrefix: the SDK would put it in front of every key it writes, and code that builds
+    # s3://<bucket>/<key_prefix>/... after upload_data(key_prefix=...), as AWS's samples do, would miss its data.
     echo "        DefaultS3Bucket: '$SDK_BUCKET'"
-    if [ -n "$SDK_PREFIX" ]; then echo "        DefaultS3ObjectKeyPrefix: '$SDK_PREFIX'"; fi
   } > "$SDK_CONFIG"
   chmod 0644 "$SDK_CONFIG"
   chown "$NB_USER:" "$HOME_DIR/.config" "$SDK_DIR" "$SDK_CONFIG"
