@@ -8,9 +8,10 @@ hostnames (`sts.<region>.amazonaws.com`, `<bucket>.s3.<region>.amazonaws.com`, `
 and reaches them through the emulator's HTTPS proxy, which tunnels AWS hostnames to the emulator and nothing
 anywhere else (emulator/proxy.py). The CA bundle and the administrative key are the emulator's.
 
-Two properties are not the aws target's, and `differences()` names them: the seconds between polls (the emulator
-changes state at once; 10 s would only make the rehearsal wait) and the folder it keeps its state in (its own, so
-a rehearsal never reads or writes a real account's Terraform state).
+Two things are not the aws target's, and `differences()` names them: the service (the emulator behind AWS's
+hostnames) and the seconds between polls (the emulator changes state at once; 10 s would only make the rehearsal
+wait). Its settings differ in one way, its state folder (`settings_of`): its own, so a rehearsal never reads or
+writes a real account's Terraform state.
 """
 
 from __future__ import annotations
