@@ -84,9 +84,10 @@ def run_in_terminal(*args: str, env: dict[str, str], timeout: float = 300, colum
                 if not chunk:
                     break
                 written += chunk
-                drawn = CONTROL.sub("", written.decode(errors="replace"))
-                for prompt in [prompt for prompt in unanswered if prompt in drawn]:
-                    os.write(master, unanswered.pop(prompt).encode() + b"\r")
+                if unanswered:  # only while a prompt is awaited: the whole output is read again each time
+                    drawn = CONTROL.sub("", written.decode(errors="replace"))
+                    for prompt in [prompt for prompt in unanswered if prompt in drawn]:
+                        os.write(master, unanswered.pop(prompt).encode() + b"\r")
             elif process.poll() is not None:
                 break  # exited, and nothing more is buffered (a background process may still hold the terminal)
     finally:
