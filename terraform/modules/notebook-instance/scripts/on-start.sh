@@ -53,8 +53,9 @@ if [ -n "$SDK_BUCKET" ] && { [ ! -e "$SDK_CONFIG" ] || [ "$(head -n 1 "$SDK_CONF
     echo "  PythonSDK:"
     echo "    Modules:"
     echo "      Session:"
-    # No DefaultS3ObjectKeyPrefix: the SDK would put it in front of every key it writes, and code that builds
-    # s3://<bucket>/<key_prefix>/... after upload_data(key_prefix=...), as AWS's samples do, would miss its data.
+    # No DefaultS3ObjectKeyPrefix: the SDK would put it in front of every key it writes, and code that builds an
+    # object's address from the bucket and its own key prefix after upload_data, as AWS's samples do, would miss
+    # its data.
     echo "        DefaultS3Bucket: '$SDK_BUCKET'"
   } > "$SDK_CONFIG"
   chmod 0644 "$SDK_CONFIG"
