@@ -8,13 +8,12 @@ frozen frames and lines spliced together. After the tasks end, the scrollback mu
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 
 import pytest
-from support.terminal import PROJECT_ROOT, run_in_terminal
+from support.terminal import PROJECT_ROOT, run_in_terminal, terminal_environment
 
 from vgsales.records import EndpointRecord, StackRecord, TrainingRecord
 
@@ -30,12 +29,8 @@ def terminal_run(terraform_available, shared_dataset, tmp_path_factory, make_set
     from vgsales.state import RunState
 
     state_dir = tmp_path_factory.mktemp("terminal-output")
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("INVOKE_WORKSHOP_", "AWS_"))
-           and name not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
-    env.update(TERM="xterm-256color", INVOKE_WORKSHOP_STATE_DIR=str(state_dir), INVOKE_WORKSHOP_NAME_PREFIX=PREFIX,
-               INVOKE_WORKSHOP_DATA_SOURCE=str(shared_dataset),
-               INVOKE_WORKSHOP_TERRAFORM_CREATE_NOTEBOOK_INSTANCE="false")  # nothing here prints about the notebook
+    env = terminal_environment(state_dir, name_prefix=PREFIX, data_source=str(shared_dataset),
+                               terraform_create_notebook_instance="false")  # nothing here prints about the notebook
     torn_down = False
     try:
         pipeline = run_in_terminal("setup", "train", "deploy", "evaluate", env=env)

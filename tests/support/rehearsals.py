@@ -4,7 +4,6 @@ to read: its transcript, its record, Terraform's log and the emulator's log."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,21 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support.terminal import PROJECT_ROOT, Terminal, run_in_terminal
+from support.terminal import PROJECT_ROOT, Terminal, run_in_terminal, terminal_environment
 
 # The rehearsal prints long lines (plans, ARNs); a wide terminal keeps them whole in the transcript.
 COLUMNS = 200
-
-
-def clean_environment(state_dir: Path, dataset: Path, **settings: str) -> dict[str, str]:
-    """This process's environment without AWS credentials, a profile or any workshop setting, as the rehearsal
-    asks; then the state folder, the dataset and ``settings`` (INVOKE_WORKSHOP_<NAME>=value)."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("INVOKE_WORKSHOP_", "AWS_", "VGSALES_TARGET_VARIABLES"))
-           and name not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
-    env.update(TERM="xterm-256color", INVOKE_WORKSHOP_STATE_DIR=str(state_dir), INVOKE_WORKSHOP_DATA_SOURCE=str(dataset))
-    env.update({f"INVOKE_WORKSHOP_{name.upper()}": value for name, value in settings.items()})
-    return env
 
 
 @dataclass(frozen=True)
@@ -81,7 +69,8 @@ class Rehearsal:
 def rehearse(state_dir: Path, dataset: Path, answers: Mapping[str, str] | None = None, timeout: float = 300,
              **settings: str) -> Rehearsal:
     """`invoke rehearse --record <state_dir>/record.json` in a terminal, answering ``answers``' prompts."""
-    env = clean_environment(state_dir, dataset, **settings)
+    # Without AWS credentials or a profile, as the rehearsal asks.
+    env = terminal_environment(state_dir, data_source=str(dataset), **settings)
     record_file = state_dir / "record.json"
     terminal = run_in_terminal("rehearse", "--record", str(record_file), env=env, timeout=timeout, columns=COLUMNS,
                                answers=answers)

@@ -24,6 +24,10 @@ import pyte
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# What a terminal session of the tests starts without: workshop settings and AWS variables of the test run's own
+# shell, and whatever would tell rich the size or colours of another terminal.
+LEFT_OUT_PREFIXES = ("INVOKE_WORKSHOP_", "AWS_", "VGSALES_TARGET_VARIABLES")
+LEFT_OUT = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
 COLUMNS, ROWS = 80, 24
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -56,6 +60,16 @@ class Terminal:
     def drawn(self) -> str:
         """What was written without its control sequences (colours, cursor moves, erases)."""
         return CONTROL.sub("", self.written)
+
+
+def terminal_environment(state_dir: Path, **settings: str) -> dict[str, str]:
+    """This process's environment for a task in a terminal: nothing of LEFT_OUT, then the state folder and
+    ``settings`` (INVOKE_WORKSHOP_<NAME>=value)."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(LEFT_OUT_PREFIXES) and name not in LEFT_OUT}
+    env.update(TERM="xterm-256color", INVOKE_WORKSHOP_STATE_DIR=str(state_dir))
+    env.update({f"INVOKE_WORKSHOP_{name.upper()}": value for name, value in settings.items()})
+    return env
 
 
 def run_in_terminal(*args: str, env: dict[str, str], timeout: float = 300, columns: int = COLUMNS,

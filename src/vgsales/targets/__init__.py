@@ -3,9 +3,9 @@
 A `Target`, built by `of(settings)`, holds what has to run for the target to answer (its `Service`, which also
 says how clients connect to it: a `Connection`), whether setup asks before spending, how often to poll and what
 it costs. Shared code reads those properties; it never asks which target it is on. Nothing here changes the
-process's environment: clients get their connection explicitly (context.py). The wirings that run an emulator,
-the local target (local.py) and the rehearsal of the aws target (rehearsal.py, `invoke rehearse`), are the only
-code outside the emulator that imports it; the aws target (aws.py) imports nothing of it.
+process's environment: clients get their connection explicitly (context.py). The local target's wiring
+(local.py) is the only code outside the emulator that imports it; the rehearsal of the aws target (rehearsal.py,
+`invoke rehearse`) runs its emulator through local.py, and the aws target (aws.py) imports nothing of it.
 """
 
 from __future__ import annotations

@@ -58,6 +58,20 @@ class Emulator:
         return daemon.status(self.state_dir) is not None
 
     def connection(self, region: str) -> Connection:
+        info = self.recorded()
+        key = info.credentials
+        assert key is not None  # recorded() refuses an emulator without its key
+        return Connection(
+            region=region,
+            endpoint_url=info.url,
+            ca_bundle=str(info.ca_bundle),
+            credentials=Credentials(key.access_key_id, key.secret_access_key),
+            max_attempts=ATTEMPTS,
+        )
+
+    def recorded(self) -> daemon.EmulatorInfo:
+        """The running emulator as its state folder records it, with its administrative key; one clear message
+        when there is none to connect to."""
         info = daemon.recorded(self.state_dir)
         if info is None:
             raise WorkshopError(
@@ -69,14 +83,7 @@ class Emulator:
                 "The local AWS emulator's administrative key is missing from its state folder, so no client can "
                 "sign requests for it. Restart it: `invoke emulator.stop` and `invoke setup`."
             )
-        key = info.credentials
-        return Connection(
-            region=region,
-            endpoint_url=info.url,
-            ca_bundle=str(info.ca_bundle),
-            credentials=Credentials(key.access_key_id, key.secret_access_key),
-            max_attempts=ATTEMPTS,
-        )
+        return info
 
     def shell_environment(self, region: str) -> dict[str, str]:
         info = daemon.status(self.state_dir)

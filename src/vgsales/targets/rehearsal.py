@@ -16,11 +16,10 @@ writes a real account's Terraform state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 
-from ..connection import Connection
-from ..emulator import daemon
+from ..connection import Connection, Credentials
 from ..errors import WorkshopError
 from ..settings import Settings
 from . import ServiceInfo, Target, aws, local
@@ -63,15 +62,17 @@ class RehearsedAccount:
         return self._emulator.is_up()
 
     def connection(self, region: str) -> Connection:
-        emulator = self._emulator.connection(region)  # says what is missing, if anything
-        info = daemon.recorded(self.state_dir)
-        if info is None or not info.proxy_url:
+        info = self._emulator.recorded()  # says what is missing, if anything
+        if not info.proxy_url:
             raise WorkshopError(
                 "The rehearsal's emulator has no HTTPS proxy recorded, so no client could reach AWS's hostnames "
                 "through it. Nothing was run against it. Run `invoke rehearse` again (it starts a new one)."
             )
+        key = info.credentials
+        assert key is not None  # recorded() refuses an emulator without its key
         # AWS's hostnames through the proxy; botocore's own retries, as on the aws target.
-        return replace(emulator, endpoint_url=None, proxy_url=info.proxy_url, max_attempts=None)
+        return Connection(region=region, ca_bundle=str(info.ca_bundle), proxy_url=info.proxy_url,
+                          credentials=Credentials(key.access_key_id, key.secret_access_key))
 
     def shell_environment(self, region: str) -> dict[str, str]:
         raise WorkshopError(
@@ -118,8 +119,8 @@ def aws_path(settings: Settings, rehearsal: Target) -> list[str]:
 
 def shown(value: object) -> str:
     """A property's value for a person: a mapping as name=value pairs, nothing as "none"."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return ", ".join(f"{key}={item}" for key, item in value.items()) or "none"  # type: ignore[union-attr]
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}={item}" for key, item in value.items()) or "none"
     return str(value)
 
 
