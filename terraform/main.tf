@@ -26,6 +26,7 @@ module "execution_role" {
   name                      = "${var.name_prefix}-sagemaker-execution"
   bucket_arn                = module.data_bucket.bucket_arn
   resource_name_prefix      = var.name_prefix
+  stack_tag                 = { key = "vgsales:stack", value = var.name_prefix }
   notebook_instance_names   = var.create_notebook_instance ? [local.notebook_instance_name] : []
   kms_key_arn               = var.kms_key_arn
   extra_managed_policy_arns = var.extra_managed_policy_arns
@@ -59,6 +60,7 @@ module "notebook_instance" {
   kms_key_id              = var.kms_key_arn
   default_code_repository = var.notebook_default_code_repository
   idle_timeout_minutes    = var.idle_timeout_minutes
+  sdk_default_tags        = local.tags
   notebook_bundle_s3_uri  = length(local.notebook_bundle_files) > 0 ? local.notebook_bundle_s3_uri : null
 
   # The keys are the root's output names, so that notebooks and the CLI read the same settings.

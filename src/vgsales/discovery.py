@@ -1,10 +1,13 @@
 """The stack's resources on the target, found by the one tag that identifies a stack, and removed there.
 
 Every resource the project creates carries `vgsales:stack = <name_prefix>`: Terraform puts it on the long-lived
-ones (terraform/main.tf, default_tags) and the pipeline on what it creates through the SDK (`stack_tags`).
-A resource belongs to the stack only if its name starts with "<name_prefix>-" AND that tag has exactly the
-stack's value. The name narrows the listing; the tag decides. So a neighbouring stack whose names merely
-start the same (`vgsales-ci-...` beside `vgsales-...`), a resource with no tag, or a user's resource with a
+ones (terraform/main.tf, default_tags), the pipeline on what it creates through the SDK (`stack_tags`), and the
+SDK config that `emulator.env` and the notebook instance write on what anyone's code creates through the SDK.
+That tag, with exactly the stack's value, decides. Terraform's resources (notebook instance, lifecycle config,
+role, bucket) must also be named "<name_prefix>-...", which narrows their listing; jobs, models, endpoint
+configs and endpoints may have any name (the SDK's defaults among them), so all of them are listed and only
+their tags are read (for jobs, only running ones'). So a neighbouring stack whose names merely start the same
+(`vgsales-ci-...` beside `vgsales-...`), a resource with no tag or another stack's, or a user's resource with a
 similar name is never listed as ours and never removed. On AWS, teardown deletes what this module finds.
 
 `status`, `teardown`, setup's clean-up of an interrupted run and the notebooks' clean-up all use `find` and
@@ -172,12 +175,19 @@ def _named(settings: Settings, name: str) -> bool:
     return name.startswith(f"{settings.name_prefix}-")
 
 
-def _sagemaker_lister(method: str, key: str, name_key: str, arn_key: str, status_key: str | None, kind: str):
+def _sagemaker_lister(
+    method: str, key: str, name_key: str, arn_key: str, status_key: str | None, kind: str, *, any_name: bool = False
+):
+    """any_name: what code creates through the SageMaker SDK, whose default names (`sagemaker-xgboost-<time>`)
+    the stack's role allows when the resource carries the stack's tag, so every one is a candidate and the tag
+    alone decides. The rest is Terraform's, named with the prefix."""
+
     def candidates(ctx: Context) -> Candidates:
         sagemaker = ctx.aws.client("sagemaker")
-        for page in sagemaker.get_paginator(method).paginate(NameContains=ctx.settings.name_prefix):
+        filters = {} if any_name else {"NameContains": ctx.settings.name_prefix}
+        for page in sagemaker.get_paginator(method).paginate(**filters):
             for item in page[key]:
-                if _named(ctx.settings, item[name_key]):
+                if any_name or _named(ctx.settings, item[name_key]):
                     resource = Resource(kind, item[name_key], item[arn_key], item.get(status_key) if status_key else None)
                     yield resource, _sagemaker_tags(sagemaker, resource.arn)
 
@@ -189,7 +199,8 @@ def _sagemaker_tags(sagemaker, arn: str) -> Callable[[], list[dict[str, str]]]:
         try:
             return sagemaker.list_tags(ResourceArn=arn)["Tags"]
         except ClientError as exc:
-            if is_gone(exc):  # deleted between list and tags
+            # Deleted between list and tags, or another stack's, whose tags the stack's role may not even read.
+            if is_gone(exc) or exc.response.get("Error", {}).get("Code") == "AccessDeniedException":
                 return []
             raise
 
@@ -237,21 +248,23 @@ def _bucket_tags(s3, name: str) -> Callable[[], list[dict[str, str]]]:
 
 
 _CANDIDATES: dict[str, Callable[[Context], Candidates]] = {
-    "endpoint": _sagemaker_lister("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", "EndpointStatus", "endpoint"),
+    "endpoint": _sagemaker_lister("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", "EndpointStatus", "endpoint", any_name=True),
     "endpoint-config": _sagemaker_lister(
-        "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", None, "endpoint-config"
+        "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", None, "endpoint-config",
+        any_name=True,
     ),
-    "model": _sagemaker_lister("list_models", "Models", "ModelName", "ModelArn", None, "model"),
+    "model": _sagemaker_lister("list_models", "Models", "ModelName", "ModelArn", None, "model", any_name=True),
     "transform-job": _sagemaker_lister(
         "list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobArn", "TransformJobStatus",
-        "transform-job",
+        "transform-job", any_name=True,
     ),
     "tuning-job": _sagemaker_lister(
         "list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries", "HyperParameterTuningJobName",
-        "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "tuning-job",
+        "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "tuning-job", any_name=True,
     ),  # fmt: skip
     "training-job": _sagemaker_lister(
-        "list_training_jobs", "TrainingJobSummaries", "TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "training-job"
+        "list_training_jobs", "TrainingJobSummaries", "TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "training-job",
+        any_name=True,
     ),
     "notebook-instance": _sagemaker_lister(
         "list_notebook_instances", "NotebookInstances", "NotebookInstanceName", "NotebookInstanceArn",

@@ -217,7 +217,7 @@ def _from_project(project_dir: Path) -> Workshop:
 def clean_up(workshop: Workshop) -> list[str]:
     """Remove the endpoint, its configuration and the model: what the notebook created that bills or serves.
 
-    Found on the target by name prefix and tag, not from records, so nothing is missed. The stack itself
+    Found on the target by the stack's tag, not from records, so nothing is missed. The stack itself
     (bucket, role, notebook instance, local emulator) is left for `invoke teardown`.
     """
     removed = []

@@ -59,6 +59,16 @@ def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python,
     assert result["image"].endswith("/xgboost:latest")
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
     assert_artifact(client_stack, result["model_data"])
+    # The SDK's own names, no prefix of ours: the stack's tag, which the SDK config added, is what let them in.
+    assert result["job"].startswith("xgboost-") and result["endpoint"].startswith("xgboost-"), result
+    assert_tagged_for_the_stack(client_stack, "training-job", result["job"])
+    assert_tagged_for_the_stack(client_stack, "model", result["endpoint"])  # deploy() names the model as the endpoint
+
+
+def assert_tagged_for_the_stack(ctx, kind: str, name: str) -> None:
+    sagemaker = ctx.aws.client("sagemaker")
+    arn = f"arn:aws:sagemaker:{ctx.region}:123456789012:{kind}/{name}"
+    assert {"Key": "vgsales:stack", "Value": ctx.settings.name_prefix} in sagemaker.list_tags(ResourceArn=arn)["Tags"], (kind, name)
 
 
 def test_sdk_v2_upload_data_writes_where_the_code_says(client_stack, compat_python, client_env):
@@ -78,8 +88,10 @@ def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_s
     folder = data_dir(client_stack)
     result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_tuner.py"), str(folder / "test.libsvm"), str(folder)], env))
     name = result["tuning_job"]
-    assert name.startswith("vgsales-tuner-") and len(result["jobs"]) == 4
+    assert name.startswith("sagemaker-xgboost-") and len(result["jobs"]) == 4  # the SDK's default name
     assert all(job.startswith(f"{name}-") for job in result["jobs"])
+    for job in result["jobs"]:  # a tuning job's training jobs carry its tags
+        assert_tagged_for_the_stack(client_stack, "training-job", job)
     assert result["best"] == result["attached_best"] == result["best_in_frame"] == result["endpoint"]
     assert result["attached_ranges"] == ["eta", "max_depth", "subsample"], "attach() reads the ranges back"
     assert {"FinalObjectiveValue", "TrainingJobName", "eta", "max_depth", "subsample"} <= set(result["frame_columns"])

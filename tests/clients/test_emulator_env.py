@@ -12,9 +12,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from sagemaker.core.config.config import validate_sagemaker_config
 
+from vgsales import discovery
 from vgsales.emulator import daemon, proxy
 from vgsales.infra import local
 from vgsales.records import StackRecord, TrainingRecord
@@ -62,9 +65,16 @@ def test_json_and_admin_give_the_same_endpoint_and_other_identities(client_stack
     assert notebook["set"]["AWS_ACCESS_KEY_ID"].startswith("ASIA") and "AWS_SESSION_TOKEN" in notebook["set"]
     assert "AWS_SESSION_TOKEN" not in admin["set"] and "AWS_SESSION_TOKEN" in admin["unset"]
     assert "AWS_PROFILE" in notebook["unset"]
-    config = Path(notebook["set"]["SAGEMAKER_USER_CONFIG_OVERRIDE"]).read_text()
-    assert f"DefaultS3Bucket: '{client_stack.state.read(StackRecord).bucket_name}'" in config
-    assert "TelemetryOptOut: true" in config
+    config = yaml.safe_load(Path(notebook["set"]["SAGEMAKER_USER_CONFIG_OVERRIDE"]).read_text())
+    validate_sagemaker_config(config)  # the SDK's own schema, as it loads the file
+    modules = config["SageMaker"]["PythonSDK"]["Modules"]
+    assert modules["Session"] == {"DefaultS3Bucket": client_stack.state.read(StackRecord).bucket_name}
+    assert modules["TelemetryOptOut"] is True
+    # The stack's tags on everything the SDK creates, so the role allows the SDK's default names.
+    for resource in ("TrainingJob", "TransformJob", "Model", "EndpointConfig", "Endpoint"):
+        assert config["SageMaker"][resource]["Tags"] == discovery.stack_tags(client_stack.settings), resource
+    admin_config = yaml.safe_load(Path(admin["set"]["SAGEMAKER_USER_CONFIG_OVERRIDE"]).read_text())
+    assert set(admin_config["SageMaker"]) == {"PythonSDK"}, "the administrator's shell belongs to no stack"
 
 
 def test_aws_hostnames_reach_the_emulator_through_its_proxy(client_stack, monkeypatch):

@@ -2,18 +2,20 @@
 execution role allows and nothing else, the administrative identity is unrestricted, and only keys this
 emulator issued get in at all.
 
-Near misses throughout: the stack's bucket and a neighbour's, `vgsales-` and `vgsalesdemo-` names, the right
-key with the wrong secret, the key of another emulator start.
+Near misses throughout: the stack's bucket and a neighbour's, `vgsales-` and `vgsalesdemo-` names, the stack's
+tag and a neighbour's (`vgsales-ci`), the right key with the wrong secret, the key of another emulator start.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from vgsales import discovery
 from vgsales.emulator import daemon
 from vgsales.infra import local
 from vgsales.records import StackRecord, TrainingRecord
@@ -212,25 +214,85 @@ def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(clie
     assert error_of(lambda: client(notebook, "iam").list_roles())["Code"] == "AccessDenied"
 
 
-def test_the_sdks_default_job_name_is_refused_as_aws_refuses_it(client_stack, identities):
-    """SDK v2 names a job after its image ("xgboost-..."): the stack's role refuses it here as on AWS, so code
-    that works locally works there (the fix is base_job_name, see the module README)."""
-    notebook, _ = identities
-    stack = client_stack.state.read(StackRecord)
+def as_identity(ctx, variables: dict[str, str]):
+    """The stack's context, its clients signing as these credentials (as a notebook's discover() connects)."""
+    import dataclasses
+
+    from vgsales.clients import AwsClients
+    from vgsales.connection import Credentials
+    from vgsales.context import Context
+
+    credentials = Credentials(variables["AWS_ACCESS_KEY_ID"], variables["AWS_SECRET_ACCESS_KEY"], variables.get("AWS_SESSION_TOKEN"))
+    other = Context(ctx.settings, ctx.target, ctx.state)
+    other._clients.append(AwsClients(dataclasses.replace(ctx.aws.connection, credentials=credentials)))
+    return other
+
+
+def _training_request(notebook: dict[str, str], client_stack) -> dict:
+    """What the stack's own training job was created with, to create another like it."""
     job = client_stack.state.read(TrainingRecord)
     described = client(notebook, "sagemaker").describe_training_job(TrainingJobName=job.training_job_name)
-    request = {
-        key: described[key]
-        for key in ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition")
-    }
-    request["HyperParameters"] = described["HyperParameters"]
-    refused = error_of(lambda: client(notebook, "sagemaker").create_training_job(TrainingJobName="xgboost-2026-12-01-00-00-00-000", **request))
-    assert refused["Code"] == "AccessDeniedException"
-    assert "sagemaker:CreateTrainingJob on resource: " in refused["Message"]
-    assert refused["Message"].split(" on resource: ")[1].startswith("arn:aws:sagemaker:us-east-1:123456789012:training-job/xgboost-")
+    keys = ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition", "HyperParameters")
+    return {key: described[key] for key in keys}
 
-    # A prefixed name passes the job check, but passing another role to SageMaker needs iam:PassRole on it.
-    _, admin = identities
+
+@pytest.mark.parametrize(("tags", "allowed"), [
+    ([{"Key": "vgsales:stack", "Value": "vgsales"}], True),
+    ([{"Key": "vgsales:stack", "Value": "vgsales-ci"}], False),  # a neighbour stack whose name starts like ours
+    ([{"Key": "vgsales:stack", "Value": "VGSALES"}], False),  # tag values are case-sensitive
+    (None, False),
+], ids=["the stack's tag", "another stack's tag", "the value in capitals", "no tag"])
+def test_the_sdks_default_job_name_needs_the_stacks_tag(client_stack, identities, tags, allowed):
+    """SDK v2 names a job after its image ("sagemaker-xgboost-<time>"). The stack's role allows any name that
+    carries the stack's tag (the SDK config that emulator.env writes adds it), and refuses one without it, here
+    as on AWS."""
+    notebook, _ = identities
+    sagemaker = client(notebook, "sagemaker")
+    name = f"sagemaker-xgboost-2026-12-01-00-00-00-{uuid.uuid4().hex[:3]}"
+    request = {**_training_request(notebook, client_stack), "TrainingJobName": name}
+    if tags is not None:
+        request["Tags"] = tags
+    if allowed:
+        sagemaker.create_training_job(**request)
+        assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobName"] == name
+        assert {"Key": "vgsales:stack", "Value": "vgsales"} in sagemaker.list_tags(
+            ResourceArn=sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobArn"])["Tags"]
+        return
+    refused = error_of(lambda: sagemaker.create_training_job(**request))
+    assert refused["Code"] == "AccessDeniedException"
+    assert refused["Message"].split(" on resource: ")[1].startswith(f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}")
+    assert "sagemaker:CreateTrainingJob on resource: " in refused["Message"]
+
+
+def test_a_prefixed_name_with_another_stacks_tag_is_out_of_reach(client_stack, identities):
+    """`vgsales-ci-...` starts with our prefix: the name alone would let the role in, the neighbour's tag keeps it out."""
+    notebook, admin = identities
+    request = _training_request(notebook, client_stack)
+    image = request["AlgorithmSpecification"]["TrainingImage"]
+    client(admin, "sagemaker").create_model(
+        ModelName="vgsales-ci-model", ExecutionRoleArn=request["RoleArn"],
+        PrimaryContainer={"Image": image, "ModelDataUrl": "s3://elsewhere/model.tar.gz"},
+        Tags=[{"Key": "vgsales:stack", "Value": "vgsales-ci"}],
+    )  # fmt: skip
+    try:
+        refused = error_of(lambda: client(notebook, "sagemaker").describe_model(ModelName="vgsales-ci-model"))
+        assert refused["Code"] == "AccessDeniedException"
+        # A notebook's clean-up (discovery as the notebook identity) passes over what it may not even read.
+        found = discovery.find(as_identity(client_stack, notebook), ("model",))
+        assert found and all(resource.name != "vgsales-ci-model" for resource in found), found
+        # ...nor can it be created by the role under our prefix with the neighbour's tag
+        created = {"ModelName": "vgsales-ci-model-2", "ExecutionRoleArn": request["RoleArn"],
+                   "PrimaryContainer": {"Image": image, "ModelDataUrl": "s3://elsewhere/model.tar.gz"}}  # fmt: skip
+        assert error_of(lambda: client(notebook, "sagemaker").create_model(
+            **created, Tags=[{"Key": "vgsales:stack", "Value": "vgsales-ci"}]))["Code"] == "AccessDeniedException"
+    finally:
+        client(admin, "sagemaker").delete_model(ModelName="vgsales-ci-model")
+
+
+def test_passing_another_role_needs_pass_role_on_it(client_stack, identities):
+    notebook, admin = identities
+    stack = client_stack.state.read(StackRecord)
+    request = _training_request(notebook, client_stack)
     trust = client(admin, "iam").get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
     other = client(admin, "iam").create_role(RoleName="vgsales-other-role", AssumeRolePolicyDocument=json.dumps(trust))
     try:

@@ -4,6 +4,7 @@ rules that the client tests (tests/clients/test_notebook_identity.py) see from o
 from __future__ import annotations
 
 import json
+import uuid
 
 import boto3
 import pytest
@@ -314,3 +315,113 @@ def test_cloudwatch_actions_have_iams_prefix_not_the_signing_name(emulator, aws_
         with pytest.raises(ClientError) as refused:
             cloudwatch.list_metrics()
         assert "cloudwatch:ListMetrics" in str(refused.value) and "monitoring:" not in str(refused.value)
+
+
+# --- tag-based access control (the stack's role with stack_tag: terraform/modules/execution-role) ---------
+
+STACK_KEY = "vgsales:stack"
+TAGGED_MODELS = "arn:aws:sagemaker:us-east-1:123456789012:model/*"
+
+
+def _tagged_statements(with_tag_on_create: bool = True) -> list[dict]:
+    """The execution role's tag statements, on models only, written out by hand (the module's own policy is
+    exercised by tests/clients/test_notebook_identity.py)."""
+    ours = {"aws:RequestTag/vgsales:stack": "vgsales"}
+    statements = [
+        {"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": TAGGED_MODELS,
+         "Condition": {"StringEquals": ours}},
+        {"Effect": "Allow", "Action": ["sagemaker:DescribeModel", "sagemaker:DeleteModel", "sagemaker:ListTags"],
+         "Resource": TAGGED_MODELS, "Condition": {"StringEquals": {"aws:ResourceTag/vgsales:stack": "vgsales"}}},
+        {"Effect": "Allow", "Action": ["sagemaker:AddTags", "sagemaker:DeleteTags"], "Resource": TAGGED_MODELS,
+         "Condition": {"StringEquals": {"aws:ResourceTag/vgsales:stack": "vgsales"},
+                       "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": [STACK_KEY]}}},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+    ]  # fmt: skip
+    if with_tag_on_create:
+        statements.append({"Effect": "Allow", "Action": "sagemaker:AddTags", "Resource": TAGGED_MODELS,
+                           "Condition": {"StringEquals": {"sagemaker:TaggingAction": "CreateModel", **ours}}})  # fmt: skip
+    return statements
+
+
+def _create_model(sagemaker, name: str, tags: list[dict] | None) -> None:
+    request = {
+        "ModelName": name,
+        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/vgsales-test-sagemaker",  # conftest's role
+        "PrimaryContainer": {"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                             "ModelDataUrl": "s3://vgsales-tags/model.tar.gz"},
+    }  # fmt: skip
+    if tags is not None:
+        request["Tags"] = tags
+    sagemaker.create_model(**request)
+
+
+def _code(call) -> str:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]["Code"] + ": " + refused.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(("tags", "allowed"), [
+    ([{"Key": STACK_KEY, "Value": "vgsales"}], True),
+    ([{"Key": STACK_KEY, "Value": "vgsales-ci"}], False),  # a neighbour stack whose name starts like ours
+    ([{"Key": "vgsales:stacks", "Value": "vgsales"}], False),  # a neighbour key
+    ([], False),
+], ids=["our tag", "another stack's value", "another key", "no tag"])
+def test_a_default_named_resource_may_be_created_only_with_the_stacks_tag(emulator, aws_env, make_role, tags, allowed):
+    sagemaker = _as_session_of(make_role("vgsales-tags", _tagged_statements()), "sagemaker")
+    name = f"sagemaker-xgboost-{uuid.uuid4().hex[:8]}"  # the SDK's kind of name: no prefix of ours
+    if allowed:
+        _create_model(sagemaker, name, tags)
+        assert sagemaker.describe_model(ModelName=name)["ModelName"] == name
+        sagemaker.delete_model(ModelName=name)
+    else:
+        refused = _code(lambda: _create_model(sagemaker, name, tags or None))
+        assert refused.startswith("AccessDeniedException: ") and "sagemaker:CreateModel on resource: " in refused
+
+
+def test_tags_on_create_need_add_tags_as_part_of_the_create(emulator, aws_env, make_role):
+    """SageMaker authorises tag-on-create as sagemaker:AddTags with sagemaker:TaggingAction = the create."""
+    sagemaker = _as_session_of(make_role("vgsales-tags", _tagged_statements(with_tag_on_create=False)), "sagemaker")
+    refused = _code(lambda: _create_model(sagemaker, f"tagged-{uuid.uuid4().hex[:8]}", [{"Key": STACK_KEY, "Value": "vgsales"}]))
+    assert refused.startswith("AccessDeniedException: ") and "sagemaker:AddTags on resource: " in refused
+
+
+@pytest.mark.parametrize(("tags", "allowed"), [
+    ([{"Key": STACK_KEY, "Value": "vgsales"}, {"Key": "team", "Value": "a"}], True),
+    ([{"Key": STACK_KEY, "Value": "vgsales-ci"}], False),
+    ([{"Key": "VGSALES:STACK", "Value": "vgsales"}], True),  # IAM reads tag keys in condition keys without case
+    ([], False),
+], ids=["ours", "another stack's", "ours, upper-case key", "untagged"])
+def test_an_existing_resource_is_reached_by_its_tag_whatever_its_name(emulator, aws_env, make_role, tags, allowed):
+    """Made by the administrator (another stack's code, say); the role reaches it only when it carries the stack's
+    tag. Its name has capitals: ARNs hold names lower-cased, and the tags are still found."""
+    name = f"DEMO-xgboost-{uuid.uuid4().hex[:8]}"
+    _create_model(boto3.client("sagemaker"), name, tags)
+    sagemaker = _as_session_of(make_role("vgsales-tags", _tagged_statements()), "sagemaker")
+    try:
+        if allowed:
+            assert sagemaker.describe_model(ModelName=name)["ModelName"] == name
+        else:
+            assert _code(lambda: sagemaker.describe_model(ModelName=name)).startswith("AccessDeniedException: ")
+            assert _code(lambda: sagemaker.delete_model(ModelName=name)).startswith("AccessDeniedException: ")
+    finally:
+        boto3.client("sagemaker").delete_model(ModelName=name)
+
+
+def test_the_stacks_tag_can_be_neither_changed_nor_removed(emulator, aws_env, make_role):
+    name = f"sagemaker-xgboost-{uuid.uuid4().hex[:8]}"
+    _create_model(boto3.client("sagemaker"), name, [{"Key": STACK_KEY, "Value": "vgsales"}, {"Key": "team", "Value": "a"}])
+    sagemaker = _as_session_of(make_role("vgsales-tags", _tagged_statements()), "sagemaker")
+    arn = sagemaker.describe_model(ModelName=name)["ModelArn"]
+    try:
+        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "b"}])  # other tags may change
+        sagemaker.delete_tags(ResourceArn=arn, TagKeys=["team"])
+        for call in (
+            lambda: sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": STACK_KEY, "Value": "vgsales-ci"}]),
+            lambda: sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "x", "Value": "1"}, {"Key": "Vgsales:Stack", "Value": "a"}]),
+            lambda: sagemaker.delete_tags(ResourceArn=arn, TagKeys=[STACK_KEY]),
+        ):
+            assert _code(call).startswith("AccessDeniedException: ")
+        assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": STACK_KEY, "Value": "vgsales"}]
+    finally:
+        boto3.client("sagemaker").delete_model(ModelName=name)

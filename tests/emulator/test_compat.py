@@ -228,6 +228,16 @@ def test_policy_evaluation_follows_aws_condition_rules(context, expected):
         ("NumericLessThan", "s3:TlsVersion", ["1.2"], {"s3:tlsversion": "1.3"}, False),
         ("Bool", "aws:SecureTransport", [False], {"aws:securetransport": "false"}, True),
         ("DateGreaterThan", "aws:CurrentTime", ["2020-01-01T00:00:00Z"], {"aws:currenttime": "x"}, False),
+        # Set operators on a multivalued key (IAM user guide, "Set operators for multivalued context keys")
+        ("ForAllValues:StringNotEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("team", "cost")}, True),
+        ("ForAllValues:StringNotEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("team", "stack")}, False),
+        ("ForAllValues:StringNotEquals", "aws:TagKeys", ["stack"], {}, True),  # absent: true for every value
+        ("ForAllValues:StringEquals", "aws:TagKeys", ["team", "cost"], {"aws:tagkeys": ("team", "costs")}, False),
+        ("ForAnyValue:StringEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("team", "stack")}, True),
+        ("ForAnyValue:StringEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("team", "stacks")}, False),
+        ("ForAnyValue:StringEquals", "aws:TagKeys", ["stack"], {}, False),  # absent: no value matches
+        ("ForAllValues:StringNotEqualsIgnoreCase", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("Stack",)}, False),
+        ("ForSomeValues:StringEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("stack",)}, False),  # no such
     ],
 )
 def test_condition_operators(operator, key, values, context, holds):

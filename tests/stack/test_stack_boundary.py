@@ -3,8 +3,8 @@
 On AWS, teardown deletes what discovery finds, so the neighbours here are what a shared account holds: another
 stack whose names start the same (`vgsales-ci-...` beside `vgsales-...`, tagged for vgsales-ci), resources with
 the stack's prefix and no tag (including a bucket named exactly as Terraform names ours), resources tagged with
-the old or a look-alike key or value, the stack's tag copied onto resources named otherwise, and a user's
-untagged resources with similar names. They are put on the emulator
+the old or a look-alike key or value, the stack's tag copied onto a bucket named otherwise, resources named as
+the SageMaker SDK names them with another stack's tag or none, and a user's untagged resources with similar names. They are put on the emulator
 before setup; after setup, status and teardown each, every one must still be there and never listed as ours.
 """
 
@@ -76,16 +76,19 @@ def plant_neighbours(ctx: Context) -> dict[str, set[str]]:
     # Terraform names our bucket "<prefix>-" and 26 digits: one named so, without a tag, is still not ours.
     s3.create_bucket(Bucket="vgsales-20260101000000000000000001")
     names["bucket"].add("vgsales-20260101000000000000000001")
-    # Our tag copied onto resources named otherwise: the name must have the prefix too.
+    # Our tag copied onto a bucket named otherwise: Terraform's resources must have the prefix too.
     ours = discovery.stack_tags(ctx.settings)
     s3.create_bucket(Bucket="other-vgsales-copy")
     s3.put_bucket_tagging(Bucket="other-vgsales-copy", Tagging={"TagSet": ours})
-    sagemaker.create_model(
-        ModelName="other-vgsales-model", ExecutionRoleArn=role_arn,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://other-vgsales-copy/model.tar.gz"}, Tags=ours,
-    )  # fmt: skip
     names["bucket"].add("other-vgsales-copy")
-    names["model"].add("other-vgsales-model")
+    # Named as the SageMaker SDK names what it creates (no prefix at all): another stack's, and nobody's.
+    for model, tags in (("sagemaker-xgboost-2026-12-01-00-00-00-001", NEIGHBOURS["ci"]),
+                        ("sagemaker-xgboost-2026-12-01-00-00-00-002", [])):  # fmt: skip
+        sagemaker.create_model(
+            ModelName=model, ExecutionRoleArn=role_arn,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://other-vgsales-copy/model.tar.gz"}, Tags=tags,
+        )  # fmt: skip
+        names["model"].add(model)
     # A user's own resources with similar names and no tag.
     s3.create_bucket(Bucket="vgsalesdata")
     iam.create_role(RoleName="vgsales_admin", AssumeRolePolicyDocument=ROLE_TRUST)
@@ -156,17 +159,20 @@ def test_status_never_lists_a_neighbour(neighbourhood):
 
 
 def test_teardown_removes_the_stack_and_nothing_else(neighbourhood):
-    """Runs last. The pipeline's own resources (tagged through stack_tags, as deploy tags them) go; neighbours stay."""
+    """Runs last. The pipeline's own resources (tagged through stack_tags, as deploy tags them) go, and so does
+    what code made through the SDK with the stack's tag and the SDK's default names; neighbours stay."""
     ctx, neighbours, record = neighbourhood
-    ctx.aws.client("sagemaker").create_model(
-        ModelName="vgsales-model-ours", ExecutionRoleArn=record.role_arn,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{record.bucket_name}/model.tar.gz"},
-        Tags=discovery.stack_tags(ctx.settings),
-    )  # fmt: skip
+    for model in ("vgsales-model-ours", "sagemaker-xgboost-2026-12-01-00-00-00-003"):
+        ctx.aws.client("sagemaker").create_model(
+            ModelName=model, ExecutionRoleArn=record.role_arn,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{record.bucket_name}/model.tar.gz"},
+            Tags=discovery.stack_tags(ctx.settings),
+        )  # fmt: skip
     removed = stack.teardown(ctx, keep_emulator=True)
-    assert "model vgsales-model-ours" in removed
+    assert "model vgsales-model-ours" in removed and "model sagemaker-xgboost-2026-12-01-00-00-00-003" in removed
     assert_untouched(ctx, neighbours, "teardown")
     left = existing(ctx)
-    ours = {record.bucket_name, record.role_name, record.notebook_instance_name, record.lifecycle_config_name, "vgsales-model-ours"}
+    ours = {record.bucket_name, record.role_name, record.notebook_instance_name, record.lifecycle_config_name,
+            "vgsales-model-ours", "sagemaker-xgboost-2026-12-01-00-00-00-003"}  # fmt: skip
     assert not ours & set().union(*left.values()), "teardown removes every resource of the stack"
     assert stack.teardown(ctx, keep_emulator=True) == [], "and a second teardown finds nothing of it"

@@ -216,6 +216,10 @@ def render(run_command, terraform: str, env: dict[str, str], workdir: Path, scri
     return completed.output
 
 
+# As the root module passes them: its tags, the stack's last; a value with YAML's special characters.
+SDK_TAGS = {"Project": "vgsales-workshop", "team": "a: b -@x", "vgsales:stack": STACK["name_prefix"]}
+
+
 def on_start_variables(idle_timeout_minutes: int = 60) -> dict:
     # The same variables as local.on_start_script in modules/notebook-instance/main.tf.
     return {
@@ -224,7 +228,7 @@ def on_start_variables(idle_timeout_minutes: int = 60) -> dict:
         "idle_timeout_minutes": idle_timeout_minutes,
         "region": STACK["region"],
         "sdk_bucket": STACK["bucket_name"],
-        "sdk_prefix": STACK["data_prefix"],
+        "sdk_tags": SDK_TAGS,
     }
 
 
@@ -443,8 +447,15 @@ def test_on_start_writes_the_stack_settings(sandbox: Sandbox, rendered: dict[str
     # The SageMaker SDK's default bucket is the stack's, so Session().default_bucket() creates nothing.
     sdk_config = sandbox.home / ".config" / "sagemaker" / "config.yaml"
     # No DefaultS3ObjectKeyPrefix: the SDK would prefix every key it writes (upload_data), behind the code's back.
-    assert yaml.safe_load(sdk_config.read_text())["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {
-        "DefaultS3Bucket": STACK["bucket_name"],
+    from sagemaker.core.config.config import validate_sagemaker_config
+
+    validate_sagemaker_config(yaml.safe_load(sdk_config.read_text()))  # the SDK's own schema, as it loads the file
+    config = yaml.safe_load(sdk_config.read_text())["SageMaker"]
+    assert config["PythonSDK"]["Modules"]["Session"] == {"DefaultS3Bucket": STACK["bucket_name"]}
+    # The stack's tags on every resource the SDK creates: what lets the role allow the SDK's default names.
+    tags = [{"Key": key, "Value": value} for key, value in SDK_TAGS.items()]
+    assert {resource: config[resource]["Tags"] for resource in config if resource != "PythonSDK"} == {
+        resource: tags for resource in ("TrainingJob", "TransformJob", "Model", "EndpointConfig", "Endpoint")
     }
     assert sdk_config.owner() == sandbox.user and (sandbox.home / ".config").owner() == sandbox.user
 

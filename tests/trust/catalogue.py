@@ -95,7 +95,7 @@ FAULTS = (
         "teardown",
         "local state files deleted",
         "the Terraform state and every task record are deleted before `invoke teardown`",
-        "teardown finds the stack on the target by name prefix and tag and removes it all",
+        "teardown finds the stack on the target by its tag and removes it all",
         "lifecycle",
     ),
     Fault(

@@ -44,6 +44,7 @@ from moto.iam.models import PARTITION_NAMES, Policy, iam_backends
 from moto.iam.responses import IamResponse
 from moto.logs.responses import LogsResponse
 from moto.s3.exceptions import S3AccessDeniedError
+from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
@@ -199,7 +200,7 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
     if self._action == "sts:GetCallerIdentity":  # always allowed on AWS, even under an explicit Deny
         return
     key = self._access_key
-    context = request_context(self, key)
+    context = {**request_context(self, key), **sagemaker_tag_context(self, resource)}
     documents = [policy_document(found) for found in key.collect_policies()]
     decision = policy.evaluate(documents, self._action, resource, context).decision
     if decision is not policy.Decision.ALLOWED:
@@ -211,6 +212,15 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
         if policy.evaluate(documents, "iam:PassRole", role, passing).decision is not policy.Decision.ALLOWED:
             self._action = "iam:PassRole"
             _raise_access_denied_for(self, role, None)
+    if _tags_on_create(self, context):
+        # Tag-on-create: a create that carries Tags also needs sagemaker:AddTags on the new resource, with
+        # sagemaker:TaggingAction naming the create (the SageMaker developer guide, "Provide permissions for
+        # tagging SageMaker AI resources"; AWS's managed policies grant it with that condition).
+        tagging = {**context, "sagemaker:taggingaction": self._action.partition(":")[2]}
+        decision = policy.evaluate(documents, "sagemaker:AddTags", resource, tagging).decision
+        if decision is not policy.Decision.ALLOWED:
+            self._action = "sagemaker:AddTags"
+            _raise_access_denied_for(self, resource, decision)
 
 
 def request_context(request: access_control.IAMRequestBase, key: AccessKey) -> dict[str, str]:
@@ -255,13 +265,66 @@ def _is_admin(key: AccessKey) -> bool:
     return isinstance(key, access_control.IAMUserAccessKey) and key._owner_user_name == ADMIN_USER
 
 
-def _passed_roles(request: access_control.IAMRequestBase) -> list[str]:
-    if request._service != "sagemaker" or not request._action.startswith("sagemaker:Create"):
+# SageMaker operations whose request body names tags (aws:RequestTag, aws:TagKeys); every other body (an
+# InvokeEndpoint payload of up to 6 MiB among them) is never parsed for them.
+TAGGING_OPERATIONS = frozenset({"AddTags", "DeleteTags"})
+
+
+def sagemaker_tag_context(request: access_control.IAMRequestBase, resource: str) -> dict[str, str | tuple[str, ...]]:
+    """SageMaker's tag condition keys (the Service Authorization Reference, Amazon SageMaker): a create and AddTags
+    carry aws:RequestTag/<key> and aws:TagKeys, DeleteTags aws:TagKeys; an action on an existing resource carries
+    its tags as aws:ResourceTag/<key> and SageMaker's own sagemaker:ResourceTag/<key>. Tag keys in condition
+    keys are not case-sensitive (policy.py compares keys lower-cased); values are."""
+    if request._service != "sagemaker":
+        return {}
+    operation = request._action.partition(":")[2]
+    creating = operation.startswith("Create")
+    context: dict[str, str | tuple[str, ...]] = {}
+    if creating or operation in TAGGING_OPERATIONS:
+        body = _json_body(request)
+        tags = [tag for tag in body.get("Tags") or [] if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)]
+        if tags:
+            context.update({f"aws:requesttag/{tag['Key']}": str(tag.get("Value", "")) for tag in tags})
+            context["aws:tagkeys"] = tuple(tag["Key"] for tag in tags)
+        if operation == "DeleteTags":
+            context["aws:tagkeys"] = tuple(str(key) for key in body.get("TagKeys") or [])
+    if not creating and resource != "*":  # a resource being created has no tags yet
+        for tag in _resource_tags(resource):
+            for prefix in ("aws:resourcetag/", "sagemaker:resourcetag/"):
+                context[prefix + tag["Key"]] = str(tag.get("Value", ""))
+    return context
+
+
+def _resource_tags(arn: str) -> list[dict[str, str]]:
+    """The tags of the SageMaker resource an ARN names (none if it does not exist), from the backend that holds it."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
         return []
+    _, _, _, region, account, _ = parts
+    # dict's own lookup: moto's would create the backend of an account or region nothing was ever created in
+    if not dict.__contains__(sagemaker_backends, account) or not dict.__contains__(sagemaker_backends[account], region):
+        return []
+    backend = sagemaker_backends[account][region]
+    tags_of = getattr(backend, "tags_of", None)  # the emulator's backend (compat/sagemaker.py)
+    return tags_of(arn) if tags_of else []
+
+
+def _tags_on_create(request: access_control.IAMRequestBase, context: Mapping[str, Json]) -> bool:
+    return request._action.startswith("sagemaker:Create") and "aws:tagkeys" in context
+
+
+def _json_body(request: access_control.IAMRequestBase) -> Mapping[str, Json]:
     try:
         body = json.loads(request._body or "{}")
     except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, Mapping) else {}
+
+
+def _passed_roles(request: access_control.IAMRequestBase) -> list[str]:
+    if request._service != "sagemaker" or not request._action.startswith("sagemaker:Create"):
         return []
+    body = _json_body(request)
     roles = []
     for path in PASSED_ROLE_PARAMETERS:
         value: Json = body

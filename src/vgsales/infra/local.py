@@ -3,9 +3,12 @@ you), and the environment that points any other AWS client at it."""
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections.abc import Mapping, Sequence
 
 from ..context import Context
+from ..discovery import stack_tags
 from ..errors import WorkshopError
 from ..output import console
 from ..records import StackRecord
@@ -28,17 +31,33 @@ SageMaker:
 """
 
 
-def sdk_config_text(bucket: str | None = None) -> str:
+# The resources the SDK creates, by their names in its config schema (sagemaker/config/config_schema.py, the same
+# in SDK v2 and sagemaker-core): a tuning job takes TrainingJob's tags (Session.tune), and so do its training jobs.
+SDK_TAGGED_RESOURCES = ("TrainingJob", "TransformJob", "Model", "EndpointConfig", "Endpoint")
+
+
+def sdk_config_text(bucket: str | None = None, tags: Sequence[Mapping[str, str]] = ()) -> str:
     """The SageMaker SDK config (SAGEMAKER_USER_CONFIG_OVERRIDE; the same schema for SDK v2 and v3): telemetry
     off, and with a bucket, the stack's bucket as `Session().default_bucket()`, so that code written for a
     notebook instance neither creates `sagemaker-<region>-<account>` nor needs s3:CreateBucket.
 
+    With tags (the stack's: discovery.stack_tags), the SDK adds them to every resource it creates, unless the
+    code gives a tag with the same key itself (Session._append_sagemaker_config_tags). The stack's role lets code
+    create and use resources of any name that carry the stack's tag, so the SDK's default names work.
+
     No DefaultS3ObjectKeyPrefix: the SDK puts it in front of every key it writes, so code that calls
     `upload_data(key_prefix="x")` and then builds `s3://<bucket>/x/...` itself, as AWS's samples do, would train on
     an empty prefix. A notebook instance on AWS has no such setting either."""
-    if bucket is None:
-        return SDK_CONFIG
-    return SDK_CONFIG + f"      Session:\n        DefaultS3Bucket: '{bucket}'\n"
+    text = SDK_CONFIG
+    if bucket is not None:
+        text += f"      Session:\n        DefaultS3Bucket: {json.dumps(bucket)}\n"
+    if tags:
+        # JSON strings are YAML scalars, so any key or value SageMaker allows is written safely.
+        listed = "".join(
+            f"      - Key: {json.dumps(tag['Key'])}\n        Value: {json.dumps(tag['Value'])}\n" for tag in tags
+        )
+        text += "".join(f"  {resource}:\n    Tags:\n{listed}" for resource in SDK_TAGGED_RESOURCES)
+    return text
 
 
 def _emulator(ctx: Context) -> Service:
@@ -106,7 +125,7 @@ def client_environment(ctx: Context, admin: bool = False) -> tuple[dict[str, str
         RoleArn=stack.role_arn, RoleSessionName=NOTEBOOK_SESSION_NAME, DurationSeconds=NOTEBOOK_SESSION_SECONDS
     )["Credentials"]
     config = ctx.settings.target_dir / SDK_CONFIG_FILE
-    write_atomic(config, sdk_config_text(stack.bucket_name))
+    write_atomic(config, sdk_config_text(stack.bucket_name, stack_tags(ctx.settings)))
     variables.update(
         AWS_ACCESS_KEY_ID=session["AccessKeyId"],
         AWS_SECRET_ACCESS_KEY=session["SecretAccessKey"],

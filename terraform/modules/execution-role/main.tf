@@ -14,10 +14,47 @@ locals {
   role_arn = "arn:${local.partition}:iam::${local.account}:role${var.path}${var.name}"
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
+  pipeline_types       = ["training-job", "hyper-parameter-tuning-job", "transform-job", "model", "endpoint-config", "endpoint"]
   pipeline_resource_arns = [
-    for type in ["training-job", "hyper-parameter-tuning-job", "transform-job", "model", "endpoint-config", "endpoint"] :
-    "${local.sagemaker_arn_prefix}:${type}/${var.resource_name_prefix}-*"
+    for type in local.pipeline_types : "${local.sagemaker_arn_prefix}:${type}/${var.resource_name_prefix}-*"
   ]
+  # Any name: with stack_tag, the tag (not the name) is what makes a resource this stack's.
+  tagged_resource_arns = [for type in local.pipeline_types : "${local.sagemaker_arn_prefix}:${type}/*"]
+  tagged               = var.stack_tag != null
+  request_tag          = local.tagged ? "aws:RequestTag/${var.stack_tag.key}" : ""
+  resource_tag         = local.tagged ? "aws:ResourceTag/${var.stack_tag.key}" : ""
+  tag_key              = local.tagged ? var.stack_tag.key : ""
+  tag_value            = local.tagged ? var.stack_tag.value : ""
+
+  pipeline_actions = [
+    "sagemaker:AddTags",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
+    "sagemaker:DeleteTags",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:ListTags",
+    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+    "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:UpdateEndpoint",
+  ]
+  tagging_actions = ["sagemaker:AddTags", "sagemaker:DeleteTags"]
+  create_actions  = [for action in local.pipeline_actions : action if startswith(action, "sagemaker:Create")]
+  use_actions     = [for action in local.pipeline_actions : action if !startswith(action, "sagemaker:Create") && !contains(local.tagging_actions, action)]
   notebook_instance_arns = [
     for name in var.notebook_instance_names : "${local.sagemaker_arn_prefix}:notebook-instance/${lower(name)}"
   ]
@@ -30,14 +67,20 @@ locals {
   # its own group, one stream per variant and instance; a notebook instance to streams "<name>/<log>".
   log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group"
   job_log_groups = ["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/TransformJobs"]
+  # With stack_tag, jobs and endpoints may have any name, and so may their streams and groups: CloudWatch Logs
+  # has no tag condition on a stream, and SageMaker creates the groups untagged, so the job groups' streams and
+  # the endpoint groups are SageMaker's all (in this account and region), as AWS's own execution role policies
+  # grant them. This is the one place where the role reaches past its stack.
+  job_stream_name     = local.tagged ? "*" : "${var.resource_name_prefix}-*"
+  endpoint_group_name = local.tagged ? "*" : "${var.resource_name_prefix}-*"
   log_groups = concat(
     [for group in local.job_log_groups : "${local.log_group_arn}:${group}"],
-    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${var.resource_name_prefix}-*"],
+    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${local.endpoint_group_name}"],
     length(var.notebook_instance_names) == 0 ? [] : ["${local.log_group_arn}:/aws/sagemaker/NotebookInstances"],
   )
   log_streams = concat(
-    [for group in local.job_log_groups : "${local.log_group_arn}:${group}:log-stream:${var.resource_name_prefix}-*"],
-    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${var.resource_name_prefix}-*:log-stream:*"],
+    [for group in local.job_log_groups : "${local.log_group_arn}:${group}:log-stream:${local.job_stream_name}"],
+    ["${local.log_group_arn}:/aws/sagemaker/Endpoints/${local.endpoint_group_name}:log-stream:*"],
     [for name in var.notebook_instance_names : "${local.log_group_arn}:/aws/sagemaker/NotebookInstances:log-stream:${name}/*"],
   )
 
@@ -137,37 +180,18 @@ locals {
         Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
         Resource = [for repo in var.ecr_repository_names : "arn:${local.partition}:ecr:${local.region}:${local.algorithm_image_account}:repository/${repo}"]
       },
-      {
-        Sid    = "PipelineResources"
-        Effect = "Allow"
-        Action = [
-          "sagemaker:AddTags",
-          "sagemaker:CreateEndpoint",
-          "sagemaker:CreateEndpointConfig",
-          "sagemaker:CreateHyperParameterTuningJob",
-          "sagemaker:CreateModel",
-          "sagemaker:CreateTrainingJob",
-          "sagemaker:CreateTransformJob",
-          "sagemaker:DeleteEndpoint",
-          "sagemaker:DeleteEndpointConfig",
-          "sagemaker:DeleteModel",
-          "sagemaker:DeleteTags",
-          "sagemaker:DescribeEndpoint",
-          "sagemaker:DescribeEndpointConfig",
-          "sagemaker:DescribeHyperParameterTuningJob",
-          "sagemaker:DescribeModel",
-          "sagemaker:DescribeTrainingJob",
-          "sagemaker:DescribeTransformJob",
-          "sagemaker:InvokeEndpoint",
-          "sagemaker:ListTags",
-          "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-          "sagemaker:StopHyperParameterTuningJob",
-          "sagemaker:StopTrainingJob",
-          "sagemaker:StopTransformJob",
-          "sagemaker:UpdateEndpoint",
-        ]
+      merge({
+        Sid      = "PipelineResources"
+        Effect   = "Allow"
+        Action   = local.pipeline_actions
         Resource = local.pipeline_resource_arns
-      },
+        },
+        # A name with the prefix is not enough when the resource carries another stack's tag: a neighbour
+        # stack's prefix can start with ours ("vgsales-ci-" starts with "vgsales-").
+        { for key, value in {
+          Condition = { StringEqualsIfExists = { (local.request_tag) = local.tag_value, (local.resource_tag) = local.tag_value } }
+        } : key => value if local.tagged },
+      ),
       {
         # List actions have no resource-level permissions in SageMaker.
         Sid    = "PipelineListing"
@@ -200,6 +224,48 @@ locals {
         Condition = { StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" } }
       },
     ],
+    # Tag-based access control (the SageMaker developer guide, "Authorization based on SageMaker AI tags"):
+    # resources of any name, as long as they carry the stack's tag.
+    [for statement in [
+      {
+        Sid       = "TaggedPipelineCreate"
+        Effect    = "Allow"
+        Action    = local.create_actions
+        Resource  = local.tagged_resource_arns
+        Condition = { StringEquals = { (local.request_tag) = local.tag_value } }
+      },
+      {
+        # A create that carries tags also needs AddTags, with sagemaker:TaggingAction naming the create.
+        Sid      = "TagOnCreate"
+        Effect   = "Allow"
+        Action   = ["sagemaker:AddTags"]
+        Resource = local.tagged_resource_arns
+        Condition = {
+          StringEquals = {
+            "sagemaker:TaggingAction" = [for action in local.create_actions : trimprefix(action, "sagemaker:")]
+            (local.request_tag)       = local.tag_value
+          }
+        }
+      },
+      {
+        Sid       = "TaggedPipelineResources"
+        Effect    = "Allow"
+        Action    = local.use_actions
+        Resource  = local.tagged_resource_arns
+        Condition = { StringEquals = { (local.resource_tag) = local.tag_value } }
+      },
+      {
+        # Other tags may change; the stack's tag may not (in any case), so nothing leaves or joins the stack.
+        Sid      = "TaggedPipelineTags"
+        Effect   = "Allow"
+        Action   = local.tagging_actions
+        Resource = local.tagged_resource_arns
+        Condition = {
+          StringEquals                             = { (local.resource_tag) = local.tag_value }
+          "ForAllValues:StringNotEqualsIgnoreCase" = { "aws:TagKeys" = [local.tag_key] }
+        }
+      },
+    ] : statement if local.tagged],
     length(local.notebook_instance_arns) == 0 ? [] : [{
       Sid      = "OwnNotebookInstance"
       Effect   = "Allow"

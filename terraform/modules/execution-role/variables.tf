@@ -44,6 +44,25 @@ variable "resource_name_prefix" {
   }
 }
 
+variable "stack_tag" {
+  description = "The tag that marks a SageMaker resource as this stack's, whatever its name. When set, the role may also create training, tuning and transform jobs, models, endpoint configs and endpoints that carry this tag with this value (aws:RequestTag) and use those that already carry it (aws:ResourceTag), so that the SageMaker SDK's default names work when its config adds the tag; the tag itself can be neither changed nor removed. Null: names with resource_name_prefix only."
+  type = object({
+    key   = string
+    value = string
+  })
+  default = null
+
+  validation {
+    # SageMaker's tag pattern (API_Tag); "aws:" keys are AWS's own and cannot be set.
+    condition = var.stack_tag == null ? true : (
+      can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]{1,128}$", var.stack_tag.key))
+      && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]{1,256}$", var.stack_tag.value))
+      && !startswith(lower(var.stack_tag.key), "aws:")
+    )
+    error_message = "stack_tag must have a key of 1 to 128 and a value of 1 to 256 letters, digits, spaces and _.:/=+-@ (SageMaker's tag pattern), and a key that does not start with \"aws:\"."
+  }
+}
+
 variable "notebook_instance_names" {
   description = "Notebook instances that run as this role. The role may describe and stop these (the idle auto-stop job calls StopNotebookInstance on its own instance)."
   type        = list(string)

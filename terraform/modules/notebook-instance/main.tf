@@ -25,6 +25,7 @@ locals {
     region               = local.region
     # The SageMaker SDK's default bucket: the original workshop notebook calls Session().default_bucket().
     sdk_bucket = lookup(var.stack_settings, "bucket_name", "")
+    sdk_tags   = var.sdk_default_tags
   })
 
   console_domain = (

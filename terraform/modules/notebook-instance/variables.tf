@@ -146,6 +146,13 @@ variable "workspace_folder" {
   }
 }
 
+variable "sdk_default_tags" {
+  description = "Tags that the SageMaker SDK's config (written by on-start) adds to every training, tuning and transform job, model, endpoint config and endpoint the SDK creates, unless the code gives the same key. With the execution role's stack_tag among them, code that keeps the SDK's default names runs as the role."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
 variable "stack_settings" {
   description = "Settings that on-start writes to ~/.vgsales/stack.json and, as VGSALES_<KEY> variables, to ~/.vgsales/stack.env, so that notebooks find the stack without manual edits."
   type        = map(string)

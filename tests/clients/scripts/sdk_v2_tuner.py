@@ -4,8 +4,9 @@ Nothing here knows about the local target: it runs unchanged on AWS. fit(), atta
 analytics().dataframe() and deploy(), then predictions on the held-out test split. Arguments: the test split
 (libsvm) and the folder of the train and validation files. Prints one JSON line.
 
-As in sdk_v2_workshop.py, the names carry the stack's prefix (`base_job_name`, `base_tuning_job_name`): the
-stack's execution role may create only SageMaker resources named `vgsales-*`, on AWS as here.
+As in sdk_v2_workshop.py, the SDK chooses every name ("sagemaker-xgboost-<time>" for the tuning job, which
+SageMaker's training jobs extend); the SDK config tags them with the stack's tag (a tuning job and its training
+jobs take TrainingJob's tags), and the stack's execution role allows resources of any name that carry it.
 """
 
 import json
@@ -37,7 +38,6 @@ estimator = sagemaker.estimator.Estimator(
     instance_type="ml.m5.xlarge",
     output_path=f"s3://{bucket}/{prefix}/output",
     sagemaker_session=session,
-    base_job_name="vgsales-tuner",
 )
 estimator.set_hyperparameters(eval_metric="auc", scale_pos_weight=2.0, objective="binary:logistic", num_round=50)
 tuner = HyperparameterTuner(
@@ -50,7 +50,6 @@ tuner = HyperparameterTuner(
     },
     max_jobs=4,
     max_parallel_jobs=2,
-    base_tuning_job_name="vgsales-tuner",
 )
 tuner.fit({
     "train": TrainingInput(f"s3://{bucket}/{prefix}/train", content_type="libsvm"),

@@ -34,11 +34,15 @@ class Outcome:
     matched: tuple[ReadDocument, ...] = ()  # the statements that decided
 
 
+# A request's condition keys: most hold one value; a multivalued key (aws:TagKeys) holds a tuple of them.
+Context = Mapping[str, str | tuple[str, ...]]
+
+
 def evaluate(
     policies: Iterable[ReadDocument],
     action: str,
     resource: str,
-    context: Mapping[str, str],
+    context: Context,
     resource_policy: bool = False,
 ) -> Outcome:
     """An explicit Deny in any policy wins, then any Allow; a statement whose conditions fail does not apply.
@@ -69,7 +73,7 @@ def statement_applies(
     statement: ReadDocument,
     action: str,
     resource: str,
-    context: Mapping[str, str],
+    context: Context,
     resource_policy: bool = False,
 ) -> bool:
     if resource_policy and not _for_everyone(statement):
@@ -87,7 +91,7 @@ def statement_applies(
     return conditions_hold(statement.get("Condition", {}), context)
 
 
-def conditions_hold(conditions: Mapping[str, ReadDocument], context: Mapping[str, str]) -> bool:
+def conditions_hold(conditions: Mapping[str, ReadDocument], context: Context) -> bool:
     """Every operator block and every key in it must match; any of a key's listed values may match."""
     lowered = {key.lower(): value for key, value in context.items()}
     for operator, keys in conditions.items():
@@ -97,24 +101,34 @@ def conditions_hold(conditions: Mapping[str, ReadDocument], context: Mapping[str
     return True
 
 
-def _condition_holds(operator: str, key: str, expected: list[str], context: Mapping[str, str]) -> bool:
+def _condition_holds(operator: str, key: str, expected: list[str], context: Context) -> bool:
+    """AWS's rules (IAM user guide, "Condition operators" and "Set operators for multivalued context keys")."""
     if operator == "Null":
         # Null: true means "the key is absent"
         return (key not in context) == (expected[0].lower() == "true")
-    if_exists = operator.endswith("IfExists")
-    # Set operators (ForAnyValue:/ForAllValues:) reduce to the plain one: our context keys hold one value.
-    name = operator.removesuffix("IfExists").split(":", 1)[-1]
+    qualifier, _, name = operator.rpartition(":")  # "ForAllValues", "ForAnyValue" or ""
+    if_exists = name.endswith("IfExists")
+    name = name.removesuffix("IfExists")
     compare = _OPERATORS.get(name)
-    if compare is None:
+    if compare is None or qualifier not in ("", "ForAllValues", "ForAnyValue"):
         log.warning("policy condition operator %s is not emulated; the statement is not applied", operator)
         return False
     negated = "Not" in name
-    if key not in context:
+    found = context.get(key)
+    values = () if found is None else (found,) if isinstance(found, str) else tuple(found)
+
+    def holds(actual: str) -> bool:  # one value of the request against the policy's list
+        matched = any(compare(actual, value) for value in expected)
+        return not matched if negated else matched
+
+    if qualifier == "ForAllValues":
+        return all(holds(value) for value in values)  # true for a key that is absent or empty
+    if qualifier == "ForAnyValue":
+        return any(holds(value) for value in values)  # false for a key that is absent or empty
+    if not values:
         # AWS: a key missing from the request fails a condition, except IfExists and negated operators.
         return if_exists or negated
-    actual = context[key]
-    matched = any(compare(actual, value) for value in expected)
-    return not matched if negated else matched
+    return any(holds(value) for value in values)
 
 
 def _for_everyone(statement: ReadDocument) -> bool:

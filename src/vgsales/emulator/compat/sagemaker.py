@@ -87,6 +87,25 @@ class NotebookBackend(SageMakerModelBackend):
             raise ValidationError(message=f"Could not find {kind} with name {name}")
         return resource
 
+    def tags_of(self, arn: str) -> list[dict[str, str]]:
+        """The tags of the resource an ARN names, none if it does not exist (IAM's tag conditions, access.py).
+        AWS lower-cases names in ARNs, so a name is matched without regard to case."""
+        kind, _, name = arn.split(":", 5)[-1].partition("/")
+        table: dict[str, Json] = {
+            "training-job": self.training_jobs,
+            "hyper-parameter-tuning-job": self.hyper_parameter_tuning_jobs,
+            "transform-job": self.transform_jobs,
+            "model": self._models,
+            "endpoint-config": self.endpoint_configs,
+            "endpoint": self.endpoints,
+            "notebook-instance": self.notebook_instances,
+            "notebook-instance-lifecycle-config": self.notebook_instance_lifecycle_configurations,
+        }.get(kind, {})
+        resource = table.get(name)
+        if resource is None:
+            resource = next((found for key, found in list(table.items()) if key.lower() == name.lower()), None)
+        return list(getattr(resource, "tags", None) or [])
+
     # moto gap: AddTags appends, so re-tagging a key (Terraform changing a tag value) leaves two tags with the
     # same key. AWS replaces the value.
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -217,6 +217,73 @@ run "least_privilege_policy" {
   }
 }
 
+run "tag_based_access" {
+  command = plan
+
+  variables {
+    stack_tag = { key = "vgsales:stack", value = "vgsales" }
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Sid, "") == "TaggedPipelineCreate" && contains(statement.Action, "sagemaker:CreateTrainingJob")
+      && contains(statement.Resource, "arn:aws:sagemaker:us-east-1:123456789012:training-job/*")
+      && try(statement.Condition, {}) == { StringEquals = { "aws:RequestTag/vgsales:stack" = "vgsales" } }
+    ])
+    error_message = "Resources of any name may be created only with the stack's tag and value in the request."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      (
+        try(statement.Condition.StringEquals["aws:RequestTag/vgsales:stack"], "") == "vgsales"
+        || try(statement.Condition.StringEquals["aws:ResourceTag/vgsales:stack"], "") == "vgsales"
+      )
+      if anytrue([for resource in statement.Resource : endswith(resource, "/*") && strcontains(resource, ":sagemaker:")])
+    ])
+    error_message = "Every grant on SageMaker resources of any name must require the stack's tag, in the request or on the resource."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Sid, "") == "TaggedPipelineTags"
+      && try(statement.Condition["ForAllValues:StringNotEqualsIgnoreCase"]["aws:TagKeys"], []) == ["vgsales:stack"]
+    ])
+    error_message = "The stack's tag may be neither changed nor removed on a tagged resource."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Sid, "") == "TagOnCreate" && statement.Action == ["sagemaker:AddTags"]
+      && contains(try(statement.Condition.StringEquals["sagemaker:TaggingAction"], []), "CreateTrainingJob")
+      && !contains(try(statement.Condition.StringEquals["sagemaker:TaggingAction"], []), "AddTags")
+    ])
+    error_message = "Tags on create need AddTags, allowed only as part of a create."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Sid, "") == "PipelineResources"
+      && try(statement.Condition.StringEqualsIfExists["aws:ResourceTag/vgsales:stack"], "") == "vgsales"
+      && try(statement.Condition.StringEqualsIfExists["aws:RequestTag/vgsales:stack"], "") == "vgsales"
+    ])
+    error_message = "A resource named with the prefix but tagged for another stack must stay out of reach."
+  }
+
+  assert {
+    condition = contains(flatten([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Resource
+      if contains(statement.Action, "logs:GetLogEvents")
+    ]), "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs:log-stream:*")
+    error_message = "Jobs of any name log to streams of any name in SageMaker's job groups."
+  }
+}
+
 run "extra_managed_policies_and_kms" {
   command = plan
 
@@ -266,6 +333,16 @@ run "rejects_an_object_arn_as_bucket" {
   }
 
   expect_failures = [var.bucket_arn]
+}
+
+run "rejects_a_stack_tag_in_awss_own_namespace" {
+  command = plan
+
+  variables {
+    stack_tag = { key = "AWS:stack", value = "vgsales" }
+  }
+
+  expect_failures = [var.stack_tag]
 }
 
 run "rejects_an_uppercase_resource_prefix" {

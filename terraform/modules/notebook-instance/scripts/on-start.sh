@@ -3,7 +3,8 @@
 # writes files. Only ~/SageMaker survives a stop, so everything here is rewritten at each start.
 #  1. the stack's settings for ec2-user: ~/.vgsales/stack.json (for Python) and ~/.vgsales/stack.env (shells),
 #     and the SageMaker SDK's config, ~/.config/sagemaker/config.yaml, naming the stack's bucket as the SDK's
-#     default bucket, so that code written for SageMaker (the original notebook) runs unchanged;
+#     default bucket and the stack's tags as its default tags, so that code written for SageMaker (the original
+#     notebook, with the SDK's default names) runs unchanged;
 #  2. the idle auto-stop job: a systemd timer (AL2 and AL2023 both boot systemd; neither has initctl, AL2023
 #     has no cron) that runs a small checker every 5 minutes. Nothing is downloaded.
 # Terraform renders this file with templatefile, so in the source a shell expansion with braces has its dollar
@@ -57,6 +58,21 @@ if [ -n "$SDK_BUCKET" ] && { [ ! -e "$SDK_CONFIG" ] || [ "$(head -n 1 "$SDK_CONF
     # object's address from the bucket and its own key prefix after upload_data, as AWS's samples do, would miss
     # its data.
     echo "        DefaultS3Bucket: '$SDK_BUCKET'"
+%{ if length(sdk_tags) > 0 ~}
+    # Default Tags for each resource the SDK creates (its config schema; a tuning job and its training jobs take
+    # TrainingJob's): with the stack's tag among them, the role allows the SDK's default names. JSON strings are
+    # YAML scalars, so any tag SageMaker allows is written safely.
+    cat <<'VGSALES_SDK_TAGS'
+%{ for resource in ["TrainingJob", "TransformJob", "Model", "EndpointConfig", "Endpoint"] ~}
+  ${resource}:
+    Tags:
+%{ for key, value in sdk_tags ~}
+      - Key: ${jsonencode(key)}
+        Value: ${jsonencode(value)}
+%{ endfor ~}
+%{ endfor ~}
+VGSALES_SDK_TAGS
+%{ endif ~}
   } > "$SDK_CONFIG"
   chmod 0644 "$SDK_CONFIG"
   chown "$NB_USER:" "$HOME_DIR/.config" "$SDK_DIR" "$SDK_CONFIG"
