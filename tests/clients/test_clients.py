@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -104,6 +105,28 @@ def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_s
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 4
     assert best["TuningJobArn"] == tuning["HyperParameterTuningJobArn"]
     assert_artifact(client_stack, best["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+def test_sdk_v2_training_job_analytics_reads_the_training_curve(client_stack, compat_python, client_env):
+    """TrainingJobAnalytics(...).dataframe() as the notebook identity: the stack's role may read what SageMaker
+    published, and SageMaker published the job's metric once per round (moto alone published nothing)."""
+    from vgsales.records import TrainingRecord
+
+    env = client_env(client_stack, compat_python)
+    record = client_stack.state.read(TrainingRecord)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_training_analytics.py"), record.training_job_name], env))
+    assert result["columns"] == ["metric_name", "timestamp", "value"] and result["metrics"] == ["validation:auc"], result
+    # Standard resolution: one point a minute, the average of the rounds logged in it (the job's rounds take
+    # well under a minute here, as on AWS for a model this size).
+    assert 1 <= result["rows"] <= 2 and all(0.5 < value <= 1.0 for value in result["values"]), result
+    rounds = int(client_stack.settings.training.hyperparameters["num_round"])
+    described = client_stack.aws.client("sagemaker").describe_training_job(TrainingJobName=record.training_job_name)
+    counted = client_stack.aws.client("cloudwatch").get_metric_statistics(
+        Namespace="/aws/sagemaker/TrainingJobs", MetricName="validation:auc", Statistics=["SampleCount"], Period=3600,
+        Dimensions=[{"Name": "TrainingJobName", "Value": record.training_job_name}],
+        StartTime=described["CreationTime"] - timedelta(minutes=1), EndTime=described["TrainingEndTime"] + timedelta(minutes=1),
+    )["Datapoints"]  # fmt: skip
+    assert sum(point["SampleCount"] for point in counted) == rounds
 
 
 def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_python, client_env):

@@ -10,14 +10,14 @@ import pytest
 from vgsales.emulator.server import EmulatorServer
 
 # Jobs and endpoints act as their execution role (role_access.py), so the role the tests name in RoleArn and
-# ExecutionRoleArn exists, and may do in any bucket and log group what SageMaker does for a job.
+# ExecutionRoleArn exists, and may do in any bucket, log group and metric namespace what SageMaker does for a job.
 TEST_ROLE_NAME = "vgsales-test-sagemaker"
 SAGEMAKER_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 JOB_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup", "logs:CreateLogStream",
-               "logs:PutLogEvents"]  # fmt: skip
+               "logs:PutLogEvents", "cloudwatch:PutMetricData"]  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -562,3 +562,55 @@ def test_update_endpoint_is_dispatched_to_our_handler(emulator):
     assert not hasattr(sagemaker_responses.SageMakerResponse, "update_endpoint")
     assert not hasattr(sagemaker_models.SageMakerModelBackend, "update_endpoint")
     assert isinstance(sagemaker_models.sagemaker_backends["123456789012"]["us-east-1"], hosting.HostingBackend)
+
+
+# --- CloudWatch metrics (emulator/metrics.py) ----------------------------------------------------------------
+
+
+def endpoint_statistics(endpoint: str, metric: str) -> dict:
+    """The metric's statistics over the last hour, summed over the per-minute points, as a dashboard reads them."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName=metric, StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1),
+        Period=3600, Statistics=["Sum", "SampleCount", "Maximum"],
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
+    )["Datapoints"]  # fmt: skip
+    return {key: sum(point[key] for point in points) for key in ("Sum", "SampleCount")} | {
+        "Maximum": max((point["Maximum"] for point in points), default=0.0)
+    }
+
+
+def test_each_invocation_is_counted_in_cloudwatch_with_its_latency_and_errors(stack, served, tmp_path):
+    """Invocations, ModelLatency, OverheadLatency and the 4XX/5XX errors, per endpoint and variant, in AWS/SageMaker."""
+    url = stack.upload(archive(served["booster"], tmp_path))
+    name, _ = stack.endpoint(stack.config(url))
+    for _ in range(3):
+        stack.invoke(name, as_csv(ROWS[:5]))
+    for body, accept in (("1.0,2.0", None), ("1,2,3,4,5", "application/x-recordio-protobuf")):  # a 400, a 500
+        with pytest.raises(ClientError):
+            stack.invoke(name, body, **({"Accept": accept} if accept else {}))
+    assert endpoint_statistics(name, "Invocations")["Sum"] == 5
+    assert endpoint_statistics(name, "Invocation4XXErrors")["Sum"] == 1
+    assert endpoint_statistics(name, "Invocation5XXErrors")["Sum"] == 1
+    latency = endpoint_statistics(name, "ModelLatency")
+    assert latency["SampleCount"] == 5 and latency["Maximum"] > 0  # microseconds the model really took
+    assert endpoint_statistics(name, "OverheadLatency")["SampleCount"] == 5
+    points = [p for p in boto3.client("cloudwatch").list_metrics(Namespace="AWS/SageMaker")["Metrics"]
+              if {"Name": "EndpointName", "Value": name} in p["Dimensions"]]  # fmt: skip
+    assert sorted(p["MetricName"] for p in points) == sorted(
+        ["Invocations", "ModelLatency", "OverheadLatency", "Invocation4XXErrors", "Invocation5XXErrors"]
+    )
+
+
+def test_a_minute_of_invocations_is_one_point_per_metric(stack, served):
+    """Memory does not grow with the number of requests: each minute's invocations update one point per metric."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    for _ in range(20):
+        stack.invoke(served["endpoint"], as_csv(ROWS[:1]))
+    points = [datum for datum in cloudwatch_backends["123456789012"]["us-east-1"].metric_data
+              if datum.namespace == "AWS/SageMaker" and {"Name": "EndpointName", "Value": served["endpoint"]} in
+              [{"Name": d.name, "Value": d.value} for d in datum.dimensions]]  # fmt: skip
+    assert len(points) <= 2 * 5, f"{len(points)} points for 20 requests (at most two minutes of five metrics)"

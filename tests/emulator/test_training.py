@@ -592,3 +592,84 @@ def test_listing_applies_sort_filter_then_page(aws_env, data_bucket):
     assert [summary["TrainingJobName"] for summary in first["TrainingJobSummaries"]] == names[:1] and first["NextToken"]
     with pytest.raises(ClientError, match="Invalid pagination token"):
         sagemaker.list_training_jobs(NextToken="not-a-token")
+
+
+# --- what SageMaker publishes and how long a job lasts -----------------------------------------------------
+
+
+def training_curve(name: str, metric: str, period: int = 60, statistic: str = "Average") -> list[float]:
+    """What the SageMaker SDK's TrainingJobAnalytics reads (sagemaker/analytics.py, _fetch_metric): the Average per
+    period (60 s by default) of the metric with the dimension TrainingJobName, in time order."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="/aws/sagemaker/TrainingJobs", MetricName=metric, Dimensions=[{"Name": "TrainingJobName", "Value": name}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1), Period=period, Statistics=[statistic],
+    )["Datapoints"]  # fmt: skip
+    return [point[statistic] for point in sorted(points, key=lambda point: point["Timestamp"])]
+
+
+def test_the_training_curve_is_published_per_round_from_the_log_lines(aws_env, data_bucket):
+    """SageMaker applies the job's MetricDefinitions to its log lines and publishes each match to CloudWatch."""
+    from datetime import timedelta
+
+    _, sagemaker, _, logs = clients()
+    name, job = run_job(sagemaker, data_bucket)
+    final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    metrics = boto3.client("cloudwatch").list_metrics(Namespace="/aws/sagemaker/TrainingJobs")["Metrics"]
+    assert sorted(m["MetricName"] for m in metrics if m["Dimensions"] == [{"Name": "TrainingJobName", "Value": name}]) == [
+        "train:auc", "validation:auc"]
+    # One value per round, the last one the job's final metric; the first round's is the first line's.
+    lines = round_lines(logs, name)
+    raw = boto3.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[{"Id": "v", "MetricStat": {"Metric": {"Namespace": "/aws/sagemaker/TrainingJobs",
+                            "MetricName": "validation:auc", "Dimensions": [{"Name": "TrainingJobName", "Value": name}]},
+                            "Period": 60, "Stat": "SampleCount"}}],
+        StartTime=job["CreationTime"] - timedelta(minutes=1), EndTime=job["TrainingEndTime"] + timedelta(minutes=1),
+    )["MetricDataResults"][0]["Values"]  # fmt: skip
+    assert sum(raw) == len(lines) == 15
+    # The values are the logged ones: their sum, whatever minute each fell in; the last is the final metric.
+    logged = [float(line.split("#011validation-auc:")[1].split("#011")[0]) for line in lines]
+    assert logged[-1] == pytest.approx(final["validation:auc"], abs=1e-5)
+    assert sum(training_curve(name, "validation:auc", period=3600, statistic="Sum")) == pytest.approx(sum(logged), abs=1e-4)
+
+
+@pytest.mark.parametrize(("namespace", "published"), [
+    ("/aws/sagemaker/*", True),
+    ("/aws/sagemaker/Endpoints*", False),  # a neighbour namespace: not the training jobs'
+], ids=["allowed", "another namespace"])
+def test_metrics_are_published_as_the_jobs_role(aws_env, data_bucket, make_role, namespace, published):
+    """As its logs: a role that may not put metrics in the namespace gets none, and the job still completes."""
+    role = make_role("vgsales-metrics", [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringLike": {"cloudwatch:namespace": namespace}}},
+    ])  # fmt: skip
+    _, sagemaker, _, _ = clients()
+    name = unique("metrics")
+    sagemaker.create_training_job(
+        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        RoleArn=role, HyperParameters=HYPERPARAMETERS, InputDataConfig=channels(data_bucket),
+        OutputDataConfig={"S3OutputPath": f"s3://{data_bucket}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )  # fmt: skip
+    assert wait_for_job(sagemaker, name)["TrainingJobStatus"] == "Completed"
+    assert bool(training_curve(name, "validation:auc")) is published
+
+
+def test_no_job_ends_within_a_second_so_names_stamped_to_the_second_do_not_collide(aws_env, data_bucket):
+    """AWS's samples name each job with strftime to the second and create the next one when the last has ended."""
+    import time
+
+    _, sagemaker, _, _ = clients()
+    names = []
+    for _ in range(2):
+        name = f"xgboost-second-{uuid.uuid4().hex[:4]}-" + time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+        create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output")
+        job = wait_for_job(sagemaker, name)
+        assert job["TrainingJobStatus"] == "Completed"
+        assert (job["TrainingEndTime"] - job["CreationTime"]).total_seconds() >= 1.0
+        names.append(name.rsplit("-", 6)[1:])
+    assert names[0] != names[1], "the second job's time stamp is a later second"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
+from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import LogsBackend, logs_backends
@@ -23,6 +24,7 @@ from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.utilities.utils import get_partition
 
+from . import metrics
 from .role_access import ActingRole
 
 
@@ -38,7 +40,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class ServiceAccess:
-    """One account's S3 and IAM and one region's CloudWatch Logs, as the SageMaker service reaches them.
+    """One account's S3 and IAM and one region's CloudWatch Logs and metrics, as the SageMaker service reaches them.
 
     The backends are looked up once, when a job or an endpoint is created (in the request's thread): moto's
     BackendDict lookups take its global lock (moto/core/base_backend.py, backend_lock), which moto's reset holds
@@ -51,6 +53,7 @@ class ServiceAccess:
         self._s3: S3Backend = s3_backends[account_id][partition]
         self._logs: LogsBackend = logs_backends[account_id][region]
         self._iam: IAMBackend = iam_backends[account_id][partition]
+        self._cloudwatch: CloudWatchBackend = cloudwatch_backends[account_id][region]
         self._role: ActingRole | None = None
 
     def acting_as(self, role_arn: str | None) -> ServiceAccess:
@@ -112,6 +115,17 @@ class ServiceAccess:
         create = group_ready and allows("logs:CreateLogStream", group_arn)
         write = create and allows("logs:PutLogEvents", f"{group_arn}:log-stream:{stream}")
         return LogStream(backend, group, stream, create=create, write=write)
+
+
+    def metrics(self, namespace: str, dimensions: dict[str, str]) -> metrics.MetricSink:
+        """Where a job puts its metrics. As with logs, a role that may not put metrics in the namespace gets none
+        and the job runs on (cloudwatch:PutMetricData has no resource; the namespace is its condition key)."""
+        allowed = self._role is None or self._role.allows("cloudwatch:PutMetricData", "*", None, {"cloudwatch:namespace": namespace})
+        return metrics.MetricSink(self._cloudwatch, namespace, dimensions, allowed=allowed)
+
+    def endpoint_metrics(self, endpoint_name: str, variant_name: str) -> metrics.EndpointMetrics:
+        """An endpoint's invocation metrics, which SageMaker publishes itself (not as the endpoint's role)."""
+        return metrics.EndpointMetrics(self._cloudwatch, endpoint_name, variant_name)
 
 
 class LogStream:

@@ -38,7 +38,7 @@ from .worker import RESULT_MARK
 from .shapes import Document
 
 if TYPE_CHECKING:
-    from .backends import LogStream
+    from .metrics import LogWriter
     from .training import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def shares(uris: list[str], hosts: int, sharded: bool) -> list[list[str]]:
 class WorkerProcess:
     host: Host
     process: subprocess.Popen
-    stream: LogStream
+    stream: LogWriter
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
     result: Document | None = None
     readers: list[threading.Thread] = field(default_factory=list)

@@ -25,6 +25,7 @@ import os
 import re
 import tarfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerMod
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from . import access, backends
+from .metrics import EndpointMetrics
 from .role_access import AccessDenied, RoleUnavailable
 from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
 from .training import inference_script, is_builtin_xgboost, script_refusal
@@ -63,6 +65,7 @@ class LoadedModel:
     log_stream: backends.LogStream
     production_variants: list[Document]  # of the endpoint config it was loaded for
     style: ResponseStyle  # how the model's image writes its answers (its tag, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT)
+    metrics: EndpointMetrics  # Invocations, latencies and errors in AWS/SageMaker (metrics.py)
 
 
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
@@ -154,7 +157,8 @@ def load_model(
 
     style = response_style(image, container.get("Environment"))
     return LoadedModel(
-        booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants), style
+        booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants), style,
+        aws.endpoint_metrics(endpoint_name, variant_name),
     )
 
 
@@ -204,6 +208,7 @@ def invoke(
     target_variant: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
+    received = time.perf_counter()
     from ..algorithm import serving as xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
 
     backend = sagemaker_backends[account_id][region]
@@ -222,13 +227,22 @@ def invoke(
             f"Target variant {target_variant} is not served by endpoint {endpoint_name}; the local emulator serves "
             f"its first production variant, {loaded.variant_name}."
         )
+    model_started = time.perf_counter()
     try:
         prediction = xgboost_serving.predict(loaded.booster, loaded.num_features, body, content_type, accept, loaded.style)
     except xgboost_serving.ServingError as failure:
+        _record(loaded, failure.status, received, model_started)
         loaded.log_stream.write([f"Request refused with status {failure.status}: {failure.message}"])
         return _model_error(region, account_id, endpoint_name, loaded, failure)
+    _record(loaded, 200, received, model_started)
     headers = {"Content-Type": prediction.content_type, "x-Amzn-Invoked-Production-Variant": loaded.variant_name}
     return 200, headers, prediction.body
+
+
+def _record(loaded: LoadedModel, status: int, received: float, model_started: float) -> None:
+    """The invocation's metrics: the model's time, and the emulator's own before and around it (OverheadLatency)."""
+    now = time.perf_counter()
+    loaded.metrics.record(status, model_seconds=now - model_started, overhead_seconds=model_started - received)
 
 
 # --- a shortcut past moto's request pipeline ---------------------------------------------------------------

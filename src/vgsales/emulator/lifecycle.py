@@ -17,6 +17,9 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from moto.core.utils import utcnow
 
 from .backends import ServiceBackend
 from .role_access import RoleUnavailable
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 QUICK_JOB_SECONDS = 2.0
 # How long a reset waits for each run to notice its stop and end (a training round, a worker's grace period).
 HALT_SECONDS = 30.0
+# No job ends less than a second after it was created. AWS's samples name jobs with a time stamped to the second
+# (strftime("%Y-%m-%d-%H-%M-%S")) and create the next job once one has ended: a job that ends within the second
+# it started in hands its own name to the next one (ResourceInUse). On AWS a job takes minutes.
+MINIMUM_JOB_SECONDS = 1.0
 
 
 class JobFailure(Exception):
@@ -62,6 +69,7 @@ class JobRun(ABC):
         self._lock = threading.Lock()
         self._stop_reason: str | None = None
         self._thread: threading.Thread | None = None
+        self._halting = threading.Event()
 
     # --- control from request threads -------------------------------------------------------------------
     def start(self, wait: float = 0.0) -> None:
@@ -86,6 +94,7 @@ class JobRun(ABC):
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = "Stopped"
+        self._halting.set()
         self.woken()
 
     def join(self, timeout: float) -> bool:
@@ -93,6 +102,13 @@ class JobRun(ABC):
         if thread is not None:
             thread.join(timeout)
         return self.finished.is_set() or thread is None
+
+    def last_a_second(self, created: datetime) -> None:
+        """Wait until the job is MINIMUM_JOB_SECONDS old before it ends (each kind calls this before it writes its
+        final status, outside its lock, so that describes and stops go on meanwhile). A reset does not wait."""
+        remaining = (created + timedelta(seconds=MINIMUM_JOB_SECONDS) - utcnow()).total_seconds()
+        if remaining > 0:
+            self._halting.wait(remaining)
 
     # --- what each kind says ----------------------------------------------------------------------------
     @abstractmethod

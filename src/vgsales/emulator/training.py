@@ -39,7 +39,7 @@ from ..algorithm.hyperparameters import (
     UnsupportedByEmulator,
     training_plan,
 )
-from . import backends
+from . import backends, metrics
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
 from .role_access import AccessDenied
 from .shapes import Document, Json, MotoArguments
@@ -249,7 +249,7 @@ class TrainingRun(JobRun):
         self.max_runtime = float(condition.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS)
         self._started = time.monotonic()
         self._training_started: datetime | None = None
-        self._streams: list[backends.LogStream] = []
+        self._streams: list[metrics.MeasuredLogStream] = []
         self._outcome: TrainingOutcome | None = None  # of a single-host job, once it has trained
         # the algorithm.training and algorithm.data_formats modules, once the job runs
         self._algorithm: ModuleType = ModuleType("unloaded")
@@ -336,12 +336,15 @@ class TrainingRun(JobRun):
         epoch = int(time.time())
         name = self.job.training_job_name
         # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
+        # SageMaker reads the job's metrics from its log lines by its MetricDefinitions and publishes them (metrics.py).
+        sink = self.aws.metrics(metrics.TRAINING_NAMESPACE, {"TrainingJobName": name})
+        definitions = metrics.definitions_of((self.job.algorithm_specification or {}).get("MetricDefinitions") or [])
         self._streams = [
-            self.aws.log_stream(LOG_GROUP, f"{name}/algo-{i}-{epoch}")
+            metrics.MeasuredLogStream(self.aws.log_stream(LOG_GROUP, f"{name}/algo-{i}-{epoch}"), definitions, sink)
             for i in range(1, self.instance_count + 1)
         ]
 
-    def stream_of(self, host_index: int) -> backends.LogStream:
+    def stream_of(self, host_index: int) -> metrics.LogWriter:
         return self._streams[host_index]
 
     def log_on(self, host_index: int, message: str, level: str = "INFO") -> None:
@@ -554,6 +557,7 @@ class TrainingRun(JobRun):
         ]
 
     def _finish(self, job_status: str, status: str, message: str, metrics: dict[str, float] | None) -> None:
+        self.last_a_second(self.job.creation_time)
         with self._lock:
             self._set_metrics(metrics)
             self._set_end_times()
@@ -572,6 +576,7 @@ class TrainingRun(JobRun):
             self._log(f"Reporting training FAILURE: {reason}", level="ERROR")
         except Exception:  # the logs are best effort; the job's status is what matters
             log.exception("could not log the failure of training job %s", self.job.training_job_name)
+        self.last_a_second(self.job.creation_time)
         with self._lock:
             self.job.failure_reason = reason[:1024]
             self._set_end_times()

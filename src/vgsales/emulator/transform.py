@@ -386,6 +386,7 @@ class TransformRun(JobRun):
         return joined
 
     def _finish(self, status: str, reason: str | None = None) -> None:
+        self.last_a_second(self.job.creation_time)
         with self._lock:
             now = utcnow()
             self.job.transform_end_time = now

@@ -250,6 +250,7 @@ class TuningRun(JobRun):
         self.job.last_modified_time = utcnow()
 
     def _end(self, status: str, failure: str | None = None) -> None:
+        self.last_a_second(self.job.creation_time)
         with self._lock:
             self.job.best_training_job = self._summary_of_best()
             self.job.failure_reason = failure[:1024] if failure else None

@@ -147,6 +147,15 @@ locals {
         Condition = { StringLikeIfExists = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "aws/sagemaker/*"] } }
       },
       {
+        # Reading back what SageMaker published: the SDK's TrainingJobAnalytics (GetMetricStatistics) and
+        # endpoint dashboards. CloudWatch's read actions have no resource-level permissions and no namespace
+        # condition key, so they are account-wide reads of metrics, never of data.
+        Sid      = "SageMakerMetricsRead"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"]
+        Resource = ["*"]
+      },
+      {
         # A job placed in a VPC (VpcConfig) runs on network interfaces that SageMaker creates with this role
         # (the SageMaker developer guide, "Give SageMaker AI access to resources in your Amazon VPC"). Resource
         # "*" because the subnets and security groups are the job's, not known here; limited to this region.

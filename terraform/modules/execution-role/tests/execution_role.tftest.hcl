@@ -91,6 +91,9 @@ run "least_privilege_policy" {
       for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
       if contains(statement.Resource, "*")
       ])) == toset([
+      "cloudwatch:GetMetricData",
+      "cloudwatch:GetMetricStatistics",
+      "cloudwatch:ListMetrics",
       "cloudwatch:PutMetricData",
       "ec2:CreateNetworkInterface",
       "ec2:CreateNetworkInterfacePermission",
