@@ -25,6 +25,7 @@ from .algorithm.hyperparameters import (  # one rule book for both targets
     validate_hyperparameters,
 )
 from .algorithm.tuning import InvalidTuning, ParameterRange, check_job, check_range, objective_type, range_kind
+from .algorithm.versions import tag_version
 from .errors import WorkshopError
 from .loopback import require_loopback
 
@@ -479,7 +480,8 @@ def _training(reader: _Reader) -> TrainingSettings:
         )
     hyperparameters = reader.mapping("hyperparameters")
     try:
-        hyperparameters = validate_hyperparameters(hyperparameters)  # as SageMaker takes them: text
+        # as SageMaker takes them (text), and as the image of image_version accepts them
+        hyperparameters = validate_hyperparameters(hyperparameters, tag_version(version))
     except InvalidHyperparameter as exc:  # the algorithm's reason, and where the user sets that hyperparameter
         raise _bad(reader.key(f"hyperparameters.{exc.name}"), str(exc).rstrip(".")) from None
     settings = TrainingSettings(
@@ -525,7 +527,7 @@ def _tuning(reader: _Reader, training: TrainingSettings) -> TuningSettings:
     )
     reader.refuse_unknown()
     try:
-        check_job(static_hyperparameters(training, settings), list(ranges), metric)
+        check_job(static_hyperparameters(training, settings), list(ranges), metric, tag_version(training.image_version))
     except InvalidTuning as exc:
         raise _bad_mapping(reader.key("ranges"), str(exc).rstrip(".")) from None
     return settings

@@ -673,3 +673,21 @@ def test_no_job_ends_within_a_second_so_names_stamped_to_the_second_do_not_colli
         assert (job["TrainingEndTime"] - job["CreationTime"]).total_seconds() >= 1.0
         names.append(name.rsplit("-", 6)[1:])
     assert names[0] != names[1], "the second job's time stamp is a later second"
+
+
+@pytest.mark.parametrize(("image", "completes"), [
+    ("811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest", True),  # the legacy image lists silent
+    ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.0-1", True),
+    ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.2-1", False),  # the first without it
+    (XGBOOST_IMAGE, False),
+], ids=["legacy", "1.0-1", "1.2-1", "3.2-0"])
+def test_a_job_is_held_to_the_hyperparameters_of_its_images_version(aws_env, data_bucket, image, completes):
+    _, sagemaker, _, _ = clients()
+    _, job = run_job(sagemaker, data_bucket, hyperparameters={**HYPERPARAMETERS, "silent": "1"}, image=image)
+    if completes:
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    else:
+        assert job["TrainingJobStatus"] == "Failed"
+        tag = image.rsplit(":", 1)[1]
+        assert job["FailureReason"].startswith(f"ClientError: Hyperparameter 'silent' is not a hyperparameter of the "
+                                               f"built-in XGBoost algorithm in image {tag}; it is one in images up to 1.0-1")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WorkshopError
+from .versions import Version, accepts_hyperparameter, image_text, versions_accepting
 
 DOC_URL = "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost_hyperparameters.html"
 
@@ -174,6 +175,7 @@ SCHEMA: dict[str, Spec] = {
     "save_model_on_termination": _categorical("true", "false"),
     "scale_pos_weight": _continuous(Interval(0, low_open=True)),
     "seed": _integer(Interval(-(2**31), 2**31 - 1, low_open=True, high_open=True)),
+    "silent": _integer(FLAG),
     "single_precision_histogram": _categorical("true", "false"),
     "sketch_eps": _continuous(Interval(0, 1, low_open=True, high_open=True)),
     "skip_drop": _continuous(UNIT),
@@ -186,6 +188,7 @@ SCHEMA: dict[str, Spec] = {
     # Set by SageMaker automatic model tuning and cross-validation, not by users.
     "_tuning_objective_metric": Spec("categorical", choices=tuple(TUNING_OBJECTIVES)),
     "_kfold": _integer(Interval(2)),
+    "_nfold": _integer(Interval(2)),  # 1.2-1's name for _kfold
     "_num_cv_round": _integer(AT_LEAST_1),
 }
 
@@ -314,8 +317,9 @@ def _check_dependencies(hp: Mapping[str, str]) -> None:
         )
 
 
-def validate_hyperparameters(hp: Mapping[str, object]) -> dict[str, str]:
-    """Check hyperparameters as the built-in XGBoost algorithm does; return them as the strings a job carries.
+def validate_hyperparameters(hp: Mapping[str, object], version: Version | None = None) -> dict[str, str]:
+    """Check hyperparameters as the built-in XGBoost algorithm of that image version does (versions.py; None: the
+    newest); return them as the strings a job carries.
 
     Aliases (``learning_rate``, ``min_split_loss``, ``reg_lambda``, ``reg_alpha``) become their canonical names.
     Raises InvalidHyperparameter (a WorkshopError and a ValueError) naming the first offending hyperparameter.
@@ -329,6 +333,12 @@ def validate_hyperparameters(hp: Mapping[str, object]) -> dict[str, str]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InvalidHyperparameter(
                 raw_name, f"Hyperparameter {raw_name!r} is not a hyperparameter of the built-in XGBoost algorithm{hint}."
+            )
+        if not accepts_hyperparameter(name, version):
+            raise InvalidHyperparameter(
+                raw_name,
+                f"Hyperparameter {raw_name!r} is not a hyperparameter of the built-in XGBoost algorithm in "
+                f"{image_text(version)}; it is one in {versions_accepting(name)}.",
             )
         if name in validated:
             raise InvalidHyperparameter(
@@ -353,8 +363,8 @@ class UnsupportedByEmulator(WorkshopError):
 
 # Accepted by the algorithm but gone from XGBoost 2+ (the container drops them too, or they only mattered on GPUs).
 OBSOLETE = frozenset(
-    ("deterministic_histogram", "dsplit", "lambda_bias", "predictor", "prob_buffer_row", "single_precision_histogram",
-     "sketch_eps")
+    ("deterministic_histogram", "dsplit", "lambda_bias", "predictor", "prob_buffer_row", "silent",
+     "single_precision_histogram", "sketch_eps")
 )
 # Hyperparameters of the container that steer how it runs rather than XGBoost itself.
 CONTAINER_ONLY = frozenset(
@@ -383,20 +393,21 @@ class TrainingPlan:
         return str(self.params.get("objective", DEFAULT_OBJECTIVE))
 
 
-def training_plan(hp: Mapping[str, object]) -> TrainingPlan:
-    """Validate ``hp`` and translate it into xgboost.train arguments for the installed XGBoost release.
+def training_plan(hp: Mapping[str, object], version: Version | None = None) -> TrainingPlan:
+    """Validate ``hp`` for the image version (None: the newest) and translate it into xgboost.train arguments for
+    the installed XGBoost release.
 
     Raises InvalidHyperparameter for what the algorithm rejects, UnsupportedByEmulator for what it accepts but
     the emulator cannot do (GPU training, cross-validation mode).
     """
-    validated = validate_hyperparameters(hp)
+    validated = validate_hyperparameters(hp, version)
     notes: list[str] = []
     if validated.get("tree_method") == "gpu_hist" or validated.get("use_dask_gpu_training") == "true":
         raise UnsupportedByEmulator("The local emulator trains on CPU only; GPU training (tree_method=gpu_hist or "
                                     "use_dask_gpu_training=true) needs the aws target.")
-    if "_kfold" in validated or "_num_cv_round" in validated:
+    if "_kfold" in validated or "_nfold" in validated or "_num_cv_round" in validated:
         raise UnsupportedByEmulator("The local emulator does not run the algorithm's cross-validation mode "
-                                    "(_kfold, _num_cv_round); use the aws target.")
+                                    "(_kfold or _nfold, _num_cv_round); use the aws target.")
     params: dict[str, Any] = {}
     for name, text in validated.items():
         if name in CONTAINER_ONLY or name.startswith("_"):

@@ -21,13 +21,14 @@ endpoint reports it as a ModelError.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
 import xgboost as xgb
+
+from .versions import ENCODERS_FROM, image_version
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's limit
 
@@ -38,9 +39,6 @@ REQUEST_TYPES = {"text/csv": CSV, "csv": CSV, "text/libsvm": LIBSVM, "text/x-lib
 SUPPORTED_ACCEPTS = ("application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/csv")
 # What sagemaker-containers' encoders.encode can write (_encoders_map: CSV, JSON, NPY); serve.py answers JSON itself.
 ENCODED_ACCEPTS = ("text/csv", "application/json")
-# The first tag whose real-time answers go through encoders.encode and honour Accept (serve.py of v1.2-2).
-ENCODERS_FROM = (1, 2, 2)
-_TAG_VERSION = re.compile(r"^(\d+)\.(\d+)-(\d+)")
 
 
 @dataclass(frozen=True)
@@ -54,13 +52,8 @@ class ResponseStyle:
 def response_style(image: str | None, environment: Mapping[str, str] | None = None) -> ResponseStyle:
     """The response style of a model's image (repository and tag) and container environment. An image without a
     version tag (a digest) answers as the newest tags do."""
-    last = (image or "").split("@", 1)[0].rsplit("/", 1)[-1]
-    repository, _, tag = last.partition(":")
-    match = _TAG_VERSION.match(tag)
-    if repository == "xgboost":  # the legacy image (`1`, `latest`: XGBoost 0.72)
-        honours = False
-    else:
-        honours = match is None or tuple(int(part) for part in match.groups()) >= ENCODERS_FROM
+    version = image_version(image)  # the legacy image and 0.90-x read as 1.0-1: comma-joined
+    honours = version is None or version >= ENCODERS_FROM
     default = _media_type((environment or {}).get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")) or "text/csv"
     return ResponseStyle(honours_accept=honours, default_accept=default)
 

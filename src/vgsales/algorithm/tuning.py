@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import WorkshopError
+from .versions import Version
 from .hyperparameters import (
     ALIASES,
     SCHEMA,
@@ -76,7 +77,7 @@ def objective_type(metric: str) -> str | None:
     return TUNING_OBJECTIVES.get(metric)
 
 
-def check_range(parameter: ParameterRange) -> None:
+def check_range(parameter: ParameterRange, version: Version | None = None) -> None:
     name = parameter.name
     expected = range_kind(name)
     if expected is None:
@@ -87,7 +88,7 @@ def check_range(parameter: ParameterRange) -> None:
         if len(set(parameter.values)) != len(parameter.values):
             raise InvalidTuning(f"the categorical range of {name!r} lists a value twice.")
         for value in parameter.values:
-            _check_value(name, value)
+            _check_value(name, value, version)
         return
     if parameter.kind != expected:
         raise InvalidTuning(f"{name!r} is a {expected.lower()} hyperparameter, so its range must be {expected}, "
@@ -98,7 +99,7 @@ def check_range(parameter: ParameterRange) -> None:
     if parameter.low > parameter.high:
         raise InvalidTuning(f"the range of {name!r} has its minimum {parameter.low:g} above its maximum {parameter.high:g}.")
     for bound in (parameter.low, parameter.high):
-        _check_value(name, parameter.text(bound))
+        _check_value(name, parameter.text(bound), version)
     if parameter.scaling not in SCALING_TYPES:
         raise InvalidTuning(f"the scaling {parameter.scaling!r} of {name!r} is not one of {', '.join(SCALING_TYPES)}.")
     if parameter.scaling == "Logarithmic" and parameter.low <= 0:
@@ -110,9 +111,9 @@ def check_range(parameter: ParameterRange) -> None:
                             "0 <= x < 1.0.")
 
 
-def _check_value(name: str, value: str) -> None:
+def _check_value(name: str, value: str, version: Version | None = None) -> None:
     try:
-        training_plan({name: value} if ALIASES.get(name, name) == "num_round" else {name: value, "num_round": "1"})
+        training_plan({name: value} if ALIASES.get(name, name) == "num_round" else {name: value, "num_round": "1"}, version)
     except InvalidHyperparameter as exc:
         if exc.name in (name, ALIASES.get(name, name)):
             raise InvalidTuning(exc.problem) from None
@@ -120,9 +121,9 @@ def _check_value(name: str, value: str) -> None:
         raise InvalidTuning(str(exc)) from None
 
 
-def check_job(static: Mapping[str, str], ranges: list[ParameterRange], metric: str) -> None:
-    """The ranges together, and with the static hyperparameters: a job the algorithm accepts at every range's
-    first value, each hyperparameter in one place only."""
+def check_job(static: Mapping[str, str], ranges: list[ParameterRange], metric: str, version: Version | None = None) -> None:
+    """The ranges together, and with the static hyperparameters: a job the algorithm of that image version
+    (None: the newest) accepts at every range's first value, each hyperparameter in one place only."""
     names = [ALIASES.get(parameter.name, parameter.name) for parameter in ranges]
     if not names:
         raise InvalidTuning("a tuning job needs at least one hyperparameter range.")
@@ -135,9 +136,9 @@ def check_job(static: Mapping[str, str], ranges: list[ParameterRange], metric: s
     if both:
         raise InvalidTuning(f"{both[0]!r} is both a static hyperparameter and tuned; give it in one place.")
     for parameter in ranges:
-        check_range(parameter)
+        check_range(parameter, version)
     sample = {parameter.name: parameter.first_value() for parameter in ranges}
     try:
-        training_plan({**static, **sample, "_tuning_objective_metric": metric})
+        training_plan({**static, **sample, "_tuning_objective_metric": metric}, version)
     except (InvalidHyperparameter, UnsupportedByEmulator) as exc:
         raise InvalidTuning(str(exc)) from None

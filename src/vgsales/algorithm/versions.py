@@ -48,6 +48,15 @@ HYPERPARAMETERS_BY_VERSION: dict[str, tuple[Version | None, Version | None]] = {
 }
 
 
+def tag_version(tag: str) -> Version | None:
+    """The version of a `sagemaker-xgboost` tag ("1.7-1"), None for a tag that names none."""
+    match = _TAG.match(tag)
+    if match is None:
+        return None
+    version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    return LEGACY if version < LEGACY else version
+
+
 def image_version(image: str | None) -> Version | None:
     """The algorithm version of an image URI (registry/repository:tag): LEGACY for the legacy repository `xgboost`
     and for 0.90-x, the tag's version for `sagemaker-xgboost`, None for an image without a version tag (a digest,
@@ -56,15 +65,16 @@ def image_version(image: str | None) -> Version | None:
     repository, _, tag = last.partition(":")
     if repository == "xgboost":
         return LEGACY
-    match = _TAG.match(tag)
-    if match is None:
-        return None
-    version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    return LEGACY if version < LEGACY else version
+    return tag_version(tag)
 
 
-def version_text(version: Version | None) -> str:
-    return "the newest image" if version is None else f"{version[0]}.{version[1]}-{version[2]}"
+def version_text(version: Version) -> str:
+    return f"{version[0]}.{version[1]}-{version[2]}"
+
+
+def image_text(version: Version | None) -> str:
+    """An image by its version, for messages: "image 1.7-1", or "the newest image" for one without a tag."""
+    return "the newest image" if version is None else f"image {version_text(version)}"
 
 
 def accepts_hyperparameter(name: str, version: Version | None) -> bool:

@@ -138,7 +138,8 @@ def run(job: TrainingRun, hosts: list[Host], data_format: str, hyperparameters: 
                       f"XGBoost's collective with a tracker at {arguments['dmlc_tracker_uri']}:{arguments['dmlc_tracker_port']}.")
         model_path = workdir / "xgboost-model.tar.gz"
         for rank, host in enumerate(included):
-            spec_path = _write_spec(workdir, host, rank, arguments, data_format, hyperparameters, nthread, model_path)
+            spec_path = _write_spec(workdir, host, rank, arguments, data_format, hyperparameters, nthread, model_path,
+                                    job.image_version)
             process = subprocess.Popen(
                 [sys.executable, "-m", "vgsales.emulator.worker", str(spec_path)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=workdir, env=_worker_env(),
@@ -209,7 +210,7 @@ def _worker_env() -> dict[str, str]:
 
 
 def _write_spec(workdir: Path, host: Host, rank: int, tracker: Document, data_format: str,
-                hyperparameters: dict[str, str], nthread: int, model_path: Path) -> Path:
+                hyperparameters: dict[str, str], nthread: int, model_path: Path, version: tuple[int, ...] | None) -> Path:
     folder = workdir / host.name
     files: dict[str, list[tuple[str, str]]] = {}
     for channel, objects in host.files.items():
@@ -220,7 +221,7 @@ def _write_spec(workdir: Path, host: Host, rank: int, tracker: Document, data_fo
             path.write_bytes(content)
             files[channel].append((uri, str(path)))
     spec = {"host": host.name, "rank": rank, "tracker": tracker, "files": files, "data_format": data_format,
-            "hyperparameters": hyperparameters, "nthread": nthread, "model_path": str(model_path)}
+            "hyperparameters": hyperparameters, "version": version, "nthread": nthread, "model_path": str(model_path)}
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     return spec_path

@@ -31,6 +31,7 @@ from moto.core.utils import utcnow
 from moto.sagemaker.models import FakeTrainingJob
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
+from ..algorithm.versions import Version, image_version
 from ..algorithm.hyperparameters import (
     CONTAINER_METRICS,
     NATIVE_METRICS,
@@ -418,9 +419,14 @@ class TrainingRun(JobRun):
         if tag and not tag.startswith(".".join(version.split(".")[:2])):
             self._log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
 
+    @property
+    def image_version(self) -> Version | None:
+        """The algorithm version of the job's image, whose hyperparameters it accepts (algorithm/versions.py)."""
+        return image_version((self.job.algorithm_specification or {}).get("TrainingImage"))
+
     def _plan(self) -> TrainingPlan:
         try:
-            plan = training_plan(self.job.hyper_parameters or {})
+            plan = training_plan(self.job.hyper_parameters or {}, self.image_version)
         except InvalidHyperparameter as exc:
             raise JobFailure("ClientError", str(exc)) from None
         except UnsupportedByEmulator as exc:

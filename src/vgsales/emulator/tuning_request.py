@@ -19,6 +19,7 @@ from moto.sagemaker.exceptions import ValidationError
 
 from ..algorithm.hyperparameters import TUNING_OBJECTIVES
 from ..algorithm.tuning import KINDS, InvalidTuning, ParameterRange, check_job, grid_size
+from ..algorithm.versions import image_version
 from .training import is_builtin_xgboost
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ def _parameter_ranges(ranges: ReadDocument) -> list[ParameterRange]:
 
 def _check_hyperparameters(spec: TuningSpec) -> None:
     try:
-        check_job(spec.static, spec.ranges, spec.metric)
+        image = (spec.definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        check_job(spec.static, spec.ranges, spec.metric, image_version(image))
     except InvalidTuning as exc:
         raise refuse(f"ParameterRanges and StaticHyperParameters: {exc}") from None

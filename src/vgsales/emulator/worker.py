@@ -32,7 +32,8 @@ def main(spec_path: str) -> int:
             return None
         return [data_formats.DataFile(uri, Path(path).read_bytes()) for uri, path in paths]
 
-    plan = training_plan(spec["hyperparameters"])
+    version = spec.get("version")  # the image's algorithm version, as the parent planned the job with it
+    plan = training_plan(spec["hyperparameters"], tuple(version) if version else None)
     plan.params.setdefault("nthread", spec["nthread"])  # the hosts share this machine's cores
     # Rank by task id: algo-1 is rank 0, the master, as the container's hosts are sorted (distributed.py).
     with collective.CommunicatorContext(**spec["tracker"], dmlc_task_id=str(spec["rank"])):
