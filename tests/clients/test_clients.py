@@ -72,6 +72,18 @@ def assert_tagged_for_the_stack(ctx, kind: str, name: str) -> None:
     assert {"Key": "vgsales:stack", "Value": ctx.settings.name_prefix} in sagemaker.list_tags(ResourceArn=arn)["Tags"], (kind, name)
 
 
+def test_sdk_v2_csv_estimator_on_1_7_1_answers_a_line_per_row(client_stack, compat_python, client_env):
+    """CSV channels, CSVSerializer and `predict(...).decode().split("\n")[:-1]`, as AWS's samples for 1.x images
+    parse answers: the 1.7-1 container writes one score per line, each ending with a newline (comma-joined,
+    the answer would have split into one bad value and left the rows unmatched)."""
+    env = client_env(client_stack, compat_python)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_csv_estimator.py"), str(data_dir(client_stack))], env))
+    assert result["image"].endswith("/sagemaker-xgboost:1.7-1") and result["job"].startswith("sagemaker-xgboost-"), result
+    # Absent features are 0 in CSV, missing in libsvm (see test_a_csv_row_leaves_absent_features_empty_not_zero),
+    # so the score differs a little from the libsvm flow's.
+    assert result["rows"] == 803 and result["accuracy"] >= 0.8, result
+
+
 def test_sdk_v2_upload_data_writes_where_the_code_says(client_stack, compat_python, client_env):
     """No DefaultS3ObjectKeyPrefix in the SDK config emulator.env writes: upload_data(key_prefix=p) writes under p,
     where sample code that builds s3://<bucket>/<p>/... looks for it."""
@@ -130,8 +142,9 @@ def test_sdk_v2_training_job_analytics_reads_the_training_curve(client_stack, co
 
 
 def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_python, client_env):
-    """Estimator.attach(job).transformer(...).transform(..., content_type="text/libsvm", split_type="Line"), then
-    wait(): moto reported Completed at once and wrote nothing; now the output holds one score per test row."""
+    """Estimator.attach(job).transformer(...) with the SDK's defaults (no assemble_with, no accept), then
+    transform(..., content_type="text/libsvm", split_type="Line") and wait(): moto reported Completed at once and
+    wrote nothing; now the output holds one score per test row, each on its line."""
     from vgsales.records import TrainingRecord
 
     env = client_env(client_stack, compat_python)
@@ -150,6 +163,19 @@ def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_pyt
     assert result["metrics"]["validation:auc"] > 0.8
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
     assert_artifact(client_stack, result["model_data"])
+
+
+def test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job(client_stack, compat_python, client_env):
+    """boto3 alone: a Bayesian tuning job on 1.5-1 named with the time, its best job deployed, answers split on
+    newlines; the stack's tag on what it creates is what lets the role in, whatever the names."""
+    stack = client_stack.state.read(StackRecord)
+    env = client_env(client_stack, compat_python)
+    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_tuning_flow.py"), stack.bucket_name,
+                            client_stack.settings.name_prefix, str(data_dir(client_stack))], env))
+    assert result["status"] == "Completed" and result["completed"] == 4, result
+    assert result["best"].startswith(result["tuning_job"] + "-"), result
+    assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY - 0.02, result
+    assert_tagged_for_the_stack(client_stack, "training-job", result["best"])  # the tuning job's tags, on its jobs
 
 
 def test_sagemaker_core_trains_deploys_and_predicts(client_stack, client_env):

@@ -289,6 +289,24 @@ def test_a_prefixed_name_with_another_stacks_tag_is_out_of_reach(client_stack, i
         client(admin, "sagemaker").delete_model(ModelName="vgsales-ci-model")
 
 
+def test_an_untagged_resource_may_be_read_not_changed_and_a_missing_one_is_not_found(client_stack, identities):
+    """Reads pass where the stack's tag is absent (TaggedPipelineReads, IfExists): a waiter for a deleted endpoint
+    gets SageMaker's "Could not find", not AccessDenied. Changes need the tag: an untagged model stays as it is."""
+    notebook, admin = identities
+    request = _training_request(notebook, client_stack)
+    sagemaker = client(notebook, "sagemaker")
+    assert error_of(lambda: sagemaker.describe_endpoint(EndpointName="sagemaker-xgboost-never-made"))["Code"] == "ValidationException"
+    client(admin, "sagemaker").create_model(
+        ModelName="sagemaker-xgboost-untagged", ExecutionRoleArn=request["RoleArn"],
+        PrimaryContainer={"Image": request["AlgorithmSpecification"]["TrainingImage"], "ModelDataUrl": "s3://elsewhere/m.tar.gz"},
+    )  # fmt: skip
+    try:
+        assert sagemaker.describe_model(ModelName="sagemaker-xgboost-untagged")["ModelName"] == "sagemaker-xgboost-untagged"
+        assert error_of(lambda: sagemaker.delete_model(ModelName="sagemaker-xgboost-untagged"))["Code"] == "AccessDeniedException"
+    finally:
+        client(admin, "sagemaker").delete_model(ModelName="sagemaker-xgboost-untagged")
+
+
 def test_passing_another_role_needs_pass_role_on_it(client_stack, identities):
     notebook, admin = identities
     stack = client_stack.state.read(StackRecord)

@@ -95,8 +95,10 @@ def create_job(
     image: str = XGBOOST_IMAGE,
     max_runtime: int = 3600,
     instance_count: int = 1,
+    checkpoint_config: dict | None = None,
 ) -> None:
     sagemaker.create_training_job(
+        **({"CheckpointConfig": checkpoint_config} if checkpoint_config else {}),
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
         RoleArn=ROLE_ARN,
@@ -691,3 +693,103 @@ def test_a_job_is_held_to_the_hyperparameters_of_its_images_version(aws_env, dat
         tag = image.rsplit(":", 1)[1]
         assert job["FailureReason"].startswith(f"ClientError: Hyperparameter 'silent' is not a hyperparameter of the "
                                                f"built-in XGBoost algorithm in image {tag}; it is one in images up to 1.0-1")
+
+
+# --- checkpoints (algorithm/checkpoints.py, emulator/checkpoint_sync.py) -------------------------------------
+
+IMAGES = {tag: f"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:{tag}" for tag in ("1.2-2", "1.3-1", "1.7-1", "3.2-0")}
+
+
+def checkpoint_job(sagemaker, bucket: str, prefix: str, image: str, num_round: str = "15") -> tuple[str, dict]:
+    name = unique("checkpoints")
+    sagemaker.create_training_job(
+        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        RoleArn=ROLE_ARN, HyperParameters={**HYPERPARAMETERS, "num_round": num_round}, InputDataConfig=channels(bucket),
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+        CheckpointConfig={"S3Uri": f"s3://{bucket}/{prefix}", "LocalPath": "/opt/ml/checkpoints"},
+    )  # fmt: skip
+    return name, wait_for_job(sagemaker, name)
+
+
+def checkpoint_files(s3, bucket: str, prefix: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
+    return {item["Key"].rsplit("/", 1)[1]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
+
+
+def loaded(raw: bytes) -> xgb.Booster:
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+def test_up_to_1_2_2_a_checkpoint_is_written_every_round(aws_env, data_bucket):
+    s3, sagemaker, _, _ = clients()
+    prefix = unique("ckpt")
+    _, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"])
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    files = checkpoint_files(s3, data_bucket, prefix)
+    assert sorted(files, key=lambda name: int(name.rsplit(".", 1)[1])) == [f"xgboost-checkpoint.{i}" for i in range(15)]
+    assert loaded(files["xgboost-checkpoint.4"]).num_boosted_rounds() == 5  # the model after that round
+
+
+def test_up_to_1_2_2_a_job_resumes_from_the_newest_checkpoint(aws_env, data_bucket):
+    """As after a spot interruption: the next job with the same S3Uri trains only the rounds still to go."""
+    s3, sagemaker, _, logs = clients()
+    prefix = unique("ckpt")
+    _, first = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"], num_round="6")
+    assert first["TrainingJobStatus"] == "Completed", first.get("FailureReason")
+    name, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"], num_round="15")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    lines = round_lines(logs, name)
+    assert [line.split("#011")[0] for line in lines] == [f"[{i}]" for i in range(6, 15)], lines
+    assert read_model(s3, job["ModelArtifacts"]["S3ModelArtifacts"]).num_boosted_rounds() == 15
+    assert "xgboost-checkpoint.14" in checkpoint_files(s3, data_bucket, prefix)
+
+
+@pytest.mark.parametrize(("tag", "written"), [("1.3-1", "xgboost-checkpoint_0.json"), ("1.7-1", "xgboost-checkpoint_0.json"),
+                                              ("3.2-0", "xgboost-checkpoint_0.ubj")])  # fmt: skip
+def test_from_1_3_1_xgboosts_own_callback_writes_once_and_nothing_resumes(aws_env, data_bucket, tag, written):
+    """TrainingCheckPoint(interval=0): one file after the first round; load_checkpoint looks for other names."""
+    s3, sagemaker, _, logs = clients()
+    prefix = unique("ckpt")
+    s3.put_object(Bucket=data_bucket, Key=f"{prefix}/xgboost-checkpoint.9", Body=b"would be resumed up to 1.2-2")
+    name, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES[tag])
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    files = checkpoint_files(s3, data_bucket, prefix)
+    assert sorted(files) == sorted([written, "xgboost-checkpoint.9"])
+    assert loaded(files[written]).num_boosted_rounds() == 1
+    assert files[written].startswith(b'{"') == written.endswith(".json")  # JSON text, or UBJSON
+    assert round_lines(logs, name)[0].startswith("[0]#011")
+
+
+def test_a_checkpoint_the_role_may_not_write_fails_the_job(aws_env, data_bucket, make_role):
+    role = make_role("vgsales-ckpt", [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{data_bucket}/output/*"},
+    ])  # fmt: skip
+    _, sagemaker, _, _ = clients()
+    name = unique("checkpoints")
+    sagemaker.create_training_job(
+        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        RoleArn=role, HyperParameters=HYPERPARAMETERS, InputDataConfig=channels(data_bucket),
+        OutputDataConfig={"S3OutputPath": f"s3://{data_bucket}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+        CheckpointConfig={"S3Uri": f"s3://{data_bucket}/checkpoints-denied"},
+    )  # fmt: skip
+    job = wait_for_job(sagemaker, name)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"] == (f"ClientError: Unable to upload checkpoint s3://{data_bucket}/checkpoints-denied/"
+                                    "xgboost-checkpoint_0.ubj (AccessDenied: Access Denied)")
+
+
+def test_checkpoints_on_several_instances_are_refused_by_name(aws_env, data_bucket):
+    _, sagemaker, _, _ = clients()
+    with pytest.raises(ClientError) as refused:
+        create_job(sagemaker, unique("checkpoints"), channels(data_bucket), f"s3://{data_bucket}/output", instance_count=2,
+                   checkpoint_config={"S3Uri": f"s3://{data_bucket}/ckpt"})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"].startswith(
+        "CheckpointConfig for a training job of several instances is not executed by the local emulator")

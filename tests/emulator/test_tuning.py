@@ -359,6 +359,10 @@ REFUSALS = {
     ),
     "convergence detection": (_with(f"{CONFIG}.TuningJobCompletionCriteria", {"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}}),
                               "ConvergenceDetected"),
+    "checkpoints": (_with(f"{DEFINITION}.CheckpointConfig", {"S3Uri": "s3://somewhere/checkpoints"}),
+                    "CheckpointConfig in a tuning job's training job definition is not executed by the local emulator"),
+    "a hyperparameter of another image version": (_with(f"{DEFINITION}.StaticHyperParameters.silent", "0"),
+                                                  "'silent' is not a hyperparameter of the built-in XGBoost algorithm in image"),
 }
 
 

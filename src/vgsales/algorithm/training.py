@@ -41,16 +41,26 @@ class _RoundReporter(xgb.callback.TrainingCallback):
         report: Callable[[str], None],
         should_stop: Callable[[], bool],
         observe: Callable[[int, dict[str, float]], None] | None,
+        after_round: Callable[[xgb.Booster, int], None] | None = None,
     ) -> None:
         super().__init__()
         self._report = report
         self._should_stop = should_stop
         self._observe = observe
+        self._after_round = after_round
         self.latest: dict[str, float] = {}
         self.rounds = 0
+        self._start = 0  # the rounds of a model resumed from, which XGBoost's epochs do not count
+
+    def before_training(self, model: xgb.Booster) -> xgb.Booster:
+        self._start = model.num_boosted_rounds()  # as XGBoost's own TrainingCheckPoint counts
+        return model
 
     def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: EvalsLog) -> bool:
+        epoch += self._start  # the container prints rounds counted from the first ever (PrintCheckpoint)
         self.rounds = epoch + 1
+        if self._after_round is not None:
+            self._after_round(model, epoch)
         if evals_log:
             self._report(format_round(epoch, evals_log))
             self.latest = {
@@ -77,10 +87,14 @@ def train(
     report: Callable[[str], None],
     should_stop: Callable[[], bool] = lambda: False,
     observe: Callable[[int, dict[str, float]], None] | None = None,
+    resume_from: xgb.Booster | None = None,
+    after_round: Callable[[xgb.Booster, int], None] | None = None,
 ) -> TrainingOutcome:
     """Run xgboost.train as the algorithm does: evaluate on train (and validation), honour early stopping.
 
     ``observe`` sees each round's metrics (as {"validation:auc": ...}) before ``should_stop`` is asked.
+    ``resume_from``: a checkpoint's model, whose rounds count towards num_round (checkpoints.py); ``after_round``
+    gets the model after each round, with the round's index counted from the first ever (to write checkpoints).
     """
     evals = [(data.train, "train")]
     if data.validation is not None:
@@ -94,7 +108,7 @@ def train(
         stop_checks["stopped"] = stop_checks["stopped"] or should_stop()
         return stop_checks["stopped"]
 
-    reporter = _RoundReporter(report, stop_requested, observe)
+    reporter = _RoundReporter(report, stop_requested, observe, after_round)
     callbacks: list[xgb.callback.TrainingCallback] = [reporter]
     # The container's early stopping (callback.get_callbacks): on the validation set only, on one named metric,
     # keeping the best round's model.
@@ -108,17 +122,27 @@ def train(
                 save_best=True,
             )
         )
+    done = resume_from.num_boosted_rounds() if resume_from is not None else 0
     booster = xgb.train(
         plan.params,
         data.train,
-        num_boost_round=plan.num_round,
+        # the container: num_round - iteration; none left, and xgb.train returns the model as it is
+        num_boost_round=max(0, plan.num_round - done),
+        xgb_model=resume_from,
         evals=evals,
         maximize=maximize,
         verbose_eval=False,
         callbacks=callbacks,
         custom_metric=custom,
     )
-    return TrainingOutcome(booster, reporter.rounds, reporter.latest, stop_checks["stopped"])
+    return TrainingOutcome(booster, reporter.rounds or done, reporter.latest, stop_checks["stopped"])
+
+
+def load_booster(raw: bytes) -> xgb.Booster:
+    """A model saved by save_model or save_raw (JSON or UBJSON), e.g. a checkpoint to resume from."""
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
 
 
 def model_archive(booster: xgb.Booster) -> bytes:

@@ -35,6 +35,13 @@ from .shapes import Json
 ASSUMING_SERVICE = "sagemaker.amazonaws.com"
 
 
+# SageMaker's FailureReasons when the job's role may not read or write S3 (training.py). S3's refusal is quoted
+# as "(AccessDenied: Access Denied)", as in "ClientError: Data download failed:Unable to download object s3://...
+# (AccessDenied: Access Denied)" (aws/amazon-sagemaker-examples#4384); an upload fails as "ClientError: Artifact
+# upload failed:..." (aws/amazon-sagemaker-operator-for-k8s#22, aws/amazon-sagemaker-examples#3650), the rest of
+# which is the emulator's, after the download's.
+S3_ACCESS_DENIED = "(AccessDenied: Access Denied)"
+
 class AccessDenied(PermissionError):
     """The acting role may not take an action; ``target`` is what the job named (an s3:// URI)."""
 

@@ -31,6 +31,7 @@ from moto.core.utils import utcnow
 from moto.sagemaker.models import FakeTrainingJob
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
+from ..algorithm.checkpoints import style_for as checkpoint_style
 from ..algorithm.versions import Version, image_version
 from ..algorithm.hyperparameters import (
     CONTAINER_METRICS,
@@ -42,7 +43,8 @@ from ..algorithm.hyperparameters import (
 )
 from . import backends, metrics
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
-from .role_access import AccessDenied
+from .checkpoint_sync import CheckpointSync
+from .role_access import S3_ACCESS_DENIED, AccessDenied
 from .shapes import Document, Json, MotoArguments
 
 if TYPE_CHECKING:
@@ -69,12 +71,6 @@ XGBOOST_METRIC_DEFINITIONS = [
 # it starts: it imports these in the background (server.EmulatorServer), and a job imports them (from the cache by then) to run.
 XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
 
-# SageMaker's FailureReasons when the job's role may not read or write S3 (role_access.py). S3's refusal is quoted
-# as "(AccessDenied: Access Denied)", as in "ClientError: Data download failed:Unable to download object s3://...
-# (AccessDenied: Access Denied)" (aws/amazon-sagemaker-examples#4384); an upload fails as "ClientError: Artifact
-# upload failed:..." (aws/amazon-sagemaker-operator-for-k8s#22, aws/amazon-sagemaker-examples#3650), the rest of
-# which is the emulator's, after the download's.
-S3_ACCESS_DENIED = "(AccessDenied: Access Denied)"
 
 
 def download_denied(uri: str) -> str:
@@ -524,13 +520,24 @@ class TrainingRun(JobRun):
         if data.validation is not None:
             self._log(f"Validation matrix has {data.validation.num_row()} rows")
         self._check_stop()
+        sync = self._checkpoints()
+        resume_from = sync.resume(self._algorithm.load_booster) if sync else None
+        after_round = None
+        if sync is not None:
+            def after_round(model, index: int) -> None:  # noqa: ANN001 - an xgboost.Booster
+                sync.after_round(lambda raw_format: bytes(model.save_raw(raw_format=raw_format)), index)
         try:
-            return self._algorithm.train(plan, data, self._round, self.should_stop, self._observe)
+            return self._algorithm.train(plan, data, self._round, self.should_stop, self._observe, resume_from, after_round)
         except self._algorithm.XGBoostError as exc:
             # XGBoost rejects what it cannot train on (labels out of range for the objective, bad parameter
             # combinations): the user's to fix, as the container reports it.
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise JobFailure("ClientError", f"XGBoost could not train on this data and these hyperparameters: {first_line}") from None
+
+    def _checkpoints(self) -> CheckpointSync | None:
+        """The job's CheckpointConfig, written as its image's tag writes checkpoints (algorithm/checkpoints.py)."""
+        uri = (self.job.checkpoint_config or {}).get("S3Uri")
+        return CheckpointSync(self.aws, uri, checkpoint_style(self.image_version), self._log) if uri else None
 
     def _output_uri(self) -> str:
         return self.job.model_artifacts["S3ModelArtifacts"]
@@ -615,6 +622,13 @@ class TrainingBackend(JobBackend):
 
     def create_training_job(self, training_job_name: str, **request: MotoArguments) -> FakeTrainingJob:
         check_hyperparameter_lengths(request.get("hyper_parameters"))
+        instances = int((request.get("resource_config") or {}).get("InstanceCount") or 1)
+        if (request.get("checkpoint_config") or {}).get("S3Uri") and instances > 1:
+            raise ValidationError(message=(
+                "CheckpointConfig for a training job of several instances is not executed by the local emulator, "
+                "which writes checkpoints for one instance as the image does and never reports any it did not write. "
+                "Train on one instance, leave CheckpointConfig out, or use the aws target."
+            ))
         job = self._new_training_job(training_job_name, None, request)
         TrainingRun(self, job).start(wait=QUICK_JOB_SECONDS)
         return job

@@ -128,6 +128,9 @@ def _check_image(definition: ReadDocument) -> None:
         raise _not_executed(f"Tuning {what}",
                             "The emulator runs the SageMaker built-in XGBoost algorithm (image repository "
                             "sagemaker-xgboost or xgboost); use the aws target for other images.")
+    if (definition.get("CheckpointConfig") or {}).get("S3Uri"):
+        raise _not_executed("CheckpointConfig in a tuning job's training job definition",
+                            "Leave it out of the tuning job, or use the aws target.")
     static = definition.get("StaticHyperParameters") or {}
     if "sagemaker_program" in static or "sagemaker_submit_directory" in static:
         raise _not_executed("Tuning XGBoost in script mode (sagemaker_program)",

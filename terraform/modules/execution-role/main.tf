@@ -54,7 +54,14 @@ locals {
   ]
   tagging_actions = ["sagemaker:AddTags", "sagemaker:DeleteTags"]
   create_actions  = [for action in local.pipeline_actions : action if startswith(action, "sagemaker:Create")]
-  use_actions     = [for action in local.pipeline_actions : action if !startswith(action, "sagemaker:Create") && !contains(local.tagging_actions, action)]
+  read_actions = [
+    for action in local.pipeline_actions : action
+    if startswith(action, "sagemaker:Describe") || startswith(action, "sagemaker:List")
+  ]
+  use_actions = [
+    for action in local.pipeline_actions : action
+    if !startswith(action, "sagemaker:Create") && !contains(local.tagging_actions, action) && !contains(local.read_actions, action)
+  ]
   notebook_instance_arns = [
     for name in var.notebook_instance_names : "${local.sagemaker_arn_prefix}:notebook-instance/${lower(name)}"
   ]
@@ -257,6 +264,18 @@ locals {
         }
       },
       {
+        # Reads: the stack's resources, and none of another stack's. IfExists, so that a describe of a resource
+        # that does not exist (any more) gets SageMaker's "Could not find" rather than AccessDenied: what waiters
+        # (boto3's endpoint_deleted) and clean-ups wait for. It also lets the role read untagged resources'
+        # descriptions (names, settings, S3 addresses; no data, which S3 keeps to the stack's bucket).
+        Sid       = "TaggedPipelineReads"
+        Effect    = "Allow"
+        Action    = local.read_actions
+        Resource  = local.tagged_resource_arns
+        Condition = { StringEqualsIfExists = { (local.resource_tag) = local.tag_value } }
+      },
+      {
+        # Changes (delete, stop, update, invoke): only what carries the stack's tag.
         Sid       = "TaggedPipelineResources"
         Effect    = "Allow"
         Action    = local.use_actions

@@ -20,12 +20,11 @@ prefix = "sdk-v2-transformer"
 boto3.client("s3").upload_file(test_split, bucket, f"{prefix}/input/test.libsvm")
 
 estimator = Estimator.attach(training_job, sagemaker_session=session)
+# The SDK's defaults: no assemble_with (AssembleWith None), no accept; the container ends each answer with a newline.
 transformer = estimator.transformer(
     instance_count=1,
     instance_type="ml.m5.large",
     output_path=f"s3://{bucket}/{prefix}/output",
-    assemble_with="Line",
-    accept="text/csv",
 )
 transformer.transform(f"s3://{bucket}/{prefix}/input/", content_type="text/libsvm", split_type="Line")
 transformer.wait(logs=False)

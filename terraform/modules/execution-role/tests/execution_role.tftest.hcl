@@ -243,10 +243,23 @@ run "tag_based_access" {
       (
         try(statement.Condition.StringEquals["aws:RequestTag/vgsales:stack"], "") == "vgsales"
         || try(statement.Condition.StringEquals["aws:ResourceTag/vgsales:stack"], "") == "vgsales"
+        || (
+          try(statement.Condition.StringEqualsIfExists["aws:ResourceTag/vgsales:stack"], "") == "vgsales"
+          && alltrue([for action in statement.Action : startswith(action, "sagemaker:Describe") || startswith(action, "sagemaker:List")])
+        )
       )
       if anytrue([for resource in statement.Resource : endswith(resource, "/*") && strcontains(resource, ":sagemaker:")])
     ])
-    error_message = "Every grant on SageMaker resources of any name must require the stack's tag, in the request or on the resource."
+    error_message = "Every grant on SageMaker resources of any name must require the stack's tag, in the request or on the resource; only reads may pass where the resource has no such tag."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(statement.Sid, "") == "TaggedPipelineResources" && contains(statement.Action, "sagemaker:DeleteEndpoint")
+      && contains(statement.Action, "sagemaker:InvokeEndpoint") && !contains(statement.Action, "sagemaker:DescribeEndpoint")
+    ])
+    error_message = "Deleting, stopping, updating and invoking need the stack's tag on the resource."
   }
 
   assert {
