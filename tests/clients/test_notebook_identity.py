@@ -200,14 +200,16 @@ def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(clie
     assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"], "List* is allowed on *"
 
-    # A neighbour prefix that shares our first letters: the role's pattern is `vgsales-*`, so not this one.
-    refused = error_of(lambda: sagemaker.describe_endpoint(EndpointName="vgsalesdemo-endpoint"))
+    # A neighbour prefix that shares our first letters: the role's pattern is `vgsales-*`, so not this one (and
+    # it carries no stack tag). A read of what does not exist is SageMaker's to answer; a change is refused.
+    assert error_of(lambda: sagemaker.describe_endpoint(EndpointName="vgsalesdemo-endpoint"))["Code"] == "ValidationException"
+    refused = error_of(lambda: sagemaker.delete_endpoint(EndpointName="vgsalesdemo-endpoint"))
     assert refused["Code"] == "AccessDeniedException"
     assert refused["Message"] == (
         f"User: arn:aws:sts::123456789012:assumed-role/{client_stack.state.read(StackRecord).role_name}/SageMaker "
-        "is not authorized to perform: sagemaker:DescribeEndpoint on resource: "
+        "is not authorized to perform: sagemaker:DeleteEndpoint on resource: "
         f"arn:aws:sagemaker:{client_stack.region}:123456789012:endpoint/vgsalesdemo-endpoint "
-        "because no identity-based policy allows the sagemaker:DescribeEndpoint action"
+        "because no identity-based policy allows the sagemaker:DeleteEndpoint action"
     )
     # What the role was never given at all, whatever the name.
     assert error_of(lambda: sagemaker.list_notebook_instances())["Code"] == "AccessDeniedException"
@@ -401,8 +403,8 @@ def test_the_notebook_identity_tunes_and_transforms_only_with_the_prefix(client_
     if allowed:
         assert error_of(lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name))["Code"] == "ResourceNotFound"
         assert error_of(lambda: sagemaker.describe_transform_job(TransformJobName=name))["Code"] == "ValidationException"
-    else:
-        for call in (lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+    else:  # changes need the prefix or the stack's tag (reads of what does not exist are answered: see above)
+        for call in (lambda: sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
                      lambda: sagemaker.stop_transform_job(TransformJobName=name)):
             assert error_of(call)["Code"] == "AccessDeniedException"
     assert sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] is not None

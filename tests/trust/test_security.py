@@ -24,7 +24,9 @@ from vgsales.records import StackRecord
 # in IAM (so no narrower resource exists); parliament's RESOURCE_STAR check confirms that for each.
 #   ecr:GetAuthorizationToken   the registry login token is account-wide
 #   cloudwatch:PutMetricData    metrics have no ARN; a cloudwatch:namespace condition scopes it to SageMaker's
-#   sagemaker:List*             listing calls are not resource-scoped; the rest of SageMaker is <prefix>-* only
+#   cloudwatch:Get*, List*      reading metrics back: no ARN and no namespace condition key exist for these
+#   sagemaker:List*             listing calls are not resource-scoped; the rest of SageMaker is <prefix>-* or
+#                               the stack's tag only
 # The network interfaces of a VPC-placed job are created in the job's own subnets and security groups, which the
 # role cannot know; SageMaker's documented policy and the SDK v3's own least-privilege training policy grant
 # them on "*" too, and SDK v3's role check (which simulates with Resource "*") refuses a role that scopes them.
@@ -37,6 +39,10 @@ VPC_NETWORK_INTERFACE_WRITES = {
 JUSTIFIED_STAR = {
     "ecr:GetAuthorizationToken",
     "cloudwatch:PutMetricData",
+    # CloudWatch's reads have no resource types and no namespace condition key (the TrainingJobAnalytics reads).
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:ListMetrics",
     "sagemaker:ListEndpointConfigs",
     "sagemaker:ListEndpoints",
     "sagemaker:ListHyperParameterTuningJobs",
