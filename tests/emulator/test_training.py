@@ -96,12 +96,13 @@ def create_job(
     max_runtime: int = 3600,
     instance_count: int = 1,
     checkpoint_config: dict | None = None,
+    role: str = ROLE_ARN,
 ) -> None:
     sagemaker.create_training_job(
         **({"CheckpointConfig": checkpoint_config} if checkpoint_config else {}),
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-        RoleArn=ROLE_ARN,
+        RoleArn=role,
         HyperParameters=HYPERPARAMETERS if hyperparameters is None else hyperparameters,
         InputDataConfig=channels,
         OutputDataConfig={"S3OutputPath": output},
@@ -650,13 +651,7 @@ def test_metrics_are_published_as_the_jobs_role(aws_env, data_bucket, make_role,
     ])  # fmt: skip
     _, sagemaker, _, _ = clients()
     name = unique("metrics")
-    sagemaker.create_training_job(
-        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
-        RoleArn=role, HyperParameters=HYPERPARAMETERS, InputDataConfig=channels(data_bucket),
-        OutputDataConfig={"S3OutputPath": f"s3://{data_bucket}/output"},
-        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-    )  # fmt: skip
+    create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output", role=role)
     assert wait_for_job(sagemaker, name)["TrainingJobStatus"] == "Completed"
     assert bool(training_curve(name, "validation:auc")) is published
 
@@ -702,14 +697,8 @@ IMAGES = {tag: f"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:
 
 def checkpoint_job(sagemaker, bucket: str, prefix: str, image: str, num_round: str = "15") -> tuple[str, dict]:
     name = unique("checkpoints")
-    sagemaker.create_training_job(
-        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-        RoleArn=ROLE_ARN, HyperParameters={**HYPERPARAMETERS, "num_round": num_round}, InputDataConfig=channels(bucket),
-        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-        CheckpointConfig={"S3Uri": f"s3://{bucket}/{prefix}", "LocalPath": "/opt/ml/checkpoints"},
-    )  # fmt: skip
+    create_job(sagemaker, name, channels(bucket), f"s3://{bucket}/output", {**HYPERPARAMETERS, "num_round": num_round},
+               image, checkpoint_config={"S3Uri": f"s3://{bucket}/{prefix}", "LocalPath": "/opt/ml/checkpoints"})
     return name, wait_for_job(sagemaker, name)
 
 
@@ -771,14 +760,8 @@ def test_a_checkpoint_the_role_may_not_write_fails_the_job(aws_env, data_bucket,
     ])  # fmt: skip
     _, sagemaker, _, _ = clients()
     name = unique("checkpoints")
-    sagemaker.create_training_job(
-        TrainingJobName=name, AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
-        RoleArn=role, HyperParameters=HYPERPARAMETERS, InputDataConfig=channels(data_bucket),
-        OutputDataConfig={"S3OutputPath": f"s3://{data_bucket}/output"},
-        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-        CheckpointConfig={"S3Uri": f"s3://{data_bucket}/checkpoints-denied"},
-    )  # fmt: skip
+    create_job(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output", role=role,
+               checkpoint_config={"S3Uri": f"s3://{data_bucket}/checkpoints-denied"})
     job = wait_for_job(sagemaker, name)
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"] == (f"ClientError: Unable to upload checkpoint s3://{data_bucket}/checkpoints-denied/"
