@@ -72,8 +72,12 @@ def sdk_tags(settings: Settings) -> list[dict[str, str]]:
 
 
 def is_ours(tags: Iterable[Mapping[str, str]], settings: Settings) -> bool:
-    """Whether a resource's tags name this stack: the stack tag with exactly its value."""
-    return any(tag.get("Key") == STACK_TAG and tag.get("Value") == settings.name_prefix for tag in tags)
+    """Whether a resource's tags name this stack: the stack tag with exactly its value. IAM reads a tag key in a
+    condition without regard to case, so a key that differs only in case counts as the stack tag too, and every
+    such tag must have the stack's value (the role could use `VGSALES:STACK=vgsales` as its own; a resource tagged
+    for two stacks belongs to neither)."""
+    values = [tag.get("Value") for tag in tags if str(tag.get("Key", "")).lower() == STACK_TAG]
+    return bool(values) and all(value == settings.name_prefix for value in values)
 
 
 def find(ctx: Context, kinds: tuple[str, ...] = KINDS, *, finished_jobs: bool = False) -> list[Resource]:

@@ -158,7 +158,8 @@ def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_pyt
 def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_python, client_env):
     stack = client_stack.state.read(StackRecord)
     env = client_env(client_stack, compat_python)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_flow.py"), stack.bucket_name, str(data_dir(client_stack))], env))
+    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_flow.py"), stack.bucket_name,
+                            client_stack.settings.name_prefix, str(data_dir(client_stack))], env))
     assert result["status"] == "Completed" and result["role"] == stack.role_arn
     assert result["metrics"]["validation:auc"] > 0.8
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
@@ -181,7 +182,8 @@ def test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job(client_stack, compa
 def test_sagemaker_core_trains_deploys_and_predicts(client_stack, client_env):
     """SDK v3's core resources, in the project's own venv (sagemaker-core), with only the printed environment."""
     env = client_env(client_stack, Path(sys.executable))
-    result = last_json(run([sys.executable, str(SCRIPTS / "sdk_v3_core_flow.py"), str(data_dir(client_stack))], env))
+    result = last_json(run([sys.executable, str(SCRIPTS / "sdk_v3_core_flow.py"), str(data_dir(client_stack)),
+                            client_stack.settings.name_prefix], env))
     stack = client_stack.state.read(StackRecord)
     assert (result["role"], result["bucket"]) == (stack.role_arn, stack.bucket_name)
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result

@@ -192,7 +192,7 @@ def test_cloudwatch_logs_acts_on_the_parameters_it_authorised(client_stack, iden
     client(admin, "logs").delete_log_group(logGroupName=allowed)
 
 
-def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(client_stack, identities):
+def test_the_notebook_identity_reaches_the_stacks_resources_and_nothing_else(client_stack, identities):
     notebook, _ = identities
     sagemaker = client(notebook, "sagemaker")
     job = client_stack.state.read(TrainingRecord).training_job_name
@@ -200,8 +200,8 @@ def test_the_notebook_identity_reaches_only_resources_named_with_the_prefix(clie
     assert sagemaker.describe_endpoint(EndpointName="vgsales-endpoint")["EndpointStatus"] == "InService"
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"], "List* is allowed on *"
 
-    # A neighbour prefix that shares our first letters: the role's pattern is `vgsales-*`, so not this one (and
-    # it carries no stack tag). A read of what does not exist is SageMaker's to answer; a change is refused.
+    # A neighbour prefix that shares our first letters, and no stack tag (nothing of that name exists): a
+    # DescribeEndpoint of what does not exist is SageMaker's to answer (deletion waiters); a change is refused.
     assert error_of(lambda: sagemaker.describe_endpoint(EndpointName="vgsalesdemo-endpoint"))["Code"] == "ValidationException"
     refused = error_of(lambda: sagemaker.delete_endpoint(EndpointName="vgsalesdemo-endpoint"))
     assert refused["Code"] == "AccessDeniedException"
@@ -291,22 +291,27 @@ def test_a_prefixed_name_with_another_stacks_tag_is_out_of_reach(client_stack, i
         client(admin, "sagemaker").delete_model(ModelName="vgsales-ci-model")
 
 
-def test_an_untagged_resource_may_be_read_not_changed_and_a_missing_one_is_not_found(client_stack, identities):
-    """Reads pass where the stack's tag is absent (TaggedPipelineReads, IfExists): a waiter for a deleted endpoint
-    gets SageMaker's "Could not find", not AccessDenied. Changes need the tag: an untagged model stays as it is."""
+@pytest.mark.parametrize("model", ["sagemaker-xgboost-untagged", "vgsales-ci-untagged"],
+                         ids=["a default name", "a neighbour stack's prefix"])
+def test_an_untagged_resource_is_out_of_reach_and_a_deleted_endpoint_is_not_found(client_stack, identities, model):
+    """Nothing untagged is the stack's, whatever its name (a neighbour stack's prefix `vgsales-ci-` starts with
+    ours). Only DescribeEndpoint passes where the tag is absent, so that a waiter for a deleted endpoint gets
+    SageMaker's "Could not find", not AccessDenied."""
     notebook, admin = identities
     request = _training_request(notebook, client_stack)
     sagemaker = client(notebook, "sagemaker")
     assert error_of(lambda: sagemaker.describe_endpoint(EndpointName="sagemaker-xgboost-never-made"))["Code"] == "ValidationException"
     client(admin, "sagemaker").create_model(
-        ModelName="sagemaker-xgboost-untagged", ExecutionRoleArn=request["RoleArn"],
+        ModelName=model, ExecutionRoleArn=request["RoleArn"],
         PrimaryContainer={"Image": request["AlgorithmSpecification"]["TrainingImage"], "ModelDataUrl": "s3://elsewhere/m.tar.gz"},
     )  # fmt: skip
     try:
-        assert sagemaker.describe_model(ModelName="sagemaker-xgboost-untagged")["ModelName"] == "sagemaker-xgboost-untagged"
-        assert error_of(lambda: sagemaker.delete_model(ModelName="sagemaker-xgboost-untagged"))["Code"] == "AccessDeniedException"
+        arn = client(admin, "sagemaker").describe_model(ModelName=model)["ModelArn"]
+        for call in (lambda: sagemaker.describe_model(ModelName=model), lambda: sagemaker.delete_model(ModelName=model),
+                     lambda: sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "vgsales:stack", "Value": "vgsales"}])):
+            assert error_of(call)["Code"] == "AccessDeniedException"
     finally:
-        client(admin, "sagemaker").delete_model(ModelName="sagemaker-xgboost-untagged")
+        client(admin, "sagemaker").delete_model(ModelName=model)
 
 
 def test_passing_another_role_needs_pass_role_on_it(client_stack, identities):
@@ -316,7 +321,7 @@ def test_passing_another_role_needs_pass_role_on_it(client_stack, identities):
     trust = client(admin, "iam").get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
     other = client(admin, "iam").create_role(RoleName="vgsales-other-role", AssumeRolePolicyDocument=json.dumps(trust))
     try:
-        passing = {**request, "RoleArn": other["Role"]["Arn"]}
+        passing = {**request, "RoleArn": other["Role"]["Arn"], "Tags": [{"Key": "vgsales:stack", "Value": "vgsales"}]}
         refused = error_of(lambda: client(notebook, "sagemaker").create_training_job(TrainingJobName="vgsales-passrole-check", **passing))
         assert refused["Code"] == "AccessDeniedException"
         assert "iam:PassRole on resource: arn:aws:iam::123456789012:role/vgsales-other-role" in refused["Message"]
@@ -395,17 +400,15 @@ def test_the_emulator_does_not_serve_motos_control_api(client_stack):
         assert refused.value.code == 403, path
 
 
-@pytest.mark.parametrize("name, allowed", [("vgsales-tune-0101", True), ("vgsalestune-0101", False), ("tune-0101", False)])
-def test_the_notebook_identity_tunes_and_transforms_only_with_the_prefix(client_stack, identities, name, allowed):
-    """Tuning and transform jobs are scoped like training jobs: `vgsales-*`, not a look-alike without the hyphen."""
+@pytest.mark.parametrize("name", ["vgsales-tune-0101", "vgsalestune-0101", "tune-0101"])
+def test_tuning_and_transform_jobs_are_reached_by_the_tag_not_the_name(client_stack, identities, name):
+    """No job of these names carries the stack's tag (none exists), so the role may neither stop nor describe one,
+    whether its name has the stack's prefix, a look-alike, or none: with stack_tag, the tag decides."""
     notebook, _ = identities
     sagemaker = client(notebook, "sagemaker")
-    if allowed:
-        assert error_of(lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name))["Code"] == "ResourceNotFound"
-        assert error_of(lambda: sagemaker.describe_transform_job(TransformJobName=name))["Code"] == "ValidationException"
-    else:  # changes need the prefix or the stack's tag (reads of what does not exist are answered: see above)
-        for call in (lambda: sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
-                     lambda: sagemaker.stop_transform_job(TransformJobName=name)):
-            assert error_of(call)["Code"] == "AccessDeniedException"
+    for call in (lambda: sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+                 lambda: sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+                 lambda: sagemaker.stop_transform_job(TransformJobName=name)):
+        assert error_of(call)["Code"] == "AccessDeniedException"
     assert sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] is not None
     assert sagemaker.list_transform_jobs()["TransformJobSummaries"] is not None

@@ -16,7 +16,7 @@ SAGEMAKER_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-JOB_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup", "logs:CreateLogStream",
+JOB_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "logs:CreateLogGroup", "logs:CreateLogStream",
                "logs:PutLogEvents", "cloudwatch:PutMetricData"]  # fmt: skip
 
 

@@ -365,8 +365,10 @@ def _code(call) -> str:
     ([{"Key": STACK_KEY, "Value": "vgsales"}], True),
     ([{"Key": STACK_KEY, "Value": "vgsales-ci"}], False),  # a neighbour stack whose name starts like ours
     ([{"Key": "vgsales:stacks", "Value": "vgsales"}], False),  # a neighbour key
+    # the same key to IAM (case), two values: one cannot hide the other
+    ([{"Key": STACK_KEY, "Value": "vgsales"}, {"Key": "VGSALES:STACK", "Value": "vgsales-ci"}], False),
     ([], False),
-], ids=["our tag", "another stack's value", "another key", "no tag"])
+], ids=["our tag", "another stack's value", "another key", "our value and another in other case", "no tag"])
 def test_a_default_named_resource_may_be_created_only_with_the_stacks_tag(emulator, aws_env, make_role, tags, allowed):
     sagemaker = _as_session_of(make_role("vgsales-tags", _tagged_statements()), "sagemaker")
     name = f"sagemaker-xgboost-{uuid.uuid4().hex[:8]}"  # the SDK's kind of name: no prefix of ours
@@ -390,8 +392,9 @@ def test_tags_on_create_need_add_tags_as_part_of_the_create(emulator, aws_env, m
     ([{"Key": STACK_KEY, "Value": "vgsales"}, {"Key": "team", "Value": "a"}], True),
     ([{"Key": STACK_KEY, "Value": "vgsales-ci"}], False),
     ([{"Key": "VGSALES:STACK", "Value": "vgsales"}], True),  # IAM reads tag keys in condition keys without case
+    ([{"Key": "VGSALES:STACK", "Value": "vgsales-ci"}, {"Key": STACK_KEY, "Value": "vgsales"}], False),
     ([], False),
-], ids=["ours", "another stack's", "ours, upper-case key", "untagged"])
+], ids=["ours", "another stack's", "ours, upper-case key", "ours and another's in other case", "untagged"])
 def test_an_existing_resource_is_reached_by_its_tag_whatever_its_name(emulator, aws_env, make_role, tags, allowed):
     """Made by the administrator (another stack's code, say); the role reaches it only when it carries the stack's
     tag. Its name has capitals: ARNs hold names lower-cased, and the tags are still found."""

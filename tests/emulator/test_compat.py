@@ -238,6 +238,10 @@ def test_policy_evaluation_follows_aws_condition_rules(context, expected):
         ("ForAnyValue:StringEquals", "aws:TagKeys", ["stack"], {}, False),  # absent: no value matches
         ("ForAllValues:StringNotEqualsIgnoreCase", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("Stack",)}, False),
         ("ForSomeValues:StringEquals", "aws:TagKeys", ["stack"], {"aws:tagkeys": ("stack",)}, False),  # no such
+        ("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", ["stack"], {}, True),
+        # a plain operator on several values (tag keys that differ only in case) must hold for each
+        ("StringEquals", "aws:RequestTag/stack", ["a"], {"aws:requesttag/stack": ("a", "b")}, False),
+        ("StringEquals", "aws:RequestTag/stack", ["a"], {"aws:requesttag/stack": ("a", "a")}, True),
     ],
 )
 def test_condition_operators(operator, key, values, context, holds):

@@ -656,6 +656,29 @@ def test_metrics_are_published_as_the_jobs_role(aws_env, data_bucket, make_role,
     assert bool(training_curve(name, "validation:auc")) is published
 
 
+def test_a_stop_during_a_jobs_first_second_ends_it_stopped(aws_env, data_bucket):
+    """The job has trained but waits out its first second, InProgress: a stop SageMaker accepted then wins."""
+    import threading
+
+    _, sagemaker, _, _ = clients()
+    name = unique("stopped")
+    creating = threading.Thread(target=create_job, args=(sagemaker, name, channels(data_bucket), f"s3://{data_bucket}/output"))
+    creating.start()
+    s3 = clients()[0]
+    model_key = f"output/{name}/output/model.tar.gz"
+
+    def uploaded() -> bool:  # trained and uploaded, so only the wait for its first second is left
+        return bool(s3.list_objects_v2(Bucket=data_bucket, Prefix=model_key).get("KeyCount"))
+
+    wait_until(uploaded, timeout=10, interval=0.02, message=f"training job {name} to upload its model")
+    assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    sagemaker.stop_training_job(TrainingJobName=name)
+    creating.join(30)
+    job = wait_for_job(sagemaker, name)
+    assert job["TrainingJobStatus"] == "Stopped", job["TrainingJobStatus"]
+    assert (job["TrainingEndTime"] - job["CreationTime"]).total_seconds() >= 1.0
+
+
 def test_no_job_ends_within_a_second_so_names_stamped_to_the_second_do_not_collide(aws_env, data_bucket):
     """AWS's samples name each job with strftime to the second and create the next one when the last has ended."""
     import time
@@ -703,8 +726,9 @@ def checkpoint_job(sagemaker, bucket: str, prefix: str, image: str, num_round: s
 
 
 def checkpoint_files(s3, bucket: str, prefix: str) -> dict[str, bytes]:
+    """What is under the checkpoint URI, by name relative to it."""
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
-    return {item["Key"].rsplit("/", 1)[1]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
+    return {item["Key"][len(prefix) + 1:]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
 
 
 def loaded(raw: bytes) -> xgb.Booster:
@@ -713,44 +737,70 @@ def loaded(raw: bytes) -> xgb.Booster:
     return booster
 
 
-def test_up_to_1_2_2_a_checkpoint_is_written_every_round(aws_env, data_bucket):
+def test_up_to_1_2_2_a_checkpoint_is_written_every_round_and_the_five_newest_kept(aws_env, data_bucket):
     s3, sagemaker, _, _ = clients()
     prefix = unique("ckpt")
     _, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"])
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     files = checkpoint_files(s3, data_bucket, prefix)
-    assert sorted(files, key=lambda name: int(name.rsplit(".", 1)[1])) == [f"xgboost-checkpoint.{i}" for i in range(15)]
-    assert loaded(files["xgboost-checkpoint.4"]).num_boosted_rounds() == 5  # the model after that round
+    assert sorted(files, key=lambda name: int(name.rsplit(".", 1)[1])) == [f"xgboost-checkpoint.{i}" for i in range(10, 15)]
+    assert loaded(files["xgboost-checkpoint.12"]).num_boosted_rounds() == 13  # the model after that round
 
 
-def test_up_to_1_2_2_a_job_resumes_from_the_newest_checkpoint(aws_env, data_bucket):
-    """As after a spot interruption: the next job with the same S3Uri trains only the rounds still to go."""
+def plant_checkpoint(s3, bucket: str, key: str, rounds: int) -> None:
+    """A checkpoint as an earlier job left it: the model after ``rounds`` rounds."""
+    params = {k: v for k, v in HYPERPARAMETERS.items() if k != "num_round"}
+    booster = xgb.train(params, xgb.DMatrix(TRAIN.features, label=TRAIN.labels), num_boost_round=rounds)
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(booster.save_raw(raw_format="ubj")))
+
+
+@pytest.mark.parametrize(("tag", "written"), [
+    # every round; the ones five rounds older go, but not those that were there before (.4, .9)
+    ("1.2-2", [f"xgboost-checkpoint.{i}" for i in range(10, 15)]),
+    ("1.7-1", []),  # TrainingCheckPoint(interval=10): due 10 rounds after the resumed one, never here
+    ("3.2-0", []),
+], ids=["1.2-2", "1.7-1", "3.2-0"])  # fmt: skip
+def test_every_tag_resumes_from_the_newest_checkpoint(aws_env, data_bucket, tag, written):
+    """As after a spot interruption: the newest xgboost-checkpoint.<round> directly under S3Uri is where the next
+    job goes on from, for the rounds still to go; one in a subfolder or an older one is not."""
     s3, sagemaker, _, logs = clients()
     prefix = unique("ckpt")
-    _, first = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"], num_round="6")
-    assert first["TrainingJobStatus"] == "Completed", first.get("FailureReason")
-    name, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["1.2-2"], num_round="15")
+    plant_checkpoint(s3, data_bucket, f"{prefix}/xgboost-checkpoint.4", rounds=5)
+    plant_checkpoint(s3, data_bucket, f"{prefix}/xgboost-checkpoint.9", rounds=10)
+    plant_checkpoint(s3, data_bucket, f"{prefix}/older/xgboost-checkpoint.12", rounds=13)  # not the folder's
+    name, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES[tag])
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     lines = round_lines(logs, name)
-    assert [line.split("#011")[0] for line in lines] == [f"[{i}]" for i in range(6, 15)], lines
+    assert [line.split("#011")[0] for line in lines] == [f"[{i}]" for i in range(10, 15)], lines
     assert read_model(s3, job["ModelArtifacts"]["S3ModelArtifacts"]).num_boosted_rounds() == 15
-    assert "xgboost-checkpoint.14" in checkpoint_files(s3, data_bucket, prefix)
+    before = {"xgboost-checkpoint.4", "xgboost-checkpoint.9", "older/xgboost-checkpoint.12"}
+    assert set(checkpoint_files(s3, data_bucket, prefix)) == before | set(written)
 
 
 @pytest.mark.parametrize(("tag", "written"), [("1.3-1", "xgboost-checkpoint_0.json"), ("1.7-1", "xgboost-checkpoint_0.json"),
                                               ("3.2-0", "xgboost-checkpoint_0.ubj")])  # fmt: skip
-def test_from_1_3_1_xgboosts_own_callback_writes_once_and_nothing_resumes(aws_env, data_bucket, tag, written):
-    """TrainingCheckPoint(interval=0): one file after the first round; load_checkpoint looks for other names."""
+def test_from_1_3_1_xgboosts_own_callback_writes_once_under_a_name_nothing_resumes_from(aws_env, data_bucket, tag, written):
+    """TrainingCheckPoint(interval=0): one file after the first round, named as load_checkpoint never looks for."""
     s3, sagemaker, _, logs = clients()
     prefix = unique("ckpt")
-    s3.put_object(Bucket=data_bucket, Key=f"{prefix}/xgboost-checkpoint.9", Body=b"would be resumed up to 1.2-2")
     name, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES[tag])
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     files = checkpoint_files(s3, data_bucket, prefix)
-    assert sorted(files) == sorted([written, "xgboost-checkpoint.9"])
+    assert sorted(files) == [written]
     assert loaded(files[written]).num_boosted_rounds() == 1
     assert files[written].startswith(b'{"') == written.endswith(".json")  # JSON text, or UBJSON
+    _, again = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES[tag])
+    assert read_model(s3, again["ModelArtifacts"]["S3ModelArtifacts"]).num_boosted_rounds() == 15
     assert round_lines(logs, name)[0].startswith("[0]#011")
+
+
+def test_a_checkpoint_that_is_not_a_model_fails_the_job(aws_env, data_bucket):
+    s3, sagemaker, _, _ = clients()
+    prefix = unique("ckpt")
+    s3.put_object(Bucket=data_bucket, Key=f"{prefix}/xgboost-checkpoint.3", Body=b"not a model")
+    _, job = checkpoint_job(sagemaker, data_bucket, prefix, IMAGES["3.2-0"])
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith(f"ClientError: Unable to load checkpoint s3://{data_bucket}/{prefix}/xgboost-checkpoint.3: ")
 
 
 def test_a_checkpoint_the_role_may_not_write_fails_the_job(aws_env, data_bucket, make_role):

@@ -29,7 +29,9 @@ NEIGHBOURS = {
     "ci": [{"Key": STACK_TAG, "Value": "vgsales-ci"}],  # same prefix, another stack's tag
     "untagged": [],  # same prefix, no tag
     "old-key": [{"Key": "Stack", "Value": "vgsales"}],  # our value under another key
-    "case": [{"Key": "vgsales:Stack", "Value": "vgsales"}],  # a key that only looks like ours
+    "look-alike-key": [{"Key": "vgsales.stack", "Value": "vgsales"}],  # a key that only looks like ours
+    # Our key and, differing only in case (one key to IAM), another stack's value: the resource is neither's.
+    "two-values": [{"Key": STACK_TAG, "Value": "vgsales"}, {"Key": "VGSALES:STACK", "Value": "vgsales-ci"}],
     "upper": [{"Key": STACK_TAG, "Value": "VGSALES"}],  # a value that differs only in case (tags are case-sensitive)
 }
 
@@ -176,3 +178,17 @@ def test_teardown_removes_the_stack_and_nothing_else(neighbourhood):
             "vgsales-model-ours", "sagemaker-xgboost-2026-12-01-00-00-00-003"}  # fmt: skip
     assert not ours & set().union(*left.values()), "teardown removes every resource of the stack"
     assert stack.teardown(ctx, keep_emulator=True) == [], "and a second teardown finds nothing of it"
+
+
+@pytest.mark.parametrize(("tags", "ours"), [
+    ([{"Key": STACK_TAG, "Value": "vgsales"}], True),
+    ([{"Key": "VGSALES:Stack", "Value": "vgsales"}], True),  # IAM reads tag keys without case: the role's own
+    ([{"Key": STACK_TAG, "Value": "vgsales"}, {"Key": "Vgsales:Stack", "Value": "vgsales"}], True),
+    ([{"Key": STACK_TAG, "Value": "vgsales"}, {"Key": "VGSALES:STACK", "Value": "vgsales-ci"}], False),
+    ([{"Key": STACK_TAG, "Value": "VGSALES"}], False),  # values are case-sensitive
+    ([{"Key": "vgsales:stacks", "Value": "vgsales"}], False),
+    ([], False),
+], ids=["the tag", "the key in other case", "both cases agree", "two stacks", "value in capitals", "neighbour key", "none"])
+def test_a_resource_is_the_stacks_when_every_spelling_of_the_tag_says_so(make_settings, tmp_path, tags, ours):
+    settings = make_settings(tmp_path)
+    assert discovery.is_ours(tags, settings) is ours

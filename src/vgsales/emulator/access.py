@@ -284,15 +284,25 @@ def sagemaker_tag_context(request: access_control.IAMRequestBase, resource: str)
         body = _json_body(request)
         tags = [tag for tag in body.get("Tags") or [] if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str)]
         if tags:
-            context.update({f"aws:requesttag/{tag['Key']}": str(tag.get("Value", "")) for tag in tags})
+            context.update(_tag_keys(tags, "aws:requesttag/"))
             context["aws:tagkeys"] = tuple(tag["Key"] for tag in tags)
         if operation == "DeleteTags":
             context["aws:tagkeys"] = tuple(str(key) for key in body.get("TagKeys") or [])
     if not creating and resource != "*":  # a resource being created has no tags yet
-        for tag in _resource_tags(resource):
-            for prefix in ("aws:resourcetag/", "sagemaker:resourcetag/"):
-                context[prefix + tag["Key"]] = str(tag.get("Value", ""))
+        tags = _resource_tags(resource)
+        for prefix in ("aws:resourcetag/", "sagemaker:resourcetag/"):
+            context.update(_tag_keys(tags, prefix))
     return context
+
+
+def _tag_keys(tags: list[Mapping[str, Json]], prefix: str) -> dict[str, str | tuple[str, ...]]:
+    """Tag condition keys: the key's name is not case-sensitive in IAM, while SageMaker keeps `Stack` and `stack`
+    apart; tags whose keys differ only in case give one condition key with all their values, and a plain operator
+    holds only if it holds for each (policy.py), so `vgsales:stack=a` cannot hide behind `VGSALES:STACK=b`."""
+    values: dict[str, list[str]] = {}
+    for tag in tags:
+        values.setdefault(prefix + str(tag["Key"]).lower(), []).append(str(tag.get("Value", "")))
+    return {key: found[0] if len(found) == 1 else tuple(found) for key, found in values.items()}
 
 
 def _resource_tags(arn: str) -> list[dict[str, str]]:

@@ -102,6 +102,12 @@ class ServiceAccess:
         self._authorise("s3:PutObject", uri, f"{bucket.arn}/{key}", bucket)
         self._s3.put_object(bucket_name, key, data)
 
+    def delete_object(self, uri: str) -> None:
+        bucket_name, key = parse_s3_uri(uri)
+        bucket = self._bucket(bucket_name)
+        self._authorise("s3:DeleteObject", uri, f"{bucket.arn}/{key}", bucket)
+        self._s3.delete_object(bucket_name, key)
+
     def log_stream(self, group: str, stream: str) -> LogStream:
         """A job's or an endpoint's log stream. On AWS a job whose role may not write its logs still runs: it just
         has no logs (the log agent's calls are refused, the job does not fail). So it is here: a stream the role
@@ -117,7 +123,7 @@ class ServiceAccess:
         return LogStream(backend, group, stream, create=create, write=write)
 
 
-    def metrics(self, namespace: str, dimensions: dict[str, str]) -> metrics.MetricSink:
+    def metric_sink(self, namespace: str, dimensions: dict[str, str]) -> metrics.MetricSink:
         """Where a job puts its metrics. As with logs, a role that may not put metrics in the namespace gets none
         and the job runs on (cloudwatch:PutMetricData has no resource; the namespace is its condition key)."""
         allowed = self._role is None or self._role.allows("cloudwatch:PutMetricData", "*", None, {"cloudwatch:namespace": namespace})

@@ -24,29 +24,39 @@ class CheckpointSync:
         self.style = style
         self._log = log
         self.start_round = 0
+        self._previous: set[str] = set()  # the files there at the start, which the container never deletes
 
     def resume(self, load: Callable[[bytes], Any]) -> Any | None:
-        """The newest `xgboost-checkpoint.<round>` under S3Uri as a model, for the tags that resume; else None."""
-        if not self.style.resumes:
-            return None
+        """The newest `xgboost-checkpoint.<round>` directly under S3Uri as a model (every tag resumes from one).
+        Called once, before training: it also notes what was there, which the container never deletes."""
         try:
-            found = [(resumable_round(key), key) for key in self._aws.list_objects(self._prefix)]
-            rounds = sorted((number, key) for number, key in found if number is not None)
-            if not rounds:
-                return None
-            number, key = rounds[-1]
-            uri = f"s3://{parse_s3_uri(self._prefix)[0]}/{key}"
-            model = load(self._aws.get_object(uri))
+            keys = self._aws.list_objects(self._prefix)
         except AccessDenied:  # the emulator's words, after the job's data download failure (training.py)
             raise JobFailure("ClientError", f"Unable to download checkpoints from {self._prefix} {S3_ACCESS_DENIED}") from None
         except (S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Unable to download checkpoints from {self._prefix}: {exc}.") from None
+        key_prefix = parse_s3_uri(self._prefix)[1]
+        self._previous = {key[len(key_prefix):] for key in keys}
+        rounds = sorted((number, key) for key in keys
+                        if (number := resumable_round(key[len(key_prefix):])) is not None)  # fmt: skip
+        if not rounds:
+            return None
+        number, key = rounds[-1]
+        uri = f"s3://{parse_s3_uri(self._prefix)[0]}/{key}"
+        try:
+            model = load(self._aws.get_object(uri))
+        except AccessDenied:
+            raise JobFailure("ClientError", f"Unable to download checkpoint {uri} {S3_ACCESS_DENIED}") from None
+        except Exception as exc:  # noqa: BLE001 - XGBoost's error for a file that is not a model, among others
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JobFailure("ClientError", f"Unable to load checkpoint {uri}: {detail}") from None
         self.start_round = number + 1
         self._log(f"Checkpoint loaded from {uri}", f"Resuming from iteration {self.start_round}")
         return model
 
     def after_round(self, save: Callable[[str], bytes], round_index: int) -> None:
-        """Put the file the image writes after this round, if it writes one; ``save`` serialises the model."""
+        """Put the file the image writes after this round, if it writes one (``save`` serialises the model in a
+        format), and remove the one it then deletes."""
         name = self.style.file_after(round_index, self.start_round)
         if name is None:
             return
@@ -57,3 +67,11 @@ class CheckpointSync:
             raise JobFailure("ClientError", f"Unable to upload checkpoint {uri} {S3_ACCESS_DENIED}") from None
         except (S3ObjectMissing, ValueError) as exc:
             raise JobFailure("ClientError", f"Unable to upload checkpoint {uri}: {exc}.") from None
+        dropped = self.style.file_dropped_after(round_index)
+        if dropped is not None and dropped not in self._previous:  # save_checkpoint's _should_skip
+            try:
+                self._aws.delete_object(self._prefix + dropped)
+            except (AccessDenied, S3ObjectMissing, ValueError):
+                # The container deletes only its local copy and retries later; a checkpoint left in S3 costs
+                # storage, not the job.
+                self._log(f"Could not delete the old checkpoint {self._prefix + dropped}", level="WARNING")

@@ -134,8 +134,8 @@ class EndpointMetrics:
             "Invocation4XXErrors": float(400 <= status < 500),
             "Invocation5XXErrors": float(status >= 500),
         }
-        minute = utcnow().replace(second=0, microsecond=0)
         with self._lock:
+            minute = utcnow().replace(second=0, microsecond=0)  # under the lock: minutes only move forward
             if minute != self._minute:
                 self._minute = minute
                 self._points = {

@@ -334,7 +334,7 @@ class TrainingRun(JobRun):
         name = self.job.training_job_name
         # One stream per instance, as on AWS: the SDK waits for as many streams as instances before it shows logs.
         # SageMaker reads the job's metrics from its log lines by its MetricDefinitions and publishes them (metrics.py).
-        sink = self.aws.metrics(metrics.TRAINING_NAMESPACE, {"TrainingJobName": name})
+        sink = self.aws.metric_sink(metrics.TRAINING_NAMESPACE, {"TrainingJobName": name})
         definitions = metrics.definitions_of((self.job.algorithm_specification or {}).get("MetricDefinitions") or [])
         self._streams = [
             metrics.MeasuredLogStream(self.aws.log_stream(LOG_GROUP, f"{name}/algo-{i}-{epoch}"), definitions, sink)
@@ -571,6 +571,11 @@ class TrainingRun(JobRun):
 
     def _finish(self, job_status: str, status: str, message: str, metrics: dict[str, float] | None) -> None:
         self.last_a_second(self.job.creation_time)
+        if job_status == "Completed" and self._stop_reason is not None:
+            # Stopped while it waited out its first second: the stop, which SageMaker accepted, wins.
+            logged, message = STOP_MESSAGES.get(self._stop_reason, STOP_MESSAGES["Stopped"])
+            self._log(f"Training stopped: {logged}")
+            job_status = status = "Stopped"
         with self._lock:
             self._set_metrics(metrics)
             self._set_end_times()

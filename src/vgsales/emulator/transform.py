@@ -387,6 +387,8 @@ class TransformRun(JobRun):
 
     def _finish(self, status: str, reason: str | None = None) -> None:
         self.last_a_second(self.job.creation_time)
+        if status == "Completed" and self._stop_reason is not None:
+            status = "Stopped"  # stopped while it waited out its first second: the accepted stop wins
         with self._lock:
             now = utcnow()
             self.job.transform_end_time = now

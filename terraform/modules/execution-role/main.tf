@@ -54,14 +54,7 @@ locals {
   ]
   tagging_actions = ["sagemaker:AddTags", "sagemaker:DeleteTags"]
   create_actions  = [for action in local.pipeline_actions : action if startswith(action, "sagemaker:Create")]
-  read_actions = [
-    for action in local.pipeline_actions : action
-    if startswith(action, "sagemaker:Describe") || startswith(action, "sagemaker:List")
-  ]
-  use_actions = [
-    for action in local.pipeline_actions : action
-    if !startswith(action, "sagemaker:Create") && !contains(local.tagging_actions, action) && !contains(local.read_actions, action)
-  ]
+  use_actions     = [for action in local.pipeline_actions : action if !startswith(action, "sagemaker:Create") && !contains(local.tagging_actions, action)]
   notebook_instance_arns = [
     for name in var.notebook_instance_names : "${local.sagemaker_arn_prefix}:notebook-instance/${lower(name)}"
   ]
@@ -196,18 +189,16 @@ locals {
         Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
         Resource = [for repo in var.ecr_repository_names : "arn:${local.partition}:ecr:${local.region}:${local.algorithm_image_account}:repository/${repo}"]
       },
-      merge({
-        Sid      = "PipelineResources"
-        Effect   = "Allow"
-        Action   = local.pipeline_actions
-        Resource = local.pipeline_resource_arns
-        },
-        # A name with the prefix is not enough when the resource carries another stack's tag: a neighbour
-        # stack's prefix can start with ours ("vgsales-ci-" starts with "vgsales-").
-        { for key, value in {
-          Condition = { StringEqualsIfExists = { (local.request_tag) = local.tag_value, (local.resource_tag) = local.tag_value } }
-        } : key => value if local.tagged },
-      ),
+    ],
+    # Without stack_tag, the name decides: resources named "<prefix>-*". With it, the tag decides (below); a name
+    # alone is never enough, since a neighbour stack's prefix can start with ours ("vgsales-ci-", "vgsales-").
+    [for statement in [{
+      Sid      = "PipelineResources"
+      Effect   = "Allow"
+      Action   = local.pipeline_actions
+      Resource = local.pipeline_resource_arns
+    }] : statement if !local.tagged],
+    [
       {
         # List actions have no resource-level permissions in SageMaker.
         Sid    = "PipelineListing"
@@ -264,23 +255,23 @@ locals {
         }
       },
       {
-        # Reads: the stack's resources, and none of another stack's. IfExists, so that a describe of a resource
-        # that does not exist (any more) gets SageMaker's "Could not find" rather than AccessDenied: what waiters
-        # (boto3's endpoint_deleted) and clean-ups wait for. It also lets the role read untagged resources'
-        # descriptions (names, settings, S3 addresses; no data, which S3 keeps to the stack's bucket).
-        Sid       = "TaggedPipelineReads"
-        Effect    = "Allow"
-        Action    = local.read_actions
-        Resource  = local.tagged_resource_arns
-        Condition = { StringEqualsIfExists = { (local.resource_tag) = local.tag_value } }
-      },
-      {
-        # Changes (delete, stop, update, invoke): only what carries the stack's tag.
+        # Everything but creating and tagging, on what carries the stack's tag.
         Sid       = "TaggedPipelineResources"
         Effect    = "Allow"
         Action    = local.use_actions
         Resource  = local.tagged_resource_arns
         Condition = { StringEquals = { (local.resource_tag) = local.tag_value } }
+      },
+      {
+        # DescribeEndpoint also where the tag is absent, so that a describe of an endpoint that no longer exists
+        # gets SageMaker's "Could not find" rather than AccessDenied: what waiters for a deletion (boto3's
+        # endpoint_deleted, sagemaker-core's wait_for_delete) and clean-ups wait for. An untagged endpoint's
+        # description (its config's name, variants, status) is readable; nothing else of it is.
+        Sid       = "EndpointDeletionWaits"
+        Effect    = "Allow"
+        Action    = ["sagemaker:DescribeEndpoint"]
+        Resource  = ["${local.sagemaker_arn_prefix}:endpoint/*"]
+        Condition = { StringEqualsIfExists = { (local.resource_tag) = local.tag_value } }
       },
       {
         # Other tags may change; the stack's tag may not (in any case), so nothing leaves or joins the stack.

@@ -45,7 +45,7 @@ variable "resource_name_prefix" {
 }
 
 variable "stack_tag" {
-  description = "The tag that marks a SageMaker resource as this stack's, whatever its name. When set, the role may also create training, tuning and transform jobs, models, endpoint configs and endpoints that carry this tag with this value (aws:RequestTag) and use those that already carry it (aws:ResourceTag), so that the SageMaker SDK's default names work when its config adds the tag; the tag itself can be neither changed nor removed. Null: names with resource_name_prefix only."
+  description = "The tag that marks a SageMaker resource as this stack's, whatever its name. When set, the role may create training, tuning and transform jobs, models, endpoint configs and endpoints that carry this tag with this value (aws:RequestTag) and use those that carry it (aws:ResourceTag), and the name prefix grants nothing; the SageMaker SDK's default names work when its config adds the tag; the tag itself can be neither changed nor removed. Null: the name decides (resource_name_prefix)."
   type = object({
     key   = string
     value = string

@@ -1,7 +1,8 @@
 """Train, deploy, predict and clean up with boto3 alone, using its waiters, as CI code of another project would.
 
-Nothing here knows about the local target. Arguments: the stack's bucket, the folder with train/validation/test
-libsvm files. Prints one JSON line.
+Nothing here knows about the local target. The stack's tag goes on what the code creates, as a team's tagging
+rule would ask: it is what lets the stack's role create and use them. Arguments: the stack's bucket, its tag
+value, the folder with train/validation/test libsvm files. Prints one JSON line.
 """
 
 import json
@@ -11,13 +12,14 @@ import time
 import boto3
 import numpy as np
 
-bucket, data = sys.argv[1], sys.argv[2]
+bucket, stack, data = sys.argv[1], sys.argv[2], sys.argv[3]
+tags = [{"Key": "vgsales:stack", "Value": stack}]
 region = boto3.Session().region_name
 account = boto3.client("sts").get_caller_identity()["Account"]
 role = boto3.client("sts").get_caller_identity()["Arn"]
 role = "arn:aws:iam::{}:role/{}".format(account, role.split("/")[1])  # the session's role, as a notebook sees it
 image = f"683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:3.2-0"
-name = f"vgsales-boto3-{int(time.time())}"
+name = f"xgboost-boto3-{int(time.time())}"  # any name: the tag, not the name, makes it the stack's
 fast = {"Delay": 1, "MaxAttempts": 120}  # boto's default training waiter polls every 120 s
 
 s3 = boto3.client("s3")
@@ -39,16 +41,18 @@ sagemaker.create_training_job(
     OutputDataConfig={"S3OutputPath": f"s3://{bucket}/boto3/output"},
     ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
     StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    Tags=tags,
 )
 sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig=fast)
 job = sagemaker.describe_training_job(TrainingJobName=name)
 artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
 metrics = {item["MetricName"]: item["Value"] for item in job.get("FinalMetricDataList", [])}
 
-sagemaker.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": image, "ModelDataUrl": artifact})
-sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+sagemaker.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": image, "ModelDataUrl": artifact},
+                       Tags=tags)
+sagemaker.create_endpoint_config(EndpointConfigName=name, Tags=tags, ProductionVariants=[
     {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
-sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
 sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=fast)
 runtime = boto3.client("sagemaker-runtime")
 lines = open(f"{data}/test.libsvm").read().splitlines()

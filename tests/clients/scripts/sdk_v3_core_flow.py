@@ -1,7 +1,9 @@
 """Train, deploy and predict with the SageMaker SDK v3's core resources (sagemaker-core), as its docs show.
 
-Nothing here knows about the local target. Arguments: the folder with train/validation/test libsvm files.
-Prints one JSON line. (v3's higher-level ModelTrainer lives in sagemaker-train, which pulls in 1.8 GB.)
+Nothing here knows about the local target. sagemaker-core does not add the SDK config's default tags, so the code
+passes the stack's tag itself, as a team's tagging rule would ask: it is what lets the stack's role create and use
+these resources. Arguments: the folder with train/validation/test libsvm files, the stack's tag value. Prints one
+JSON line. (v3's higher-level ModelTrainer lives in sagemaker-train, which pulls in 1.8 GB.)
 """
 
 import json
@@ -25,7 +27,8 @@ from sagemaker.core.shapes import (
     StoppingCondition,
 )
 
-data = sys.argv[1]
+data, stack = sys.argv[1], sys.argv[2]
+tags = [{"key": "vgsales:stack", "value": stack}]  # each resource declares its own Tag model; a dict fits all
 session = Session()
 bucket = session.default_bucket()
 role = get_execution_role(session)
@@ -49,13 +52,14 @@ job = TrainingJob.create(
     output_data_config=OutputDataConfig(s3_output_path=f"s3://{bucket}/core/output"),
     resource_config=ResourceConfig(instance_type="ml.m5.xlarge", instance_count=1, volume_size_in_gb=10),
     stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
+    tags=tags,
 )
 job.wait(poll=1)
-model = Model.create(model_name=name, execution_role_arn=role,
+model = Model.create(model_name=name, execution_role_arn=role, tags=tags,
                      primary_container=ContainerDefinition(image=image, model_data_url=job.model_artifacts.s3_model_artifacts))
-config = EndpointConfig.create(endpoint_config_name=name, production_variants=[
+config = EndpointConfig.create(endpoint_config_name=name, tags=tags, production_variants=[
     ProductionVariant(variant_name="AllTraffic", model_name=name, initial_instance_count=1, instance_type="ml.m5.large")])
-endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=name)
+endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=name, tags=tags)
 endpoint.wait_for_status("InService", poll=1)
 lines = open(f"{data}/test.libsvm").read().splitlines()
 labels = np.array([float(line.split(" ", 1)[0]) for line in lines])

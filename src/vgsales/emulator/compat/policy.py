@@ -104,8 +104,8 @@ def conditions_hold(conditions: Mapping[str, ReadDocument], context: Context) ->
 def _condition_holds(operator: str, key: str, expected: list[str], context: Context) -> bool:
     """AWS's rules (IAM user guide, "Condition operators" and "Set operators for multivalued context keys")."""
     if operator == "Null":
-        # Null: true means "the key is absent"
-        return (key not in context) == (expected[0].lower() == "true")
+        # Null: true means "the key is absent" (a multivalued key with no values counts as absent)
+        return (context.get(key) in (None, ())) == (expected[0].lower() == "true")
     qualifier, _, name = operator.rpartition(":")  # "ForAllValues", "ForAnyValue" or ""
     if_exists = name.endswith("IfExists")
     name = name.removesuffix("IfExists")
@@ -124,11 +124,14 @@ def _condition_holds(operator: str, key: str, expected: list[str], context: Cont
     if qualifier == "ForAllValues":
         return all(holds(value) for value in values)  # true for a key that is absent or empty
     if qualifier == "ForAnyValue":
-        return any(holds(value) for value in values)  # false for a key that is absent or empty
+        # false for a key that is absent or empty, unless IfExists
+        return any(holds(value) for value in values) or (if_exists and not values)
     if not values:
         # AWS: a key missing from the request fails a condition, except IfExists and negated operators.
         return if_exists or negated
-    return any(holds(value) for value in values)
+    # A plain operator on a key with several values (tags whose keys differ only in case: access.py) holds only
+    # if it holds for each, so that no value can hide behind another.
+    return all(holds(value) for value in values)
 
 
 def _for_everyone(statement: ReadDocument) -> bool:
