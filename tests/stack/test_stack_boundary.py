@@ -50,7 +50,9 @@ def plant_neighbours(ctx: Context) -> dict[str, set[str]]:
         s3.create_bucket(Bucket=bucket)
         if tags:
             s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_set(tags)})
-        role = iam.create_role(RoleName=f"{prefix}-sagemaker-execution", AssumeRolePolicyDocument=ROLE_TRUST, Tags=tags)
+        # IAM refuses tag keys that differ only in case (its tag keys are case-insensitive): that role goes untagged.
+        role_tags = tags if len({tag["Key"].lower() for tag in tags}) == len(tags) else []
+        role = iam.create_role(RoleName=f"{prefix}-sagemaker-execution", AssumeRolePolicyDocument=ROLE_TRUST, Tags=role_tags)
         role_arn = role["Role"]["Arn"]
         sagemaker.create_notebook_instance_lifecycle_config(
             NotebookInstanceLifecycleConfigName=f"{prefix}-notebook-lifecycle", Tags=tags
