@@ -57,15 +57,24 @@ def tag_version(tag: str) -> Version | None:
     return LEGACY if version < LEGACY else version
 
 
+def image_repository(image: str) -> str:
+    """The repository name of an image URI, without registry, namespace, tag or digest."""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[0]
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image URI, None for one named by digest or without a tag."""
+    last_component = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last_component.partition(":")[2] if ":" in last_component else None
+
+
 def image_version(image: str | None) -> Version | None:
     """The algorithm version of an image URI (registry/repository:tag): LEGACY for the legacy repository `xgboost`
     and for 0.90-x, the tag's version for `sagemaker-xgboost`, None for an image without a version tag (a digest,
     or no image): such an image is read as the newest."""
-    last = (image or "").split("@", 1)[0].rsplit("/", 1)[-1]
-    repository, _, tag = last.partition(":")
-    if repository == "xgboost":
+    if image_repository(image or "") == "xgboost":
         return LEGACY
-    return tag_version(tag)
+    return tag_version(image_tag(image or "") or "")
 
 
 def version_text(version: Version) -> str:

@@ -54,15 +54,15 @@ class CheckpointSync:
         self._log(f"Checkpoint loaded from {uri}", f"Resuming from iteration {self.start_round}")
         return model
 
-    def after_round(self, save: Callable[[str], bytes], round_index: int) -> None:
-        """Put the file the image writes after this round, if it writes one (``save`` serialises the model in a
-        format), and remove the one it then deletes."""
+    def after_round(self, model: Any, round_index: int) -> None:
+        """Put the file the image writes after this round, if it writes one (the xgboost.Booster as it is then),
+        and remove the one it then deletes."""
         name = self.style.file_after(round_index, self.start_round)
         if name is None:
             return
         uri = self._prefix + name
         try:
-            self._aws.put_object(uri, save(self.style.raw_format(name)))
+            self._aws.put_object(uri, bytes(model.save_raw(raw_format=self.style.raw_format(name))))
         except AccessDenied:
             raise JobFailure("ClientError", f"Unable to upload checkpoint {uri} {S3_ACCESS_DENIED}") from None
         except (S3ObjectMissing, ValueError) as exc:

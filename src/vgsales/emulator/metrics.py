@@ -43,14 +43,12 @@ class MetricSink:
         self._dimensions = [{"Name": name, "Value": value} for name, value in dimensions.items()]
         self.allowed = allowed
 
-    def put(self, values: Mapping[str, float], unit: str | None = None) -> None:
+    def put(self, values: Mapping[str, float]) -> None:
         if not self.allowed or not values:
             return
         now = utcnow()
-        data = [
-            {"MetricName": name, "Value": value, "Dimensions": self._dimensions, "Timestamp": now, **({"Unit": unit} if unit else {})}
-            for name, value in values.items()
-        ]
+        data = [{"MetricName": name, "Value": value, "Dimensions": self._dimensions, "Timestamp": now}
+                for name, value in values.items()]  # fmt: skip
         try:
             self._backend.put_metric_data(self.namespace, data)
         except Exception:  # metrics are the service's side effect: never let them fail the job or the request

@@ -32,7 +32,7 @@ from moto.sagemaker.models import FakeTrainingJob
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 
 from ..algorithm.checkpoints import style_for as checkpoint_style
-from ..algorithm.versions import Version, image_version
+from ..algorithm.versions import Version, image_repository, image_tag, image_version
 from ..algorithm.hyperparameters import (
     CONTAINER_METRICS,
     NATIVE_METRICS,
@@ -122,18 +122,6 @@ STOP_MESSAGES = {  # reason: (log line, secondary status message)
     EARLY_STOPPED: ("the tuning job stopped it early (TrainingJobEarlyStoppingType Auto).",
                     "Training job stopped early by the hyperparameter tuning job"),
 }
-
-
-def image_repository(image: str) -> str:
-    """The repository name of an image URI, without registry, namespace, tag or digest."""
-    without_digest = image.split("@", 1)[0]
-    last_component = without_digest.rsplit("/", 1)[-1]
-    return last_component.split(":", 1)[0]
-
-
-def image_tag(image: str) -> str | None:
-    last_component = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return last_component.split(":", 1)[1] if ":" in last_component else None
 
 
 def is_builtin_xgboost(image: str | None) -> bool:
@@ -522,10 +510,7 @@ class TrainingRun(JobRun):
         self._check_stop()
         sync = self._checkpoints()
         resume_from = sync.resume(self._algorithm.load_booster) if sync else None
-        after_round = None
-        if sync is not None:
-            def after_round(model, index: int) -> None:  # noqa: ANN001 - an xgboost.Booster
-                sync.after_round(lambda raw_format: bytes(model.save_raw(raw_format=raw_format)), index)
+        after_round = sync.after_round if sync else None
         try:
             return self._algorithm.train(plan, data, self._round, self.should_stop, self._observe, resume_from, after_round)
         except self._algorithm.XGBoostError as exc:
