@@ -194,13 +194,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- in parallel: a module's tests in one worker ---------------------------------------------------------------
 # Under `pytest -n auto` each module runs whole in one worker, so its module fixtures (a stack, an endpoint) are
 # built once; the folders below run whole in one worker, because their modules share session fixtures (the trust
-# suite's two stacks), built once per worker. pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
+# suite's two stacks, the clients' stack), built once per worker. pytest-xdist's own `--dist loadgroup` cannot do this with pytest 9: it tags
 # the group onto Item._nodeid (xdist 3.8.0, remote.py), which pytest 9's Item.nodeid no longer reads.
-SHARED_IN_ONE_WORKER = ("tests/trust/",)
+SHARED_IN_ONE_WORKER = ("tests/trust/", "tests/clients/")
 # The rehearsals mostly wait (55 s each for the provider's lifecycle-rule check), so they start first and wait
 # while the others work.
 LONGEST_FIRST = ("tests/rehearsal/test_rehearsal.py", "tests/rehearsal/test_rehearsal_elsewhere.py",
-                 "tests/clients/test_clients.py", "tests/trust/", "tests/terraform/test_terraform.py",
+                 "tests/clients/", "tests/trust/", "tests/terraform/test_terraform.py",
                  "tests/notebooks/test_execution.py")  # fmt: skip
 
 
@@ -234,10 +234,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def fresh_default_boto3_session():
     """Each emulator signs with its own administrative key (vgsales.emulator.access), and boto3's default session
     keeps the credentials it first resolved: a test that points the environment at an emulator builds clients
-    from that environment, never from an earlier test's."""
+    from that environment, never from an earlier test's. The new session reads AWS's service models through the
+    process's shared loader (vgsales.clients), as the project's own sessions do, instead of parsing them again for
+    every test; it reads credentials and region from the environment when its first client is made, as boto3's
+    own default session does."""
     import boto3
 
-    boto3.DEFAULT_SESSION = None
+    from vgsales.clients import LoaderSharingSession
+
+    boto3.DEFAULT_SESSION = LoaderSharingSession()
     yield
     boto3.DEFAULT_SESSION = None
 

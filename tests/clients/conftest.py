@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,11 @@ def compat_python() -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client_stack(terraform_available, shared_dataset, make_settings, tmp_path_factory):
     """A local stack with data, a trained model and the workshop's endpoint, as after `invoke setup train deploy`: its
-    context."""
+    context. One for the folder (tests/conftest.py runs the folder in one worker): every test leaves the stack's
+    own resources as it found them and names what it adds itself."""
     from vgsales.context import Context
     from vgsales.infra import stack
     from vgsales.pipeline import data, deploy, train
@@ -54,14 +54,9 @@ def client_stack(terraform_available, shared_dataset, make_settings, tmp_path_fa
 def client_env(tmp_path):
     """``client_env(ctx, python=None, admin=False)``: a client's whole environment, nothing inherited: what
     `invoke emulator.env` gives, a PATH (the client's venv first, for `aws`) and a fresh HOME."""
-    from vgsales.infra import local
+    from support.clients import client_process_env
 
     def make(ctx, python: Path | None = None, admin: bool = False) -> dict[str, str]:
-        variables, _unset = local.client_environment(ctx, admin=admin)
-        path = [str(python.parent)] if python else []
-        path += ["/usr/local/bin", "/usr/bin", "/bin"]
-        if shutil.which("terraform"):
-            path.append(str(Path(shutil.which("terraform")).parent))
-        return {**variables, "PATH": os.pathsep.join(path), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+        return client_process_env(ctx, tmp_path, python, admin)
 
     return make

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from vgsales.context import Context
-from vgsales.records import DataRecord, StackRecord
+from vgsales.records import DataRecord, StackRecord, TrainingRecord
+
+from support.clients import Flows, client_process_env
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +50,57 @@ def data_dir(ctx: Context) -> Path:
     return Path(ctx.state.read(DataRecord).test_split).parent
 
 
-def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, compat_python, client_env):
+# The client flow of each test: (script, the project's own Python rather than the client venv's, its arguments).
+FLOWS = {
+    "test_sdk_v2_runs_the_aws_workshop_notebook_flow": (
+        "sdk_v2_workshop.py", False, lambda ctx: [data_dir(ctx) / "test.libsvm", data_dir(ctx)]),
+    "test_sdk_v2_csv_estimator_on_1_7_1_answers_a_line_per_row": ("sdk_v2_csv_estimator.py", False, lambda ctx: [data_dir(ctx)]),
+    "test_sdk_v2_upload_data_writes_where_the_code_says": (
+        "sdk_v2_upload_data.py", False, lambda ctx: [data_dir(ctx) / "validation.libsvm"]),
+    "test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys": (
+        "sdk_v2_tuner.py", False, lambda ctx: [data_dir(ctx) / "test.libsvm", data_dir(ctx)]),
+    "test_sdk_v2_training_job_analytics_reads_the_training_curve": (
+        "sdk_v2_training_analytics.py", False, lambda ctx: [ctx.state.read(TrainingRecord).training_job_name]),
+    "test_sdk_v2_transformer_runs_a_real_batch_transform": (
+        "sdk_v2_transformer.py", False,
+        lambda ctx: [ctx.state.read(TrainingRecord).training_job_name, data_dir(ctx) / "test.libsvm"]),
+    "test_boto3_trains_deploys_and_predicts_with_waiters": (
+        "boto3_flow.py", False,
+        lambda ctx: [ctx.state.read(StackRecord).bucket_name, ctx.settings.name_prefix, data_dir(ctx)]),
+    "test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job": (
+        "boto3_tuning_flow.py", False,
+        lambda ctx: [ctx.state.read(StackRecord).bucket_name, ctx.settings.name_prefix, data_dir(ctx)]),
+    "test_sagemaker_core_trains_deploys_and_predicts": (
+        "sdk_v3_core_flow.py", True, lambda ctx: [data_dir(ctx), ctx.settings.name_prefix]),
+}
+
+
+@pytest.fixture(scope="module")
+def flows(request, client_stack, compat_python, tmp_path_factory):
+    """The flows of this module's selected tests, started together when the first of them asks (support/clients.py
+    says why), each with only the environment `invoke emulator.env` prints; a test waits for its own."""
+    running = Flows()
+    selected = {item.originalname for item in request.session.items if item.module is request.module}
+    try:
+        for test in sorted(selected & FLOWS.keys()):
+            script, own_python, arguments = FLOWS[test]
+            python = Path(sys.executable) if own_python else compat_python
+            env = client_process_env(client_stack, tmp_path_factory.mktemp("client"), python)
+            running.start(test, [python, SCRIPTS / script, *arguments(client_stack)], env)
+        yield running
+    finally:
+        running.close()
+
+
+def flow_result(flows: Flows, request) -> dict:
+    """The JSON line of the calling test's flow."""
+    return last_json(flows.result(request.node.originalname))
+
+
+def test_sdk_v2_runs_the_aws_workshop_notebook_flow(client_stack, flows, request):
     """Session().default_bucket(), get_execution_role(), image_uris.retrieve(..., "latest"), Estimator.fit,
     deploy with LibSVMSerializer, predict, delete_endpoint: the original notebook's calls."""
-    env = client_env(client_stack, compat_python)
-    folder = data_dir(client_stack)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_workshop.py"), str(folder / "test.libsvm"), str(folder)], env))
+    result = flow_result(flows, request)
     stack = client_stack.state.read(StackRecord)
     assert result["role"] == stack.role_arn, "get_execution_role() names the stack's role, as on a notebook instance"
     assert result["bucket"] == stack.bucket_name, "default_bucket() is the stack's bucket, nothing is created"
@@ -72,34 +119,29 @@ def assert_tagged_for_the_stack(ctx, kind: str, name: str) -> None:
     assert {"Key": "vgsales:stack", "Value": ctx.settings.name_prefix} in sagemaker.list_tags(ResourceArn=arn)["Tags"], (kind, name)
 
 
-def test_sdk_v2_csv_estimator_on_1_7_1_answers_a_line_per_row(client_stack, compat_python, client_env):
+def test_sdk_v2_csv_estimator_on_1_7_1_answers_a_line_per_row(flows, request):
     """CSV channels, CSVSerializer and `predict(...).decode().split("\n")[:-1]`, as AWS's samples for 1.x images
     parse answers: the 1.7-1 container writes one score per line, each ending with a newline (comma-joined,
     the answer would have split into one bad value and left the rows unmatched)."""
-    env = client_env(client_stack, compat_python)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_csv_estimator.py"), str(data_dir(client_stack))], env))
+    result = flow_result(flows, request)
     assert result["image"].endswith("/sagemaker-xgboost:1.7-1") and result["job"].startswith("sagemaker-xgboost-"), result
     # Absent features are 0 in CSV, missing in libsvm (see test_a_csv_row_leaves_absent_features_empty_not_zero),
     # so the score differs a little from the libsvm flow's.
     assert result["rows"] == 803 and result["accuracy"] >= 0.8, result
 
 
-def test_sdk_v2_upload_data_writes_where_the_code_says(client_stack, compat_python, client_env):
+def test_sdk_v2_upload_data_writes_where_the_code_says(flows, request):
     """No DefaultS3ObjectKeyPrefix in the SDK config emulator.env writes: upload_data(key_prefix=p) writes under p,
     where sample code that builds s3://<bucket>/<p>/... looks for it."""
-    env = client_env(client_stack, compat_python)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_upload_data.py"),
-                            str(data_dir(client_stack) / "validation.libsvm")], env))
+    result = flow_result(flows, request)
     assert result["returned"] == result["built"], result
     assert result["objects_under_built_prefix"] == 1
 
 
-def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_stack, compat_python, client_env):
+def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_stack, flows, request):
     """HyperparameterTuner.fit(), .attach(), .best_training_job(), .analytics().dataframe(), .deploy(): every
     training job it reports is one the emulator ran (no 'FakeTrainingJobName', no instant Completed)."""
-    env = client_env(client_stack, compat_python)
-    folder = data_dir(client_stack)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_tuner.py"), str(folder / "test.libsvm"), str(folder)], env))
+    result = flow_result(flows, request)
     name = result["tuning_job"]
     assert name.startswith("sagemaker-xgboost-") and len(result["jobs"]) == 4  # the SDK's default name
     assert all(job.startswith(f"{name}-") for job in result["jobs"])
@@ -119,14 +161,11 @@ def test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys(client_s
     assert_artifact(client_stack, best["ModelArtifacts"]["S3ModelArtifacts"])
 
 
-def test_sdk_v2_training_job_analytics_reads_the_training_curve(client_stack, compat_python, client_env):
+def test_sdk_v2_training_job_analytics_reads_the_training_curve(client_stack, flows, request):
     """TrainingJobAnalytics(...).dataframe() as the notebook identity: the stack's role may read what SageMaker
     published, and SageMaker published the job's metric once per round (moto alone published nothing)."""
-    from vgsales.records import TrainingRecord
-
-    env = client_env(client_stack, compat_python)
     record = client_stack.state.read(TrainingRecord)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_training_analytics.py"), record.training_job_name], env))
+    result = flow_result(flows, request)
     assert result["columns"] == ["metric_name", "timestamp", "value"] and result["metrics"] == ["validation:auc"], result
     # Standard resolution: one point a minute, the average of the rounds logged in it (the job's rounds take
     # well under a minute here, as on AWS for a model this size).
@@ -141,49 +180,37 @@ def test_sdk_v2_training_job_analytics_reads_the_training_curve(client_stack, co
     assert sum(point["SampleCount"] for point in counted) == rounds
 
 
-def test_sdk_v2_transformer_runs_a_real_batch_transform(client_stack, compat_python, client_env):
+def test_sdk_v2_transformer_runs_a_real_batch_transform(flows, request):
     """Estimator.attach(job).transformer(...) with the SDK's defaults (no assemble_with, no accept), then
     transform(..., content_type="text/libsvm", split_type="Line") and wait(): moto reported Completed at once and
     wrote nothing; now the output holds one score per test row, each on its line."""
-    from vgsales.records import TrainingRecord
-
-    env = client_env(client_stack, compat_python)
-    job = client_stack.state.read(TrainingRecord).training_job_name
-    result = last_json(run([str(compat_python), str(SCRIPTS / "sdk_v2_transformer.py"), job,
-                            str(data_dir(client_stack) / "test.libsvm")], env))
+    result = flow_result(flows, request)
     assert result["status"] == "Completed" and result["job"].startswith("vgsales-")
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
 
 
-def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, compat_python, client_env):
+def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, flows, request):
     stack = client_stack.state.read(StackRecord)
-    env = client_env(client_stack, compat_python)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_flow.py"), stack.bucket_name,
-                            client_stack.settings.name_prefix, str(data_dir(client_stack))], env))
+    result = flow_result(flows, request)
     assert result["status"] == "Completed" and result["role"] == stack.role_arn
     assert result["metrics"]["validation:auc"] > 0.8
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
     assert_artifact(client_stack, result["model_data"])
 
 
-def test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job(client_stack, compat_python, client_env):
+def test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job(client_stack, flows, request):
     """boto3 alone: a Bayesian tuning job on 1.5-1 named with the time, its best job deployed, answers split on
     newlines; the stack's tag on what it creates is what lets the role in, whatever the names."""
-    stack = client_stack.state.read(StackRecord)
-    env = client_env(client_stack, compat_python)
-    result = last_json(run([str(compat_python), str(SCRIPTS / "boto3_tuning_flow.py"), stack.bucket_name,
-                            client_stack.settings.name_prefix, str(data_dir(client_stack))], env))
+    result = flow_result(flows, request)
     assert result["status"] == "Completed" and result["completed"] == 4, result
     assert result["best"].startswith(result["tuning_job"] + "-"), result
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY - 0.02, result
     assert_tagged_for_the_stack(client_stack, "training-job", result["best"])  # the tuning job's tags, on its jobs
 
 
-def test_sagemaker_core_trains_deploys_and_predicts(client_stack, client_env):
+def test_sagemaker_core_trains_deploys_and_predicts(client_stack, flows, request):
     """SDK v3's core resources, in the project's own venv (sagemaker-core), with only the printed environment."""
-    env = client_env(client_stack, Path(sys.executable))
-    result = last_json(run([sys.executable, str(SCRIPTS / "sdk_v3_core_flow.py"), str(data_dir(client_stack)),
-                            client_stack.settings.name_prefix], env))
+    result = flow_result(flows, request)
     stack = client_stack.state.read(StackRecord)
     assert (result["role"], result["bucket"]) == (stack.role_arn, stack.bucket_name)
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from vgsales import discovery
+from vgsales.clients import LoaderSharingSession
 from vgsales.emulator import daemon
 from vgsales.infra import local
 from vgsales.records import StackRecord, TrainingRecord
@@ -23,7 +24,7 @@ from vgsales.targets.local import emulator_dir
 
 
 def session(variables: dict[str, str]) -> boto3.Session:
-    return boto3.Session(
+    return LoaderSharingSession(
         aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=variables.get("AWS_SESSION_TOKEN"),

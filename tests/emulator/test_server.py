@@ -8,6 +8,8 @@ import os
 import socket
 import ssl
 import stat
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -22,6 +24,7 @@ from moto.sagemaker import urls as sagemaker_urls
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
+from vgsales.clients import LoaderSharingSession
 from vgsales.emulator import server
 from vgsales.emulator.compat import _patching
 from vgsales.emulator.sagemaker import SageMakerBackend, SageMakerService
@@ -205,7 +208,7 @@ def test_concurrent_clients_are_served(aws_env):
     errors: list[BaseException] = []
 
     def client_loop() -> None:
-        sts = boto3.session.Session().client("sts")
+        sts = LoaderSharingSession().client("sts")  # sixteen threads, one loader of service models
         try:
             for _ in range(10):
                 sts.get_caller_identity()
@@ -327,3 +330,38 @@ def test_list_tags_of_an_arn_with_a_path_is_a_validation_error(aws_env, name):
             sagemaker.list_tags(ResourceArn=f"arn:aws:sagemaker:us-east-1:123456789012:{resource}")
         assert refused.value.response["Error"]["Code"] == "ValidationException", resource
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# In a fresh interpreter: whether xgboost is imported after read-only calls, then after a Create call, each checked
+# once every warm-up thread has ended.
+WARM_UP_PROBE = """
+import sys, threading
+import boto3
+from vgsales.emulator.server import EmulatorServer
+
+def settled():
+    for thread in threading.enumerate():
+        if thread.name == "emulator-warm-up":
+            thread.join()
+    return "xgboost" in sys.modules
+
+with EmulatorServer() as server:
+    env = server.client_env()
+    sagemaker = boto3.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                              region_name=env["AWS_REGION"]).client("sagemaker", endpoint_url=server.url, verify=str(server.ca_bundle))
+    sagemaker.list_training_jobs()
+    sagemaker.list_notebook_instance_lifecycle_configs()  # reads, with the word 'Create' nowhere
+    print("after reads", settled())
+    sagemaker.create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName="probe")
+    print("after a create", settled())
+"""
+
+
+def test_xgboost_is_imported_from_the_first_create_call_on_not_at_start():
+    """2 s of CPU that an emulator which never trains or serves (a daemon's status, a failed setup) never spends,
+    and that one which will does spend before its first job: Terraform's first SageMaker call is a Create."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    completed = subprocess.run([sys.executable, "-c", WARM_UP_PROBE], capture_output=True, text=True, timeout=120,
+                               env={**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split("\n")[:2] == ["after reads False", "after a create True"], completed.stdout

@@ -197,9 +197,10 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
             assert tuning.returncode == 1 and "ended Stopped" in output, output
             assert client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
                 "HyperParameterTuningJobStatus"] == "Stopped"
-            statuses = {job["TrainingJobStatus"] for job in client.list_training_jobs_for_hyper_parameter_tuning_job(
-                HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
-            assert statuses == {"Stopped"}
+            children = client.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name)["TrainingJobSummaries"]
+            reasons = {job["TrainingJobName"]: job.get("FailureReason") for job in children}
+            assert {job["TrainingJobStatus"] for job in children} == {"Stopped"}, reasons
             _nothing_runs(ctx)
         finally:
             if tuning.poll() is None:

@@ -11,7 +11,7 @@ import os
 import pytest
 from botocore.config import Config
 
-from vgsales.clients import AwsClients
+from vgsales.clients import AwsClients, LoaderSharingSession
 from vgsales.connection import Connection, Credentials
 from vgsales.context import Context
 
@@ -44,6 +44,22 @@ def test_an_aws_connection_leaves_endpoint_proxy_and_retries_to_botocore():
     s3 = clients.client("s3")
     assert s3.meta.endpoint_url == "https://s3.ap-northeast-1.amazonaws.com"
     assert s3.meta.config.proxies is None
+
+
+def test_sessions_of_two_connections_share_the_model_loader_and_nothing_else():
+    """One parse of AWS's service models per process: every session reads them through one loader, whose search
+    paths do not grow with the sessions; the credentials, region and endpoint stay each connection's own."""
+    other = Connection(region="ap-northeast-1", credentials=Credentials("AKIAOTHER", "other-secret"))
+    first, second = AwsClients(LOCAL), AwsClients(other)
+    loader = first.session._session.get_component("data_loader")
+    assert second.session._session.get_component("data_loader") is loader
+    assert LoaderSharingSession()._session.get_component("data_loader") is loader
+    assert len(loader.search_paths) == len(set(loader.search_paths)), loader.search_paths
+    a, b = first.client("sts"), second.client("sts")
+    assert a._request_signer._credentials.access_key == "AKIAEMULATOR"
+    assert b._request_signer._credentials.access_key == "AKIAOTHER"
+    assert (a.meta.region_name, b.meta.region_name) == ("eu-west-1", "ap-northeast-1")
+    assert (a.meta.endpoint_url, b.meta.endpoint_url) == ("https://127.0.0.1:4566", "https://sts.ap-northeast-1.amazonaws.com")
 
 
 def test_a_proxy_connection_sends_every_request_through_its_proxy():

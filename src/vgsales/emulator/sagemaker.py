@@ -20,12 +20,18 @@ from moto.sagemaker import urls as moto_urls
 from moto.sagemaker.responses import SageMakerResponse
 from werkzeug.exceptions import HTTPException
 
-from . import access, catalogue
+from . import access, catalogue, training
 from .compat.sagemaker import NotebookBackend, shaped
 from .hosting import HostingBackend
 from .shapes import Document
 from .transform import TransformBackend
 from .tuning import TuningBackend
+
+# What jobs and endpoints import to run, imported in the background from the first Create call on (Terraform's
+# notebook instance and its lifecycle configuration at setup, else the first job, model or endpoint), so that
+# a job or an endpoint seldom waits for xgboost to import, and an emulator that is never asked to create anything
+# in SageMaker never imports it.
+WARM_MODULES = training.XGBOOST_MODULES + ("vgsales.algorithm.serving",)
 
 
 class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, NotebookBackend):
@@ -51,6 +57,8 @@ class SageMakerService(SageMakerResponse):
     # --- the catalogue, one check at dispatch -----------------------------------------------------------
     def call_action(self) -> TYPE_RESPONSE:
         operation = self._get_action()
+        if operation.startswith("Create"):
+            training.warm_up(WARM_MODULES)
         if operation not in catalogue.refused():
             return super().call_action()
         # moto's call_action (moto/core/responses.py) authenticates and authorises before it dispatches: a

@@ -45,7 +45,7 @@ from moto.sagemakerruntime import urls as runtime_urls
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from ..errors import WorkshopError
-from . import access, training
+from . import access
 from .compat import iam
 from .compat.s3 import S3Backend
 from .compat.s3_policy import S3Service
@@ -151,9 +151,6 @@ SEAMS = (
     Seam("logs", logs_urls, LogsResponse, LogsService),
 )
 SHARED: tuple[tuple[str, Callable[[], None]], ...] = (("access control (access.py)", access.install),)
-# Imported in the background at start: a job or an endpoint should not wait for xgboost to import.
-WARM_MODULES = training.XGBOOST_MODULES + ("vgsales.algorithm.serving",)
-
 
 def install() -> None:
     """Install every piece, in the order above. Idempotent: a second call changes nothing."""
@@ -166,4 +163,3 @@ def install() -> None:
         except Exception as exc:
             raise InstallError(f"The local emulator could not install {name} into moto {moto.__version__}: "
                                f"{type(exc).__name__}: {exc}") from exc
-    training.warm_up(WARM_MODULES)

@@ -67,8 +67,9 @@ XGBOOST_METRIC_DEFINITIONS = [
     for metric in NATIVE_METRICS + CONTAINER_METRICS
 ]
 
-# xgboost, scikit-learn and pandas take a second or more to import. The emulator should not wait for them when
-# it starts: it imports these in the background (server.EmulatorServer), and a job imports them (from the cache by then) to run.
+# xgboost, scikit-learn and pandas take a second or more to import (2 s of CPU). The emulator imports them in the
+# background once SageMaker is first asked to create something (sagemaker.SageMakerService), and a job imports them
+# (from the cache by then) to run; an emulator that never trains or serves never pays for them.
 XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
 
 
@@ -99,8 +100,18 @@ def _xgboost_modules():  # -> (algorithm.training, algorithm.data_formats)
     return tuple(importlib.import_module(name) for name in XGBOOST_MODULES)
 
 
+_WARM_UP_LOCK = threading.Lock()
+_warm_up_started = False
+
+
 def warm_up(modules: tuple[str, ...]) -> None:
-    """Import modules in a background thread. Not a daemon, so a process never exits mid-import."""
+    """Import modules in a background thread, the first time this process asks (later calls return at once). Not a
+    daemon, so a process never exits mid-import."""
+    global _warm_up_started
+    with _WARM_UP_LOCK:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
     # These register exit hooks when imported, which Python refuses once a short-lived process has begun to
     # shut down (it still waits for this thread); importing them here first keeps that off the thread.
     import concurrent.futures.process
