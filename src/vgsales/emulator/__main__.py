@@ -7,6 +7,7 @@ and PID files into the state folder once it listens, and removes them when it ex
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import logging.handlers
 import os
@@ -22,6 +23,14 @@ from . import daemon
 from .server import EmulatorServer
 
 log = logging.getLogger("vgsales.emulator")
+
+# Most of the emulator's heap is what it builds at start (moto's backends, botocore's service models) and lives
+# as long as the process, yet Python's cyclic collector walked all of it again at every full collection. Frozen
+# once the server is built, and with generation 0 collected every 50,000 allocations instead of 700, the
+# emulators of a stack's setup, pipeline and teardown used 11 % less CPU (process accounting over
+# tests/stack/test_local_stack.py and tests/pipeline/test_stages.py). Reference counting still frees at once
+# everything that is not in a cycle.
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def escape_controls(text: str) -> str:
@@ -137,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     assert emulator.started_at is not None
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     info = daemon.EmulatorInfo(
         url=emulator.url, pid=os.getpid(), ca_bundle=emulator.ca_bundle, started_at=emulator.started_at,
         http_url=emulator.http_url, proxy_url=emulator.proxy_url, credentials=emulator.credentials,
