@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ SHARED_DATASET = PROJECT_ROOT.parent / "shared" / "data" / "Video_Games_Sales_as
 # --- the suite's CPU: collectors tuned for short processes with large, lasting heaps --------------------------
 # The suite is CPU-bound on two cores (README, Tests). Terraform and its AWS provider are Go programs that build
 # a large heap (the provider's schema) and exit within seconds: with Go's collector run at 5x the live heap
-# instead of 2x, a local stack's init, apply and destroy took about 15 % less CPU (peak 300 -> 420 MB per
-# command). Every subprocess inherits it; a value already set is kept.
+# instead of 2x, Terraform and its provider took 31 % less CPU over tests/stack/test_local_stack.py and
+# tests/pipeline/test_stages.py (process accounting; peak 310 -> 420 MB per command). Every subprocess inherits
+# it; a value already set is kept.
 os.environ.setdefault("GOGC", "400")
 # The workers' heaps are mostly imported modules and AWS's service models, which the cyclic collector walked
 # again at every full collection: the in-process emulator tests (tests/emulator/test_training.py and
@@ -211,10 +213,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         layer = layer_of(item)
         if not item.get_closest_marker(layer):
             item.add_marker(layer)
-    # The longest units of work first (measured: each takes 1.5-3.5 minutes of one worker), so that none of them
-    # starts last and runs alone at the end; the rest keeps its order.
-    items.sort(key=lambda item: next(
-        (rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST)))
+    items.sort(key=schedule_key(items))
+
+
+def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int, float, int]]:
+    """The order modules start in under xdist (a stable sort keeps each module's own order): LONGEST_FIRST, then
+    each folder's modules spread evenly over the rest of the run, the folders taking turns. A folder's modules are
+    alike: the in-process emulator's (tests/emulator/) mostly wait for jobs that last at least a second, the
+    stacks' (tests/stack/, tests/pipeline/) keep a core busy with Terraform. Run in file order, a folder's waiting
+    modules ran side by side and both cores idled for a minute (/proc/stat sampled every 5 s against which module
+    each worker ran); spread out, each waits beside another folder's work, and no folder is left for the end."""
+    folders: dict[str, list[str]] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        modules = folders.setdefault(module.rsplit("/", 1)[0], [])
+        if module not in modules:
+            modules.append(module)
+    turn = {module: ((position + 0.5) / len(modules), folder_rank)
+            for folder_rank, modules in enumerate(folders.values()) for position, module in enumerate(modules)}
+
+    def key(item: pytest.Item) -> tuple[int, float, int]:
+        first = next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                     len(LONGEST_FIRST))
+        return (first, *turn[item.nodeid.split("::", 1)[0]])
+
+    return key
 
 
 # --- in parallel: a module's tests in one worker ---------------------------------------------------------------
