@@ -221,7 +221,7 @@ def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int,
     each folder's modules spread evenly over the rest of the run, the folders taking turns. A folder's modules are
     alike: the in-process emulator's (tests/emulator/) mostly wait for jobs that last at least a second, the
     stacks' (tests/stack/, tests/pipeline/) keep a core busy with Terraform. Run in file order, a folder's waiting
-    modules ran side by side and both cores idled for a minute (/proc/stat sampled every 5 s against which module
+    modules ran side by side and both cores idled for half a minute (/proc/stat sampled every 5 s against which module
     each worker ran); spread out, each waits beside another folder's work, and no folder is left for the end."""
     folders: dict[str, list[str]] = {}
     for item in items:

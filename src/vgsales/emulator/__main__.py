@@ -26,10 +26,10 @@ log = logging.getLogger("vgsales.emulator")
 
 # Most of the emulator's heap is what it builds at start (moto's backends, botocore's service models) and lives
 # as long as the process, yet Python's cyclic collector walked all of it again at every full collection. Frozen
-# once the server is built, and with generation 0 collected every 50,000 allocations instead of 700, the
-# emulators of a stack's setup, pipeline and teardown used 11 % less CPU (process accounting over
-# tests/stack/test_local_stack.py and tests/pipeline/test_stages.py). Reference counting still frees at once
-# everything that is not in a cycle.
+# once the server is built, and with generation 0 collected every 50,000 allocations instead of 700, the Python
+# processes of a stack's setup, pipeline and teardown (this emulator among them) used 11 % less CPU (process
+# accounting over tests/stack/test_local_stack.py and tests/pipeline/test_stages.py). Reference counting still
+# frees at once everything that is not in a cycle.
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
