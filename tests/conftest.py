@@ -225,7 +225,7 @@ def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int,
     each worker ran); spread out, each waits beside another folder's work, and no folder is left for the end."""
     folders: dict[str, list[str]] = {}
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
+        module = module_of(item.nodeid)
         modules = folders.setdefault(module.rsplit("/", 1)[0], [])
         if module not in modules:
             modules.append(module)
@@ -235,7 +235,7 @@ def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int,
     def key(item: pytest.Item) -> tuple[int, float, int]:
         first = next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
                      len(LONGEST_FIRST))
-        return (first, *turn[item.nodeid.split("::", 1)[0]])
+        return (first, *turn[module_of(item.nodeid)])
 
     return key
 
@@ -255,8 +255,12 @@ LONGEST_FIRST = ("tests/rehearsal/test_rehearsal.py", "tests/trust/", "tests/ter
                  "tests/clients/")  # fmt: skip
 
 
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def worker_scope(nodeid: str) -> str:
-    module = nodeid.split("::", 1)[0]
+    module = module_of(nodeid)
     return next((folder for folder in SHARED_IN_ONE_WORKER if module.startswith(folder)), module)
 
 

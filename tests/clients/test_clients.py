@@ -50,26 +50,31 @@ def data_dir(ctx: Context) -> Path:
     return Path(ctx.state.read(DataRecord).test_split).parent
 
 
+def libsvm_test_split_and_folder(ctx: Context) -> list:
+    return [data_dir(ctx) / "test.libsvm", data_dir(ctx)]
+
+
+def bucket_prefix_and_folder(ctx: Context) -> list:
+    return [ctx.state.read(StackRecord).bucket_name, ctx.settings.name_prefix, data_dir(ctx)]
+
+
+def trained_job(ctx: Context) -> str:
+    return ctx.state.read(TrainingRecord).training_job_name
+
+
 # The client flow of each test: (script, the project's own Python rather than the client venv's, its arguments).
 FLOWS = {
-    "test_sdk_v2_runs_the_aws_workshop_notebook_flow": (
-        "sdk_v2_workshop.py", False, lambda ctx: [data_dir(ctx) / "test.libsvm", data_dir(ctx)]),
+    "test_sdk_v2_runs_the_aws_workshop_notebook_flow": ("sdk_v2_workshop.py", False, libsvm_test_split_and_folder),
     "test_sdk_v2_csv_estimator_on_1_7_1_answers_a_line_per_row": ("sdk_v2_csv_estimator.py", False, lambda ctx: [data_dir(ctx)]),
     "test_sdk_v2_upload_data_writes_where_the_code_says": (
         "sdk_v2_upload_data.py", False, lambda ctx: [data_dir(ctx) / "validation.libsvm"]),
-    "test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys": (
-        "sdk_v2_tuner.py", False, lambda ctx: [data_dir(ctx) / "test.libsvm", data_dir(ctx)]),
+    "test_sdk_v2_hyperparameter_tuner_fits_attaches_analyses_and_deploys": ("sdk_v2_tuner.py", False, libsvm_test_split_and_folder),
     "test_sdk_v2_training_job_analytics_reads_the_training_curve": (
-        "sdk_v2_training_analytics.py", False, lambda ctx: [ctx.state.read(TrainingRecord).training_job_name]),
+        "sdk_v2_training_analytics.py", False, lambda ctx: [trained_job(ctx)]),
     "test_sdk_v2_transformer_runs_a_real_batch_transform": (
-        "sdk_v2_transformer.py", False,
-        lambda ctx: [ctx.state.read(TrainingRecord).training_job_name, data_dir(ctx) / "test.libsvm"]),
-    "test_boto3_trains_deploys_and_predicts_with_waiters": (
-        "boto3_flow.py", False,
-        lambda ctx: [ctx.state.read(StackRecord).bucket_name, ctx.settings.name_prefix, data_dir(ctx)]),
-    "test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job": (
-        "boto3_tuning_flow.py", False,
-        lambda ctx: [ctx.state.read(StackRecord).bucket_name, ctx.settings.name_prefix, data_dir(ctx)]),
+        "sdk_v2_transformer.py", False, lambda ctx: [trained_job(ctx), data_dir(ctx) / "test.libsvm"]),
+    "test_boto3_trains_deploys_and_predicts_with_waiters": ("boto3_flow.py", False, bucket_prefix_and_folder),
+    "test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job": ("boto3_tuning_flow.py", False, bucket_prefix_and_folder),
     "test_sagemaker_core_trains_deploys_and_predicts": (
         "sdk_v3_core_flow.py", True, lambda ctx: [data_dir(ctx), ctx.settings.name_prefix]),
 }

@@ -26,8 +26,9 @@ def client_process_env(ctx: Context, home: Path, python: Path | None = None, adm
     variables, _unset = local.client_environment(ctx, admin=admin)
     path = [str(python.parent)] if python else []
     path += ["/usr/local/bin", "/usr/bin", "/bin"]
-    if shutil.which("terraform"):
-        path.append(str(Path(shutil.which("terraform")).parent))
+    terraform = shutil.which("terraform")
+    if terraform:
+        path.append(str(Path(terraform).parent))
     return {**variables, "PATH": os.pathsep.join(path), "HOME": str(home), "LANG": "C.UTF-8"}
 
 

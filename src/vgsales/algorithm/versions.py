@@ -57,15 +57,20 @@ def tag_version(tag: str) -> Version | None:
     return LEGACY if version < LEGACY else version
 
 
+def _name_and_tag(image: str) -> str:
+    """An image URI's last path component without its digest: `repository` or `repository:tag`."""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1]
+
+
 def image_repository(image: str) -> str:
     """The repository name of an image URI, without registry, namespace, tag or digest."""
-    return image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[0]
+    return _name_and_tag(image).partition(":")[0]
 
 
 def image_tag(image: str) -> str | None:
     """The tag of an image URI, None for one named by digest or without a tag."""
-    last_component = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return last_component.partition(":")[2] if ":" in last_component else None
+    _, colon, tag = _name_and_tag(image).partition(":")
+    return tag if colon else None
 
 
 def image_version(image: str | None) -> Version | None:
