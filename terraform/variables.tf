@@ -166,7 +166,7 @@ variable "bucket_versioning_enabled" {
 }
 
 variable "bucket_lifecycle_rules_enabled" {
-  description = "Give the bucket its lifecycle rule (abort incomplete multipart uploads, expire old versions). The local target turns it off: after creating a rule, provider 5.x always waits at least 55 s (10 identical reads 5 s apart), which would dominate a local run; `invoke rehearse` keeps it."
+  description = "Give the bucket its lifecycle rule (abort incomplete multipart uploads, expire old versions). The local target turns it off (the setting terraform.bucket_lifecycle_rule chooses): after creating a rule, provider 5.x always waits at least 55 s (10 identical reads 5 s apart), which would dominate a local run; `invoke rehearse` keeps it."
   type        = bool
   default     = true
   nullable    = false

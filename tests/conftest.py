@@ -247,12 +247,15 @@ def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int,
 # the group onto Item._nodeid (xdist 3.8.0, remote.py), which pytest 9's Item.nodeid no longer reads.
 SHARED_IN_ONE_WORKER = ("tests/trust/", "tests/clients/")
 # The longest units of work start first, so that none of them starts last and runs alone at the end. The
-# rehearsals and the client flows mostly wait (55 s each for the provider's lifecycle-rule check; SDK v2 sleeps
-# 30 s before it first asks about an endpoint), so no two of them start together: with three of them at the start,
+# rehearsal and the client flows mostly wait (55 s for the provider's lifecycle-rule check; SDK v2 sleeps 30 s
+# before it first asks about an endpoint), so no two of them start together: with three of them at the start,
 # both cores idled for half a minute (/proc/stat sampled every 5 s). Each waits beside modules that keep a core busy.
+# The emulator's training and tuning modules (a minute and half a minute, mostly waiting for jobs that last a second
+# each) otherwise start near the end, their folder's file order placing them there: each in turn ended the run,
+# the cores 10 to 25 % busy for its last 10 to 15 s.
 LONGEST_FIRST = ("tests/rehearsal/test_rehearsal.py", "tests/trust/", "tests/terraform/test_terraform.py",
                  "tests/rehearsal/test_rehearsal_elsewhere.py", "tests/notebooks/test_execution.py",
-                 "tests/clients/")  # fmt: skip
+                 "tests/clients/", "tests/emulator/test_training.py", "tests/emulator/test_tuning.py")  # fmt: skip
 
 
 def module_of(nodeid: str) -> str:
@@ -276,9 +279,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than there are cores. Much of the suite waits on other processes (Terraform, the
-    emulator, the SDKs' waiters), and on this project's 2-core machine 3 workers took 443 s where 2 took more."""
-    return (os.cpu_count() or 1) + 1
+    """`-n auto`: two workers more than there are cores. Much of the suite waits on other processes (Terraform, the
+    emulator, the SDKs' waiters) or on jobs that last a second each, and a worker that waits leaves its core to the
+    others. On this project's 2-core machine, the same tests in place: 3 workers 388 s (676 CPU-s), 4 workers 372 to
+    391 s over four runs (683 to 715 CPU-s; both cores busy 93 to 98 % of the run)."""
+    return (os.cpu_count() or 1) + 2
 
 
 # --- no emulator outlives the test run ------------------------------------------------------------------------

@@ -92,6 +92,8 @@ class TerraformSettings:
     create_notebook_instance: bool = True
     notebook_instance_type: str = "ml.t3.medium"
     idle_timeout_minutes: int = 60
+    # None: the target's choice (the aws target creates the rule; the local target does not, see targets/local.py).
+    bucket_lifecycle_rule: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -445,6 +447,7 @@ def _terraform(reader: _Reader) -> TerraformSettings:
         create_notebook_instance=reader.boolean("create_notebook_instance"),
         notebook_instance_type=instance_type,
         idle_timeout_minutes=reader.integer("idle_timeout_minutes", 0, 24 * 60),
+        bucket_lifecycle_rule=reader.optional_boolean("bucket_lifecycle_rule"),
     )
     reader.refuse_unknown()
     return settings
@@ -712,6 +715,12 @@ class _Reader:
             return False
         words = "/".join(TRUE_WORDS + FALSE_WORDS)
         raise _bad(self.key(name), f"expected true or false ({words}), got {value!r}")
+
+    def optional_boolean(self, name: str) -> bool | None:
+        if self._data.get(name) in (None, ""):
+            self._data.pop(name, None)
+            return None
+        return self.boolean(name)
 
     def integer(self, name: str, low: int, high: int) -> int:
         value = self.take(name)

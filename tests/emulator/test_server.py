@@ -332,8 +332,8 @@ def test_list_tags_of_an_arn_with_a_path_is_a_validation_error(aws_env, name):
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-# In a fresh interpreter: whether xgboost is imported after read-only calls, then after a Create call, each checked
-# once every warm-up thread has ended.
+# In a fresh interpreter: whether xgboost is imported after read-only calls, after the Create calls of Terraform's
+# setup (a notebook lifecycle configuration), then after a model's, each checked once every warm-up thread has ended.
 WARM_UP_PROBE = """
 import sys, threading
 import boto3
@@ -353,15 +353,23 @@ with EmulatorServer() as server:
     sagemaker.list_notebook_instance_lifecycle_configs()  # reads, with the word 'Create' nowhere
     print("after reads", settled())
     sagemaker.create_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName="probe")
-    print("after a create", settled())
+    print("after the notebook's create", settled())
+    try:  # warmed at dispatch, whether or not the model is then created (no role exists here)
+        sagemaker.create_model(ModelName="probe", ExecutionRoleArn="arn:aws:iam::123456789012:role/probe",
+                               PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                                                 "ModelDataUrl": "s3://probe/model.tar.gz"})
+    except sagemaker.exceptions.ClientError:
+        pass
+    print("after a model's create", settled())
 """
 
 
-def test_xgboost_is_imported_from_the_first_create_call_on_not_at_start():
-    """2 s of CPU that an emulator which never trains or serves (a daemon's status, a failed setup) never spends,
-    and that one which will does spend before its first job: Terraform's first SageMaker call is a Create."""
+def test_xgboost_is_imported_for_the_first_job_or_model_not_at_start_or_for_setups_creates():
+    """1.7 s of CPU that an emulator which never trains or serves (a daemon's status, a stack only set up and torn
+    down) never spends, and that one which will spends from its first model or job on (sagemaker.WARMED_BY)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     completed = subprocess.run([sys.executable, "-c", WARM_UP_PROBE], capture_output=True, text=True, timeout=120,
                                env={**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.split("\n")[:2] == ["after reads False", "after a create True"], completed.stdout
+    assert completed.stdout.split("\n")[:3] == [
+        "after reads False", "after the notebook's create False", "after a model's create True"], completed.stdout

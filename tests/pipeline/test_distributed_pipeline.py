@@ -15,6 +15,8 @@ from vgsales.pipeline import data, deploy, evaluate, train
 from vgsales.pipeline.job_logs import TRAINING_LOG_GROUP
 from vgsales.records import StackRecord
 
+from support.stacks import discard
+
 
 @pytest.fixture(scope="module")
 def ctx(terraform_available, shared_dataset, make_settings, tmp_path_factory):
@@ -24,7 +26,7 @@ def ctx(terraform_available, shared_dataset, make_settings, tmp_path_factory):
         stack.setup(ctx)
         yield ctx
     finally:
-        stack.teardown(ctx)
+        discard(ctx)
 
 
 def keys(ctx, folder: str) -> list[str]:

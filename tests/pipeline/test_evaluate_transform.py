@@ -14,6 +14,8 @@ from vgsales.infra import stack
 from vgsales.pipeline import batch_transform, data, deploy, evaluate, train
 from vgsales.records import DataRecord, StackRecord
 
+from support.stacks import discard
+
 
 @pytest.fixture(scope="module")
 def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_factory):
@@ -27,7 +29,7 @@ def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_fac
         train.run(ctx)
         yield ctx
     finally:
-        stack.teardown(ctx)
+        discard(ctx)
 
 
 def via_transform(ctx) -> Context:

@@ -18,6 +18,7 @@ from vgsales.infra import stack
 from vgsales.pipeline import data, deploy, evaluate, train, tune
 from vgsales.records import StackRecord, TrainingRecord, TuningRecord
 
+from support.stacks import discard
 from support.wait import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def ctx(terraform_available, make_settings, synthetic_dataset_path, tmp_path_fac
         train.run(ctx)  # a model deploy would serve, whichever test runs first: an interrupted tune must keep it
         yield ctx
     finally:
-        stack.teardown(ctx)
+        discard(ctx)
 
 
 def test_tune_runs_real_jobs_and_its_best_is_the_model_deploy_serves(ctx, capsys, monkeypatch):
@@ -207,4 +208,4 @@ def test_teardown_stops_a_running_tuning_job_and_its_training_jobs(make_settings
                 tuning.kill()
                 tuning.wait()
     finally:
-        stack.teardown(ctx)
+        discard(ctx)

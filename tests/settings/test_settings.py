@@ -65,6 +65,7 @@ BAD_VALUES = [
     ({"emulator.host": "0.0.0.0"}, r"loopback only"),
     ({"confirm": "maybe"}, r"expected true or false"),
     ({"confirm": 2}, r"expected true or false"),  # near miss of 0 and 1, which are read as booleans
+    ({"terraform.bucket_lifecycle_rule": "auto"}, r"terraform\.bucket_lifecycle_rule: expected true or false"),
     ({"trainig": {}}, r"unknown key\(s\) trainig"),
 ]
 
@@ -92,6 +93,12 @@ def test_spot_training_may_wait_exactly_as_long_as_it_runs():
 def test_booleans_may_be_yaml_integers(value, expected):
     """`confirm: 0` in a YAML settings file is an int, not a str: read as false, as invoke's own settings do."""
     assert settings_with(confirm=value).confirm is expected
+
+
+@pytest.mark.parametrize("value, expected", [("", None), (None, None), ("false", False), ("0", False), ("yes", True)])
+def test_the_bucket_lifecycle_rule_is_the_targets_choice_unless_set(value, expected):
+    """Unset ("" in invoke.yaml, or null in a settings file) leaves it to the target; "0" is a choice, not unset."""
+    assert settings_with(**{"terraform.bucket_lifecycle_rule": value}).terraform.bucket_lifecycle_rule is expected
 
 
 def test_serverless_replaces_instances():
@@ -127,3 +134,15 @@ def test_a_settings_file_overrides_the_defaults(tmp_path):
     assert result.returncode == 1
     assert "workshop.region: 'mars-north-1'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target, value, expected", [
+    ("aws", "", True), ("local", "", False), ("aws", "false", False), ("local", "true", True)])
+def test_the_bucket_lifecycle_rule_reaches_terraform_as_set_or_as_the_target_chooses(target, value, expected):
+    from vgsales.context import Context
+    from vgsales.infra.stack import terraform_variables
+
+    settings = settings_with(target=target, **{"terraform.bucket_lifecycle_rule": value})
+    variables = terraform_variables(Context.of(settings))
+    # The root module's default is true: the aws target passes nothing, so it gets the rule unless told otherwise.
+    assert variables.get("bucket_lifecycle_rules_enabled", True) is expected, variables

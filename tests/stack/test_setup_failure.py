@@ -8,6 +8,8 @@ from vgsales.context import Context
 from vgsales.errors import Interrupted, WorkshopError
 from vgsales.infra import stack
 
+from support.stacks import discard
+
 
 def failing_context(make_settings, tmp_path) -> Context:
     # A provider mirror that is not a folder fails setup after the emulator has started, before Terraform runs.
@@ -59,7 +61,7 @@ def test_setup_on_an_emulator_it_found_running_clears_an_untracked_leftover(terr
         record = stack.setup(ctx)
         assert record.role_arn.endswith(f":role/{prefix}-sagemaker-execution")
     finally:
-        stack.teardown(ctx)
+        discard(ctx)
 
 
 def test_ctrl_c_in_a_setup_stops_the_emulator_it_started_and_says_so(make_settings, tmp_path, monkeypatch):

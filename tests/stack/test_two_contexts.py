@@ -73,8 +73,22 @@ def test_two_stacks_set_up_train_and_tear_down_in_two_threads_of_one_process(
             assert {found.kind for found in discovery.find(ctx)} >= {"bucket", "role"}
         assert dict(os.environ) == environment_before, "no context changed the process's environment"
     finally:
-        for ctx in contexts.values():
-            stack.teardown(ctx)
+        # In two threads too: each teardown finds and removes its own stack's resources only.
+        torn_down: dict[str, object] = {}
+
+        def tear_down(prefix: str, ctx: Context) -> None:
+            try:
+                torn_down[prefix] = stack.teardown(ctx)
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread below
+                torn_down[prefix] = exc
+
+        teardowns = [threading.Thread(target=tear_down, args=item, name=f"teardown-{item[0]}")
+                     for item in contexts.items()]
+        for thread in teardowns:
+            thread.start()
+        for thread in teardowns:
+            thread.join(timeout=600)
+    assert not [outcome for outcome in torn_down.values() if isinstance(outcome, BaseException)], torn_down
     for ctx in contexts.values():
         assert not ctx.target.service.is_up()
 

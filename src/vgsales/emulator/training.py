@@ -68,7 +68,7 @@ XGBOOST_METRIC_DEFINITIONS = [
 ]
 
 # xgboost, scikit-learn and pandas take a second or more to import (2 s of CPU). The emulator imports them in the
-# background once SageMaker is first asked to create something (sagemaker.SageMakerService), and a job imports them
+# background once SageMaker is first asked for a job or a model (sagemaker.WARMED_BY), and a job imports them
 # (from the cache by then) to run; an emulator that never trains or serves never pays for them.
 XGBOOST_MODULES = ("vgsales.algorithm.training", "vgsales.algorithm.data_formats")
 

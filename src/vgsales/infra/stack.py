@@ -46,6 +46,8 @@ def terraform_variables(ctx: Context) -> dict[str, Any]:
         "idle_timeout_minutes": settings.terraform.idle_timeout_minutes,
         **ctx.target.terraform_variables,
     }
+    if settings.terraform.bucket_lifecycle_rule is not None:
+        variables["bucket_lifecycle_rules_enabled"] = settings.terraform.bucket_lifecycle_rule
     if settings.terraform.create_notebook_instance and (bundle_dir(settings) / bundle.MANIFEST).is_file():
         variables["notebook_bundle_dir"] = str(bundle_dir(settings))
     return variables

@@ -120,7 +120,8 @@ def target(settings: Settings) -> Target:
             "provider_max_retries": 2,
             # After creating a lifecycle rule, provider 5.100 always waits at least 55 s (waitLifecycleConfigEquals:
             # a 10 s delay, then 10 identical reads 5 s apart), against any S3; on the emulator the rule has no
-            # effect (nothing lives long enough to expire). The module tests and `invoke rehearse` apply it.
+            # effect (nothing lives long enough to expire). The module tests and `invoke rehearse` apply it; the
+            # setting terraform.bucket_lifecycle_rule, when set, overrides this (infra/stack.py).
             "bucket_lifecycle_rules_enabled": False,
         },
         client_setup='eval "$(invoke emulator.env)"  # once per shell: point AWS clients at the local emulator',
