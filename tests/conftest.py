@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 from collections.abc import Callable
@@ -216,19 +217,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=schedule_key(items))
 
 
-def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int, float, int]]:
+def schedule_key(items: list[pytest.Item], durations: dict[str, float] | None = None,
+                 ) -> Callable[[pytest.Item], tuple[int, float, int]]:
     """The order modules start in under xdist (a stable sort keeps each module's own order): LONGEST_FIRST, then
     each folder's modules spread evenly over the rest of the run, the folders taking turns. A folder's modules are
     alike: the in-process emulator's (tests/emulator/) mostly wait for jobs that last at least a second, the
     stacks' (tests/stack/, tests/pipeline/) keep a core busy with Terraform. Run in file order, a folder's waiting
     modules ran side by side and both cores idled for half a minute (/proc/stat sampled every 5 s against which module
-    each worker ran); spread out, each waits beside another folder's work, and no folder is left for the end."""
-    folders: dict[str, list[str]] = {}
+    each worker ran); spread out, each waits beside another folder's work, and no folder is left for the end.
+    Within a folder the longest modules start first (``durations``, default DURATIONS_FILE; a module it does not
+    know counts as the median), so that the run ends with short ones: in file order a folder's last module could
+    be one of its longest (tests/pipeline/test_tune.py, 44 s) and end the run alone."""
+    durations = read_durations() if durations is None else durations
+    known = sorted(durations.values())
+    median = known[len(known) // 2] if known else 0.0
+    modules_in_order: list[str] = []
     for item in items:
         module = module_of(item.nodeid)
-        modules = folders.setdefault(module.rsplit("/", 1)[0], [])
-        if module not in modules:
-            modules.append(module)
+        if module not in modules_in_order:
+            modules_in_order.append(module)
+    folders: dict[str, list[str]] = {}
+    for module in sorted(modules_in_order, key=lambda module: -durations.get(module, median)):  # stable
+        folders.setdefault(module.rsplit("/", 1)[0], []).append(module)
     turn = {module: ((position + 0.5) / len(modules), folder_rank)
             for folder_rank, modules in enumerate(folders.values()) for position, module in enumerate(modules)}
 
@@ -238,6 +248,39 @@ def schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int,
         return (first, *turn[module_of(item.nodeid)])
 
     return key
+
+
+# Each module's duration (the setup, call and teardown of its tests, summed, in seconds) from one whole run on the
+# project's 2-core machine: `pytest -n auto --store-durations` writes it again. Only the order of modules within a
+# folder is taken from it, so it needs refreshing only when a module's length changes a lot.
+DURATIONS_FILE = Path(__file__).with_name("durations.json")
+
+
+def read_durations() -> dict[str, float]:
+    try:
+        return {str(module): float(seconds) for module, seconds in json.loads(DURATIONS_FILE.read_text()).items()}
+    except FileNotFoundError:
+        return {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store-durations", action="store_true", default=False,
+                     help=f"write each module's duration to {DURATIONS_FILE.name}, which orders the modules")
+
+
+_module_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist the workers' reports reach the controller's hook too, so the controller sums every module.
+    module = module_of(report.nodeid)
+    _module_seconds[module] = _module_seconds.get(module, 0.0) + report.duration
+
+
+def store_durations(config: pytest.Config) -> None:
+    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
+        ordered = {module: round(seconds, 1) for module, seconds in sorted(_module_seconds.items())}
+        DURATIONS_FILE.write_text(json.dumps(ordered, indent=1) + "\n")
 
 
 # --- in parallel: a module's tests in one worker ---------------------------------------------------------------
@@ -311,6 +354,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Every emulator that a test started (its state folder is under this run's temporary folder) is stopped
     here, whatever its fixture did, and the run fails if there was one: a leak a user would have too."""
     from vgsales.emulator import daemon
+
+    store_durations(session.config)
 
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is None or factory._basetemp is None:  # no test asked for a temporary folder
