@@ -73,7 +73,7 @@ def test_two_stacks_set_up_train_and_tear_down_in_two_threads_of_one_process(
             assert {found.kind for found in discovery.find(ctx)} >= {"bucket", "role"}
         assert dict(os.environ) == environment_before, "no context changed the process's environment"
     finally:
-        # In two threads too: each teardown finds and removes its own stack's resources only.
+        # In two threads too, as the name says: both end without an error, each with its own emulator stopped.
         torn_down: dict[str, object] = {}
 
         def tear_down(prefix: str, ctx: Context) -> None:
