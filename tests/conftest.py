@@ -231,11 +231,7 @@ def schedule_key(items: list[pytest.Item], durations: dict[str, float] | None = 
     durations = read_durations() if durations is None else durations
     known = sorted(durations.values())
     median = known[len(known) // 2] if known else 0.0
-    modules_in_order: list[str] = []
-    for item in items:
-        module = module_of(item.nodeid)
-        if module not in modules_in_order:
-            modules_in_order.append(module)
+    modules_in_order = dict.fromkeys(module_of(item.nodeid) for item in items)
     folders: dict[str, list[str]] = {}
     for module in sorted(modules_in_order, key=lambda module: -durations.get(module, median)):  # stable
         folders.setdefault(module.rsplit("/", 1)[0], []).append(module)
@@ -324,8 +320,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers more than there are cores. Much of the suite waits on other processes (Terraform, the
     emulator, the SDKs' waiters) or on jobs that last a second each, and a worker that waits leaves its core to the
-    others. On this project's 2-core machine, the same tests in place: 3 workers 388 s (676 CPU-s), 4 workers 372 to
-    391 s over four runs (683 to 715 CPU-s; both cores busy 93 to 98 % of the run)."""
+    others. On this project's 2-core machine, in place: 3 workers 388 s (one run, 676 CPU-s), 4 workers 368 to 391 s
+    (six runs, 683 to 715 CPU-s; both cores busy 93 to 98 % of the run)."""
     return (os.cpu_count() or 1) + 2
 
 

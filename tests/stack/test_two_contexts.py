@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from vgsales.context import Context
 from vgsales.errors import WorkshopError
 from vgsales.infra import stack
 from vgsales.pipeline import data, train
-from vgsales.records import TrainingRecord
+from vgsales.records import StackRecord, TrainingRecord
 
 
 def _stack_settings(make_settings, tmp_path, prefix: str, dataset, **changes):
@@ -29,6 +31,24 @@ def _stack_settings(make_settings, tmp_path, prefix: str, dataset, **changes):
     )
 
 
+def in_threads(action: Callable[[Context], Any], contexts: dict[str, Context]) -> dict[str, Any]:
+    """``action(ctx)`` for each context at once, one thread each: what each returned or raised, by prefix."""
+    outcomes: dict[str, Any] = {}
+
+    def run(prefix: str, ctx: Context) -> None:
+        try:
+            outcomes[prefix] = action(ctx)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            outcomes[prefix] = exc
+
+    threads = [threading.Thread(target=run, args=item, name=item[0]) for item in contexts.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    return outcomes
+
+
 def test_two_stacks_set_up_train_and_tear_down_in_two_threads_of_one_process(
     terraform_available, make_settings, synthetic_dataset_path, tmp_path
 ):
@@ -39,23 +59,15 @@ def test_two_stacks_set_up_train_and_tear_down_in_two_threads_of_one_process(
     }
     environment_before = dict(os.environ)
     barrier = threading.Barrier(len(contexts))
-    outcomes: dict[str, object] = {}
 
-    def run(prefix: str, ctx: Context) -> None:
-        try:
-            barrier.wait(timeout=60)  # both setups start together, so their calls interleave
-            record = stack.setup(ctx)
-            data.run(ctx)
-            outcomes[prefix] = (record, train.run(ctx))
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread below
-            outcomes[prefix] = exc
+    def set_up_and_train(ctx: Context) -> tuple[StackRecord, TrainingRecord]:
+        barrier.wait(timeout=60)  # both setups start together, so their calls interleave
+        record = stack.setup(ctx)
+        data.run(ctx)
+        return record, train.run(ctx)
 
-    threads = [threading.Thread(target=run, args=item, name=item[0]) for item in contexts.items()]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=600)
+        outcomes = in_threads(set_up_and_train, contexts)
         failures = {prefix: outcome for prefix, outcome in outcomes.items() if isinstance(outcome, BaseException)}
         assert not failures, failures
         assert set(outcomes) == set(contexts)
@@ -74,20 +86,7 @@ def test_two_stacks_set_up_train_and_tear_down_in_two_threads_of_one_process(
         assert dict(os.environ) == environment_before, "no context changed the process's environment"
     finally:
         # In two threads too, as the name says: both end without an error, each with its own emulator stopped.
-        torn_down: dict[str, object] = {}
-
-        def tear_down(prefix: str, ctx: Context) -> None:
-            try:
-                torn_down[prefix] = stack.teardown(ctx)
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread below
-                torn_down[prefix] = exc
-
-        teardowns = [threading.Thread(target=tear_down, args=item, name=f"teardown-{item[0]}")
-                     for item in contexts.items()]
-        for thread in teardowns:
-            thread.start()
-        for thread in teardowns:
-            thread.join(timeout=600)
+        torn_down = in_threads(stack.teardown, contexts)
     assert not [outcome for outcome in torn_down.values() if isinstance(outcome, BaseException)], torn_down
     for ctx in contexts.values():
         assert not ctx.target.service.is_up()
