@@ -108,6 +108,20 @@ def status(c, json_=False):
         next_step(c, "setup", "creates the stack")
 
 
+@task(help={"no_browser": "only print the URL (for CI and remote shells); it signs in once, within 5 minutes"})
+@user_errors
+@_with_settings(*COMMON, example=("target", "aws"))
+def notebook(c, no_browser=False):
+    """Open JupyterLab on the stack's notebook instance (the console's Open JupyterLab): a presigned URL."""
+    from vgsales.infra import notebook_access
+
+    url = notebook_access.presigned_url(context_of(c))
+    print(url)
+    if not no_browser and not notebook_access.open_in_browser(url):
+        print("No browser found here: open the URL above in one (it signs in once, within 5 minutes).")
+    next_step(c, "train", "or run the workshop notebook in that JupyterLab")
+
+
 @task
 @user_errors
 @_with_settings(*COMMON, "data_source", "data_sha256", "data_prefix", example=("data_source", "raw_data.csv"))
@@ -276,7 +290,7 @@ def rehearse(c, record=None):
               target="aws")
 
 
-namespace = Collection(setup, teardown, status, data, train, tune, deploy, evaluate, rehearse)
+namespace = Collection(setup, teardown, status, notebook, data, train, tune, deploy, evaluate, rehearse)
 namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))
 namespace.add_collection(Collection("walkthrough", walkthrough_run, walkthrough_compare))
 register_tasks(namespace)

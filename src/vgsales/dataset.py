@@ -23,6 +23,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from vgsales.errors import WorkshopError
+from vgsales.loopback import EMULATOR_PROXY_ENV
 
 # The copy every AWS workshop notebook has downloaded since 2020.
 KNOWN_SOURCE_URL = "https://raw.githubusercontent.com/awslabs/amazon-sagemaker-workshop/master/data/raw_data.csv"
@@ -245,6 +246,18 @@ def _require_allowed_url(url: str) -> None:
     )
 
 
+def _proxy_handler(host: str) -> urllib.request.ProxyHandler:
+    """The environment's proxies for a download from ``host``: none for loopback, and never the emulator's proxy
+    for a host that is not AWS's (it would refuse it: loopback.EMULATOR_PROXY_ENV)."""
+    if _is_loopback(host):
+        return urllib.request.ProxyHandler({})
+    emulator_proxy = os.environ.get(EMULATOR_PROXY_ENV, "")
+    if emulator_proxy and not host.lower().endswith(".amazonaws.com"):
+        proxies = urllib.request.getproxies()
+        return urllib.request.ProxyHandler({scheme: url for scheme, url in proxies.items() if url != emulator_proxy})
+    return urllib.request.ProxyHandler(None)
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -314,9 +327,7 @@ def _verified_cache_entry(url: str, target: Path, record: Path, expected: str | 
 def _download(url: str, target: Path, timeout: float) -> tuple[str, int]:
     """Stream ``url`` into ``target`` atomically; return its sha256 and size."""
     host = urllib.parse.urlsplit(url).hostname or ""
-    # Loopback must never go through a proxy from the environment.
-    proxies = urllib.request.ProxyHandler({} if _is_loopback(host) else None)
-    opener = urllib.request.build_opener(proxies, _CheckedRedirectHandler)
+    opener = urllib.request.build_opener(_proxy_handler(host), _CheckedRedirectHandler)
     request = urllib.request.Request(url, headers={"User-Agent": "vgsales-workshop", "Accept": "text/csv, */*"})
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     try:

@@ -12,6 +12,12 @@ from urllib.parse import urlsplit
 from .errors import WorkshopError
 
 
+# Set beside HTTPS_PROXY wherever that names the emulator's proxy (emulator/endpoint.client_env: `invoke emulator.env`,
+# a local notebook instance). That proxy takes AWS hostnames only and refuses the rest (emulator/proxy.py), so code
+# that fetches from anywhere else (the dataset, dataset.py) goes around it, as it would without the emulator.
+EMULATOR_PROXY_ENV = "VGSALES_EMULATOR_PROXY_URL"  # not *_PROXY: urllib would read it as a proxy itself
+
+
 class NotLoopbackError(WorkshopError, ValueError):
     """A bind address off loopback. A ValueError too, for callers that validate settings."""
 

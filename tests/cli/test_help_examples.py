@@ -13,7 +13,7 @@ from vgsales.settings import Settings, project_defaults, variable_of, with_chang
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-TASKS = ("setup", "teardown", "status", "data", "train", "tune", "deploy", "evaluate", "rehearse", "walkthrough.run",
+TASKS = ("setup", "teardown", "status", "notebook", "data", "train", "tune", "deploy", "evaluate", "rehearse", "walkthrough.run",
          "emulator.start", "emulator.stop", "emulator.status", "emulator.env")  # fmt: skip
 # Tasks that read no settings (they compare files), so their help has none to list.
 WITHOUT_SETTINGS = ("walkthrough.compare",)
@@ -56,6 +56,7 @@ def test_each_tasks_example_sets_one_of_its_own_settings_on_its_own_command_line
 @pytest.mark.parametrize(("task", "option", "text"), [
     ("status", "--json", "print a JSON object"), ("rehearse", "--record", "wall time"),
     ("teardown", "--keep-emulator", "leave the emptied emulator running"),
+    ("notebook", "--no-browser", "only print the URL"),
 ])
 def test_each_option_shows_its_help(task, option, text):
     """tasks.py parses the command line once before invoke prints help (cli.invocation, for the imports of later

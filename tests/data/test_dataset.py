@@ -217,6 +217,33 @@ def test_redirect_on_loopback_is_followed(file_server, synthetic_csv, tmp_path):
 # --- load: the schema ---------------------------------------------------------------------------------
 
 
+EMULATOR_PROXY = "http://127.0.0.1:41234"
+
+
+@pytest.mark.parametrize(("host", "user_proxy", "expected"), [
+    # the emulator's proxy refuses any host but AWS's, so the dataset goes around it
+    ("raw.githubusercontent.com", None, {}),
+    ("notamazonaws.com", None, {}),
+    ("amazonaws.com.example.org", None, {}),
+    # an AWS hostname (an S3 URL) is what that proxy is for
+    ("bucket.s3.amazonaws.com", None, {"https": EMULATOR_PROXY}),
+    # a proxy of the user's own is kept, whatever the host
+    ("raw.githubusercontent.com", "http://proxy.corp:3128", {"https": "http://proxy.corp:3128"}),
+])
+def test_the_emulators_proxy_is_used_for_aws_hostnames_only(monkeypatch, host, user_proxy, expected):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", user_proxy or EMULATOR_PROXY)
+    monkeypatch.setenv("VGSALES_EMULATOR_PROXY_URL", EMULATOR_PROXY)
+    assert dataset._proxy_handler(host).proxies == expected
+
+
+def test_without_the_emulators_mark_its_proxy_is_an_ordinary_one(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", EMULATOR_PROXY)
+    monkeypatch.delenv("VGSALES_EMULATOR_PROXY_URL", raising=False)
+    assert dataset._proxy_handler("raw.githubusercontent.com").proxies["https"] == EMULATOR_PROXY
+
+
 def test_load_returns_the_columns_in_the_workshop_order(make_frame, write_dataset):
     frame = make_frame(50)
     path = write_dataset(frame[list(reversed(EXPECTED_COLUMNS))], "reversed.csv")

@@ -24,6 +24,7 @@ from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.records import StackRecord
 
+from support.jupyter import outputs_text
 from support.stacks import discard
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,16 +56,6 @@ def local_stack(shared_dataset, tmp_path_factory):
             yield ctx
         finally:
             discard(ctx)
-
-
-def outputs_text(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("display_data", "execute_result"):
-            parts.append(output.data.get("text/plain", ""))
-    return "".join(parts)
 
 
 def serving_resources(ctx) -> list[str]:

@@ -1,5 +1,5 @@
 """What setup's summary points a learner at: the notebook instance's console page on AWS, never on the local target,
-where the AWS console shows nothing of the stack and nothing serves Jupyter for the instance."""
+where the AWS console shows nothing of the stack: there, `invoke notebook` opens the instance's JupyterLab."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def test_the_local_summary_sends_nobody_to_the_aws_console(make_settings, tmp_pa
     text = summary(make_settings(tmp_path), record())
     assert "console.aws.amazon.com" not in text
     assert "vgsales-notebook" in text
-    assert "jupyter lab notebooks/" in text and "nothing serves Jupyter" in text
+    assert "`invoke notebook` opens it" in text
 
 
 def test_the_aws_summary_links_the_notebook_instance_in_the_console(make_settings, tmp_path):
     text = summary(make_settings(tmp_path, target="aws"), record())
     assert f"notebook_console_url    {CONSOLE_URL}" in text
-    assert "jupyter lab" not in text
+    assert "invoke notebook" not in text
 
 
 @pytest.mark.parametrize("where", ["local", "aws"])

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import WorkshopError
 from . import daemon
+from . import notebook_instances
 from .server import EmulatorServer
 
 log = logging.getLogger("vgsales.emulator")
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         # announce it (info, PID, credentials, TLS) are removed first, so nothing points at a dead emulator.
         log.info("stopping")
         daemon.remove_files(state_dir, info.pid)
+        notebook_instances.stop_all()  # JupyterLab and its kernels are processes of their own
         for line in repeats.held_back():
             log.info("%s", line)
         log.info("stopped")

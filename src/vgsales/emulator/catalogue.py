@@ -14,13 +14,16 @@ import functools
 
 from botocore.session import get_session
 
-# Run for real by the emulator (training.py, tuning.py, transform.py, hosting.py), each covered by tests.
+# Run for real by the emulator (training.py, tuning.py, transform.py, hosting.py, notebooks.py), each covered by tests.
 EXECUTED = frozenset({
     "CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob",
     "CreateHyperParameterTuningJob", "DescribeHyperParameterTuningJob", "ListHyperParameterTuningJobs",
     "StopHyperParameterTuningJob", "DeleteHyperParameterTuningJob", "ListTrainingJobsForHyperParameterTuningJob",
     "CreateTransformJob", "DescribeTransformJob", "ListTransformJobs", "StopTransformJob",
     "CreateEndpoint", "DescribeEndpoint", "ListEndpoints", "UpdateEndpoint", "DeleteEndpoint",
+    # A JupyterLab per InService instance, prepared by its lifecycle scripts, opened by its presigned URL.
+    "CreateNotebookInstance", "DescribeNotebookInstance", "ListNotebookInstances", "UpdateNotebookInstance",
+    "StartNotebookInstance", "StopNotebookInstance", "DeleteNotebookInstance", "CreatePresignedNotebookInstanceUrl",
 })  # fmt: skip
 
 # Records with nothing to run behind them, answered as SageMaker answers them: what they report is all there is.
@@ -29,11 +32,8 @@ BOOKKEEPING = {
     "models": ("CreateModel", "DescribeModel", "ListModels", "DeleteModel"),
     "endpoint configs": ("CreateEndpointConfig", "DescribeEndpointConfig", "ListEndpointConfigs", "DeleteEndpointConfig"),
     "tags": ("AddTags", "ListTags", "DeleteTags"),
-    # A notebook instance is a record (with its lifecycle configuration, whose scripts the tests run in a
-    # sandbox); the emulator serves no Jupyter, and its presigned URL only has the shape of AWS's.
-    "notebook instances": (
-        "CreateNotebookInstance", "DescribeNotebookInstance", "ListNotebookInstances", "UpdateNotebookInstance",
-        "StartNotebookInstance", "StopNotebookInstance", "DeleteNotebookInstance", "CreatePresignedNotebookInstanceUrl",
+    # A lifecycle configuration holds the scripts that a notebook instance runs when it starts (notebooks.py).
+    "notebook instance lifecycle configurations": (
         "CreateNotebookInstanceLifecycleConfig", "DescribeNotebookInstanceLifecycleConfig",
         "ListNotebookInstanceLifecycleConfigs", "UpdateNotebookInstanceLifecycleConfig",
         "DeleteNotebookInstanceLifecycleConfig",
@@ -75,8 +75,9 @@ def refusal(operation: str) -> str:
     instead = next((text for word, text in INSTEAD.items() if word in operation), "Use the aws target for it.")
     return (
         f"{operation} is not executed by the local emulator. The local target runs training jobs, hyperparameter "
-        "tuning jobs, batch transform jobs and endpoints of the built-in XGBoost algorithm for real, and keeps "
-        "records such as models, endpoint configs, tags, experiments and notebook instances; it refuses what it "
+        "tuning jobs, batch transform jobs and endpoints of the built-in XGBoost algorithm and notebook instances "
+        "(a JupyterLab each) for real, and keeps records such as models, endpoint configs, tags and experiments; it "
+        "refuses what it "
         f"could only pretend to do. {instead}"
     )
 

@@ -4,6 +4,7 @@ at it. Light on purpose (no moto): `invoke status` and the daemon's checks impor
 
 from __future__ import annotations
 
+from ..loopback import EMULATOR_PROXY_ENV
 from .shapes import ReadDocument
 
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def client_env(
     With a proxy, a client that builds an AWS hostname itself (the SageMaker SDKs' STS client) reaches the
     emulator too.
     """
-    proxy = {"HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY}
+    proxy = {"HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY,
+             EMULATOR_PROXY_ENV: proxy_url}
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_CA_BUNDLE": str(ca_bundle),

@@ -1,8 +1,8 @@
-"""The emulated SageMaker: one backend that owns its jobs and endpoints, and the response class that serves it.
+"""The emulated SageMaker: one backend that owns its jobs, endpoints and notebook instances, and the response class that serves it.
 
 SageMakerBackend is moto's SageMakerModelBackend with the emulator's parts mixed in, each in its own module:
 training jobs (training.py), tuning jobs (tuning.py, on top of training), transform jobs (transform.py),
-endpoints (hosting.py), and tags and notebook instances (compat/sagemaker.py). The runs and loaded models are
+endpoints (hosting.py), notebook instances (notebooks.py) and tags (compat/sagemaker.py). The runs and loaded models are
 the backend's own state, so moto's reset stops and drops them with everything else.
 
 SageMakerService is moto's SageMakerResponse with the operations moto lacks or gets wrong, the catalogue
@@ -21,8 +21,9 @@ from moto.sagemaker.responses import SageMakerResponse
 from werkzeug.exceptions import HTTPException
 
 from . import access, catalogue, training
-from .compat.sagemaker import NotebookBackend, shaped
+from .compat.sagemaker import shaped
 from .hosting import HostingBackend
+from .notebooks import NotebookRunBackend
 from .shapes import Document
 from .transform import TransformBackend
 from .tuning import TuningBackend
@@ -36,7 +37,7 @@ WARM_MODULES = training.XGBOOST_MODULES + ("vgsales.algorithm.serving",)
 WARMED_BY = frozenset({"CreateTrainingJob", "CreateHyperParameterTuningJob", "CreateModel"})
 
 
-class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, NotebookBackend):
+class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, NotebookRunBackend):
     """moto's SageMaker backend, executing what the catalogue says it executes."""
 
     @property

@@ -28,8 +28,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
-from . import access, admission, hosting, services, tls
-from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, client_env
+from . import access, admission, hosting, notebook_instances, services, tls
+from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, Credentials, client_env
 from .compat import s3_policy
 from .listener import Listener
 from .proxy import TunnelProxy
@@ -111,6 +111,11 @@ class EmulatorServer:
         except BaseException:
             self.stop()
             raise
+        # Notebook instances live beside the certificate: the state folder, or the private temporary one. Those of
+        # an earlier start are gone with its memory, so their folders go too.
+        notebook_root = cert_dir / "notebook-instances"
+        shutil.rmtree(notebook_root, ignore_errors=True)
+        notebook_instances.configure(notebook_instances.Host(notebook_root, self._identity_env))
         log.info("emulator serving %s (moto %s)", self.url, moto.__version__)
         threading.Thread(target=self._warm_up, name="emulator-warm-up", daemon=True).start()
         return self
@@ -191,7 +196,14 @@ class EmulatorServer:
             raise RuntimeError("the emulator is not started")
         return client_env(self.url, self.ca_bundle, self.credentials, region, proxy_url=self.proxy_url)
 
+    def _identity_env(self, key_id: str, secret: str, session_token: str, region: str) -> dict[str, str]:
+        """The environment of a notebook instance's processes: this emulator, as a session of the instance's role."""
+        env = client_env(self.url, self.ca_bundle, Credentials(key_id, secret), region, proxy_url=self.proxy_url)
+        env["AWS_SESSION_TOKEN"] = session_token
+        return env
+
     def stop(self) -> None:
+        notebook_instances.configure(None)  # their processes end before the emulator's ports close
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()

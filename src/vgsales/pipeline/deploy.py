@@ -146,6 +146,11 @@ def _get(ctx: Context, resource_class, name: str):
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
             return None
+        # As the stack's execution role (the notebook instance's identity), whose policy reaches resources by the
+        # stack's tag, IAM denies Describe on a name that does not exist (there is no tag to match), as it does on
+        # one of another stack: either way it is none of this stack's. Creating it then says which it was.
+        if exc.response["Error"]["Code"] == "AccessDeniedException":
+            return None
         raise
 
 

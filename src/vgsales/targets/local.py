@@ -128,8 +128,7 @@ def target(settings: Settings) -> Target:
         costs_money=False,
         teardown_note="Still there: the local stack and its emulator. `invoke teardown` in the project folder stops them.",
         notebooks_elsewhere=(
-            "The notebook instance is a record on the local target: nothing serves Jupyter for it, and the AWS "
-            "console shows nothing of this stack. Open the notebooks with `pip install jupyterlab` and "
-            "`jupyter lab notebooks/` (docs/workshop-guide.md, Module 1)."
+            "The notebook instance runs a JupyterLab on this machine (the AWS console shows nothing of a local "
+            "stack): `invoke notebook` opens it, as the console's Open JupyterLab does."
         ),
     )

@@ -9,7 +9,6 @@ tests/emulator/test_compat.py holds a canary per gap that fails once moto fixes 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from botocore.model import OperationNotFoundError, Shape
@@ -45,8 +44,14 @@ class NotebookInstance(FakeSagemakerNotebookInstance):
         self.instance_metadata_service_configuration = dict(instance_metadata_service_configuration or DEFAULT_IMDS)
         self.ip_address_type = ip_address_type or DEFAULT_IP_ADDRESS_TYPE
 
+    def start(self) -> None:
+        # moto's __init__ and start_notebook_instance mark it InService at once; notebooks.py starts it for real.
+        self.status = "Pending"
+
     def to_dict(self) -> Document:
         described = super().to_dict()
+        if self.status == "Failed" and getattr(self, "failure_reason", None):
+            described["FailureReason"] = self.failure_reason
         described["PlatformIdentifier"] = self.platform_identifier
         described["InstanceMetadataServiceConfiguration"] = self.instance_metadata_service_configuration
         described["IpAddressType"] = self.ip_address_type
@@ -240,18 +245,6 @@ class NotebookBackend(SageMakerModelBackend):
                 setattr(notebook, attribute, None)
         notebook.status = "Stopped"
         notebook.last_modified_time = utcnow()
-
-    # moto gap: CreatePresignedNotebookInstanceUrl is not implemented. The URL has AWS's shape; nothing serves
-    # Jupyter locally, so it is only good for showing where the notebook would open.
-    def presigned_notebook_instance_url(self, notebook_instance_name: str, seconds: int | None) -> str:
-        notebook = self.get_notebook_instance(notebook_instance_name)
-        low, high = PRESIGNED_URL_SECONDS
-        if seconds is not None and not low <= int(seconds) <= high:
-            raise ValidationError(
-                message=f"1 validation error detected: Value '{seconds}' at 'sessionExpirationDurationInSeconds' "
-                f"failed to satisfy constraint: Member must have value between {low} and {high}"
-            )
-        return f"https://{notebook.url}?authToken={secrets.token_urlsafe(32)}"
 
 
 # --- Response shapes ------------------------------------------------------------------------------------
