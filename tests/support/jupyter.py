@@ -46,7 +46,7 @@ def run_notebook(
             _execute(channel, preamble, cell_seconds)
         for cell in notebook.cells:
             if cell.cell_type == "code":
-                cell.outputs = _execute(channel, cell.source, cell_seconds)
+                cell.outputs, cell.execution_count = _execute(channel, cell.source, cell_seconds)
     finally:
         channel.close()
         http.delete(f"{base_url}/api/sessions/{session.json()['id']}", headers=headers)
@@ -56,7 +56,8 @@ def run_notebook(
     return notebook
 
 
-def _execute(channel: websocket.WebSocket, source: str, seconds: float) -> list[nbformat.NotebookNode]:
+def _execute(channel: websocket.WebSocket, source: str, seconds: float) -> tuple[list[nbformat.NotebookNode], int | None]:
+    """One cell's outputs and execution count, as the kernel's iopub messages report them."""
     msg_id = uuid.uuid4().hex
     channel.send(json.dumps({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": msg_id,
@@ -66,6 +67,7 @@ def _execute(channel: websocket.WebSocket, source: str, seconds: float) -> list[
                     "allow_stdin": False, "stop_on_error": True},
     }))  # fmt: skip
     outputs: list[nbformat.NotebookNode] = []
+    count = None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         message = json.loads(channel.recv())
@@ -73,8 +75,10 @@ def _execute(channel: websocket.WebSocket, source: str, seconds: float) -> list[
             continue
         kind, content = message["msg_type"], message["content"]
         if kind == "status" and content["execution_state"] == "idle":
-            return outputs
-        if kind == "stream":
+            return outputs, count
+        if kind == "execute_input":
+            count = content.get("execution_count")
+        elif kind == "stream":
             outputs.append(nbformat.v4.new_output("stream", name=content["name"], text=content["text"]))
         elif kind in ("display_data", "execute_result"):
             output = nbformat.v4.new_output(kind, data=content["data"], metadata=content.get("metadata", {}))

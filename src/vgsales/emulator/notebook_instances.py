@@ -173,8 +173,12 @@ class Instance:
             shutil.rmtree(self.system)
         if self.home.exists():
             for entry in self.home.iterdir():
-                if entry.name != self.volume.name:
-                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                if entry.name == self.volume.name:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         self.volume.mkdir(parents=True, exist_ok=True)
         for folder in ("root/opt/ml/metadata", "bin", "jupyter/config", "jupyter/data", "jupyter/runtime", "grants"):
             (self.system / folder).mkdir(parents=True, exist_ok=True)
