@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from vgsales.emulator import notebook_instances, notebook_server, notebooks
+from vgsales.emulator.server import EmulatorServer
 
 ON_CREATE = """#!/bin/bash
 set -euo pipefail
@@ -145,6 +146,18 @@ def test_a_wrong_token_and_jupyters_own_token_are_refused(sagemaker, served):
     assert requests.get(f"{base}/api/contents?authToken={token}").status_code == 200  # the right one still works
 
 
+def test_another_emulator_in_the_process_leaves_this_ones_instances_alone(emulator, sagemaker, served):
+    """Emulators in one process share moto's state (the tests start several): stopping one stops only the
+    instances started under it, and new instances start under the one still running."""
+    mine = notebook_instances.current_host()
+    other = EmulatorServer().start()
+    assert notebook_instances.current_host() is not mine
+    other.stop()
+    assert notebook_instances.current_host() is mine
+    base, token = presigned(sagemaker, served).split("/lab?authToken=")
+    assert requests.get(f"{base}/api/contents?authToken={token}").status_code == 200
+
+
 def test_a_url_signs_in_within_five_minutes_only(sagemaker, served, monkeypatch):
     instance = next(found for found in notebook_instances._running.values() if found.name == served)
     for age, expected in ((notebook_instances.URL_SECONDS - 2, 200), (notebook_instances.URL_SECONDS + 1, 403)):
@@ -202,7 +215,7 @@ def test_an_instance_is_pending_until_its_scripts_and_server_are_ready(sagemaker
 
 def test_a_script_past_the_limit_fails_the_instance(sagemaker, role_arn, monkeypatch):
     host = notebook_instances.current_host()
-    monkeypatch.setattr(notebook_instances, "_host", host.__class__(host.root, host.client_env, lifecycle_limit_seconds=1.0))
+    monkeypatch.setattr(notebook_instances, "_hosts", [host.__class__(host.root, host.client_env, lifecycle_limit_seconds=1.0)])
     name = create(sagemaker, role_arn, on_create="#!/bin/bash\necho started\nsleep 30\n")
     described = wait_for(sagemaker, name, ("InService", "Failed"))
     assert described["NotebookInstanceStatus"] == "Failed"

@@ -91,25 +91,35 @@ class Host:
     clock: Callable[[], float] = time.time  # stamps presigned URLs (tests move it)
 
 
-_host: Host | None = None
+# The hosts of this process's emulators, newest last. Servers in one process share moto's state (the tests start
+# several), so each adds its own host and removes only that one, with the instances started under it.
+_hosts: list[Host] = []
 _running: dict[str, Instance] = {}  # by instance ARN
 _lock = threading.Lock()
 
 
-def configure(host: Host | None) -> None:
-    """Set (or, with None, clear after stopping every instance) this process's notebook host."""
-    global _host
-    if host is None:
-        stop_all()
-    _host = host
+def add_host(host: Host) -> None:
+    with _lock:
+        _hosts.append(host)
+
+
+def remove_host(host: Host) -> None:
+    """Stop the instances started under this host, and forget it."""
+    with _lock:
+        _hosts[:] = [kept for kept in _hosts if kept is not host]
+        instances = [instance for instance in _running.values() if instance.host is host]
+    for instance in instances:
+        instance.stop()
 
 
 def current_host() -> Host | None:
-    return _host
+    """Where a notebook instance starts now: the newest running emulator's host."""
+    with _lock:
+        return _hosts[-1] if _hosts else None
 
 
 def stop_all() -> None:
-    """Stop every instance's processes (the emulator's exit, moto's reset)."""
+    """Stop every instance's processes (the emulator's exit)."""
     with _lock:
         instances = list(_running.values())
     for instance in instances:

@@ -92,6 +92,7 @@ class EmulatorServer:
         self._plain: Listener | None = None
         self._proxy: TunnelProxy | None = None
         self._enforcement = access.Enforcement()
+        self._notebook_host: notebook_instances.Host | None = None
         self.credentials: access.Credentials | None = None
         self.started_at: datetime.datetime | None = None
 
@@ -115,7 +116,8 @@ class EmulatorServer:
         # an earlier start are gone with its memory, so their folders go too.
         notebook_root = cert_dir / "notebook-instances"
         shutil.rmtree(notebook_root, ignore_errors=True)
-        notebook_instances.configure(notebook_instances.Host(notebook_root, self._identity_env))
+        self._notebook_host = notebook_instances.Host(notebook_root, self._identity_env)
+        notebook_instances.add_host(self._notebook_host)
         log.info("emulator serving %s (moto %s)", self.url, moto.__version__)
         threading.Thread(target=self._warm_up, name="emulator-warm-up", daemon=True).start()
         return self
@@ -203,7 +205,9 @@ class EmulatorServer:
         return env
 
     def stop(self) -> None:
-        notebook_instances.configure(None)  # their processes end before the emulator's ports close
+        if self._notebook_host is not None:  # its instances' processes end before the emulator's ports close
+            notebook_instances.remove_host(self._notebook_host)
+            self._notebook_host = None
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()
