@@ -9,9 +9,12 @@ Near misses: a script that exits 1 and one that exits 0; a URL used twice, one a
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 import json
 import time
 import uuid
+from pathlib import Path
 
 import boto3
 import psutil
@@ -90,8 +93,8 @@ def stream_messages(sagemaker, name: str, hook: str) -> list[str]:
 
 
 def instance_processes(name: str) -> list[psutil.Process]:
-    found = [instance for instance in notebook_instances._running.values() if instance.name == name]
-    return found[0].processes() if found else []
+    (found,) = [instance for instance in notebook_instances._running.values() if instance.name == name]
+    return found.processes()
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +144,7 @@ def test_a_wrong_token_and_jupyters_own_token_are_refused(sagemaker, served):
     near = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert requests.get(f"{base}/api/contents?authToken={near}").status_code == 403
     assert requests.get(f"{base}/api/contents").status_code == 403
+    assert requests.get(f"{base}/api/contents?token={token}").status_code == 403  # Jupyter's own parameter
     answer = requests.get(f"{base}/lab?authToken={near}")
     assert answer.status_code == 403 and "invoke notebook" in answer.text
     assert requests.get(f"{base}/api/contents?authToken={token}").status_code == 200  # the right one still works
@@ -186,7 +190,14 @@ def test_the_session_duration_is_checked(sagemaker, served, emulator):
     for seconds in (1799, 43201):
         with pytest.raises(ClientError, match="between 1800 and 43200"):
             unchecked.create_presigned_notebook_instance_url(NotebookInstanceName=served, SessionExpirationDurationInSeconds=seconds)
-    assert presigned(sagemaker, served, SessionExpirationDurationInSeconds=1800)
+    # The session a URL opens lasts what it asked for: the login cookie (tornado's signed cookie, version 2:
+    # fields "length:value" joined by "|", the value base64) carries its end.
+    for seconds in (1800, 43200):
+        browser = requests.Session()
+        assert browser.get(presigned(sagemaker, served, SessionExpirationDurationInSeconds=seconds)).status_code == 200
+        (login,) = [cookie.value for cookie in browser.cookies if cookie.name.startswith("username-")]
+        value = json.loads(base64.b64decode(login.split("|")[4].split(":", 1)[1]))
+        assert abs(value["session_ends"] - (time.time() + seconds)) < 30
 
 
 def test_a_failing_script_fails_the_instance_with_its_log(sagemaker, role_arn):
@@ -246,3 +257,32 @@ def test_stop_ends_every_process_and_start_keeps_only_the_volume(sagemaker, serv
     sagemaker["sagemaker"].delete_notebook_instance(NotebookInstanceName=served)
     assert not instance.folder.exists()
     assert instance.processes() == []
+
+
+def test_an_emulator_start_ends_what_an_earlier_ones_instances_left_running(tmp_path):
+    """A killed emulator stops nothing: the next start over its state folder ends its instances' leftovers, and
+    nothing else (near miss: the same mark, a home beside the folder)."""
+    root = tmp_path / "notebook-instances"
+
+    def leftover(home: Path) -> subprocess.Popen:
+        env = {**os.environ, notebook_instances.MARK: "0123456789abcdef", "HOME": str(home)}
+        return subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+
+    inside = leftover(root / "123456789012-us-east-1-nb" / "home")
+    beside = leftover(tmp_path / "notebook-instances-other" / "home")
+    try:
+        wait_for_condition(lambda: notebook_instances.MARK in psutil.Process(beside.pid).environ())
+        notebook_instances.end_orphans(root)
+        assert inside.wait(5) == -9
+        assert beside.poll() is None
+    finally:
+        for process in (inside, beside):
+            process.kill()
+            process.wait()
+
+
+def wait_for_condition(condition, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

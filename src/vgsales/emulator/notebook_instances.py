@@ -108,8 +108,22 @@ def remove_host(host: Host) -> None:
     with _lock:
         _hosts[:] = [kept for kept in _hosts if kept is not host]
         instances = [instance for instance in _running.values() if instance.host is host]
+        for instance in instances:
+            del _running[instance.arn]
     for instance in instances:
         instance.stop()
+
+
+def end_orphans(root: Path) -> None:
+    """End what an earlier emulator's instances left running under ``root`` (a killed emulator stops nothing: its
+    JupyterLabs end themselves, notebook_server.py, but a script's background job may not)."""
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+            if MARK in environ and environ.get("HOME", "").startswith(str(root) + os.sep):
+                process.kill()
+        except psutil.Error:
+            continue
 
 
 def current_host() -> Host | None:
@@ -242,9 +256,17 @@ class Instance:
         return env
 
     # --- start ------------------------------------------------------------------------------------------
+    def begin(self) -> None:
+        """A new start: called before its thread runs, so that a stop that comes after it is never undone."""
+        self._stopping.clear()
+
+    def _check_not_stopped(self) -> None:
+        if self._stopping.is_set():
+            raise InstanceFailure("The notebook instance was stopped while it started.")
+
     def start(self, launch: Launch) -> None:
         """Rebuild, run the lifecycle scripts, start JupyterLab; raises InstanceFailure with the reason."""
-        self._stopping.clear()
+        self._check_not_stopped()
         self._rebuild()
         self.port = _free_port()
         env = self.environment(launch)
@@ -256,6 +278,7 @@ class Instance:
         self._start_server(env)
 
     def _run_script(self, hook: str, content: str, env: dict[str, str], launch: Launch) -> None:
+        self._check_not_stopped()
         script = self.system / f"lifecycle-{hook}.sh"
         script.write_bytes(base64.b64decode(content))
         script.chmod(0o700)
@@ -277,8 +300,7 @@ class Instance:
                 "for more details if your Notebook Instance has Internet access."
             ) from None
         reader.join(STOP_GRACE_SECONDS)
-        if self._stopping.is_set():
-            raise InstanceFailure("The notebook instance was stopped while its lifecycle configuration ran.")
+        self._check_not_stopped()
         if code != 0:
             raise InstanceFailure(
                 f"Notebook Instance Lifecycle Config '{launch.lifecycle_arn}' for Notebook Instance '{self.arn}' "
@@ -306,9 +328,10 @@ class Instance:
         ]  # fmt: skip
         if os.geteuid() == 0:  # the instance's user is whoever runs the emulator (a CI container's root too)
             command.append("--ServerApp.allow_root=True")
+        self._check_not_stopped()
         log_file = (self.system / "jupyter" / "jupyter.log").open("ab")
         try:
-            self._server = subprocess.Popen(
+            self._server = server = subprocess.Popen(
                 command, cwd=self.volume, env={**env, notebook_server.EMULATOR_PID_ENV: str(os.getpid())},
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_unblock_signals,
@@ -317,13 +340,13 @@ class Instance:
             log_file.close()
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline and not self._stopping.is_set():
-            if self._server.poll() is not None:
+            if server.poll() is not None:
                 break
             if _answers(self.port):
                 return
             time.sleep(0.1)
+        self._check_not_stopped()
         tail = _tail(self.system / "jupyter" / "jupyter.log")
-        self.stop()
         raise InstanceFailure(f"JupyterLab did not start on the notebook instance: {tail}")
 
     # --- use ----------------------------------------------------------------------------------------------
@@ -347,11 +370,16 @@ class Instance:
         server, self._server = self._server, None
         if server is not None and server.poll() is None:
             _end_group(server)
-        for process in self.processes():
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
+        for _ in range(3):  # again, for a child forked while the last pass ran
+            left = self.processes()
+            if not left:
+                break
+            for process in left:
+                try:
+                    process.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(left, timeout=STOP_GRACE_SECONDS)
         if server is not None:
             server.wait()
 

@@ -63,9 +63,11 @@ class NotebookRunBackend(NotebookBackend, ServiceBackend):
         instance = notebook_instances.running(notebook.arn)
 
         def stop() -> None:
-            if instance is not None:
-                instance.stop()
-            notebook.status = "Stopped"
+            try:
+                if instance is not None:
+                    instance.stop()
+            finally:
+                notebook.status = "Stopped"
 
         stopping = threading.Thread(target=stop, name=f"notebook-stop-{notebook_instance_name}", daemon=True)
         stopping.start()
@@ -109,21 +111,31 @@ class NotebookRunBackend(NotebookBackend, ServiceBackend):
         except (InstanceFailure, RoleUnavailable) as failure:
             self._fail(notebook, str(failure))
             return
-        instance = notebook_instances.running(notebook.arn) or Instance(host, notebook.arn, notebook.notebook_instance_name)
+        except Exception as error:  # an emulator bug fails the instance, never leaves it Pending
+            log.exception("notebook instance %s could not be prepared", notebook.notebook_instance_name)
+            self._fail(notebook, f"InternalFailure: the emulator could not start the instance ({error}).")
+            return
+        found = notebook_instances.running(notebook.arn)
+        instance = found if found is not None and found.host is host else Instance(host, notebook.arn, notebook.notebook_instance_name)
         notebook_instances.register(instance)
+        instance.begin()
 
         def run() -> None:
+            reason = None
             try:
                 instance.start(launch)
             except InstanceFailure as failure:
-                instance.stop()
-                self._fail(notebook, str(failure))
+                reason = str(failure)
             except Exception as error:  # an emulator bug fails the instance, never leaves it Pending
                 log.exception("notebook instance %s failed to start", notebook.notebook_instance_name)
-                instance.stop()
-                self._fail(notebook, f"InternalFailure: the emulator could not start the instance ({error}).")
-            else:
+                reason = f"InternalFailure: the emulator could not start the instance ({error})."
+            if reason is None:
                 notebook.status = "InService"
+                return
+            try:
+                instance.stop()
+            finally:
+                self._fail(notebook, reason)
 
         starting = threading.Thread(target=run, name=f"notebook-{notebook.notebook_instance_name}", daemon=True)
         starting.start()

@@ -115,6 +115,7 @@ class EmulatorServer:
         # Notebook instances live beside the certificate: the state folder, or the private temporary one. Those of
         # an earlier start are gone with its memory, so their folders go too.
         notebook_root = cert_dir / "notebook-instances"
+        notebook_instances.end_orphans(notebook_root)
         shutil.rmtree(notebook_root, ignore_errors=True)
         self._notebook_host = notebook_instances.Host(notebook_root, self._identity_env)
         notebook_instances.add_host(self._notebook_host)
