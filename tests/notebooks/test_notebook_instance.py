@@ -180,6 +180,10 @@ def test_a_killed_emulator_leaves_no_jupyterlab_behind(instance_stack):
         sagemaker.get_waiter("notebook_instance_in_service").wait(NotebookInstanceName=name, WaiterConfig={"Delay": 1})
     state_dir = instance_stack.settings.state_dir
     assert instance_processes(state_dir) != []
+    # They take SIGTERM, which a stop sends: the emulator blocks it in its own threads, and a child inherits that.
+    for pid in instance_processes(state_dir):
+        blocked = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("SigBlk:"))
+        assert not int(blocked.split()[1], 16) & (1 << (signal.SIGTERM - 1)), pid
     running = instance_stack.target.service.running()
     os.kill(running.pid, signal.SIGKILL)
     assert wait_for(lambda: instance_processes(state_dir) == [], seconds=10)
