@@ -26,6 +26,8 @@ from botocore.exceptions import ClientError
 from vgsales.emulator import notebook_instances, notebook_server, notebooks
 from vgsales.emulator.server import EmulatorServer
 
+from support.wait import wait_until
+
 ON_CREATE = """#!/bin/bash
 set -euo pipefail
 echo "on-create as $(id -un), home $HOME"
@@ -62,12 +64,12 @@ def role_arn(make_role):
 
 
 def wait_for(sagemaker, name: str, statuses: tuple[str, ...], seconds: float = 90) -> dict:
-    deadline = time.monotonic() + seconds
-    while True:
-        described = sagemaker["sagemaker"].describe_notebook_instance(NotebookInstanceName=name)
-        if described["NotebookInstanceStatus"] in statuses or time.monotonic() > deadline:
-            return described
-        time.sleep(0.2)
+    """The instance's description once its status is one of ``statuses``."""
+    def described() -> dict | None:
+        found = sagemaker["sagemaker"].describe_notebook_instance(NotebookInstanceName=name)
+        return found if found["NotebookInstanceStatus"] in statuses else None
+
+    return wait_until(described, timeout=seconds, message=f"{name} to be {' or '.join(statuses)}")
 
 
 def create(sagemaker, role_arn: str, on_create: str | None = None, on_start: str | None = None) -> str:
@@ -268,10 +270,11 @@ def test_an_emulator_start_ends_what_an_earlier_ones_instances_left_running(tmp_
         env = {**os.environ, notebook_instances.MARK: "0123456789abcdef", "HOME": str(home)}
         return subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
 
+    (root / "123456789012-us-east-1-nb" / "home").mkdir(parents=True)
     inside = leftover(root / "123456789012-us-east-1-nb" / "home")
     beside = leftover(tmp_path / "notebook-instances-other" / "home")
     try:
-        wait_for_condition(lambda: notebook_instances.MARK in psutil.Process(beside.pid).environ())
+        wait_until(lambda: notebook_instances.MARK in psutil.Process(beside.pid).environ(), timeout=5)
         notebook_instances.end_orphans(root)
         assert inside.wait(5) == -9
         assert beside.poll() is None
@@ -280,9 +283,3 @@ def test_an_emulator_start_ends_what_an_earlier_ones_instances_left_running(tmp_
             process.kill()
             process.wait()
 
-
-def wait_for_condition(condition, seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)

@@ -30,6 +30,7 @@ from vgsales.records import StackRecord
 
 from support.jupyter import outputs_text, run_notebook
 from support.stacks import discard
+from support.wait import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "video-game-sales/cht-video-game-sales-xgboost.ipynb"
@@ -93,16 +94,6 @@ def browser(instance_stack):
     driver.quit()
 
 
-def wait_for(condition, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"not within {seconds} s")
-
-
 def file_browser_names(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -115,10 +106,11 @@ def test_open_jupyterlab_upload_run(instance_stack, browser, shared_dataset):
     base = url.split("/lab?")[0]
     browser.get(url)
     # JupyterLab, in the instance's volume, with the bundle's folder that on-create copied from the bucket
-    wait_for(lambda: "video-game-sales" in file_browser_names(browser))
+    wait_until(lambda: "video-game-sales" in file_browser_names(browser), timeout=60, message="the file browser")
     browser.save_screenshot(str(artifacts_dir() / "notebook-instance-jupyterlab.png"))
     browser.get(f"{base}/lab/tree/video-game-sales")
-    names = wait_for(lambda: [name for name in file_browser_names(browser) if name.endswith(".ipynb")])
+    names = wait_until(lambda: [name for name in file_browser_names(browser) if name.endswith(".ipynb")], timeout=60,
+                       message="the bundle's notebooks")
     assert sorted(names) == ["cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipynb"]
 
     # The browser's session (its cookies) runs the notebook through Jupyter's own API, as its UI would.
@@ -140,7 +132,8 @@ def test_open_jupyterlab_upload_run(instance_stack, browser, shared_dataset):
     browser.get(f"{base}/lab/tree/{NOTEBOOK}")
     from selenium.webdriver.common.by import By
 
-    shown = wait_for(lambda: browser.find_elements(By.XPATH, "//pre[contains(., 'accuracy: ')]"), seconds=90)
+    shown = wait_until(lambda: browser.find_elements(By.XPATH, "//pre[contains(., 'accuracy: ')]"), timeout=90,
+                       message="the executed notebook's accuracy")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", shown[0])
     time.sleep(1)  # JupyterLab renders the cells around it
     browser.save_screenshot(str(artifacts_dir() / "notebook-instance-executed.png"))
@@ -186,4 +179,4 @@ def test_a_killed_emulator_leaves_no_jupyterlab_behind(instance_stack):
         assert not int(blocked.split()[1], 16) & (1 << (signal.SIGTERM - 1)), pid
     running = instance_stack.target.service.running()
     os.kill(running.pid, signal.SIGKILL)
-    assert wait_for(lambda: instance_processes(state_dir) == [], seconds=10)
+    wait_until(lambda: instance_processes(state_dir) == [], timeout=10, message="no process of the instance")

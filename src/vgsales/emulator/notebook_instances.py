@@ -116,7 +116,10 @@ def remove_host(host: Host) -> None:
 
 def end_orphans(root: Path) -> None:
     """End what an earlier emulator's instances left running under ``root`` (a killed emulator stops nothing: its
-    JupyterLabs end themselves, notebook_server.py, but a script's background job may not)."""
+    JupyterLabs end themselves, notebook_server.py, but a script's background job may not). Without the folder
+    there is nothing to look for, and an emulator's start scans no process table."""
+    if not root.exists():
+        return
     for process in psutil.process_iter():
         try:
             environ = process.environ()

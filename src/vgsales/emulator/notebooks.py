@@ -21,7 +21,7 @@ from moto.utilities.utils import get_partition
 
 from . import notebook_instances
 from .backends import ServiceBackend
-from .compat.sagemaker import PRESIGNED_URL_SECONDS, NotebookBackend
+from .compat.sagemaker import PRESIGNED_URL_SECONDS, NotebookBackend, require_status
 from .notebook_instances import Instance, InstanceFailure, Launch
 from .role_access import RoleUnavailable
 from .shapes import MotoArguments
@@ -53,12 +53,12 @@ class NotebookRunBackend(NotebookBackend, ServiceBackend):
 
     def start_notebook_instance(self, notebook_instance_name: str) -> None:
         notebook = self.get_notebook_instance(notebook_instance_name)
-        _require_status(notebook, ("Stopped", "Failed"), "Pending")
+        require_status(notebook, ("Stopped", "Failed"), "Pending")
         self._launch(notebook, first_start=False)
 
     def stop_notebook_instance(self, notebook_instance_name: str) -> None:
         notebook = self.get_notebook_instance(notebook_instance_name)
-        _require_status(notebook, ("InService",), "Stopping")
+        require_status(notebook, ("InService",), "Stopping")
         notebook.status = "Stopping"
         instance = notebook_instances.running(notebook.arn)
 
@@ -175,11 +175,3 @@ class NotebookRunBackend(NotebookBackend, ServiceBackend):
         notebook.failure_reason = reason
         notebook.status = "Failed"
 
-
-def _require_status(notebook: FakeSagemakerNotebookInstance, allowed: tuple[str, ...], to: str) -> None:
-    """AWS's refusal of a transition from the wrong status (its wording, as for UpdateNotebookInstance)."""
-    if notebook.status not in allowed:
-        raise ValidationError(
-            message=f"Status ({notebook.status}) not in ([{', '.join(allowed)}]). Unable to transition to ({to}) "
-            f"for Notebook Instance ({notebook.arn})"
-        )

@@ -203,11 +203,7 @@ class NotebookBackend(SageMakerModelBackend):
     def update_notebook_instance(self, notebook_instance_name: str, param: Callable[[str], Json]) -> None:
         """param: UpdateNotebookInstance's parameters as sent, by AWS's names."""
         notebook = self.get_notebook_instance(notebook_instance_name)
-        if notebook.status not in ("Stopped", "Failed"):
-            raise ValidationError(
-                message=f"Status ({notebook.status}) not in ([Stopped, Failed]). Unable to transition to (Updating) "
-                f"for Notebook Instance ({notebook.arn})"
-            )
+        require_status(notebook, ("Stopped", "Failed"), "Updating")
         if param("InstanceType") is not None:
             notebook.validate_instance_type(param("InstanceType"))
             notebook.instance_type = param("InstanceType")
@@ -245,6 +241,15 @@ class NotebookBackend(SageMakerModelBackend):
                 setattr(notebook, attribute, None)
         notebook.status = "Stopped"
         notebook.last_modified_time = utcnow()
+
+
+def require_status(notebook: FakeSagemakerNotebookInstance, allowed: tuple[str, ...], to: str) -> None:
+    """AWS's refusal of a notebook instance's transition from a status it does not allow."""
+    if notebook.status not in allowed:
+        raise ValidationError(
+            message=f"Status ({notebook.status}) not in ([{', '.join(allowed)}]). Unable to transition to ({to}) "
+            f"for Notebook Instance ({notebook.arn})"
+        )
 
 
 # --- Response shapes ------------------------------------------------------------------------------------
