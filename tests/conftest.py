@@ -293,7 +293,7 @@ SHARED_IN_ONE_WORKER = ("tests/trust/", "tests/clients/")
 # each) otherwise start near the end, their folder's file order placing them there: each in turn ended the run,
 # the cores 10 to 25 % busy for its last 10 to 15 s.
 LONGEST_FIRST = ("tests/rehearsal/test_rehearsal.py", "tests/trust/", "tests/terraform/test_terraform.py",
-                 "tests/rehearsal/test_rehearsal_elsewhere.py", "tests/notebooks/test_execution.py",
+                 "tests/rehearsal/test_rehearsal_elsewhere.py", "tests/notebooks/test_notebook_instance.py",
                  "tests/clients/", "tests/emulator/test_training.py", "tests/emulator/test_tuning.py")  # fmt: skip
 
 

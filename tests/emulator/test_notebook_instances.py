@@ -23,7 +23,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vgsales.emulator import notebook_instances, notebook_server, notebooks
+from vgsales.emulator import notebook_image, notebook_instances, notebook_server, notebooks
 from vgsales.emulator.server import EmulatorServer
 
 from support.wait import wait_until
@@ -121,6 +121,23 @@ def test_the_lifecycle_scripts_run_as_the_notebook_identity_and_log_to_cloudwatc
     on_start = stream_messages(sagemaker, served, "OnStart")
     assert on_start[0] == "on-start: created.txt"  # on-start runs after on-create, and sees what it wrote
     assert "the local notebook instance runs no systemd" in on_start[-1]
+
+
+def test_conda_python3_holds_what_aws_preinstalls_and_nothing_of_the_emulator(served):
+    """The SageMaker Python SDK v2 that AWS preinstalls (notebook_image.txt), not this project's sagemaker-core 2.x
+    (which installs the same `sagemaker` package), and neither the project nor the emulator's packages."""
+    (instance,) = [found for found in notebook_instances._running.values() if found.name == served]
+    probe = subprocess.run(
+        [str(instance.env_python), "-c", "import importlib.metadata as m, importlib.util as u, sagemaker, pandas, "
+         "matplotlib, ipykernel; print('probe', sagemaker.__file__ == str(m.distribution('sagemaker').locate_file('sagemaker/__init__.py')),"
+         " m.version('sagemaker'), u.find_spec('vgsales'), u.find_spec('moto'), u.find_spec('jupyterlab'))"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(instance.home), "SAGEMAKER_SUPPRESS_V2_WARNING": "1"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (line,) = [line for line in probe.stdout.splitlines() if line.startswith("probe ")]  # the SDK logs to stdout too
+    owned, version, *absent = line.split()[1:]
+    assert owned == "True" and f"sagemaker=={version}" in notebook_image.PINS.read_text().splitlines()
+    assert absent == ["None", "None", "None"], probe.stdout
 
 
 def test_a_presigned_url_opens_jupyterlab_once(sagemaker, served):

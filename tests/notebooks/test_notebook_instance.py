@@ -1,7 +1,8 @@
 """Module 1 of the workshop on the local target, in a real browser: `invoke notebook`'s presigned URL opens the
 stack's notebook instance in JupyterLab, whose file browser shows the notebooks the lifecycle configuration put
-there, and the Chinese notebook runs to the end in the instance's conda_python3 kernel, as the instance's
-execution role, on the browser's own session. Then nothing of the instance outlives its emulator.
+there, and the Chinese notebook runs to the end in the workshop's kernel (the environment on-create installed,
+over conda_python3), as the instance's execution role, on the browser's own session; code written for AWS's
+conda_python3 (SageMaker Python SDK v2) runs there unchanged. Then nothing of the instance outlives its emulator.
 
 The browser is Debian's chromium with its chromedriver (.ci/run installs them), driven by selenium. Screenshots
 go to test-artifacts/ in the project folder (VGSALES_TEST_ARTIFACTS names another): look at them.
@@ -18,14 +19,16 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 import requests
 
-from vgsales import notebook
+from vgsales import discovery, notebook
 from vgsales.context import Context
-from vgsales.emulator import notebook_instances
-from vgsales.infra import notebook_access, stack
+from vgsales.emulator import notebook_image, notebook_instances
+from vgsales.infra import bundle, notebook_access, stack
+from vgsales.evaluation.metrics import Metrics
 from vgsales.records import StackRecord
 
 from support.jupyter import outputs_text, run_notebook
@@ -80,6 +83,13 @@ def instance_processes(state_dir: Path) -> list[int]:
     return found
 
 
+def instance_volume(ctx) -> Path:
+    """The stack's notebook instance's volume (home/SageMaker) in its emulator's state folder (notebook_instances)."""
+    name = ctx.state.read(StackRecord).notebook_instance_name
+    (found,) = (ctx.settings.target_dir / "emulator" / "notebook-instances").glob(f"*-{ctx.region}-{name}/home/SageMaker")
+    return found
+
+
 @pytest.fixture(scope="module")
 def browser(instance_stack):
     from selenium import webdriver
@@ -100,11 +110,31 @@ def file_browser_names(driver) -> list[str]:
     return [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".jp-DirListing-itemText")]
 
 
-def test_open_jupyterlab_upload_run(instance_stack, browser, shared_dataset):
+@pytest.fixture(scope="module")
+def lab(instance_stack, browser):
+    """The browser signed in with `invoke notebook`'s URL, and a requests session on the browser's own cookies (which
+    run notebooks through Jupyter's API, as its UI would): (base URL, session)."""
     url = notebook_access.presigned_url(instance_stack)  # what `invoke notebook` prints and opens
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/lab\?authToken=[\w-]{43}", url)
-    base = url.split("/lab?")[0]
     browser.get(url)
+    wait_until(lambda: browser.get_cookies(), timeout=60, message="the session cookie")
+    http = requests.Session()
+    http.trust_env = False
+    for cookie in browser.get_cookies():
+        http.cookies.set(cookie["name"], cookie["value"])
+    return url.split("/lab?")[0], http
+
+
+def install_outcome(base: str, http: requests.Session) -> str | None:
+    """The last line of on-create's install.log once the background install has ended (what the notebook tells the
+    learner to wait for), else None."""
+    answer = http.get(f"{base}/api/contents/video-game-sales/install.log", params={"content": 1})
+    lines = answer.json()["content"].splitlines() if answer.status_code == 200 else []
+    return lines[-1] if lines and lines[-1].startswith("vgsales on-create: ") else None
+
+
+def test_open_jupyterlab_upload_run(instance_stack, browser, lab, shared_dataset):
+    base, http = lab
     # JupyterLab, in the instance's volume, with the bundle's folder that on-create copied from the bucket
     wait_until(lambda: "video-game-sales" in file_browser_names(browser), timeout=60, message="the file browser")
     browser.save_screenshot(str(artifacts_dir() / "notebook-instance-jupyterlab.png"))
@@ -113,21 +143,41 @@ def test_open_jupyterlab_upload_run(instance_stack, browser, shared_dataset):
                        message="the bundle's notebooks")
     assert sorted(names) == ["cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipynb"]
 
-    # The browser's session (its cookies) runs the notebook through Jupyter's own API, as its UI would.
-    http = requests.Session()
-    http.trust_env = False
-    for cookie in browser.get_cookies():
-        http.cookies.set(cookie["name"], cookie["value"])
+    # on-create's install into the workshop's environment ends in the background; on-start registered its kernel
+    # beside conda_python3 (and the server's own environment offers none).
+    assert wait_until(lambda: install_outcome(base, http), timeout=300, message="on-create's install") == (
+        "vgsales on-create: installed"
+    )
+    assert sorted(http.get(f"{base}/api/kernelspecs").json()["kernelspecs"]) == ["conda_python3", "vgsales"]
+
     # Offline, the learner points the Data cell at a local copy of the dataset (docs/workshop-guide.md).
     preamble = f"import os; os.environ['INVOKE_WORKSHOP_DATA_SOURCE'] = {str(shared_dataset)!r}"
-    document = run_notebook(base, http, NOTEBOOK, "conda_python3", preamble=preamble)
+    document = run_notebook(base, http, NOTEBOOK, bundle.INSTANCE_KERNEL["name"], preamble=preamble)
     cells = {cell.get("id"): cell for cell in document.cells}
+    assert not [cell.id for cell in document.cells if any(o.output_type == "error" for o in cell.get("outputs", []))]
     setup_text = outputs_text(cells["setup-code"])
     assert "notebook instance" in setup_text  # discovery found the instance's stack file, not the project
+    # The evaluation shows the confusion matrix and the accuracy: the untuned model's, as the workshop's crosstab
+    # prints it, rows "no" and "yes" of actual hit.
+    evaluation_text = outputs_text(cells["evaluate-run"])
+    assert "Confusion matrix" in evaluation_text and "accuracy" in evaluation_text
     matrix_text = outputs_text(cells["evaluate-matrix"])
     assert "predicted hit" in matrix_text and "actual hit" in matrix_text
     assert float(re.search(r"accuracy: (\d\.\d{4})", matrix_text).group(1)) >= MIN_ACCURACY
+    matrix = [[int(n) for n in re.search(rf"^{label}\s+(\d+)\s+(\d+)\s*$", matrix_text, re.M).groups()]
+              for label in ("no", "yes")]
+    assert sum(map(sum, matrix)) == 803
+    # Tuning ran real jobs, and the tuned model was deployed and scored: the latest evaluation on the instance's
+    # volume is its, and the notebook printed that one's figures, not a constant.
+    assert "Best of tuning job" in outputs_text(cells["tune-run"]) and "completed" in outputs_text(cells["tune-run"])
+    tuned = Metrics.from_json(max(instance_volume(instance_stack).rglob("metrics.json"), key=lambda path: path.stat().st_mtime))
+    tuned_text = outputs_text(cells["tune-deploy-run"])
+    assert tuned.n == 803 and f"{tuned.accuracy:.4f}" in tuned_text and f"{tuned.roc_auc:.4f}" in tuned_text
+    assert str([list(row) for row in tuned.confusion_matrix]) in tuned_text  # the table's "[[tn, fp], [fn, tp]]" row
+    # The threshold comparison ran on the endpoint's scores, and the clean-up left nothing serving.
+    assert "0.5" in outputs_text(cells["further-table"])
     assert "Removed 3 resource(s)." in outputs_text(cells["cleanup-run"])
+    assert [item.name for item in discovery.find(instance_stack, notebook.SERVING_KINDS)] == []
 
     browser.get(f"{base}/lab/tree/{NOTEBOOK}")
     from selenium.webdriver.common.by import By
@@ -137,6 +187,38 @@ def test_open_jupyterlab_upload_run(instance_stack, browser, shared_dataset):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", shown[0])
     time.sleep(1)  # JupyterLab renders the cells around it
     browser.save_screenshot(str(artifacts_dir() / "notebook-instance-executed.png"))
+
+
+# The opening of AWS's own notebook for this workshop (SageMaker SDK v2), as a learner runs it in conda_python3.
+SDK_V2_OPENING = """\
+import boto3
+import sagemaker
+from sagemaker import get_execution_role
+
+role = get_execution_role()
+bucket = sagemaker.Session().default_bucket()
+container = sagemaker.image_uris.retrieve("xgboost", boto3.Session().region_name, "latest")
+caller = boto3.client("sts").get_caller_identity()["Arn"]
+print("opened:", sagemaker.__version__, role, bucket, container, caller)
+"""
+
+
+def test_conda_python3_runs_code_written_for_the_sagemaker_sdk_v2(instance_stack, lab):
+    """conda_python3 keeps what AWS preinstalls (the SDK v2), untouched by the workshop's install, and runs as the
+    notebook identity with the SDK config on-start wrote."""
+    base, http = lab
+    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SDK_V2_OPENING)])
+    saved = http.put(f"{base}/api/contents/sdk-v2-opening.ipynb", headers={"X-XSRFToken": http.cookies.get("_xsrf", "")},
+                     json={"type": "notebook", "format": "json", "content": document})  # fmt: skip
+    saved.raise_for_status()
+    ran = run_notebook(base, http, "sdk-v2-opening.ipynb", "conda_python3")
+    (opened,) = [line for line in outputs_text(ran.cells[0]).splitlines() if line.startswith("opened: ")]
+    version, role, bucket, container, caller = opened.split()[1:]
+    assert f"sagemaker=={version}" in notebook_image.PINS.read_text().splitlines()
+    record = instance_stack.state.read(StackRecord)
+    assert (role, bucket) == (record.role_arn, record.bucket_name)  # get_execution_role(), default_bucket()
+    assert container.endswith("/xgboost:latest")
+    assert caller.endswith(f":assumed-role/{record.role_arn.rsplit('/', 1)[1]}/SageMaker")
 
 
 def test_invoke_notebook_prints_a_url_that_signs_in_once_and_refuses_a_stopped_instance(instance_stack):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from vgsales import targets
-from vgsales.emulator import endpoint, tls
+from vgsales.emulator import endpoint, notebook_image, tls
 from vgsales.emulator.proxy import TunnelProxy
 from vgsales.infra import bundle
 from vgsales.targets.local import Emulator
@@ -207,6 +207,12 @@ def test_invoke_setup_with_pip_on_one_index_and_the_emulators_proxy_in_the_shell
             pytest.fail(f"CI's fresh venv must build the wheel in pip's isolated build environment: {reason}")
         pytest.skip(reason)
     url, _ca, _server = package_index
+    # What the local notebook instance's conda_python3 is built over is made once per machine (notebook_image.py),
+    # from PyPI, which this index does not stand in for: this laptop has it, as CI's install step built it.
+    image_cache = tmp_path / "cache" / "vgsales" / "notebook-image"
+    image_cache.parent.mkdir(parents=True)
+    notebook_image.ensure()
+    image_cache.symlink_to(notebook_image.default_cache_dir(), target_is_directory=True)
     env = {name: value for name, value in os.environ.items() if not name.startswith(("PIP_", "INVOKE_WORKSHOP_"))}
     env.update(emulator_shell(emulator_proxy.url))
     env.update(

@@ -230,6 +230,9 @@ def on_start_variables(idle_timeout_minutes: int = 60) -> dict:
         "region": STACK["region"],
         "sdk_bucket": STACK["bucket_name"],
         "sdk_tags": SDK_TAGS,
+        "workspace_folder": "video-game-sales",
+        "kernel_name": "vgsales",
+        "kernel_display_name": "Python 3 (vgsales)",
     }
 
 
@@ -551,12 +554,28 @@ def test_idle_timeout_zero_installs_no_timer(sandbox: Sandbox, rendered: dict[st
     assert sandbox.recorded("systemctl") == []
 
 
-def _fake_python(sandbox: Sandbox, until_unlocked: Path | None = None) -> Path:
-    """Stands in for conda_python3's python: records its arguments when it ends. With ``until_unlocked``, a pip
-    that runs until the test lets go of that lock file (or 30 s have passed: an install run in the foreground,
-    which holds on-create up, then still ends, and the test says so)."""
-    wait = f"flock --wait 30 {until_unlocked} true\n" if until_unlocked else ""
-    return write_executable(sandbox.bin / "conda-python", f'#!/bin/bash\n{wait}echo "$*" > {sandbox.calls}/pip\n')
+def _fake_conda(sandbox: Sandbox, until_unlocked: Path | None = None) -> Path:
+    """Stands in for conda_python3: a real Python environment (a venv) whose pip and ipykernel are recorders. They
+    write their arguments, and the interpreter they ran under, to calls/pip and calls/ipykernel; the scripts reach
+    them only through the workshop environment's link to conda_python3's packages. With ``until_unlocked``, pip
+    runs until the test lets go of that lock file (or 30 s have passed: an install run in the foreground, which
+    holds on-create up, then still ends, and the test says so)."""
+    conda = sandbox.base / "conda-python3"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(conda)], check=True, capture_output=True)
+    site = Path(subprocess.run([str(conda / "bin/python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())  # fmt: skip
+    wait = (
+        f"import fcntl\nwith open({str(until_unlocked)!r}) as lock:\n    fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        if until_unlocked else ""
+    )  # fmt: skip
+    for module in ("pip", "ipykernel"):
+        write_executable(site / module / "__init__.py", "")
+        write_executable(site / module / "__main__.py", (
+            f"import sys\n{wait if module == 'pip' else ''}"
+            f"with open({str(sandbox.calls / module)!r}, 'a') as calls:\n"
+            "    calls.write(sys.prefix + ' ' + ' '.join(sys.argv[1:]) + '\\n')\n"
+        ))  # fmt: skip
+    return conda / "bin" / "python"
 
 
 def test_on_create_copies_the_bundle_and_installs_in_the_background(sandbox: Sandbox, rendered: dict[str, str]) -> None:
@@ -567,7 +586,8 @@ def test_on_create_copies_the_bundle_and_installs_in_the_background(sandbox: San
     (bundle / "vgsales-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
     (bundle / "wheels" / "rich-14.3.4-py3-none-any.whl").write_bytes(b"wheel")
     lock = sandbox.base / "install.lock"
-    python = _fake_python(sandbox, until_unlocked=lock)
+    lock.touch()
+    python = _fake_conda(sandbox, until_unlocked=lock)
 
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # the install cannot end before this block does
@@ -583,15 +603,67 @@ def test_on_create_copies_the_bundle_and_installs_in_the_background(sandbox: San
         f"s3 cp --recursive --only-show-errors --region {STACK['region']} {BUNDLE_URI} {workspace}"
     ]
 
-    # The install goes on after on-create, and ends once let go.
+    # The install goes on after on-create, into the workshop's own venv beside the notebooks (never conda_python3,
+    # whose SDK v2 the project's sagemaker-core would overwrite), and ends once let go. Its pip is conda_python3's,
+    # found through the venv's link to conda_python3's packages (so the record shows its arguments after -m pip).
     assert wait_until(lambda: sandbox.recorded("pip"), timeout=20, message="the background install to end") == [
-        f"-m pip install --quiet --find-links {workspace}/wheels -r {workspace}/requirements.txt "
+        f"{workspace / '.venv'} install --quiet --find-links {workspace}/wheels -r {workspace}/requirements.txt "
         f"{workspace}/vgsales-0.1.0-py3-none-any.whl"
+    ]
+    assert wait_until(lambda: (workspace / "install.log").read_text().splitlines()[-1:], timeout=20,
+                      message="the install's last line") == ["vgsales on-create: installed"]  # fmt: skip
+    assert (workspace / ".venv").owner() == sandbox.user
+
+
+def test_on_create_says_in_its_log_when_the_install_fails(sandbox: Sandbox, rendered: dict[str, str]) -> None:
+    bundle = sandbox.s3 / BUNDLE_URI.removeprefix("s3://")
+    bundle.mkdir(parents=True)
+    (bundle / "requirements.txt").write_text("vgsales\n")
+    python = _fake_conda(sandbox)
+    pip_main = next((sandbox.base / "conda-python3").rglob("pip/__main__.py"))
+    pip_main.write_text("import sys\nprint('ERROR: No matching distribution found for vgsales')\nsys.exit(3)\n")
+    assert sandbox.run_script(rendered["on-create"], VGSALES_CONDA_PYTHON=str(python)).returncode == 0
+    log = sandbox.home / "SageMaker" / "video-game-sales" / "install.log"
+    assert wait_until(lambda: log.read_text().splitlines()[-1:], timeout=20, message="the install's last line") == [
+        "vgsales on-create: the install failed (exit 3)"
+    ]
+    assert "No matching distribution found for vgsales" in log.read_text()
+
+
+def test_on_start_registers_the_workshop_kernel_once_on_create_made_its_environment(
+    sandbox: Sandbox, rendered: dict[str, str], jupyter: FakeJupyter
+) -> None:
+    from vgsales.infra import bundle
+
+    result = sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url)
+    assert result.returncode == 0, result.stderr
+    assert "no workshop environment" in result.stdout and sandbox.recorded("ipykernel") == []
+
+    python = _fake_conda(sandbox)
+    (sandbox.s3 / BUNDLE_URI.removeprefix("s3://")).mkdir(parents=True)
+    (sandbox.s3 / BUNDLE_URI.removeprefix("s3://") / "requirements.txt").write_text("vgsales\n")
+    assert sandbox.run_script(rendered["on-create"], VGSALES_CONDA_PYTHON=str(python)).returncode == 0
+    result = sandbox.run_script(rendered["on-start"], VGSALES_JUPYTER_URL=jupyter.url)
+    assert result.returncode == 0, result.stderr
+    env = sandbox.home / "SageMaker" / "video-game-sales" / ".venv"
+    # The kernel the bundle's notebooks name, run by the workshop environment's interpreter.
+    assert sandbox.recorded("ipykernel") == [
+        f"{env} install --user --name {bundle.INSTANCE_KERNEL['name']} --display-name {bundle.INSTANCE_KERNEL['display_name']}"
     ]
 
 
+def test_the_module_passes_the_kernel_the_bundle_names() -> None:
+    """on-start registers the kernel under the name main.tf gives it; the bundle's notebooks open in that name."""
+    from vgsales.infra import bundle
+
+    main = (TERRAFORM_DIR / "modules/notebook-instance/main.tf").read_text()
+    passed = dict(re.findall(r'^\s*(kernel_name|kernel_display_name)\s*=\s*"([^"]*)"', main, re.MULTILINE))
+    assert passed == {"kernel_name": bundle.INSTANCE_KERNEL["name"],
+                      "kernel_display_name": bundle.INSTANCE_KERNEL["display_name"]}  # fmt: skip
+
+
 def test_on_create_without_a_bundle_only_makes_the_folder(sandbox: Sandbox, rendered: dict[str, str]) -> None:
-    result = sandbox.run_script(rendered["on-create-no-bundle"], VGSALES_CONDA_PYTHON=str(_fake_python(sandbox)))
+    result = sandbox.run_script(rendered["on-create-no-bundle"], VGSALES_CONDA_PYTHON=str(_fake_conda(sandbox)))
     assert result.returncode == 0, result.stderr
     assert (sandbox.home / "SageMaker" / "video-game-sales").is_dir()
     assert sandbox.recorded("aws") == []

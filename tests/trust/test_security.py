@@ -147,8 +147,9 @@ def test_no_credentials_in_the_state_and_run_folders(full_run):
     for path in _files(root):
         content = path.read_bytes()
         scanned += 1
-        # A notebook instance's conda_python3 holds the project's own wheel, installed by on-create: source code that
-        # names the credential settings, and hashes that look like keys. Only a real secret's value counts there.
+        # A notebook instance's environments hold the project's own wheel, installed by on-create, and the SDKs:
+        # source code that names the credential settings, and hashes that look like keys. Only a real secret's value
+        # counts there.
         installed = "notebook-instances" in path.parts and "site-packages" in path.parts
         for what, pattern in patterns.items():
             if installed and what not in exact:

@@ -4,9 +4,10 @@ configuration and signed into by presigned URL only (notebook_server.py).
 compat/sagemaker.py's NotebookBackend keeps the API's records; this module runs what they describe. An instance
 lives in a folder of its own under the host's root (mode 0700), which stands in for its filesystem:
 
-    home/              /home/ec2-user; only home/SageMaker (the instance's volume) survives a stop, as on AWS
+    home/              /home/ec2-user; only home/SageMaker (the instance's volume) survives a stop, as on AWS;
+                       home/.local/share/jupyter is Jupyter's user data folder, where on-start registers kernels
     system/            rebuilt at every start:
-      conda/python3/   the conda_python3 environment (a venv layered on this project's packages, see _make_env)
+      conda/python3/   the conda_python3 environment (a venv over what AWS preinstalls there, notebook_image.py)
       root/            "/" for what on-start writes outside the home (systemd units, /usr/local/bin, /opt/ml)
       bin/             stand-ins for what only an instance has (systemctl)
       jupyter/         Jupyter's config, data (the conda_python3 kernel spec) and runtime folders, and its log
@@ -39,7 +40,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -49,7 +49,7 @@ from pathlib import Path
 import psutil
 
 from .. import loopback
-from . import notebook_server
+from . import notebook_image, notebook_server
 from .backends import LogStream
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,11 @@ class Instance:
         # What an instance finds at /opt/ml/metadata/resource-metadata.json (on-start's idle checker reads it).
         metadata = {"ResourceArn": self.arn, "ResourceName": self.name}
         (self.system / "root/opt/ml/metadata/resource-metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
-        _make_env(self.system / "conda" / "python3")
+        try:
+            image = notebook_image.ensure()
+        except notebook_image.ImageUnavailable as error:
+            raise InstanceFailure(str(error)) from None
+        _make_env(self.system / "conda" / "python3", image)
         kernel_dir = self.system / "jupyter" / "data" / "kernels" / KERNEL_NAME
         kernel_dir.mkdir(parents=True)
         kernel = {
@@ -242,8 +246,9 @@ class Instance:
             "AWS_REGION": launch.region,
             "AWS_DEFAULT_REGION": launch.region,
             "JUPYTER_CONFIG_DIR": str(self.system / "jupyter" / "config"),
-            "JUPYTER_DATA_DIR": str(self.system / "jupyter" / "data"),
             "JUPYTER_RUNTIME_DIR": str(self.system / "jupyter" / "runtime"),
+            # Jupyter's user data folder stays ~/.local/share/jupyter, as on an instance: kernels that on-start or
+            # the learner register with `ipykernel install --user` go there. conda_python3's spec is the system's.
             "JUPYTER_PATH": str(self.system / "jupyter" / "data"),
             MARK: self.mark,
             # The lifecycle scripts' sandbox switches (terraform/modules/notebook-instance/scripts): the instance's
@@ -256,6 +261,11 @@ class Instance:
             "VGSALES_JUPYTER_URL": f"http://127.0.0.1:{self.port}",
         }
         env.update(self.host.client_env(key_id, secret, token, launch.region))
+        # pip reaches the package index directly, as on an instance with direct internet access (on-create's install,
+        # the learner's own): the emulator's proxy takes AWS hostnames only and forwards nothing off the machine.
+        env.update(notebook_image.instance_pip_env())
+        for name in ("NO_PROXY", "no_proxy"):
+            env[name] = ",".join(filter(None, [env.get(name, ""), *notebook_image.index_hosts()]))
         return env
 
     # --- start ------------------------------------------------------------------------------------------
@@ -313,6 +323,7 @@ class Instance:
 
     def _start_server(self, env: dict[str, str]) -> None:
         provider = "vgsales.emulator.notebook_server.PresignedIdentityProvider"
+        kernels = "vgsales.emulator.notebook_server.InstanceKernelSpecManager"
         command = [
             sys.executable, "-m", "jupyterlab",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
@@ -323,7 +334,8 @@ class Instance:
             # No token of Jupyter's own: it would sign nobody in (notebook_server.py) and only be printed in the log.
             "--PresignedIdentityProvider.token=",
             "--PresignedIdentityProvider.login_handler_class=vgsales.emulator.notebook_server.SignInAgainHandler",
-            f"--KernelSpecManager.allowed_kernelspecs={KERNEL_NAME}", "--KernelSpecManager.ensure_native_kernel=False",
+            f"--ServerApp.kernel_spec_manager_class={kernels}", f"--InstanceKernelSpecManager.instance_folder={self.folder}",
+            "--KernelSpecManager.ensure_native_kernel=False",
             f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
             # Nothing from the internet: no news feed, no update check, no extension manager's PyPI search.
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -424,22 +436,21 @@ def _folder_name(arn: str) -> str:
     return f"{account}-{region}-{resource.split('/', 1)[1]}"
 
 
-def _make_env(folder: Path) -> None:
-    """conda_python3: a venv of its own, on top of this project's environment.
+def _make_env(folder: Path, image: Path) -> None:
+    """conda_python3: a venv of its own, over the image (notebook_image.py).
 
     What a script or the learner pip-installs goes into the venv and comes first; what AWS preinstalls in
-    conda_python3 and the workshop relies on (boto3, pandas, matplotlib, ipykernel, the SageMaker Python SDK's
-    core) comes from this project's environment, which the venv reads after its own (a .pth line that adds it as a
-    site folder, so that its own .pth files, the project's editable install among them, count too). Creating it
-    copies nothing, so it takes a fraction of a second at every start.
+    conda_python3 (the SageMaker Python SDK v2, boto3, pandas, matplotlib, ipykernel) comes from the image's
+    site-packages, which the venv reads after its own (a .pth line that adds it as a site folder, so that its .pth
+    files count too). Creating it copies nothing, so it takes a fraction of a second at every start, and it is gone
+    at the next start, as conda_python3's changes are on AWS.
     """
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
     purelib = subprocess.run(
         [str(folder / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    base = sysconfig.get_paths()["purelib"]
-    Path(purelib, "vgsales-preinstalled.pth").write_text(f"import site; site.addsitedir({base!r})\n", encoding="utf-8")
+    Path(purelib, "vgsales-preinstalled.pth").write_text(f"import site; site.addsitedir({str(image)!r})\n", encoding="utf-8")
 
 
 def _unblock_signals() -> None:

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.paths import jupyter_path
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.base.handlers import JupyterHandler
 from traitlets import Unicode
@@ -119,3 +121,17 @@ class SignInAgainHandler(JupyterHandler):  # type: ignore[misc]
         self.finish(SIGN_IN_AGAIN)
 
     post = get
+
+
+class InstanceKernelSpecManager(KernelSpecManager):  # type: ignore[misc]
+    """Kernels from the instance's own folders only: the user's (what on-start or the learner registers with
+    `ipykernel install --user`) and the system's (conda_python3). Not the kernel of the environment JupyterLab runs
+    in (this project's venv, ipykernel's "python3"): no instance has it, and it would see the emulator's packages.
+    (KernelSpecManager.kernel_dirs is not a setting, so its default is what changes.)"""
+
+    instance_folder = Unicode("", config=True, help="The instance's folder (notebook_instances.Instance.folder).")
+
+    def _kernel_dirs_default(self) -> list[str]:
+        root = Path(self.instance_folder).resolve()
+        return [folder for folder in jupyter_path("kernels") if Path(folder).resolve().is_relative_to(root)]
+

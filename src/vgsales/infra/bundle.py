@@ -2,9 +2,12 @@
 
 `invoke setup` builds it and passes its folder to Terraform (`notebook_bundle_dir`), which uploads it to the
 stack's bucket; the lifecycle configuration's on-create script copies it onto the instance and pip-installs
-its requirements.txt and wheel into the conda_python3 environment (Python 3.10 on AL2023). It holds:
+its requirements.txt and wheel into the workshop's own environment, a venv beside the notebooks over conda_python3
+(Python 3.10 on AL2023), whose kernel on-start registers. Not into conda_python3 itself: this project's
+sagemaker-core 2.x installs `sagemaker/__init__.py` over the SageMaker Python SDK v2 that AWS preinstalls there.
+It holds:
 
-- both workshop notebooks, their kernel set to the instance's conda_python3;
+- both workshop notebooks, their kernel set to that environment's (INSTANCE_KERNEL);
 - invoke.yaml, the project's settings, which the notebooks read (vgsales.notebook.discover);
 - a wheel of this package, built from the source tree, and requirements.txt with the pins the instance needs;
 - bundle.json, what was built from which source, for anyone debugging an instance.
@@ -28,12 +31,15 @@ from ..errors import WorkshopError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 NOTEBOOKS = ("cht-video-game-sales-xgboost.ipynb", "video-game-sales-xgboost.ipynb")
-INSTANCE_KERNEL = {"name": "conda_python3", "display_name": "conda_python3", "language": "python"}
+# The kernel on-start registers (terraform/modules/notebook-instance/main.tf passes the same name; a test holds them
+# equal).
+INSTANCE_KERNEL = {"name": "vgsales", "display_name": "Python 3 (vgsales)", "language": "python"}
 MANIFEST = "bundle.json"
 # Pinned on the instance exactly as in requirements.txt: the SDK whose behaviour the pipeline relies on, and
 # invoke, which reads the settings. The emulator and Terraform never run there: their packages are the wheel's
-# extras (emulator, infra), which the instance does not install. Everything else installs from the wheel's ranges, so the environment's preinstalled numpy, pandas, scikit-learn, matplotlib and boto3 stay
-# untouched when they already satisfy them (replacing numpy under conda's compiled packages breaks them).
+# extras (emulator, infra), which the instance does not install. Everything else installs from the wheel's ranges,
+# so conda_python3's numpy, pandas, scikit-learn, matplotlib and boto3 serve when they satisfy them (a newer numpy in
+# front of conda's compiled packages would break them).
 INSTANCE_PINS = ("sagemaker-core", "invoke")
 # Source files the wheel is built from; nothing else of the tree (state, caches, venvs) gets near the build.
 _SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
@@ -220,10 +226,10 @@ def instance_requirements(requirements: Path) -> str:
             "instance installs at those versions. Restore the pins in requirements.txt."
         )
     header = (
-        "# Installed by the notebook instance's on-create script into conda_python3 (Python 3.10), together\n"
-        "# with the vgsales wheel beside this file. Pinned here: what must match the versions the project is\n"
-        "# tested with. Everything else comes from the wheel's version ranges, so the environment's\n"
-        "# preinstalled numpy, pandas, scikit-learn and matplotlib stay as they are when they satisfy them.\n"
+        "# Installed by the notebook instance's on-create script into .venv beside this file, a venv over\n"
+        "# conda_python3 (Python 3.10), together with the vgsales wheel. Pinned here: what must match the\n"
+        "# versions the project is tested with. Everything else comes from the wheel's version ranges, so\n"
+        "# conda_python3's numpy, pandas, scikit-learn and matplotlib serve when they satisfy them.\n"
     )
     return header + "".join(f"{pins[_normalized(name)]}\n" for name in INSTANCE_PINS)
 

@@ -26,6 +26,10 @@ locals {
     # The SageMaker SDK's default bucket: the original workshop notebook calls Session().default_bucket().
     sdk_bucket = lookup(var.stack_settings, "bucket_name", "")
     sdk_tags   = var.sdk_default_tags
+    # The kernel the bundle's notebooks name (src/vgsales/infra/bundle.py INSTANCE_KERNEL; a test holds them equal).
+    workspace_folder    = var.workspace_folder
+    kernel_name         = "vgsales"
+    kernel_display_name = "Python 3 (vgsales)"
   })
 
   console_domain = (

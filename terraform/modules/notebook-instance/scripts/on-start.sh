@@ -5,7 +5,9 @@
 #     and the SageMaker SDK's config, ~/.config/sagemaker/config.yaml, naming the stack's bucket as the SDK's
 #     default bucket and the stack's tags as its default tags, so that code written for SageMaker (the original
 #     notebook, with the SDK's default names) runs unchanged;
-#  2. the idle auto-stop job: a systemd timer (AL2 and AL2023 both boot systemd; neither has initctl, AL2023
+#  2. the Jupyter kernel of the workshop's environment (~/SageMaker/<folder>/.venv, which on-create made), for
+#     ec2-user: ~/.local is not on the volume, so it is registered again at every start;
+#  3. the idle auto-stop job: a systemd timer (AL2 and AL2023 both boot systemd; neither has initctl, AL2023
 #     has no cron) that runs a small checker every 5 minutes. Nothing is downloaded.
 # Terraform renders this file with templatefile, so in the source a shell expansion with braces has its dollar
 # doubled. The VGSALES_* overrides exist so that tests can run this script in a sandbox.
@@ -17,8 +19,15 @@ ROOT="$${VGSALES_ROOT:-}"
 SETTINGS_DIR="$HOME_DIR/.vgsales"
 IDLE_TIMEOUT_MINUTES=${idle_timeout_minutes}
 REGION='${region}'
+ENV_DIR="$HOME_DIR/SageMaker/${workspace_folder}/.venv"
+KERNEL_NAME='${kernel_name}'
+KERNEL_DISPLAY_NAME='${kernel_display_name}'
 
 log() { echo "vgsales on-start: $*"; }
+
+as_notebook_user() {
+  if [ "$(id -un)" = "$NB_USER" ]; then "$@"; else sudo -u "$NB_USER" -H -- "$@"; fi
+}
 
 mkdir -p "$SETTINGS_DIR"
 cat > "$SETTINGS_DIR/stack.json" <<'VGSALES_STACK_JSON'
@@ -39,6 +48,15 @@ if ! grep -qxF "$HOOK" "$HOME_DIR/.bashrc" 2>/dev/null; then
   chown "$NB_USER:" "$HOME_DIR/.bashrc"
 fi
 log "wrote $SETTINGS_DIR/stack.json and stack.env"
+
+# ipykernel comes from conda_python3, which the environment reads after its own packages (on-create.sh).
+if [ -x "$ENV_DIR/bin/python" ]; then
+  as_notebook_user "$ENV_DIR/bin/python" -m ipykernel install --user --name "$KERNEL_NAME" \
+    --display-name "$KERNEL_DISPLAY_NAME" > /dev/null
+  log "registered the Jupyter kernel $KERNEL_NAME ($ENV_DIR)"
+else
+  log "no workshop environment at $ENV_DIR (on-create installs it with the bundle): no kernel to register"
+fi
 
 # The SDK config is the user's file too: rewritten only while it still carries our first line.
 SDK_BUCKET='${sdk_bucket}'
