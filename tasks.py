@@ -122,6 +122,25 @@ def notebook(c, no_browser=False):
     next_step(c, "train", "or run the workshop notebook in that JupyterLab")
 
 
+@task(help={"no_browser": "only print the URL (for CI and remote shells)",
+            "port": "the port on 127.0.0.1 to serve on (default: any free one)"})
+@user_errors
+@_with_settings(*COMMON, example=("target", "aws"))
+def console(c, no_browser=False, port=0):
+    """Watch the stack in a web console on this machine (training, tuning, endpoints, the bucket, the evaluation,
+    what teardown would remove), in Traditional Chinese or English, until Ctrl-C. It only reads."""
+    from vgsales.console.server import ConsoleServer
+    from vgsales.infra import notebook_access
+
+    served = ConsoleServer(context_of(c), port=int(port))
+    print(served.url)
+    if not no_browser and not notebook_access.open_in_browser(served.url):
+        print("No browser found here: open the URL above in one.")
+    print("Serving the console on 127.0.0.1 only; Ctrl-C stops it.")
+    served.serve_forever()
+    print("Console stopped.")
+
+
 @task
 @user_errors
 @_with_settings(*COMMON, "data_source", "data_sha256", "data_prefix", example=("data_source", "raw_data.csv"))
@@ -290,7 +309,7 @@ def rehearse(c, record=None):
               target="aws")
 
 
-namespace = Collection(setup, teardown, status, notebook, data, train, tune, deploy, evaluate, rehearse)
+namespace = Collection(setup, teardown, status, notebook, console, data, train, tune, deploy, evaluate, rehearse)
 namespace.add_collection(Collection("emulator", emulator_start, emulator_stop, emulator_status, emulator_env))
 namespace.add_collection(Collection("walkthrough", walkthrough_run, walkthrough_compare))
 register_tasks(namespace)

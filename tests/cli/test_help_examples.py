@@ -13,7 +13,7 @@ from vgsales.settings import Settings, project_defaults, variable_of, with_chang
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-TASKS = ("setup", "teardown", "status", "notebook", "data", "train", "tune", "deploy", "evaluate", "rehearse", "walkthrough.run",
+TASKS = ("setup", "teardown", "status", "notebook", "console", "data", "train", "tune", "deploy", "evaluate", "rehearse", "walkthrough.run",
          "emulator.start", "emulator.stop", "emulator.status", "emulator.env")  # fmt: skip
 # Tasks that read no settings (they compare files), so their help has none to list.
 WITHOUT_SETTINGS = ("walkthrough.compare",)

@@ -759,3 +759,45 @@ def test_a_key_over_1024_bytes_is_refused_as_s3_refuses_it(aws_env):
             assert refused.value.response["Error"]["Code"] == "KeyTooLongError"
             assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(["k" * 1024, "é" * 512])
+
+
+def test_gap_moto_lists_every_model_whatever_is_asked():
+    """moto 5.2.5's ListModels reads no parameter: all models, oldest first, no NextToken."""
+    import inspect
+
+    from moto.sagemaker.responses import SageMakerResponse as MotoResponse
+
+    source = inspect.getsource(MotoResponse.list_models)
+    assert "_get_param" not in source and "NextToken" not in source
+
+
+def test_models_are_listed_filtered_sorted_and_paged_as_sagemaker_does(aws_env, make_role):
+    """ListModels: NameContains first, then SortBy and SortOrder (CreationTime, Descending by default), then
+    MaxResults and NextToken: a match on a later page is found, and no model is listed twice."""
+    sagemaker = boto3.client("sagemaker")
+    role = make_role("models-listed", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
+    stem = unique("listed-model")
+    names = [f"{stem}-{letter}" for letter in "cab"]  # created in this order; by name: a, b, c
+    for name in names:
+        sagemaker.create_model(ModelName=name, ExecutionRoleArn=role,
+                               PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"})
+    sagemaker.create_model(ModelName=f"other-{stem}-z", ExecutionRoleArn=role,
+                           PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"})
+
+    def listed(**request) -> list[str]:
+        return [model["ModelName"] for model in sagemaker.list_models(NameContains=stem, **request)["Models"]
+                if model["ModelName"].startswith(stem)]
+
+    assert listed() == names[::-1], "CreationTime, Descending by default"
+    assert listed(SortOrder="Ascending") == names
+    assert listed(SortBy="Name", SortOrder="Ascending") == sorted(names)
+    first = sagemaker.list_models(NameContains=stem, MaxResults=2, SortBy="Name", SortOrder="Ascending")
+    assert [model["ModelName"] for model in first["Models"]] == sorted([*names, f"other-{stem}-z"])[:2]
+    assert first["NextToken"]
+    pages = sagemaker.get_paginator("list_models").paginate(NameContains=stem, PaginationConfig={"PageSize": 1})
+    every = [model["ModelName"] for page in pages for model in page["Models"]]
+    assert sorted(every) == sorted([*names, f"other-{stem}-z"]) and len(every) == len(set(every))
+    with pytest.raises(ClientError, match="Invalid pagination token"):
+        sagemaker.list_models(NextToken="not-a-token")
+    with pytest.raises(ClientError, match="sortBy"):
+        sagemaker.list_models(SortBy="Status")  # ListTrainingJobs' third key is not ListModels'

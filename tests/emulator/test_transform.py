@@ -82,7 +82,7 @@ def served(emulator):
 
 
 def transform(sagemaker, served, source: str, content_type: str, *, wait: bool = True, **options) -> tuple[str, dict]:
-    name = unique("vgsales-transform")
+    name = options.pop("name", None) or unique("vgsales-transform")
     output = f"s3://{served['bucket']}/out/{name}"
     request = {
         "TransformJobName": name,
@@ -283,3 +283,23 @@ def test_a_payload_limit_over_100_mb_is_refused_even_past_the_client(aws_env, se
     unchecked = boto3.client("sagemaker", config=Config(parameter_validation=False))
     with pytest.raises(ClientError, match="Member must have value less than or equal to 100"):
         transform(unchecked, served, "test-libsvm/", "text/libsvm", MaxPayloadInMB=101)
+
+
+def test_transform_jobs_are_listed_newest_first_filtered_then_paged(sagemaker, served):
+    """ListTransformJobs as SageMaker answers it: CreationTime, Descending by default; NameContains applied before
+    the page is cut (moto 5.x cuts first, so a match on a later page was lost), and NextToken goes on from there."""
+    stem = unique("listed-transform")
+    names = [f"{stem}-{number}" for number in range(3)]
+    for name in names:
+        transform(sagemaker, served, "test-csv/rows.csv", "text/csv", name=name)
+
+    def listed(**request) -> list[str]:
+        return [job["TransformJobName"] for job in sagemaker.list_transform_jobs(NameContains=stem, **request)["TransformJobSummaries"]]
+
+    assert listed() == names[::-1], "CreationTime, Descending by default"
+    assert listed(SortOrder="Ascending") == names
+    assert listed(SortBy="Name", SortOrder="Ascending") == sorted(names)
+    first = sagemaker.list_transform_jobs(NameContains=stem, MaxResults=2)
+    rest = sagemaker.list_transform_jobs(NameContains=stem, MaxResults=2, NextToken=first["NextToken"])
+    assert [job["TransformJobName"] for job in first["TransformJobSummaries"] + rest["TransformJobSummaries"]] == names[::-1]
+    assert "NextToken" not in rest

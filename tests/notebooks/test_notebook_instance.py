@@ -31,33 +31,20 @@ from vgsales.infra import bundle, notebook_access, stack
 from vgsales.evaluation.metrics import Metrics
 from vgsales.records import StackRecord
 
+from support.browser import artifacts_dir, chromium, needs, needs_chromium
 from support.jupyter import outputs_text, run_notebook
 from support.stacks import discard
 from support.wait import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "video-game-sales/cht-video-game-sales-xgboost.ipynb"
-CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromedriver")
 MIN_ACCURACY = 0.86
-
-
-def artifacts_dir() -> Path:
-    folder = Path(os.environ.get("VGSALES_TEST_ARTIFACTS", PROJECT_ROOT / "test-artifacts"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def needs(condition: bool, reason: str) -> None:
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have {reason}")
-        pytest.skip(f"no {reason}")
 
 
 @pytest.fixture(scope="module")
 def instance_stack(shared_dataset, tmp_path_factory):
     needs(shutil.which("terraform") is not None, "terraform on PATH")
-    needs(all(Path(path).exists() for path in CHROMIUM), "chromium and chromedriver (apt-get install chromium chromium-driver)")
+    needs_chromium()
     state_dir = tmp_path_factory.mktemp("workshop-state")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dir))
@@ -92,14 +79,7 @@ def instance_volume(ctx) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(instance_stack):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMIUM[1]), options=options)
+    driver = chromium()
     yield driver
     driver.quit()
 

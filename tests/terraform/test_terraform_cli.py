@@ -174,3 +174,26 @@ def test_an_interrupted_terraform_is_waited_for_before_the_task_ends(tmp_path: P
         terraform._terraform("version")
     thread.join()
     assert stopped.is_file(), "the task ended before Terraform had stopped"
+
+
+def test_recorded_resources_are_listed_as_terraform_state_list_prints_them(tmp_path: Path) -> None:
+    """One address per instance, with its count index or for_each key (the console's clean-up page lists them; a
+    count of six identical lines said nothing), and nothing for data sources."""
+    import json
+
+    from vgsales.infra import terraform
+
+    state = tmp_path / "terraform.tfstate"
+    state.write_text(json.dumps({"resources": [
+        {"mode": "managed", "type": "aws_s3_object", "name": "bundle",
+         "instances": [{"index_key": "a.ipynb"}, {"index_key": "bundle.json"}]},
+        {"mode": "managed", "module": "module.notebook[0]", "type": "aws_sagemaker_notebook_instance", "name": "this",
+         "instances": [{}]},
+        {"mode": "managed", "type": "aws_iam_role", "name": "counted", "instances": [{"index_key": 0}]},
+        {"mode": "data", "type": "aws_caller_identity", "name": "current", "instances": [{}]},
+    ]}))  # fmt: skip
+    assert terraform.recorded_resources(state) == [
+        'aws_s3_object.bundle["a.ipynb"]', 'aws_s3_object.bundle["bundle.json"]',
+        "module.notebook[0].aws_sagemaker_notebook_instance.this", "aws_iam_role.counted[0]",
+    ]
+    assert terraform.recorded_resources(tmp_path / "none.tfstate") == []

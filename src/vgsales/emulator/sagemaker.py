@@ -12,6 +12,7 @@ moto.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import ModuleType
 
 from moto.core.exceptions import JsonRESTError
@@ -104,25 +105,62 @@ class SageMakerService(SageMakerResponse):
         """moto's (5.x), which validates SortBy and SortOrder and then ignores them, and cuts the page before it
         filters (a NameContains match on a later page was never returned): here the filters first, then the order
         asked for (SageMaker's defaults: CreationTime, Ascending), then the page."""
-        param = self._get_param
-        max_results, token = self._get_int_param("MaxResults"), param("NextToken")
         super().list_training_jobs()  # moto's validation of every parameter, and its error messages
-        found = self.backend.list_training_jobs(
-            next_token=None, max_results=None, creation_time_after=param("CreationTimeAfter"),
-            creation_time_before=param("CreationTimeBefore"), last_modified_time_after=param("LastModifiedTimeAfter"),
-            last_modified_time_before=param("LastModifiedTimeBefore"), name_contains=param("NameContains"),
-            status_equals=param("StatusEquals"),
-        )["TrainingJobSummaries"]  # fmt: skip
-        key = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[
-            param("SortBy", "CreationTime")]
-        found.sort(key=lambda summary: (summary[key], summary["TrainingJobName"]),
-                   reverse=param("SortOrder", "Ascending") == "Descending")
-        start = _page_start(token, len(found))
-        end = len(found) if not max_results else start + max_results
-        result: Document = {"TrainingJobSummaries": found[start:end]}
+        found = self.backend.list_training_jobs(next_token=None, max_results=None, **self._list_filters())["TrainingJobSummaries"]
+        return ActionResult(self._sorted_page(found, "TrainingJobSummaries", "TrainingJobName", "TrainingJobStatus",
+                                              default_order="Ascending"))  # fmt: skip
+
+    def list_transform_jobs(self) -> ActionResult:
+        """moto's (5.x) pages, sorts and filters transform jobs as it does training jobs (above): here the filters,
+        then the order (SageMaker's defaults: CreationTime, Descending), then the page (10 by default)."""
+        super().list_transform_jobs()
+        found = self.backend.list_transform_jobs(next_token=None, max_results=None, **self._list_filters())["TransformJobSummaries"]
+        return ActionResult(self._sorted_page(found, "TransformJobSummaries", "TransformJobName", "TransformJobStatus",
+                                              default_order="Descending", default_size=10))  # fmt: skip
+
+    def list_models(self) -> ActionResult:
+        """moto's (5.x) ignores every parameter and answers with all models in the order they were created: here
+        NameContains, CreationTimeBefore and CreationTimeAfter, then SortBy (Name or CreationTime, the default) and
+        SortOrder (Descending by default), then MaxResults and NextToken, as SageMaker's ListModels."""
+        param = self._get_param
+        found = [model.response_object for model in self.backend.list_models()]
+        if param("NameContains"):
+            found = [model for model in found if param("NameContains") in model["ModelName"]]
+        for bound, keep in (("CreationTimeBefore", lambda created, at: created < at),
+                            ("CreationTimeAfter", lambda created, at: created > at)):  # fmt: skip
+            if param(bound) is not None:
+                at = _instant(param(bound))
+                found = [model for model in found if keep(_instant(model["CreationTime"]), at)]
+        return ActionResult(self._sorted_page(found, "Models", "ModelName", None, default_order="Descending"))
+
+    def _list_filters(self) -> dict[str, object]:
+        param = self._get_param
+        return {
+            "creation_time_after": param("CreationTimeAfter"), "creation_time_before": param("CreationTimeBefore"),
+            "last_modified_time_after": param("LastModifiedTimeAfter"),
+            "last_modified_time_before": param("LastModifiedTimeBefore"), "name_contains": param("NameContains"),
+            "status_equals": param("StatusEquals"),
+        }  # fmt: skip
+
+    def _sorted_page(self, found: list[Document], key: str, name: str, status: str | None, *, default_order: str,
+                     default_size: int | None = None) -> Document:
+        """``found`` in the order SortBy and SortOrder ask for (ties by name), cut to the page MaxResults and
+        NextToken ask for; the answer with its NextToken when more follow."""
+        param = self._get_param
+        sort_by = param("SortBy", "CreationTime")
+        fields = {"Name": name, "CreationTime": "CreationTime", **({"Status": status} if status else {})}
+        if sort_by not in fields:
+            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{sort_by}' at 'sortBy' "
+                                f"failed to satisfy constraint: Member must satisfy enum value set: {sorted(fields)}")  # fmt: skip
+        order = param("SortOrder", default_order)
+        found.sort(key=lambda item: (_sortable(item[fields[sort_by]]), item[name]), reverse=order == "Descending")
+        size = self._get_int_param("MaxResults") or default_size
+        start = _page_start(param("NextToken"), len(found))
+        end = len(found) if not size else start + size
+        result: Document = {key: found[start:end]}
         if end < len(found):
             result["NextToken"] = str(end)
-        return ActionResult(result)
+        return result
 
     def list_training_jobs_for_hyper_parameter_tuning_job(self) -> ActionResult:
         param = self._get_param
@@ -199,6 +237,26 @@ class SageMakerService(SageMakerResponse):
     def list_notebook_instance_lifecycle_configs(self) -> ActionResult:
         configs = self.backend.list_notebook_instance_lifecycle_configs(self._get_param("NameContains") or "")
         return ActionResult({"NotebookInstanceLifecycleConfigs": configs})
+
+
+def _instant(value: object) -> float:
+    """A time as SageMaker's JSON carries it (epoch seconds, or an ISO 8601 string from moto's records)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _sortable(value: object) -> object:
+    """Times compare as instants, whichever form they come in; anything else as itself."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
 
 
 def _page_start(token: str | None, total: int) -> int:

@@ -263,7 +263,7 @@ def teardown(ctx: Context, keep_emulator: bool = False) -> list[str]:
     if not where.service.is_up():
         console.print(f"Nothing to tear down: {where.service.description} is not running and no local state is left.")
         return removed
-    for resource in discovery.find(ctx, discovery.PIPELINE_KINDS):
+    for resource in _pipeline_resources(ctx):
         verb = "Stopping" if resource.kind in discovery.JOB_KINDS else "Removing"
         with step(f"{verb} {resource}"):
             outcome = discovery.remove(ctx, resource)
@@ -292,6 +292,36 @@ def teardown(ctx: Context, keep_emulator: bool = False) -> list[str]:
             removed.append(where.service.description)
     console.print(_teardown_summary(counts, where.service.description if stopped else None))
     return removed
+
+
+@dataclass(frozen=True)
+class TeardownPlan:
+    """What `teardown` would remove now, in its order, found as it finds it (the console's clean-up page)."""
+
+    pipeline: list[discovery.Resource]  # stopped or deleted first
+    terraform: list[str]  # the addresses in Terraform's state: `terraform destroy`
+    untracked: list[discovery.Resource]  # the stack's resources that the state does not record
+    service: str | None  # stopped last (the local emulator)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pipeline or self.terraform or self.untracked or self.service)
+
+
+def teardown_plan(ctx: Context) -> TeardownPlan:
+    """A dry run of teardown: it reads, and removes nothing. Teardown lists the untracked resources only after its
+    destroy; here, before it, they are the stack's resources of those kinds that Terraform's state does not record."""
+    where = ctx.target
+    if not where.service.is_up():
+        return TeardownPlan([], [], [], None)
+    stack = terraform_stack(ctx)
+    recorded = terraform.tracked(stack.state_file)
+    untracked = [item for item in discovery.find(ctx, discovery.STACK_KINDS) if (item.kind, item.name) not in recorded]
+    return TeardownPlan(_pipeline_resources(ctx), stack.managed_resources(), untracked, where.service.description)
+
+
+def _pipeline_resources(ctx: Context) -> list[discovery.Resource]:
+    return discovery.find(ctx, discovery.PIPELINE_KINDS)
 
 
 def _teardown_summary(counts: dict[str, int], stopped: str | None) -> str:

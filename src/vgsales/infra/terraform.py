@@ -247,7 +247,8 @@ def _shown(args: tuple[str, ...], options: Mapping[str, Any]) -> str:
 
 
 def recorded_resources(state_file: Path) -> list[str]:
-    """Addresses of the resources a state file records, read without calling Terraform or the target."""
+    """Addresses of the resources a state file records, as `terraform state list` prints them (an instance of
+    count or for_each with its key), read without calling Terraform or the target."""
     if not state_file.is_file():
         return []
     state = json.loads(state_file.read_text() or "{}")
@@ -256,7 +257,10 @@ def recorded_resources(state_file: Path) -> list[str]:
         if resource.get("mode") != "managed":
             continue
         prefix = f"{resource['module']}." if resource.get("module") else ""
-        addresses.extend(f"{prefix}{resource['type']}.{resource['name']}" for _ in resource.get("instances", []))
+        for instance in resource.get("instances", []):
+            key = instance.get("index_key")
+            index = "" if key is None else f"[{json.dumps(key, ensure_ascii=False)}]"
+            addresses.append(f"{prefix}{resource['type']}.{resource['name']}{index}")
     return addresses
 
 
