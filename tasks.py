@@ -113,11 +113,12 @@ def status(c, json_=False):
 @_with_settings(*COMMON, example=("target", "aws"))
 def notebook(c, no_browser=False):
     """Open JupyterLab on the stack's notebook instance (the console's Open JupyterLab): a presigned URL."""
+    from vgsales.browser import open_privately
     from vgsales.infra import notebook_access
 
     url = notebook_access.presigned_url(context_of(c))
     print(url)
-    if not no_browser and not notebook_access.open_in_browser(url):
+    if not no_browser and not open_privately(url, "notebook"):
         print("No browser found here: open the URL above in one (it signs in once, within 5 minutes).")
     next_step(c, "train", "or run the workshop notebook in that JupyterLab")
 
@@ -128,13 +129,13 @@ def notebook(c, no_browser=False):
 @_with_settings(*COMMON, example=("target", "aws"))
 def console(c, no_browser=False, port=0):
     """Watch the stack in a web console on this machine (training, tuning, endpoints, the bucket, the evaluation,
-    what teardown would remove), in Traditional Chinese or English, until Ctrl-C. It only reads."""
+    what teardown would remove), in Traditional Chinese or English, until Ctrl-C. It changes nothing of the stack."""
+    from vgsales.browser import open_privately
     from vgsales.console.server import ConsoleServer
-    from vgsales.infra import notebook_access
 
     served = ConsoleServer(context_of(c), port=int(port))
     print(served.url)
-    if not no_browser and not notebook_access.open_in_browser(served.url):
+    if not no_browser and not open_privately(served.url, "console"):
         print("No browser found here: open the URL above in one.")
     print("Serving the console on 127.0.0.1 only; Ctrl-C stops it.")
     served.serve_forever()

@@ -62,6 +62,9 @@ def test_round_lines_give_each_metric_per_round_and_other_lines_nothing():
     assert list(reads.round_metrics("[2026-12-06:10:00:00:INFO] Running XGBoost")) == []
     assert list(reads.round_metrics("[3]#011train-error:nan-ish")) == []
     assert list(reads.round_metrics("[3] train-auc:0.5")) == []  # a tab, as CloudWatch shows it, separates a round
+    # XGBoost writes nan or inf for a metric it cannot compute: no point, the round's other metrics stay
+    assert list(reads.round_metrics("[4]#011train-auc:nan#011validation-auc:0.8#011train-logloss:inf")) == [
+        ("validation-auc", (4, 0.8))]
 
 
 def test_both_languages_have_every_word_and_chinese_browsers_get_the_workshops_chinese():
@@ -106,11 +109,42 @@ def test_a_cookie_of_another_console_or_holding_the_token_signs_nobody_in(client
     assert client.get("/static/console.css").status_code == 403  # the token is not the session
 
 
-def test_pages_forbid_inline_scripts_and_caching(client):
+def test_pages_forbid_inline_scripts_framing_and_caching(client):
     client.get(f"/?token={TOKEN}")
     answer = client.get("/static/console.css")
     assert answer.headers["Cache-Control"] == "no-store"
-    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["Content-Security-Policy"] == (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
+
+
+def test_the_sign_in_redirect_stays_on_the_console(client):
+    # a request line "GET //evil.example/?token=… HTTP/1.1": the path itself starts with two slashes
+    answer = client.get("/", query_string={"token": TOKEN}, environ_overrides={"PATH_INFO": "//evil.example/"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/evil.example/"
+
+
+@pytest.mark.parametrize("headers, allowed", [
+    ({"Sec-Fetch-Site": "same-origin"}, True),
+    ({"Sec-Fetch-Site": "same-site"}, False),  # another port of 127.0.0.1: a JupyterLab's page, say
+    ({"Sec-Fetch-Site": "cross-site"}, False),
+    ({"Origin": f"http://127.0.0.1:{PORT}"}, True),  # a browser that sends no Sec-Fetch-Site
+    ({"Origin": f"http://127.0.0.1:{PORT + 1}"}, False),
+    ({}, False),
+])  # fmt: skip
+def test_a_post_must_come_from_the_consoles_own_pages(client, headers, allowed):
+    client.get(f"/?token={TOKEN}")
+    answer = client.post("/notebook", headers=headers)
+    # let through, it reaches the stack (there is none here, so the page says so); refused, it reaches nothing
+    assert (answer.status_code != 403) is allowed
+    if allowed:
+        assert "invoke setup" in answer.get_data(as_text=True)
+
+
+def test_a_language_the_console_does_not_speak_keeps_the_one_chosen(client):
+    client.get(f"/?token={TOKEN}")
+    client.get("/evaluation?lang=zh-TW")
+    page = client.get("/evaluation?lang=de", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert "評估模型" in page
 
 
 @pytest.mark.parametrize("target, linked", [("aws", True), ("local", False)])

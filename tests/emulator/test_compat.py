@@ -801,3 +801,12 @@ def test_models_are_listed_filtered_sorted_and_paged_as_sagemaker_does(aws_env, 
         sagemaker.list_models(NextToken="not-a-token")
     with pytest.raises(ClientError, match="sortBy"):
         sagemaker.list_models(SortBy="Status")  # ListTrainingJobs' third key is not ListModels'
+    from botocore.config import Config
+
+    unchecked = boto3.client("sagemaker", config=Config(parameter_validation=False))  # what another SDK may send
+    with pytest.raises(ClientError, match="sortOrder"):
+        unchecked.list_models(SortOrder="descending")
+    for size in (0, 101):
+        with pytest.raises(ClientError, match="maxResults"):
+            unchecked.list_models(MaxResults=size)
+    assert len(sagemaker.list_models(MaxResults=100)["Models"]) <= 100  # the bound itself is allowed

@@ -13,7 +13,7 @@ import hmac
 import mimetypes
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, send_file
@@ -26,6 +26,8 @@ from . import charts, reads, text
 ENDED = frozenset({"Completed", "Failed", "Stopped"})
 CONTENT_TYPES = ("text/x-libsvm", "text/csv")
 LANGUAGE_COOKIE = "vgsales_console_lang"
+# Nothing but the console's own files, no inline script or style, and no page of another origin may frame it.
+CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
 # Each list page: its heading (text.TEXT), the status field of its rows (None: the kind has none), its detail page.
 LISTS = {
     "training-jobs": ("training_jobs", "TrainingJobStatus", "training_job"),
@@ -42,6 +44,8 @@ def create_app(ctx: Context, token: str, port: int) -> Flask:
     session_cookie = f"vgsales_console_{port}"
     session_value = hmac.new(token.encode(), b"vgsales console session", hashlib.sha256).hexdigest()
 
+    origin = f"http://127.0.0.1:{port}"
+
     @app.before_request
     def authorise() -> Response | None:
         given = request.args.get("token")
@@ -49,13 +53,19 @@ def create_app(ctx: Context, token: str, port: int) -> Flask:
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return _forbidden()
             kept = {key: value for key, value in request.args.items() if key != "token"}
-            answer = redirect(request.path + (f"?{urlencode(kept)}" if kept else ""))
+            # A path, never "//host": the redirect stays on the console.
+            answer = redirect("/" + quote(request.path.lstrip("/\\")) + (f"?{urlencode(kept)}" if kept else ""))
             answer.set_cookie(session_cookie, session_value, httponly=True, samesite="Strict", path="/")
             return answer
         if not hmac.compare_digest(request.cookies.get(session_cookie, "").encode(), session_value.encode()):
             return _forbidden()
+        # SameSite does not tell ports apart: another server on 127.0.0.1 (a JupyterLab among them) is the same
+        # site, and its pages could post to the console with the cookie. A post must come from the console's pages.
+        if request.method == "POST" and not _from_the_console(origin):
+            return _forbidden()
         wanted = request.args.get("lang")
-        g.lang = text.choose(wanted or request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language", ""))
+        g.lang = text.choose(wanted if wanted in text.TEXT else request.cookies.get(LANGUAGE_COOKIE),
+                             request.headers.get("Accept-Language", ""))  # fmt: skip
         return None
 
     @app.after_request
@@ -65,7 +75,7 @@ def create_app(ctx: Context, token: str, port: int) -> Flask:
             answer.set_cookie(LANGUAGE_COOKIE, wanted, samesite="Strict", path="/")
         answer.headers["Cache-Control"] = "no-store"
         answer.headers["X-Content-Type-Options"] = "nosniff"
-        answer.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; style-src 'self'"
+        answer.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return answer
 
     @app.context_processor
@@ -113,14 +123,14 @@ def create_app(ctx: Context, token: str, port: int) -> Flask:
     def training_job_live(name: str) -> Response:
         job = reads.training_job(ctx, name)
         parts = _training_parts(ctx, name)
-        since = request.args.get("since", 0, type=int)
+        # The whole log each time, not what came since: several hosts' streams are merged by time, and an event
+        # that reaches CloudWatch late lands between lines already shown.
         return jsonify({
             "parts": {
                 "status": render_template("fragments/training_status.html", job=job),
                 "chart": str(parts["chart"]),
             },
-            "lines": parts["log"].lines[since:],
-            "since": len(parts["log"].lines),
+            "log": parts["log"].lines,
             "done": job["TrainingJobStatus"] in ENDED,
         })  # fmt: skip
 
@@ -134,7 +144,7 @@ def create_app(ctx: Context, token: str, port: int) -> Flask:
         status = parts["tuning"].described["HyperParameterTuningJobStatus"]
         return jsonify({
             "parts": {"progress": render_template("fragments/tuning_progress.html", **parts)},
-            "lines": [], "since": 0, "done": status in ENDED,
+            "done": status in ENDED,
         })  # fmt: skip
 
     @app.get("/transform-jobs/<name>")
@@ -227,6 +237,14 @@ def _tuning_parts(ctx: Context, name: str) -> dict[str, Any]:
     chart = charts.line_chart({tuning.objective: tuning.over_time}, x_label=words["completion_order"],
                               empty=words["no_rounds"], x_format=lambda x: f"{x:.0f}")  # fmt: skip
     return {"tuning": tuning, "chart": chart}
+
+
+def _from_the_console(origin: str) -> bool:
+    """A browser says where a request comes from: Sec-Fetch-Site, else Origin (older browsers)."""
+    fetched_from = request.headers.get("Sec-Fetch-Site")
+    if fetched_from is not None:
+        return fetched_from == "same-origin"
+    return request.headers.get("Origin") == origin
 
 
 def _forbidden() -> tuple[str, int]:

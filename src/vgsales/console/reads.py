@@ -9,6 +9,7 @@ evaluation is the one thing read from this machine: `invoke evaluate` writes it 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -95,7 +96,8 @@ def listing(ctx: Context, kind: str, token: str | None = None) -> Listing:
     sagemaker = ctx.aws.client("sagemaker")
     rows: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):
-        request: dict[str, Any] = {"MaxResults": PAGE_SIZE, "SortBy": spec.sort_by, "SortOrder": "Descending"}
+        # Never more than the page still needs: the next link goes on after the last row read.
+        request: dict[str, Any] = {"MaxResults": PAGE_SIZE - len(rows), "SortBy": spec.sort_by, "SortOrder": "Descending"}
         if token:
             request["NextToken"] = token
         answer = getattr(sagemaker, spec.method)(**request)
@@ -113,8 +115,10 @@ def listing(ctx: Context, kind: str, token: str | None = None) -> Listing:
 def _is_ours(ctx: Context, arn: str) -> bool:
     try:
         tags = ctx.aws.client("sagemaker").list_tags(ResourceArn=arn)["Tags"]
-    except ClientError:
-        return False  # gone since the list was read
+    except ClientError as exc:
+        if discovery.is_gone(exc):
+            return False  # gone since the list was read
+        raise  # throttled or denied: a page that silently left rows out would say something untrue
     return discovery.is_ours(tags, ctx.settings)
 
 
@@ -141,7 +145,9 @@ def _described(ctx: Context, method: str, arn_field: str, **request: str) -> dic
     try:
         described = getattr(ctx.aws.client("sagemaker"), method)(**request)
     except ClientError as exc:
-        raise NotFound(str(exc)) from None
+        if discovery.is_gone(exc):
+            raise NotFound(str(exc)) from None
+        raise
     if not _is_ours(ctx, described[arn_field]):
         raise NotFound(f"{next(iter(request.values()))} is not a resource of the stack {ctx.settings.name_prefix}")
     return described
@@ -183,9 +189,11 @@ def round_metrics(message: str) -> Iterator[tuple[str, tuple[int, float]]]:
     for pair in found.group(2).split(CLOUDWATCH_TAB):
         metric, _, value = pair.partition(":")
         try:
-            yield metric.strip(), (number, float(value))
+            parsed = float(value)
         except ValueError:
             continue
+        if math.isfinite(parsed):  # XGBoost logs nan or inf for a metric it cannot compute: no point to draw
+            yield metric.strip(), (number, parsed)
 
 
 def transform_log(ctx: Context, name: str) -> JobLog:

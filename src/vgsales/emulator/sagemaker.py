@@ -153,8 +153,16 @@ class SageMakerService(SageMakerResponse):
             raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{sort_by}' at 'sortBy' "
                                 f"failed to satisfy constraint: Member must satisfy enum value set: {sorted(fields)}")  # fmt: skip
         order = param("SortOrder", default_order)
+        if order not in ("Ascending", "Descending"):
+            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{order}' at 'sortOrder' "
+                                "failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]")  # fmt: skip
         found.sort(key=lambda item: (_sortable(item[fields[sort_by]]), item[name]), reverse=order == "Descending")
-        size = self._get_int_param("MaxResults") or default_size
+        size = self._get_int_param("MaxResults")
+        if size is not None and not 1 <= size <= 100:
+            bound = "greater than or equal to 1" if size < 1 else "less than or equal to 100"
+            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
+                                f"failed to satisfy constraint: Member must have value {bound}")  # fmt: skip
+        size = size or default_size
         start = _page_start(param("NextToken"), len(found))
         end = len(found) if not size else start + size
         result: Document = {key: found[start:end]}

@@ -8,8 +8,6 @@ Either way the URL signs in once, within 5 minutes.
 
 from __future__ import annotations
 
-import webbrowser
-
 from botocore.exceptions import ClientError
 
 from ..context import Context
@@ -42,11 +40,3 @@ def presigned_url(ctx: Context) -> str:
         }.get(status, "Wait until it is InService.")
         raise WorkshopError(f"The notebook instance {name} is {status}, not InService. {advice}")
     return str(sagemaker.create_presigned_notebook_instance_url(NotebookInstanceName=name)["AuthorizedUrl"])
-
-
-def open_in_browser(url: str) -> bool:
-    """Open the URL in the default browser, if this machine has one; False when it has none."""
-    try:
-        return webbrowser.get() is not None and webbrowser.open(url)
-    except webbrowser.Error:
-        return False

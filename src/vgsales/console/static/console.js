@@ -1,32 +1,38 @@
 // Live pages (a training or tuning job while it runs): ask the page's /live address every 2 seconds and put
-// what it answers in place, without reloading; stop once the job has ended.
+// what it answers in place, without reloading; once the job has ended, ask once more (for log lines that reach
+// CloudWatch after the job's end) and stop.
 "use strict";
 const POLL_MILLISECONDS = 2000;
 
 function follow(live) {
-  let since = Number(live.dataset.since || 0);
   let updates = 0;
+  let ended = false;
   async function poll() {
     if (live.dataset.done === "true") return;
     try {
-      const answer = await fetch(`${live.dataset.live}?since=${since}`, {credentials: "same-origin"});
+      const answer = await fetch(live.dataset.live, {credentials: "same-origin"});
       if (answer.ok) {
         const update = await answer.json();
         for (const [name, html] of Object.entries(update.parts)) {
           const part = live.querySelector(`[data-part="${name}"]`);
           if (part) part.innerHTML = html;
         }
-        const log = live.querySelector('[data-append="log"]');
-        if (log && update.lines.length) {
-          log.textContent += update.lines.map((line) => `${line}\n`).join("");
+        const log = live.querySelector('[data-log]');
+        if (log && update.log) {
+          const text = update.log.map((line) => `${line}\n`).join("");
+          if (text !== log.textContent) {
+            log.textContent = text;
+            log.scrollTop = log.scrollHeight;
+          }
           const empty = live.querySelector('[data-empty="log"]');
-          if (empty) empty.remove();
-          log.scrollTop = log.scrollHeight;
+          if (empty && update.log.length) empty.remove();
         }
-        since = update.since;
         updates += 1;
         live.dataset.updates = String(updates);
-        if (update.done) live.dataset.done = "true";
+        if (update.done) {
+          if (ended) live.dataset.done = "true";
+          ended = true;
+        }
       }
     } finally {
       if (live.dataset.done !== "true") setTimeout(poll, POLL_MILLISECONDS);
