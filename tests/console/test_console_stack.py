@@ -42,23 +42,29 @@ def shared(terraform_available, shared_dataset, make_settings, tmp_path_factory)
         yield shared
 
 
-@pytest.fixture(scope="module")
-def console(shared):
-    """The console of the module's stack (set up), served in this process for the module's tests."""
-    ctx = shared.ctx
+def ready(shared: SharedStack) -> Context:
+    """The module's stack, set up with the workshop's data (once per stack, whichever test asks first)."""
     shared.step("setup", stack.setup)
     shared.step("data", data.run)
-    served = ConsoleServer(ctx).start()
-    yield served
-    served.stop()
+    return shared.ctx
 
 
 @pytest.fixture(scope="module")
-def browser(console):
+def browser(shared):
     driver = chromium()
-    driver.get(console.url)  # signs in: the token once, then the cookie
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def console(shared, browser):
+    """The console of the module's current stack, served in this process, the browser signed in with its URL (the
+    token once, then the cookie). A new one for each test: a test that tears the stack down leaves the next a new
+    stack, whichever order they run in."""
+    served = ConsoleServer(ready(shared)).start()
+    browser.get(served.url)
+    yield served
+    served.stop()
 
 
 def http_session(browser) -> requests.Session:
@@ -128,9 +134,9 @@ def test_a_training_jobs_page_follows_it_to_the_end_with_its_rounds_and_log(shar
     before = {job["TrainingJobName"] for job in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
     failures: list[BaseException] = []
 
-    def workshop() -> None:
+    def workshop() -> None:  # a new job to watch, whatever an earlier test trained (deploy then serves this one)
         try:
-            shared.step("train", train.run)
+            train.run(ctx)
         except BaseException as error:  # noqa: BLE001 - reported by the test
             failures.append(error)
 
@@ -264,6 +270,7 @@ def test_lists_are_paged_and_show_the_stacks_rows_only(shared, console, browser)
 
 
 def test_the_language_switches_on_the_page(console, browser):
+    browser.delete_cookie("vgsales_console_lang")
     browser.get(f"{console.base_url}/training-jobs?lang=en")
     assert by_css(browser, "h1")[0].text == "Training jobs"
     next(link for link in by_css(browser, "a.language") if link.text == "繁體中文").click()
@@ -282,6 +289,49 @@ def test_a_wrong_token_or_none_is_refused(console):
         assert "vgconsole" not in answer.text
 
 
+def test_pages_load_nothing_from_elsewhere(console, browser):
+    """Every stylesheet, script and image of a page comes from the console itself: nothing from the internet."""
+    for page in ("/", "/training-jobs", "/evaluation", "/cleanup"):
+        browser.get(f"{console.base_url}{page}")
+        sources = browser.execute_script(
+            "return [...document.querySelectorAll('link[href], script[src], img[src]')].map(e => e.href || e.src)")
+        assert sources and all(source.startswith(console.base_url + "/") for source in sources), (page, sources)
+
+
+def test_invoke_console_prints_its_url_serves_it_and_ends_on_ctrl_c(shared):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parents[2]
+    ctx = ready(shared)
+    env = {**os.environ, "INVOKE_WORKSHOP_STATE_DIR": str(ctx.settings.state_dir),
+           "INVOKE_WORKSHOP_NAME_PREFIX": ctx.settings.name_prefix}  # fmt: skip
+    served = subprocess.Popen([sys.executable, "-m", "invoke", "console", "--no-browser"], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        url = served.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{43}", url), url
+        session = requests.Session()
+        session.trust_env = False
+        page = wait_until(lambda: _answer(session, url), timeout=30, message="the console")
+        assert page.status_code == 200 and ctx.state.read(StackRecord).bucket_name in page.text
+    finally:
+        served.send_signal(signal.SIGINT)
+        out, err = served.communicate(timeout=20)
+    assert served.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def _answer(session: requests.Session, url: str):
+    try:
+        return session.get(url, timeout=10)
+    except requests.ConnectionError:
+        return None
+
+
+# Last: it tears the stack down (a test run alone builds a new one, through the module's SharedStack).
 def test_the_clean_up_page_lists_exactly_what_teardown_removes(shared, console, browser):
     deployed(shared)
     ctx = shared.ctx
@@ -305,45 +355,3 @@ def test_the_clean_up_page_lists_exactly_what_teardown_removes(shared, console, 
     shared.spent()  # whatever happens next, the module's next test needs a new stack
     removed = stack.teardown(ctx)
     assert removed == [*pipeline, f"{len(terraform)} Terraform-managed resources", *untracked, *service]
-
-
-def test_pages_load_nothing_from_elsewhere(console, browser):
-    """Every stylesheet, script and image of a page comes from the console itself: nothing from the internet."""
-    for page in ("/", "/training-jobs", "/evaluation", "/cleanup"):
-        browser.get(f"{console.base_url}{page}")
-        sources = browser.execute_script(
-            "return [...document.querySelectorAll('link[href], script[src], img[src]')].map(e => e.href || e.src)")
-        assert sources and all(source.startswith(console.base_url + "/") for source in sources), (page, sources)
-
-
-def test_invoke_console_prints_its_url_serves_it_and_ends_on_ctrl_c(shared):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    project = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "INVOKE_WORKSHOP_STATE_DIR": str(shared.ctx.settings.state_dir),
-           "INVOKE_WORKSHOP_NAME_PREFIX": shared.ctx.settings.name_prefix}  # fmt: skip
-    shared.step("setup", stack.setup)
-    served = subprocess.Popen([sys.executable, "-m", "invoke", "console", "--no-browser"], cwd=project, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        url = served.stdout.readline().strip()
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{43}", url), url
-        session = requests.Session()
-        session.trust_env = False
-        page = wait_until(lambda: _answer(session, url), timeout=30, message="the console")
-        assert page.status_code == 200 and shared.ctx.state.read(StackRecord).bucket_name in page.text
-    finally:
-        served.send_signal(signal.SIGINT)
-        out, err = served.communicate(timeout=20)
-    assert served.returncode == 0, err
-    assert "Traceback" not in err
-
-
-def _answer(session: requests.Session, url: str):
-    try:
-        return session.get(url, timeout=10)
-    except requests.ConnectionError:
-        return None
