@@ -76,3 +76,25 @@ def test_an_instance_reaches_the_users_index_hosts_with_the_users_pip_settings(m
     (tmp_path / ".config" / "pip").mkdir(parents=True)
     (tmp_path / ".config" / "pip" / "pip.conf").write_text("[global]\n")
     assert notebook_image.instance_pip_env()["PIP_CONFIG_FILE"] == str(tmp_path / ".config" / "pip" / "pip.conf")
+
+
+def test_setup_builds_the_image_as_a_step_of_its_own_and_says_what_to_do_without_an_index(monkeypatch):
+    """The local target's hook (targets/local.py), which setup runs before Terraform creates the instance."""
+    from vgsales.errors import WorkshopError
+    from vgsales.targets import local
+
+    built: list[bool] = []
+    monkeypatch.setattr(notebook_image, "is_built", lambda: True)
+    monkeypatch.setattr(notebook_image, "ensure", lambda: built.append(True))
+    assert local.prepare_notebook_instances() is False and built == []  # reused, nothing run
+
+    monkeypatch.setattr(notebook_image, "is_built", lambda: False)
+    assert local.prepare_notebook_instances() is True and built == [True]
+
+    def unreachable():
+        raise notebook_image.ImageUnavailable("pip said: ERROR: No matching distribution found for sagemaker==2.257.7.")
+
+    monkeypatch.setattr(notebook_image, "ensure", unreachable)
+    with pytest.raises(WorkshopError) as raised:
+        local.prepare_notebook_instances()
+    assert "sagemaker==2.257.7" in str(raised.value) and "terraform.create_notebook_instance to false" in str(raised.value)

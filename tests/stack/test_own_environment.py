@@ -15,6 +15,7 @@ import functools
 import http.client
 import http.server
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -227,6 +228,8 @@ def test_invoke_setup_with_pip_on_one_index_and_the_emulators_proxy_in_the_shell
                                timeout=300, check=False)  # fmt: skip
         assert setup.returncode == 0, setup.stdout + setup.stderr
         assert "✓ Notebook bundle" in setup.stdout and "Tunnel connection failed" not in setup.stdout + setup.stderr
+        # conda_python3's image is this machine's already (above): shown as a step, and reused
+        assert re.search(r"conda_python3 for notebook instances \(once per machine\).*built before, reused", setup.stdout)
         assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
     finally:
         subprocess.run([*command, "teardown"], cwd=bundle.PROJECT_DIR, env=env, capture_output=True, timeout=300,

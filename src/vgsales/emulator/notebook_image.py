@@ -46,6 +46,11 @@ def digest() -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
+def is_built(cache_dir: Path | None = None) -> bool:
+    """Whether this machine has the image already (a complete build for the current pins and interpreter)."""
+    return ((cache_dir or default_cache_dir()) / digest() / COMPLETE).is_file()
+
+
 def ensure(cache_dir: Path | None = None) -> Path:
     """The image's site-packages folder, built first if this machine has none (minutes, once; pip's cache helps).
 

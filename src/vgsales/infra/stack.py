@@ -138,6 +138,10 @@ def _setup(ctx: Context, fresh: bool, while_applying: Callable[[], Any] | None) 
         with step("Notebook bundle (notebooks, settings, a wheel of this package)") as outcome:
             if not bundle.build_bundle(bundle_dir(settings)):
                 outcome.skipped = "unchanged, reused"
+        if where.prepare_notebook_instances is not None:
+            with step("conda_python3 for notebook instances (once per machine)") as outcome:
+                if not where.prepare_notebook_instances():
+                    outcome.skipped = "built before, reused"
     variables = terraform_variables(ctx)
     if not fresh:
         _clear_untracked(ctx, stack)

@@ -94,6 +94,9 @@ class Target:
     # console URL is printed); else a sentence saying where instead (the emulator's instance serves no Jupyter,
     # and the AWS console shows nothing of a local stack).
     notebooks_elsewhere: str | None = None
+    # What the target's notebook instances need on this machine before setup creates one, made if missing: True
+    # when it was made now (the emulator's conda_python3, built once per machine); None where nothing is needed.
+    prepare_notebook_instances: Callable[[], bool] | None = None
 
     def command(self, tasks: str) -> str:
         """The command line that runs ``tasks`` on this target."""

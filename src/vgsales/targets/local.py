@@ -131,4 +131,22 @@ def target(settings: Settings) -> Target:
             "The notebook instance runs a JupyterLab on this machine (the AWS console shows nothing of a local "
             "stack): `invoke notebook` opens it, as the console's Open JupyterLab does."
         ),
+        prepare_notebook_instances=prepare_notebook_instances,
     )
+
+
+def prepare_notebook_instances() -> bool:
+    """conda_python3 for the emulator's notebook instances (emulator/notebook_image.py: the SageMaker Python SDK v2
+    and what AWS preinstalls beside it), built now if this machine has none, so that setup shows the wait as a step
+    of its own and an unreachable package index stops it before anything is created; True when built now."""
+    from ..emulator import notebook_image
+
+    if notebook_image.is_built():
+        return False
+    try:
+        notebook_image.ensure()
+    except notebook_image.ImageUnavailable as error:
+        raise WorkshopError(
+            f"{error} Or set terraform.create_notebook_instance to false: the pipeline needs no notebook instance."
+        ) from None
+    return True
