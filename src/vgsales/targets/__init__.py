@@ -90,9 +90,9 @@ class Target:
     invoke_prefix: str = ""
     # What a notebook's clean-up leaves for `invoke teardown`.
     teardown_note: str = ""
-    # Where a learner opens the workshop's notebooks: None when the stack's notebook instance serves them (its
-    # console URL is printed); else a sentence saying where instead (the emulator's instance serves no Jupyter,
-    # and the AWS console shows nothing of a local stack).
+    # Where a learner opens the workshop's notebooks: None when the stack's notebook instance is opened from the
+    # AWS console (its console URL is printed); else a sentence saying how instead (the AWS console shows nothing
+    # of a local stack, whose instance `invoke notebook` opens).
     notebooks_elsewhere: str | None = None
     # What the target's notebook instances need on this machine before setup creates one, made if missing: True
     # when it was made now (the emulator's conda_python3, built once per machine); None where nothing is needed.
