@@ -90,8 +90,7 @@ class RehearsedAccount:
 
 
 def target(settings: Settings) -> Target:
-    return replace(aws.target(settings), service=RehearsedAccount(settings), poll_seconds=POLL_SECONDS,
-                   prepare_notebook_instances=local.prepare_notebook_instances)  # its emulator runs the instance
+    return replace(aws.target(settings), service=RehearsedAccount(settings), poll_seconds=POLL_SECONDS)
 
 
 def differences(rehearsal: Target, settings: Settings) -> list[str]:
