@@ -158,3 +158,64 @@ def test_on_aws_a_page_links_the_same_resource_in_the_aws_console(make_settings,
     page = client.get("/models/vg-model-1?lang=en").get_data(as_text=True)
     link = "https://eu-west-1.console.aws.amazon.com/sagemaker/home?region=eu-west-1#/models/vg-model-1"
     assert (link in page) is linked and "s3://b/m.tar.gz" in page
+
+
+class _FakeSageMaker:
+    """ListModels and ListTags as SageMaker answers them, over named models and their stack tags: enough for the
+    console's list pages. ``failing`` names a model whose ListTags raises that error code."""
+
+    def __init__(self, stacks: dict[str, str], failing: dict[str, str] | None = None) -> None:
+        self.names = list(stacks)  # newest first, as the console asks
+        self.stacks, self.failing, self.sizes = stacks, failing or {}, []
+
+    def list_models(self, MaxResults, SortBy, SortOrder, NextToken=None):  # noqa: N803 - the API's names
+        assert (SortBy, SortOrder) == ("CreationTime", "Descending") and 1 <= MaxResults <= 100
+        self.sizes.append(MaxResults)
+        start = int(NextToken or 0)
+        page = self.names[start:start + MaxResults]
+        answer = {"Models": [{"ModelName": name, "ModelArn": f"arn:model/{name}"} for name in page]}
+        if start + MaxResults < len(self.names):
+            answer["NextToken"] = str(start + MaxResults)
+        return answer
+
+    def list_tags(self, ResourceArn):  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        name = ResourceArn.rsplit("/", 1)[1]
+        if name in self.failing:
+            raise ClientError({"Error": {"Code": self.failing[name], "Message": "Rate exceeded"}}, "ListTags")
+        return {"Tags": [{"Key": "vgsales:stack", "Value": self.stacks[name]}]}
+
+
+class _FakeContext:
+    def __init__(self, settings, sagemaker: _FakeSageMaker) -> None:
+        self.settings, self._sagemaker = settings, sagemaker
+        self.aws = self
+
+    def client(self, name: str):
+        assert name == "sagemaker"
+        return self._sagemaker
+
+
+def test_a_list_page_holds_at_most_50_of_the_stacks_rows_and_goes_on_where_it_stopped(make_settings, tmp_path):
+    settings = make_settings(tmp_path)
+    ours, neighbour = settings.name_prefix, f"{settings.name_prefix}-ci"
+    stacks = {f"m{number:03d}": ours if number % 3 else neighbour for number in range(200)}  # 2 of 3 ours
+    fake = _FakeSageMaker(stacks)
+    first = reads.listing(_FakeContext(settings, fake), "models")
+    assert len(first.rows) == reads.PAGE_SIZE and all(stacks[row["Name"]] == ours for row in first.rows)
+    second = reads.listing(_FakeContext(settings, fake), "models", first.next_token)
+    shown = [row["Name"] for row in first.rows + second.rows]
+    assert shown == [name for name in stacks if stacks[name] == ours][: len(shown)], "none skipped, none twice"
+    assert all(size <= reads.PAGE_SIZE for size in fake.sizes)
+
+
+def test_a_list_page_says_so_when_tags_cannot_be_read_and_skips_only_what_is_gone(make_settings, tmp_path):
+    from botocore.exceptions import ClientError
+
+    settings = make_settings(tmp_path)
+    stacks = {"a": settings.name_prefix, "b": settings.name_prefix}
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        reads.listing(_FakeContext(settings, _FakeSageMaker(stacks, {"b": "ThrottlingException"})), "models")
+    gone = _FakeSageMaker(stacks, {"b": "ResourceNotFound"})
+    assert [row["Name"] for row in reads.listing(_FakeContext(settings, gone), "models").rows] == ["a"]
