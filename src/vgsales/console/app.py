@@ -235,7 +235,7 @@ def _tuning_parts(ctx: Context, name: str) -> dict[str, Any]:
     tuning = reads.tuning_job(ctx, name)
     words = text.TEXT[g.lang]
     chart = charts.line_chart({tuning.objective: tuning.over_time}, x_label=words["completion_order"],
-                              empty=words["no_rounds"], x_format=lambda x: f"{x:.0f}")  # fmt: skip
+                              empty=words["no_jobs_completed"], x_format=lambda x: f"{x:.0f}")  # fmt: skip
     return {"tuning": tuning, "chart": chart}
 
 

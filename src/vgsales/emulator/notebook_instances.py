@@ -49,7 +49,7 @@ from pathlib import Path
 import psutil
 
 from .. import loopback
-from . import notebook_image, notebook_server
+from . import notebook_grants, notebook_image
 from .backends import LogStream
 
 log = logging.getLogger(__name__)
@@ -347,7 +347,7 @@ class Instance:
         log_file = (self.system / "jupyter" / "jupyter.log").open("ab")
         try:
             self._server = server = subprocess.Popen(
-                command, cwd=self.volume, env={**env, notebook_server.EMULATOR_PID_ENV: str(os.getpid())},
+                command, cwd=self.volume, env={**env, notebook_grants.EMULATOR_PID_ENV: str(os.getpid())},
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_unblock_signals,
             )  # fmt: skip
@@ -372,7 +372,7 @@ class Instance:
             "url_expires": self.host.clock() + URL_SECONDS,
             "session_seconds": session_seconds or DEFAULT_SESSION_SECONDS,
         }
-        grant = self.grants / notebook_server.token_digest(token)
+        grant = self.grants / notebook_grants.token_digest(token)
         descriptor = os.open(grant, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             json.dump(terms, file)

@@ -19,7 +19,6 @@ then get_user_cookie, and sets the login cookie for a token-authenticated user).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -34,7 +33,8 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.base.handlers import JupyterHandler
 from traitlets import Unicode
 
-EMULATOR_PID_ENV = "VGSALES_EMULATOR_PID"  # the emulator that started this JupyterLab (notebook_instances.py)
+from .notebook_grants import EMULATOR_PID_ENV, token_digest
+
 PARENT_POLL_SECONDS = 1.0
 USERNAME = "ec2-user"  # the notebook instance's user, as Jupyter shows it on AWS
 SIGN_IN_AGAIN = (
@@ -42,11 +42,6 @@ SIGN_IN_AGAIN = (
     "creation, and its session has ended or was never opened. Get a new URL: `invoke notebook` (or the "
     "CreatePresignedNotebookInstanceUrl API)."
 )
-
-
-def token_digest(token: str) -> str:
-    """The grant's file name: the token's SHA-256, so that the folder never holds a usable token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
