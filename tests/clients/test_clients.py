@@ -75,6 +75,10 @@ FLOWS = {
         "sdk_v2_transformer.py", False, lambda ctx: [trained_job(ctx), data_dir(ctx) / "test.libsvm"]),
     "test_boto3_trains_deploys_and_predicts_with_waiters": ("boto3_flow.py", False, bucket_prefix_and_folder),
     "test_boto3_tunes_on_a_1_x_image_and_deploys_the_best_job": ("boto3_tuning_flow.py", False, bucket_prefix_and_folder),
+    "test_sdk_v2_script_mode_trains_deploys_transforms_and_serves_an_inference_script": (
+        "sdk_v2_script_mode.py", False, lambda ctx: [data_dir(ctx)]),
+    "test_sdk_v2_script_mode_on_two_hosts_and_a_tuner_on_the_scripts_metric": (
+        "sdk_v2_script_mode_hosts_and_tuner.py", False, lambda ctx: [data_dir(ctx)]),
     "test_sagemaker_core_trains_deploys_and_predicts": (
         "sdk_v3_core_flow.py", True, lambda ctx: [data_dir(ctx), ctx.settings.name_prefix]),
 }
@@ -192,6 +196,37 @@ def test_sdk_v2_transformer_runs_a_real_batch_transform(flows, request):
     result = flow_result(flows, request)
     assert result["status"] == "Completed" and result["job"].startswith("vgsales-")
     assert result["rows"] == 803 and result["accuracy"] >= WORKSHOP_ACCURACY, result
+
+
+def test_sdk_v2_script_mode_trains_deploys_transforms_and_serves_an_inference_script(client_stack, flows, request):
+    """XGBoost(entry_point="train.py", source_dir=...) fit, deploy (the script's model_fn, the container's default
+    input and output functions), transformer, and XGBoostModel(entry_point="inference.py") with its own output_fn:
+    scripts/script_mode/ runs as the framework image runs it, and every answer is the script's model's."""
+    result = flow_result(flows, request)
+    assert result["job"].startswith("sagemaker-xgboost-") and result["program"] == "train.py", result
+    assert_artifact(client_stack, result["model_data"])
+    assert 0.5 < result["final_metrics"]["validation:auc"] <= 1.0, "read from the script's own log lines"
+    assert result["rows"] == 803 and result["accuracy"] >= 0.8, result
+    assert result["transformed_rows"] == 803 and result["transform_matches_endpoint"], result
+    custom = result["custom_answer"]["predictions"]
+    assert [entry["score"] for entry in custom] == pytest.approx(result["endpoint_first_scores"], abs=1e-6)
+    assert [entry["hit"] for entry in custom] == [score > 0.5 for score in result["endpoint_first_scores"]]
+
+
+def test_sdk_v2_script_mode_on_two_hosts_and_a_tuner_on_the_scripts_metric(client_stack, flows, request):
+    """instance_count=2 with ShardedByS3Key inputs: both hosts run train.py and join the container's rabit_run; a
+    HyperparameterTuner over the estimator's metric definitions ranks the jobs by what their logs printed."""
+    result = flow_result(flows, request)
+    assert result["distributed_status"] == "Completed" and result["instances"] == 2, result
+    sagemaker = client_stack.aws.client("sagemaker")
+    logs = client_stack.aws.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix=f"{result['distributed_job']}/")["logStreams"]
+    assert len(streams) == 2, "one log stream per host"
+    assert result["tuning_status"] == "Completed" and len(result["objectives"]) == 2, result
+    assert result["best_objective"] == max(result["objectives"]) and 0.5 < result["best_objective"] <= 1.0
+    best = sagemaker.describe_training_job(TrainingJobName=result["best"])
+    assert best["FinalMetricDataList"][0]["Value"] == pytest.approx(result["best_objective"])
 
 
 def test_boto3_trains_deploys_and_predicts_with_waiters(client_stack, flows, request):

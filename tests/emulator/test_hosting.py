@@ -356,14 +356,15 @@ def test_an_image_the_emulator_cannot_run_fails_the_endpoint(stack, served):
     assert "cannot run the inference image" in description["FailureReason"]
 
 
-def test_a_model_with_an_inference_script_is_refused_by_name_not_served_by_the_algorithm(stack, served):
+def test_a_model_with_an_inference_script_is_served_by_the_script_never_by_the_algorithm(stack, served):
     """XGBoostModel(entry_point="inference.py") sets SAGEMAKER_PROGRAM: the container then answers with the script's
-    output, which the built-in algorithm would silently replace with its own."""
+    output (tests/emulator/script_mode/test_serving.py), which the built-in algorithm must never replace with its
+    own. Here the script's code is missing, so the endpoint fails instead of falling back to the algorithm."""
     environment = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/sourcedir.tar.gz"}
     _, description = stack.endpoint(stack.config(served["url"], environment=environment))
     assert description["EndpointStatus"] == "Failed"
-    assert "SAGEMAKER_PROGRAM=inference.py" in description["FailureReason"]
-    assert "never script mode" in description["FailureReason"]
+    assert "did not pass the ping health check" in description["FailureReason"]
+    assert "SAGEMAKER_SUBMIT_DIRECTORY s3://b/sourcedir.tar.gz" in description["FailureReason"]
 
 
 @pytest.mark.parametrize("environment", [

@@ -217,6 +217,22 @@ def test_a_bad_record_fails_the_job_and_the_log_names_the_object_and_line(sagema
     assert any(f"s3://{served['bucket']}/bad/rows.libsvm, line 7" in m and "libsvm" in m for m in messages), messages
 
 
+def test_a_model_with_an_inference_script_is_run_through_it_never_through_the_algorithm(sagemaker, served):
+    """SAGEMAKER_PROGRAM makes the container serve the script (tests/emulator/script_mode/test_serving.py); without
+    SAGEMAKER_SUBMIT_DIRECTORY its module is not there, so the job fails rather than answer with the algorithm."""
+    model = unique("vgsales-script")
+    container = sagemaker.describe_model(ModelName=served["model"])["PrimaryContainer"]
+    sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+        "Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"],
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}})
+    output, job = transform(sagemaker, served, "test-csv/", "text/csv", model=model)
+    assert job["TransformJobStatus"] == "Failed"
+    assert job["FailureReason"] == (
+        "ClientError: The model server could not import the inference script inference.py (module inference in "
+        "/opt/ml/code): ImportModuleError: ModuleNotFoundError: No module named 'inference'.")
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=served["bucket"], Prefix=output.split("/", 3)[3])
+
+
 def test_stop_ends_a_running_job_as_stopped(sagemaker, served):
     s3 = boto3.client("s3")
     s3.put_object(Bucket=served["bucket"], Key="big/rows.libsvm", Body=libsvm(TEST) * 2000)  # 120,000 records, one request each
@@ -229,7 +245,6 @@ def test_stop_ends_a_running_job_as_stopped(sagemaker, served):
 
 REFUSALS = {
     "another image": ({"model": "image"}, "built-in XGBoost algorithm only"),
-    "an inference script": ({"model": "script"}, r"SAGEMAKER_PROGRAM=inference\.py.*never script mode"),
     "gzip input": ({"TransformInput.CompressionType": "Gzip"}, "CompressionType Gzip"),
     "RecordIO split": ({"TransformInput.SplitType": "RecordIO"}, "SplitType 'RecordIO'"),
     "filters on libsvm": ({"DataProcessing": {"InputFilter": "$[1:]"}}, "text/csv input only"),
@@ -245,12 +260,6 @@ def test_what_it_does_not_run_is_refused_before_the_job_exists(sagemaker, served
         model = unique("vgsales-other")
         sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
             "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", "ModelDataUrl": "s3://x/model.tar.gz"})
-    if changes.get("model") == "script":
-        model = unique("vgsales-script")
-        container = sagemaker.describe_model(ModelName=served["model"])["PrimaryContainer"]
-        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
-            "Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"],
-            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}})
     name = unique("vgsales-refused")
     request = {
         "TransformJobName": name, "ModelName": model,

@@ -12,20 +12,22 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlparse
 
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
+from moto.iam.exceptions import NotFoundException as RoleNotFound
 from moto.iam.models import IAMBackend, iam_backends
 from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend
+from moto.sts.models import AssumedRole, STSBackend, sts_backends
 from moto.utilities.utils import get_partition
 
 from . import metrics
-from .role_access import ActingRole
+from .role_access import ActingRole, RoleUnavailable
 
 
 class S3ObjectMissing(LookupError):
@@ -54,6 +56,7 @@ class ServiceAccess:
         self._logs: LogsBackend = logs_backends[account_id][region]
         self._iam: IAMBackend = iam_backends[account_id][partition]
         self._cloudwatch: CloudWatchBackend = cloudwatch_backends[account_id][region]
+        self._sts: STSBackend = sts_backends[account_id][partition]
         self._role: ActingRole | None = None
 
     def acting_as(self, role_arn: str | None) -> ServiceAccess:
@@ -132,6 +135,39 @@ class ServiceAccess:
     def endpoint_metrics(self, endpoint_name: str, variant_name: str) -> metrics.EndpointMetrics:
         """An endpoint's invocation metrics, which SageMaker publishes itself (not as the endpoint's role)."""
         return metrics.EndpointMetrics(self._cloudwatch, endpoint_name, variant_name)
+
+
+    def role_session(self, role_arn: str, session_name: str, seconds: int, secret: Callable[[], str]) -> RoleSession:
+        """A session of the role (STS AssumeRole, as SageMaker takes one for a job's or an endpoint's container),
+        with a secret and a token from ``secret`` rather than moto's seedable generator; RoleUnavailable if the role
+        is gone. Revoke it when the job ends."""
+        try:
+            self._iam.get_role_by_arn(role_arn)
+        except RoleNotFound:
+            raise RoleUnavailable(role_arn) from None
+        assumed = self._sts.assume_role(region_name=self._logs.region_name, role_session_name=session_name,
+                                        role_arn=role_arn, policy=None, duration=seconds, external_id=None)  # type: ignore[arg-type]
+        assumed.secret_access_key = assumed.access_key.secret_access_key = secret()
+        assumed.session_token = secret() + secret()
+        return RoleSession(self._sts, self._iam, assumed)
+
+
+class RoleSession:
+    """Temporary credentials of a role, valid until revoke()."""
+
+    def __init__(self, sts: STSBackend, iam: IAMBackend, assumed: AssumedRole) -> None:
+        self._sts, self._iam, self._assumed = sts, iam, assumed
+        self.access_key_id: str = assumed.access_key_id
+        self.secret_access_key: str = assumed.secret_access_key
+        self.session_token: str = assumed.session_token
+        self.arn: str = assumed.arn
+
+    def __repr__(self) -> str:  # never print the secret, not even in a traceback
+        return f"RoleSession({self.arn!r}, access_key_id={self.access_key_id!r})"
+
+    def revoke(self) -> None:
+        self._sts.assumed_roles[:] = [role for role in self._sts.assumed_roles if role is not self._assumed]
+        self._iam.access_keys.pop(self._assumed.access_key.physical_resource_id, None)
 
 
 class LogStream:

@@ -13,6 +13,14 @@ do not exist. On the emulator's SageMaker backend (HostingBackend) and runtime (
   and fails as AWS does: ValidationError for an unknown endpoint or an oversize body, ModelError (424, with
   OriginalStatusCode and OriginalMessage) for what the container refuses. Requests share the booster, which is
   only read, so serving is concurrent and never reloads.
+- A model whose container names an inference script (SAGEMAKER_PROGRAM: the SDK's `XGBoostModel(entry_point=...)`
+  and a framework estimator's deploy()) is served through it, as the image's script mode serves it: a model-server
+  process of the endpoint's own runs the user's model_fn, input_fn, predict_fn, output_fn or transform_fn
+  (script_mode/serving.py), one request at a time; the endpoint is Creating until model_fn has run, Failed when
+  the code cannot be fetched, its requirements installed or the module loaded. UpdateEndpoint keeps the old
+  process serving until the new one is ready; DeleteEndpoint ends it. A request gets SageMaker's timeout
+  (ModelError, "Your invocation timed out ...") 60 s after it arrived, whatever it waited for: earlier requests,
+  the process loading again after a crash, or a first try on a model replaced meanwhile.
 """
 
 from __future__ import annotations
@@ -41,8 +49,9 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from . import access, backends
 from .metrics import EndpointMetrics
 from .role_access import AccessDenied, RoleUnavailable
+from .script_mode import serving as script_serving
 from .shapes import Document, Environ, MotoArguments, StartResponse, WsgiApp
-from .training import inference_script, is_builtin_xgboost, script_refusal
+from .training import inference_script, is_builtin_xgboost
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -66,6 +75,24 @@ class LoadedModel:
     production_variants: list[Document]  # of the endpoint config it was loaded for
     style: ResponseStyle  # how the model's image writes its answers (its tag, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT)
     metrics: EndpointMetrics  # Invocations, latencies and errors in AWS/SageMaker (metrics.py)
+
+
+@dataclass(frozen=True)
+class ScriptModel:
+    """An endpoint's model served through its inference script, by a model-server process of its own."""
+
+    server: script_serving.ModelServer
+    variant_name: str
+    model_name: str
+    log_stream: backends.LogStream
+    production_variants: list[Document]
+    metrics: EndpointMetrics
+
+
+def _close(model: LoadedModel | ScriptModel | None, wait: float = script_serving.CLOSE_GRACE_SECONDS) -> None:
+    """Let go of a model the endpoint no longer serves: a script model's process ends (a booster is just dropped)."""
+    if isinstance(model, ScriptModel):
+        model.server.close(wait)
 
 
 def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
@@ -104,7 +131,7 @@ def _booster_from_archive(archive_bytes: bytes, url: str) -> xgb.Booster:
 
 def load_model(
     backend: SageMakerModelBackend, aws: backends.ServiceAccess, endpoint_name: str, config_name: str
-) -> LoadedModel:
+) -> LoadedModel | ScriptModel:
     """Download and load the model of an endpoint config's first production variant, as the model's execution role."""
     config = backend.endpoint_configs.get(config_name)
     if config is None or not config.production_variants:
@@ -123,16 +150,14 @@ def load_model(
             "Use the aws target for other images."
         )
     script = inference_script(container)
-    if script is not None:
-        raise ModelLoadError(script_refusal(model.model_name, script, "an endpoint"))
     url = container.get("ModelDataUrl")
-    if not url:
+    if not url and script is None:
         raise ModelLoadError(f"Model {model.model_name} has no ModelDataUrl; the built-in XGBoost algorithm serves a model.tar.gz from S3.")
     aws = aws.acting_as(model.execution_role_arn)
     try:
         stream = aws.log_stream(f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant_name}/local-emulator")
-        stream.write([f"Loading the model of variant {variant_name} from {url}"])
-        archive = aws.get_object(url)
+        stream.write([f"Loading the model of variant {variant_name} from {url or '(no ModelDataUrl)'}"])
+        archive = aws.get_object(url) if url else None
     except RoleUnavailable as missing:
         raise ModelLoadError(str(missing)) from None
     except (backends.S3ObjectMissing, ValueError, AccessDenied):
@@ -144,14 +169,24 @@ def load_model(
         )
         stream.write([message])
         raise ModelLoadError(message) from None
+    if script is not None:
+        try:
+            server = script_serving.launch(
+                kind="endpoint", name=endpoint_name, container=container, model_archive=archive, model_url=url,
+                role_arn=model.execution_role_arn, region=backend.region_name, aws=aws, stream=stream,
+                ready_timeout=script_serving.ready_timeout_of(variant),
+            )  # fmt: skip
+        except script_serving.SetupFailure as exc:
+            raise ModelLoadError(_ping_failure(variant_name, str(exc))) from None
+        stream.write([f"Model server ready: {script} loaded the model (script mode)."])
+        return ScriptModel(server, variant_name, model.model_name, stream, list(config.production_variants),
+                           aws.endpoint_metrics(endpoint_name, variant_name))  # fmt: skip
+    assert archive is not None
     try:
         booster = _booster_from_archive(archive, url)
     except ModelLoadError as exc:
         stream.write([str(exc)])
-        raise ModelLoadError(
-            f"The primary container for production variant {variant_name} did not pass the ping health check: {exc} "
-            "Please check CloudWatch logs for this endpoint."
-        ) from None
+        raise ModelLoadError(_ping_failure(variant_name, str(exc))) from None
     stream.write([f"Model loaded successfully: {booster.num_features()} features, {booster.num_boosted_rounds()} rounds."])
     from ..algorithm.serving import response_style
 
@@ -160,6 +195,15 @@ def load_model(
         booster, booster.num_features(), variant_name, model.model_name, stream, list(config.production_variants), style,
         aws.endpoint_metrics(endpoint_name, variant_name),
     )
+
+
+def _ping_failure(variant_name: str, why: str) -> str:
+    """SageMaker's FailureReason for a container that never answers /ping with 200, with what the emulator saw in
+    the middle, shortened so that the whole fits FailureReason's 1024 characters."""
+    start = f"The primary container for production variant {variant_name} did not pass the ping health check: "
+    end = " Please check CloudWatch logs for this endpoint."
+    room = 1024 - len(start) - len(end)
+    return start + (why if len(why) <= room else why[:room - 4].rstrip() + " ...") + end
 
 
 # --- InvokeEndpoint ---------------------------------------------------------------------------------------
@@ -174,14 +218,18 @@ def _validation_error(message: str, status: int = 400) -> tuple[int, dict[str, s
     return _error(status, "ValidationError", {"message": message})
 
 
-def _model_error(region: str, account_id: str, endpoint_name: str, loaded: LoadedModel, failure: ServingError):
+def _model_error(
+    region: str, account_id: str, endpoint_name: str, loaded: LoadedModel | ScriptModel, failure: ServingError
+):
     console = (
         f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
         f"#logEventViewer:group=/aws/sagemaker/Endpoints/{endpoint_name}"
     )
+    # SageMaker's words: "client error" for the container's 4xx, "server error" for its 5xx and for no answer at
+    # all (status 0, "Your invocation timed out ...", aws/amazon-sagemaker-examples#799).
+    kind = "client" if 400 <= failure.status < 500 else "server"
     message = (
-        # SageMaker's words: "client error" for the container's 4xx, "server error" for its 5xx.
-        f'Received {"server" if failure.status >= 500 else "client"} error ({failure.status}) from primary with message '
+        f'Received {kind} error ({failure.status}) from primary with message '
         f'"{failure.message}". '
         f"See {console} in account {account_id} for more information."
     )
@@ -206,9 +254,12 @@ def invoke(
     content_type: str | None,
     accept: str | None,
     target_variant: str | None = None,
+    received: float | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """Answer one InvokeEndpoint request: (HTTP status, headers, body)."""
-    received = time.perf_counter()
+    """Answer one InvokeEndpoint request: (HTTP status, headers, body). ``received``: when a retried request
+    first arrived (perf_counter), which SageMaker's timeout counts from."""
+    retried = received is not None
+    received = time.perf_counter() if received is None else received
     from ..algorithm import serving as xgboost_serving  # imported on first use, see training.XGBOOST_MODULES
 
     backend = sagemaker_backends[account_id][region]
@@ -227,6 +278,13 @@ def invoke(
             f"Target variant {target_variant} is not served by endpoint {endpoint_name}; the local emulator serves "
             f"its first production variant, {loaded.variant_name}."
         )
+    if isinstance(loaded, ScriptModel):
+        try:
+            return _invoke_script(region, account_id, endpoint_name, loaded, body, content_type, accept, received)
+        except script_serving.ServerClosed:  # updated away or deleted meanwhile: ask again, once
+            if retried:
+                return _validation_error(f"Endpoint {endpoint_name} of account {account_id} is not serving.")
+            return invoke(account_id, region, endpoint_name, body, content_type, accept, target_variant, received)
     model_started = time.perf_counter()
     try:
         prediction = xgboost_serving.predict(loaded.booster, loaded.num_features, body, content_type, accept, loaded.style)
@@ -239,7 +297,38 @@ def invoke(
     return 200, headers, prediction.body
 
 
-def _record(loaded: LoadedModel, status: int, received: float, model_started: float) -> None:
+# SageMaker's message when an endpoint's container gives no answer within its 60 s (aws/amazon-sagemaker-examples#799).
+INVOCATION_TIMED_OUT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency metrics for "
+    "each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+
+
+def _invoke_script(
+    region: str, account_id: str, endpoint_name: str, loaded: ScriptModel, body: bytes, content_type: str | None,
+    accept: str | None, received: float,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request through the endpoint's inference script: its answer, or ModelError for its non-200 answers."""
+    from ..algorithm.serving import ServingError
+
+    model_started = time.perf_counter()
+    # SageMaker's 60 s count from the request's arrival, a first try on a model since replaced included.
+    remaining = script_serving.ENDPOINT_INVOCATION_TIMEOUT_SECONDS - (model_started - received)
+    try:
+        if remaining <= 0:
+            raise script_serving.InvocationTimeout(script_serving.ENDPOINT_INVOCATION_TIMEOUT_SECONDS)
+        answer = loaded.server.invoke(body, content_type, accept, remaining)
+    except script_serving.InvocationTimeout:
+        _record(loaded, 500, received, model_started)  # SageMaker counts it as a server error
+        return _model_error(region, account_id, endpoint_name, loaded, ServingError(0, INVOCATION_TIMED_OUT))
+    _record(loaded, answer.status, received, model_started)
+    if answer.status != 200:
+        return _model_error(region, account_id, endpoint_name, loaded, ServingError(answer.status, answer.text))
+    headers = {"Content-Type": answer.content_type, "x-Amzn-Invoked-Production-Variant": loaded.variant_name}
+    return 200, headers, answer.body
+
+
+def _record(loaded: LoadedModel | ScriptModel, status: int, received: float, model_started: float) -> None:
     """The invocation's metrics: the model's time, and the emulator's own before and around it (OverheadLatency)."""
     now = time.perf_counter()
     loaded.metrics.record(status, model_seconds=now - model_started, overhead_seconds=model_started - received)
@@ -310,7 +399,7 @@ class HostingBackend(backends.ServiceBackend):
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         # Endpoint ARN -> the model it serves. Readers take a reference without a lock; writers replace entries whole.
-        self.loaded: dict[str, LoadedModel] = {}
+        self.loaded: dict[str, LoadedModel | ScriptModel] = {}
         # Endpoint ARN -> number of the latest load started, so that a superseded or deleted load never publishes.
         self._generations: dict[str, int] = {}
         self._loads: list[threading.Thread] = []
@@ -323,6 +412,10 @@ class HostingBackend(backends.ServiceBackend):
             loads = list(self._loads)
         for load in loads:
             load.join(LOAD_WAIT_SECONDS * 15)
+        with self._hosting_lock:
+            models = list(self.loaded.values())
+        for model in models:  # a script model's process and role session end with the backend
+            _close(model)
         super().reset()
 
     def create_endpoint(self, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]) -> FakeEndpoint:
@@ -389,23 +482,29 @@ class HostingBackend(backends.ServiceBackend):
             except Exception as exc:  # an emulator bug must still end the load, never leave it Creating
                 log.exception("loading the model of endpoint %s failed", endpoint.endpoint_name)
                 error = f"Unable to load model: {type(exc).__name__}: {exc}"
+            let_go = None  # the model no longer served: the one replaced, or this one when it is not wanted
             with self._hosting_lock:
                 if threading.current_thread() in self._loads:  # not after a reset, which made a new list
                     self._loads.remove(threading.current_thread())
                 if self._generations.get(endpoint.arn) != generation or self.endpoints.get(endpoint.endpoint_name) is not endpoint:
-                    return  # deleted, reset, or another update started meanwhile
+                    let_go = loaded  # deleted, reset, or another update started meanwhile
+                    loaded = error = None
                 if loaded is not None:
+                    let_go = self.loaded.get(endpoint.arn)
                     self.loaded[endpoint.arn] = loaded
                     if updating:
                         endpoint.production_variants = endpoint._process_production_variants(loaded.production_variants)
                         endpoint.endpoint_config_name = config_name
                     endpoint.failure_reason = None
                     endpoint.endpoint_status = "InService"
-                else:
-                    endpoint.failure_reason = (error or "")[:1024]
+                elif error is not None:
+                    endpoint.failure_reason = error[:1024]
                     # A failed update leaves the endpoint serving its previous model, as AWS rolls back.
                     endpoint.endpoint_status = "InService" if updating else "Failed"
-                endpoint.last_modified_time = utcnow()
+                if loaded is not None or error is not None:
+                    endpoint.last_modified_time = utcnow()
+            # The old model served until the new one was published; its requests in flight finish first.
+            _close(let_go, wait=script_serving.ENDPOINT_INVOCATION_TIMEOUT_SECONDS)
 
         loader = threading.Thread(target=run, name=f"endpoint-{endpoint.endpoint_name}", daemon=True)
         with self._hosting_lock:
@@ -415,8 +514,9 @@ class HostingBackend(backends.ServiceBackend):
 
     def _unload(self, arn: str) -> None:
         with self._hosting_lock:
-            self.loaded.pop(arn, None)
+            unloaded = self.loaded.pop(arn, None)
             self._generations.pop(arn, None)
+        _close(unloaded)
 
 
 class RuntimeService(SageMakerRuntimeResponse):

@@ -84,12 +84,13 @@ class MeasuredLogStream:
         self._stream = stream
         self._definitions = definitions
         self._sink = sink
+        # The last value of each metric found, whatever the sink may publish: a script-mode job's final metrics
+        # (SageMaker's FinalMetricDataList holds the last value its MetricDefinitions found in the logs).
+        self.latest: dict[str, float] = {}
 
     def write(self, messages: Iterable[str]) -> None:
         messages = list(messages)
         self._stream.write(messages)
-        if not self._sink.allowed:
-            return
         for message in messages:
             found = {}
             for definition in self._definitions:
@@ -99,7 +100,9 @@ class MeasuredLogStream:
                         found[definition.name] = float(match.group(1))
                     except (TypeError, ValueError):
                         continue
-            self._sink.put(found)
+            self.latest.update(found)
+            if self._sink.allowed:
+                self._sink.put(found)
 
 
 # An endpoint's metrics and their units (the developer guide, "Amazon SageMaker AI metrics in Amazon CloudWatch").

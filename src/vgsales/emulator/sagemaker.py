@@ -48,6 +48,17 @@ class SageMakerBackend(HostingBackend, TransformBackend, TuningBackend, Notebook
         return moto_urls
 
 
+# CreateTrainingJob's parameters that moto's create_training_job takes as they are (moto/sagemaker/responses.py).
+_TRAINING_JOB_PARAMETERS = {
+    "HyperParameters": "hyper_parameters", "AlgorithmSpecification": "algorithm_specification", "RoleArn": "role_arn",
+    "InputDataConfig": "input_data_config", "OutputDataConfig": "output_data_config",
+    "ResourceConfig": "resource_config", "VpcConfig": "vpc_config", "StoppingCondition": "stopping_condition",
+    "Tags": "tags", "CheckpointConfig": "checkpoint_config", "DebugHookConfig": "debug_hook_config",
+    "DebugRuleConfigurations": "debug_rule_configurations", "TensorBoardOutputConfig": "tensor_board_output_config",
+    "ExperimentConfig": "experiment_config",
+}  # fmt: skip
+
+
 class SageMakerService(SageMakerResponse):
     """SageMaker's API: what moto answers, minus what the catalogue refuses, plus what the emulator executes."""
 
@@ -93,6 +104,19 @@ class SageMakerService(SageMakerResponse):
         return super().serialized(action_result)
 
     # --- jobs -------------------------------------------------------------------------------------------
+    def create_training_job(self) -> ActionResult:
+        """moto's (5.x, responses.py) with Environment, which it drops: SageMaker passes it to the container (a
+        script reads it) and DescribeTrainingJob returns it."""
+        param = self._get_param
+        job = self.backend.create_training_job(
+            training_job_name=param("TrainingJobName"), environment=param("Environment"),
+            **{snake: param(name) for name, snake in _TRAINING_JOB_PARAMETERS.items()},
+            enable_network_isolation=param("EnableNetworkIsolation", False),
+            enable_inter_container_traffic_encryption=param("EnableInterContainerTrafficEncryption", False),
+            enable_managed_spot_training=param("EnableManagedSpotTraining", False),
+        )  # fmt: skip
+        return ActionResult({"TrainingJobArn": job.arn})
+
     def stop_training_job(self) -> EmptyResult:
         self.backend.stop_training_job(self._get_param("TrainingJobName"))
         return EmptyResult()

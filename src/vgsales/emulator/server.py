@@ -29,6 +29,7 @@ from .. import loopback
 from ..errors import WorkshopError
 from ..loopback import require_loopback
 from . import access, admission, hosting, notebook_instances, services, tls
+from .script_mode import host as script_host
 from .endpoint import DEFAULT_REGION, HEALTH_PATH, SERVICE_NAME, Credentials, client_env
 from .compat import s3_policy
 from .listener import Listener
@@ -93,6 +94,7 @@ class EmulatorServer:
         self._proxy: TunnelProxy | None = None
         self._enforcement = access.Enforcement()
         self._notebook_host: notebook_instances.Host | None = None
+        self._script_host: script_host.Host | None = None
         self.credentials: access.Credentials | None = None
         self.started_at: datetime.datetime | None = None
 
@@ -119,6 +121,12 @@ class EmulatorServer:
         shutil.rmtree(notebook_root, ignore_errors=True)
         self._notebook_host = notebook_instances.Host(notebook_root, self._identity_env)
         notebook_instances.add_host(self._notebook_host)
+        # Script-mode jobs and endpoints (script_mode/host.py) keep their folders there too, for the same reasons.
+        script_root = cert_dir / "script-mode"
+        script_host.end_orphans(script_root)
+        shutil.rmtree(script_root, ignore_errors=True)
+        self._script_host = script_host.Host(script_root, self._identity_env)
+        script_host.add_host(self._script_host)
         log.info("emulator serving %s (moto %s)", self.url, moto.__version__)
         threading.Thread(target=self._warm_up, name="emulator-warm-up", daemon=True).start()
         return self
@@ -209,6 +217,9 @@ class EmulatorServer:
         if self._notebook_host is not None:  # its instances' processes end before the emulator's ports close
             notebook_instances.remove_host(self._notebook_host)
             self._notebook_host = None
+        if self._script_host is not None:  # so do script-mode jobs' and endpoints' processes
+            script_host.remove_host(self._script_host)
+            self._script_host = None
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()

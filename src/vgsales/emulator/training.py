@@ -9,8 +9,9 @@ emulator, acting as its RoleArn (role_access.py): it reads its channels from emu
 CloudWatch Logs (/aws/sagemaker/TrainingJobs, stream "<job>/algo-1-<epoch>") and writes
 <S3OutputPath>/<job>/output/model.tar.gz.
 
-Only the built-in XGBoost image (repository sagemaker-xgboost, or the legacy xgboost) is executed; any other
-image fails the job with a reason saying the emulator cannot run it.
+Only the XGBoost image (repository sagemaker-xgboost, or the legacy xgboost) is executed; any other image fails
+the job with a reason saying the emulator cannot run it. A job with `sagemaker_program` runs the user's own script
+instead of the algorithm, as the image does (script_mode/training.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..algorithm.hyperparameters import (
 from . import backends, metrics
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
 from .checkpoint_sync import CheckpointSync
+from .script_mode import training as script_training
 from .role_access import S3_ACCESS_DENIED, AccessDenied
 from .shapes import Document, Json, MotoArguments
 
@@ -150,14 +152,6 @@ def inference_script(container: Mapping[str, Any]) -> str | None:
     return program or None
 
 
-def script_refusal(model_name: str, script: str, what: str) -> str:
-    """Why the emulator does not run ``what`` for a model with an inference script: it never serves it with the
-    built-in algorithm instead, which would answer something the script would not."""
-    return (f"The local emulator does not run {what} for model {model_name}: its container names an inference script "
-            f"(SAGEMAKER_PROGRAM={script}), and the emulator serves the XGBoost image's built-in algorithm only, never "
-            "script mode. Use the aws target, or a model without SAGEMAKER_PROGRAM (the algorithm's own model).")
-
-
 def _info(message: str, level: str = "INFO") -> str:
     # The container's log prefix, e.g. "[2026-11-27:22:46:33:INFO] ..."
     return f"[{time.strftime('%Y-%m-%d:%H:%M:%S', time.gmtime())}:{level}] {message}"
@@ -208,11 +202,14 @@ def _prepare(job: TrainingJob, user_metric_definitions: list[dict[str, str]]) ->
     job.training_time_in_seconds = None
     job.billable_time_in_seconds = None
     job.tuning_job_arn = None  # the tuning job that launches it, if any (DescribeTrainingJob's TuningJobArn)
+    job.environment = {}  # CreateTrainingJob's Environment, which moto drops (sagemaker.py passes it)
     if job.algorithm_specification is None:
         return
     image = job.algorithm_specification.get("TrainingImage")
     # moto replaces MetricDefinitions with a placeholder; AWS keeps the user's, or the built-in algorithm's.
-    definitions = XGBOOST_METRIC_DEFINITIONS if is_builtin_xgboost(image) else user_metric_definitions
+    # A script's metrics are its own: SageMaker attaches the algorithm's definitions in algorithm mode only.
+    algorithm = is_builtin_xgboost(image) and not script_training.requested(job.hyper_parameters)
+    definitions = XGBOOST_METRIC_DEFINITIONS if algorithm else user_metric_definitions
     if definitions:
         job.algorithm_specification["MetricDefinitions"] = [dict(d) for d in definitions]
     else:
@@ -301,6 +298,11 @@ class TrainingRun(JobRun):
         self._algorithm, self._data = _xgboost_modules()
         self._open_logs()
         self._check_image()
+        if script_training.requested(self.job.hyper_parameters):
+            self._training_started = self.job.training_start_time = utcnow()
+            self._phase("Downloading", "Downloading input data")
+            script_training.ScriptTraining(self).execute()
+            return
         plan = self._plan()
         self._check_stop()
         self._training_started = utcnow()
@@ -400,17 +402,16 @@ class TrainingRun(JobRun):
                 f"The local emulator cannot run {what}: it executes only the SageMaker built-in XGBoost algorithm "
                 "(image repository sagemaker-xgboost or xgboost). Use the aws target for other images.",
             )
-        hyperparameters = self.job.hyper_parameters or {}
-        if "sagemaker_program" in hyperparameters or "sagemaker_submit_directory" in hyperparameters:
-            raise JobFailure(
-                "ClientError",
-                "The local emulator runs the XGBoost image in algorithm mode only; script mode (sagemaker_program, "
-                "a training script of your own) needs the aws target.",
-            )
         tag = image_tag(image)
         version = self._algorithm.XGBOOST_VERSION
-        where = "in the emulator's process" if self.instance_count == 1 else f"on {self.instance_count} hosts (worker processes)"
-        self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} with xgboost {version}, {where}.")
+        hosts = "one host" if self.instance_count == 1 else f"{self.instance_count} hosts"
+        if script_training.requested(self.job.hyper_parameters):
+            program = script_training.decoded(self.job.hyper_parameters[script_training.PROGRAM])
+            self._log(f"Local emulator: running the training script {program} (script mode) of image {image} with "
+                      f"xgboost {version}, on {hosts}, each a process of its own.")
+        else:
+            where = "in the emulator's process" if self.instance_count == 1 else f"on {hosts} (worker processes)"
+            self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} with xgboost {version}, {where}.")
         if tag and not tag.startswith(".".join(version.split(".")[:2])):
             self._log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
 
@@ -605,6 +606,30 @@ MAX_HYPERPARAMETER_VALUE = 2500
 MAX_HYPERPARAMETER_KEY = 256
 
 
+# CreateTrainingJob's Environment (TrainingEnvironmentMap): at most 100 entries, keys of the pattern below up to 512
+# characters, values up to 512 (the service model, botocore's sagemaker service-2.json).
+ENVIRONMENT_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+MAX_ENVIRONMENT_ENTRIES = 100
+MAX_ENVIRONMENT_TEXT = 512
+
+
+def check_environment(environment: Json) -> None:
+    entries = dict(environment or {})  # type: ignore[call-overload]
+    if len(entries) > MAX_ENVIRONMENT_ENTRIES:
+        raise ValidationError(message="1 validation error detected: Value at 'environment' failed to satisfy "
+                              f"constraint: Member must have length less than or equal to {MAX_ENVIRONMENT_ENTRIES}")
+    for key, value in entries.items():
+        if not ENVIRONMENT_KEY.fullmatch(str(key)) or len(str(key)) > MAX_ENVIRONMENT_TEXT:
+            raise ValidationError(message="1 validation error detected: Value at 'environment' failed to satisfy "
+                                  "constraint: Map keys must satisfy constraint: [Member must have length less than "
+                                  f"or equal to {MAX_ENVIRONMENT_TEXT}, Member must satisfy regular expression "
+                                  f"pattern: [a-zA-Z_][a-zA-Z0-9_]*] (key {str(key)[:64]!r})")
+        if not isinstance(value, str) or len(value) > MAX_ENVIRONMENT_TEXT:
+            raise ValidationError(message="1 validation error detected: Value at 'environment' failed to satisfy "
+                                  "constraint: Map value must satisfy constraint: [Member must have length less than "
+                                  f"or equal to {MAX_ENVIRONMENT_TEXT}] (key {str(key)[:64]!r})")
+
+
 def check_hyperparameter_lengths(hyperparameters: Json) -> None:
     """SageMaker's constraint violation, as its API reports one (the value itself is not quoted back)."""
     for key, value in dict(hyperparameters or {}).items():
@@ -623,6 +648,11 @@ class TrainingBackend(JobBackend):
 
     def create_training_job(self, training_job_name: str, **request: MotoArguments) -> FakeTrainingJob:
         check_hyperparameter_lengths(request.get("hyper_parameters"))
+        check_environment(request.get("environment"))
+        if script_training.requested(request.get("hyper_parameters")):
+            refused = script_training.refusal(request)
+            if refused:
+                raise ValidationError(message=refused)
         instances = int((request.get("resource_config") or {}).get("InstanceCount") or 1)
         if (request.get("checkpoint_config") or {}).get("S3Uri") and instances > 1:
             raise ValidationError(message=(
@@ -650,6 +680,7 @@ class TrainingBackend(JobBackend):
     def _new_training_job(self, name: str, tuning_job_arn: str | None, request: Document) -> TrainingJob:
         """moto's create_training_job (moto/sagemaker/models.py) with the emulator's job, refusing a name in use
         as AWS does (moto would overwrite the job)."""
+        environment = dict(request.pop("environment", None) or {})
         if name in self.training_jobs:
             arn = FakeTrainingJob.arn_formatter(name, self.account_id, self.region_name)
             raise ResourceInUseException(
@@ -659,6 +690,7 @@ class TrainingBackend(JobBackend):
         job = TrainingJob(
             tuning_job_arn, account_id=self.account_id, region_name=self.region_name, training_job_name=name, **request
         )
+        job.environment = environment
         self.training_jobs[name] = job
         return job
 

@@ -19,8 +19,18 @@ moto 5.2.5 marks a transform job Completed at once and writes nothing. On the em
 - logs to /aws/sagemaker/TransformJobs, one stream per worker ("<job>/<instance id>-<epoch>") and the data log
   ("<job>/<instance id>-<epoch>/data-log") that names the object and line of a bad record, which fails the job
   with "ClientError: See job logs for more information", as SageMaker reports it;
-- stops on StopTransformJob (Stopping, then Stopped); a job that ends within training.QUICK_JOB_SECONDS has
-  ended when CreateTransformJob returns (lifecycle.QUICK_JOB_SECONDS).
+- stops on StopTransformJob (Stopping, then Stopped), and on moto's reset; a job that ends within
+  training.QUICK_JOB_SECONDS has ended when CreateTransformJob returns (lifecycle.QUICK_JOB_SECONDS).
+
+A model whose container names an inference script (SAGEMAKER_PROGRAM) is run through it: the job starts one
+model-server process of its own (script_mode/serving.py, with the batch variables SageMaker gives the container:
+SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY, SAGEMAKER_MAX_CONCURRENT_TRANSFORMS, and the
+job's Environment), sends it the same requests, and writes what the script answers: each answer as the container
+gave it, followed by a newline unless it ends with one (AssembleWith Line), or the answers concatenated (None).
+With DataProcessing the script's answer must have a line per record, which is joined and filtered as above. The
+process ends, and its role session is revoked, when the job ends. A stop ends it at once, also while it loads the
+model or answers a request (a request may take ModelClientConfig.InvocationsTimeoutInSeconds, 600 s by default), so
+the job is Stopped without waiting for the script.
 """
 
 from __future__ import annotations
@@ -44,12 +54,13 @@ from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend, arn_f
 from . import backends, training
 from .lifecycle import QUICK_JOB_SECONDS, JobBackend, JobFailure, JobRun, JobStopped
 from .role_access import AccessDenied
+from .script_mode import serving as script_serving
 from .shapes import Document, MotoArguments
 
 if TYPE_CHECKING:
     import xgboost as xgb
 
-    from ..algorithm.serving import Prediction
+    from ..algorithm.serving import ResponseStyle
     from .backends import LogStream
 
 log = logging.getLogger(__name__)
@@ -138,9 +149,6 @@ def validate_request(request: Document, backend: SageMakerModelBackend) -> None:
         raise _refuse(f"The local emulator runs batch transform for models of the SageMaker built-in XGBoost algorithm "
                       f"only (image repository sagemaker-xgboost or xgboost); model {model.model_name} has "
                       f"{container.get('Image')!r}. Use the aws target for other images.")
-    script = training.inference_script(container)
-    if script is not None:
-        raise _refuse(training.script_refusal(model.model_name, script, "a batch transform job"))
     transform_input = request.get("transform_input") or {}
     source = (transform_input.get("DataSource") or {}).get("S3DataSource") or {}
     if source.get("S3DataType", "S3Prefix") not in ("S3Prefix", "ManifestFile"):
@@ -170,6 +178,73 @@ def validate_request(request: Document, backend: SageMakerModelBackend) -> None:
         raise _refuse("DataProcessing needs TransformInput SplitType Line: filters and JoinSource work record by record.")
 
 
+# --- the model: the built-in algorithm, or the model's inference script ---------------------------------------
+
+# SageMaker's default ModelClientConfig.InvocationsTimeoutInSeconds (CreateTransformJob's API reference).
+DEFAULT_INVOCATIONS_TIMEOUT_SECONDS = 600
+
+
+class _BadStatus(Exception):
+    """The container answered a request with a status other than 200."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Algorithm:
+    """The built-in algorithm: in batch mode one score per line, each ending with a newline (serving.py)."""
+
+    def __init__(self, booster: xgb.Booster, style: ResponseStyle) -> None:
+        self._booster, self._style = booster, style
+
+    def answers(self, body: bytes, content_type: str, accept: str | None, per_record: bool) -> list[bytes]:
+        from ..algorithm import serving
+
+        try:
+            prediction = serving.predict(self._booster, self._booster.num_features(), body, content_type, accept,
+                                         self._style, batch=True)  # fmt: skip
+        except serving.ServingError as error:
+            raise _BadStatus(error.status, error.message) from None
+        return prediction.body.splitlines()  # one answer per record, whatever the Accept header
+
+    @staticmethod
+    def assemble(answers: list[bytes], assemble_with: str, per_record: bool) -> bytes:
+        # AssembleWith Line puts each record on its line; None concatenates the container's answers, and each of
+        # those already ends with a newline (serve.py's SAGEMAKER_BATCH branch, every tag): the same bytes here.
+        return b"".join(answer + b"\n" for answer in answers)
+
+    def close(self) -> None:
+        pass
+
+
+class _Script:
+    """The model's inference script, in a model-server process of the job's own: one answer per request."""
+
+    def __init__(self, server: script_serving.ModelServer, timeout: float) -> None:
+        self._server, self._timeout = server, timeout
+
+    def answers(self, body: bytes, content_type: str, accept: str | None, per_record: bool) -> list[bytes]:
+        try:
+            answer = self._server.invoke(body, content_type, accept, self._timeout)
+        except script_serving.InvocationTimeout:
+            raise _BadStatus(0, f"Model server did not respond to /invocations request within {self._timeout:.0f} "
+                             "seconds") from None  # fmt: skip
+        if answer.status != 200:
+            raise _BadStatus(answer.status, answer.text)
+        return answer.body.splitlines() if per_record else [answer.body]
+
+    @staticmethod
+    def assemble(answers: list[bytes], assemble_with: str, per_record: bool) -> bytes:
+        if assemble_with == "Line" or per_record:
+            return b"".join(answer if answer.endswith(b"\n") else answer + b"\n" for answer in answers)
+        return b"".join(answers)
+
+    def close(self) -> None:
+        self._server.close()
+
+
 # --- the run ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -190,6 +265,7 @@ class TransformRun(JobRun):
         # A transform job acts as its model's execution role (CreateModel's ExecutionRoleArn).
         self.role_arn: str | None = backend._models[job.model_name].execution_role_arn
         self.aws = backend.aws().acting_as(self.role_arn)
+        self._server: script_serving.ModelServer | None = None  # the script's model server, once there is one
 
     # --- the lifecycle (lifecycle.JobRun) ---------------------------------------------------------------
     def status(self) -> str:
@@ -202,6 +278,13 @@ class TransformRun(JobRun):
         self.job.transform_job_status = "Stopping"
         self.job.last_modified_time = utcnow()
 
+    def woken(self) -> None:
+        # The request in flight may wait for the script for InvocationsTimeoutInSeconds: a stop ends the model server
+        # instead, and the requests get ServerClosed (_transform). A server made after this look sees the stop itself.
+        server = self._server
+        if server is not None:
+            server.close(wait=0)
+
     def end_stopped(self) -> None:
         self._finish("Stopped")
 
@@ -213,21 +296,24 @@ class TransformRun(JobRun):
             raise JobStopped()
 
     def execute(self) -> None:
-        booster = self._load_model()
-        objects = self._inputs()
         workers = max(1, int((self.job.transform_resources or {}).get("InstanceCount") or 1))
-        shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
         epoch = int(time.time())
         streams = [self._worker_streams(epoch) for _ in range(workers)]
-        errors: list[BaseException] = []
-        threads = [
-            threading.Thread(target=self._worker, args=(booster, share, stream, errors), daemon=True)
-            for share, stream in zip(shares, streams)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        model = self._load_model(streams[0][0])
+        try:
+            objects = self._inputs()
+            shares = [objects[index::workers] for index in range(workers)]  # each instance gets its share
+            errors: list[BaseException] = []
+            threads = [
+                threading.Thread(target=self._worker, args=(model, share, stream, errors), daemon=True)
+                for share, stream in zip(shares, streams)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            model.close()
         if errors:
             raise errors[0]
         self._check_stop()
@@ -238,12 +324,19 @@ class TransformRun(JobRun):
         model = self.backend._models[self.job.model_name]
         return model.primary_container or model.containers[0]
 
-    def _load_model(self) -> xgb.Booster:
+    def _load_model(self, stream: LogStream) -> _Algorithm | _Script:
+        from ..algorithm import serving
         from .hosting import ModelLoadError, _booster_from_archive
 
         url = self._container.get("ModelDataUrl")
+        script = training.inference_script(self._container)
         try:
-            return _booster_from_archive(self.aws.get_object(url), url)
+            archive = self.aws.get_object(url) if url or script is None else None
+            if script is not None:
+                return self._launch_script(script, archive, url, stream)
+            booster = _booster_from_archive(archive, url)  # type: ignore[arg-type]
+            style = serving.response_style(self._container.get("Image"), self._container.get("Environment"))
+            return _Algorithm(booster, style)
         except (backends.S3ObjectMissing, ValueError, AccessDenied):
             # The endpoint's wording (hosting.load_model): SageMaker names the role there.
             raise TransformFailure("", f"ClientError: Failed to download model data from URL: \"{url}\". Please ensure "
@@ -251,6 +344,41 @@ class TransformRun(JobRun):
                                    "has permissions to download the object.") from None
         except ModelLoadError as exc:
             raise TransformFailure("", f"ClientError: {exc}") from None
+
+    def _launch_script(self, script: str, archive: bytes | None, url: str | None, stream: LogStream) -> _Script:
+        """The model's inference script in a model server of the job's own, with the variables SageMaker gives a
+        container in batch transform."""
+        strategy = self.job.batch_strategy or "MultiRecord"
+        payload = self.job.max_payload_in_mb
+        batch_env = {
+            **{str(k): str(v) for k, v in (self.job.environment or {}).items()},
+            "SAGEMAKER_BATCH": "true",
+            "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(DEFAULT_MAX_PAYLOAD_MB if payload is None else int(payload)),
+            "SAGEMAKER_BATCH_STRATEGY": "SINGLE_RECORD" if strategy == "SingleRecord" else "MULTI_RECORD",
+            "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(max(1, int(self.job.max_concurrent_transforms or 1))),
+        }
+        stream.write([training._info(f"Local emulator: starting the model server of {script} (script mode).")])
+        try:
+            server = script_serving.launch(
+                kind="transform", name=self.job.transform_job_name, container=self._container, model_archive=archive,
+                model_url=url, role_arn=self.role_arn, region=self.region, aws=self.aws, stream=stream,
+                extra_env=batch_env, made=self._made,
+            )  # fmt: skip
+        except script_serving.ServerClosed:  # stopped while the model loaded (woken)
+            self._check_stop()
+            raise
+        except script_serving.SetupFailure as exc:
+            self._check_stop()  # what a stop ended is not the script's failure
+            stream.write([training._info(str(exc), "ERROR")])
+            raise TransformFailure("", f"ClientError: {exc}"[:1024]) from None
+        client_config = self.job.model_client_config or {}
+        timeout = client_config.get("InvocationsTimeoutInSeconds") or DEFAULT_INVOCATIONS_TIMEOUT_SECONDS
+        return _Script(server, float(timeout))
+
+    def _made(self, server: script_serving.ModelServer) -> None:
+        self._server = server
+        if self._stop_reason is not None:  # stopped before woken() could see the server
+            server.close(wait=0)
 
     def _inputs(self) -> list[InputObject]:
         source = self.job.transform_input["DataSource"]["S3DataSource"]
@@ -282,25 +410,24 @@ class TransformRun(JobRun):
 
     def _worker(
         self,
-        booster: xgb.Booster,
+        model: _Algorithm | _Script,
         share: list[InputObject],
         streams: tuple[LogStream, LogStream],
         errors: list[BaseException],
     ) -> None:
         stream, data_log = streams
+        kind = "script mode" if isinstance(model, _Script) else "built-in XGBoost"
         stream.write([training._info(f"Local emulator: batch transform of {len(share)} object(s) with model "
-                                     f"{self.job.model_name} (built-in XGBoost).")])
+                                     f"{self.job.model_name} ({kind}).")])
         concurrency = max(1, int(self.job.max_concurrent_transforms or 1))
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="transform-request") as pool:
-                for result in pool.map(lambda item: self._transform(booster, item, data_log), share):
+                for result in pool.map(lambda item: self._transform(model, item, data_log), share):
                     stream.write([training._info(result)])
         except BaseException as exc:  # noqa: BLE001 - handed to the job's thread, which ends the job
             errors.append(exc)
 
-    def _transform(self, booster: xgb.Booster, item: InputObject, data_log: LogStream) -> str:
-        from ..algorithm import serving
-
+    def _transform(self, model: _Algorithm | _Script, item: InputObject, data_log: LogStream) -> str:
         self._check_stop()
         try:
             content = self.aws.get_object(item.uri)
@@ -309,25 +436,33 @@ class TransformRun(JobRun):
         transform_input = self.job.transform_input
         content_type = transform_input.get("ContentType") or "text/csv"
         accept = (self.job.transform_output or {}).get("Accept")
-        style = serving.response_style(self._container.get("Image"), self._container.get("Environment"))
         processing = data_processing(self.job.data_processing, content_type)
         records = self._records(content, transform_input.get("SplitType") or "None")
         answers: list[bytes] = []
         for first_line, batch in self._batches(records):
             self._check_stop()
             body = b"\n".join(self._filtered(processing, record) for record in batch)
+            line = f", line {first_line}" if len(batch) == 1 else f", lines {first_line}-{first_line + len(batch) - 1}"
             try:
-                prediction = serving.predict(booster, booster.num_features(), body, content_type, accept, style, batch=True)
-            except serving.ServingError as error:
-                line = f", line {first_line}" if len(batch) == 1 else f", lines {first_line}-{first_line + len(batch) - 1}"
-                data_log.write([f"Bad HTTP status received from algorithm: {error.status} for {item.uri}{line}: "
-                                f"{error.message}"])
+                scores = model.answers(body, content_type, accept, per_record=processing.active)
+            except script_serving.ServerClosed:  # a stop ended the model server (woken)
+                self._check_stop()
+                raise
+            except _BadStatus as error:
+                if error.status == 0:  # no answer at all
+                    data_log.write([f"{error.message} for {item.uri}{line}"])
+                else:
+                    data_log.write([f"Bad HTTP status received from algorithm: {error.status} for {item.uri}{line}: "
+                                    f"{error.message}"])
                 raise TransformFailure(error.message) from None
-            answers.extend(self._joined(processing, batch, self._scores(prediction)))
+            if processing.active and len(scores) != len(batch) and len(batch) != 1:
+                data_log.write([f"The answer for {item.uri}{line} has {len(scores)} line(s) for {len(batch)} records: "
+                                "DataProcessing joins and filters an answer line by line."])
+                raise TransformFailure(f"{len(scores)} answer lines for {len(batch)} records")
+            answers.extend(self._joined(processing, batch, scores))
         self._check_stop()
-        # AssembleWith Line puts each record on its line; None concatenates the container's answers, and each of
-        # those already ends with a newline (serve.py's SAGEMAKER_BATCH branch, every tag): the same bytes here.
-        body = b"".join(answer + b"\n" for answer in answers)
+        assemble_with = (self.job.transform_output or {}).get("AssembleWith") or "None"
+        body = model.assemble(answers, assemble_with, per_record=processing.active)
         output = f"{self.job.transform_output['S3OutputPath'].rstrip('/')}/{item.relative}.out"
         try:
             self.aws.put_object(output, body)
@@ -366,12 +501,6 @@ class TransformRun(JobRun):
         if not processing.active:
             return record
         return ",".join(processing.input_filter(record.decode("utf-8").rstrip("\r").split(","))).encode()
-
-    @staticmethod
-    def _scores(prediction: Prediction) -> list[bytes]:
-        """One answer per record: in a batch transform job the container writes one score per line, each ending
-        with a newline, whatever the Accept header (serving.py's module docstring)."""
-        return prediction.body.splitlines()
 
     @staticmethod
     def _joined(processing: DataProcessing, batch: list[bytes], scores: list[bytes]) -> list[bytes]:

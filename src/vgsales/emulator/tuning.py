@@ -34,6 +34,7 @@ from moto.sagemaker.models import FakeTrainingJob, HyperParameterTuningJob, Sage
 
 from . import training
 from .lifecycle import JobRun
+from .script_mode import training as script_training
 from .shapes import Document, Json, MotoArguments, ReadDocument
 from .tuning_request import TuningSpec, refuse, validate_request
 
@@ -175,6 +176,7 @@ class TuningRun(JobRun):
             resource_config=_resource_config(definition),
             vpc_config=definition.get("VpcConfig"),
             stopping_condition=dict(definition.get("StoppingCondition") or {}),
+            environment=dict(definition.get("Environment") or {}),
             tags=[dict(tag) for tag in self.job.tags or []],  # SageMaker tags the children with the tuning job's tags
             enable_network_isolation=definition.get("EnableNetworkIsolation"),
             enable_inter_container_traffic_encryption=definition.get("EnableInterContainerTrafficEncryption"),
@@ -358,7 +360,7 @@ def _prepare(job: TuningJob, spec: TuningSpec) -> None:
     if spec.strategy == "Grid":
         config["ResourceLimits"]["MaxNumberOfTrainingJobs"] = spec.max_jobs
     # SageMaker's description carries the objective as a static hyperparameter, and the algorithm's metric
-    # definitions (SDK v2's HyperparameterTuner.attach relies on both).
+    # definitions (SDK v2's HyperparameterTuner.attach relies on both); a script's definitions are the request's.
     definition = job.training_job_definition
     if "ResourceConfig" not in definition:
         # SDK v2 sends HyperParameterTuningResourceConfig and its HyperparameterTuner.attach reads ResourceConfig
@@ -366,9 +368,10 @@ def _prepare(job: TuningJob, spec: TuningSpec) -> None:
         # instances as a ResourceConfig too.
         definition["ResourceConfig"] = _resource_config(definition)
     definition["StaticHyperParameters"] = {**spec.static, "_tuning_objective_metric": spec.metric}
-    definition.setdefault("AlgorithmSpecification", {})["MetricDefinitions"] = [
-        dict(entry) for entry in training.XGBOOST_METRIC_DEFINITIONS
-    ]
+    if not script_training.requested(spec.static):
+        definition.setdefault("AlgorithmSpecification", {})["MetricDefinitions"] = [
+            dict(entry) for entry in training.XGBOOST_METRIC_DEFINITIONS
+        ]
 
 
 class TuningBackend(training.TrainingBackend):

@@ -3,9 +3,11 @@
 The emulator accepts what it runs as asked and refuses the rest by name, with SageMaker's wording where SageMaker
 has one: the built-in XGBoost image, one TrainingJobDefinition, ranges (Integer, Continuous, Categorical; scaling
 Auto, Linear, Logarithmic, ReverseLogarithmic) checked by the algorithm's own hyperparameter rules, an objective
-the algorithm emits (its validation:* metrics, in the direction it declares), and the limits. Hyperband, warm
+the algorithm emits (its validation:* metrics, in the direction it declares), and the limits. In script mode
+(sagemaker_program among the static hyperparameters) the script takes whatever hyperparameters it parses, and the
+objective is one of the definition's MetricDefinitions, read from the jobs' logs. Hyperband, warm
 start, Autotune, several training job definitions, convergence detection and Auto early stopping of training jobs
-with several instances (their rounds run in worker processes the search does not see) are refused.
+with several instances or in script mode (their rounds run in processes the search does not see) are refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from moto.sagemaker.exceptions import ValidationError
 from ..algorithm.hyperparameters import TUNING_OBJECTIVES
 from ..algorithm.tuning import KINDS, InvalidTuning, ParameterRange, check_job, grid_size
 from ..algorithm.versions import image_version
+from .script_mode import training as script_training
 from .training import is_builtin_xgboost
 
 if TYPE_CHECKING:
@@ -101,7 +104,11 @@ def validate_request(
         raise refuse(f"Value '{strategy}' at 'hyperParameterTuningJobConfig.strategy' failed to satisfy constraint: "
                       "Member must satisfy enum value set: [Bayesian, Random, Hyperband, Grid]")
     _check_image(definition)
-    _check_objective(config.get("HyperParameterTuningJobObjective"))
+    script = script_training.requested(definition.get("StaticHyperParameters"))
+    if script:
+        _check_script_objective(config.get("HyperParameterTuningJobObjective"), definition)
+    else:
+        _check_objective(config.get("HyperParameterTuningJobObjective"))
     _check_limits(strategy, config.get("ResourceLimits") or {})
     _check_completion(config.get("TuningJobCompletionCriteria") or {})
     early_stopping = config.get("TrainingJobEarlyStoppingType") or "Off"
@@ -110,13 +117,17 @@ def validate_request(
                       "Member must satisfy enum value set: [Auto, Off]")
     instances = int((definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {})
                     .get("InstanceCount") or 1)
+    if early_stopping == "Auto" and script:
+        raise _not_executed("TrainingJobEarlyStoppingType Auto for a script-mode training job definition",
+                            "Stop early in the script itself (xgboost's early_stopping_rounds), or tune with Off.")
     if early_stopping == "Auto" and instances > 1:
         raise _not_executed("TrainingJobEarlyStoppingType Auto for training jobs of several instances",
                             "Use early stopping with one instance per training job, or Off.")
     spec = TuningSpec(config, definition)
     if strategy == "Grid" and any(parameter.kind != "Categorical" for parameter in spec.ranges):
         raise refuse("The Grid strategy supports only CategoricalParameterRanges.")
-    _check_hyperparameters(spec)
+    if not script:  # a script takes the hyperparameters it parses; only the algorithm's are known here
+        _check_hyperparameters(spec)
     return spec
 
 
@@ -131,10 +142,6 @@ def _check_image(definition: ReadDocument) -> None:
     if (definition.get("CheckpointConfig") or {}).get("S3Uri"):
         raise _not_executed("CheckpointConfig in a tuning job's training job definition",
                             "Leave it out of the tuning job, or use the aws target.")
-    static = definition.get("StaticHyperParameters") or {}
-    if "sagemaker_program" in static or "sagemaker_submit_directory" in static:
-        raise _not_executed("Tuning XGBoost in script mode (sagemaker_program)",
-                            "Tune the algorithm mode's hyperparameters, or use the aws target.")
 
 
 def _check_objective(objective: ReadDocument | None) -> None:
@@ -151,6 +158,21 @@ def _check_objective(objective: ReadDocument | None) -> None:
     if TUNING_OBJECTIVES[metric] != kind:
         raise refuse(f"The objective metric {metric} is one the algorithm declares for {TUNING_OBJECTIVES[metric]}; "
                       f"tuning it with Type {kind} would select the worst model.")
+
+
+def _check_script_objective(objective: ReadDocument | None, definition: ReadDocument) -> None:
+    """A script's objective is one of the definition's MetricDefinitions, which SageMaker reads from the job's logs
+    (the SDK's HyperparameterTuner passes them for a framework estimator)."""
+    if not objective or not objective.get("MetricName"):
+        raise refuse("HyperParameterTuningJobObjective is required for this hyperparameter tuning job.")
+    if objective.get("Type") not in ("Maximize", "Minimize"):
+        raise refuse(f"Value '{objective.get('Type')}' at 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type' "
+                      "failed to satisfy constraint: Member must satisfy enum value set: [Maximize, Minimize]")
+    names = [d.get("Name") for d in (definition.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []]
+    if objective["MetricName"] not in names:
+        # SageMaker's message for an objective that is not among the metric definitions.
+        raise refuse("A metric is required for this hyperparameter tuning job objective. Provide a metric in the "
+                      f"metric definitions. The training job definition defines: {', '.join(map(str, names)) or 'none'}.")
 
 
 def _check_limits(strategy: str, limits: ReadDocument) -> None:
