@@ -389,10 +389,9 @@ def test_a_host_without_data_leaves_with_the_containers_warning(venv, tmp_path):
 
 
 def test_a_host_that_cannot_join_gives_up_naming_the_hosts_it_waited_for(venv, tmp_path):
-    started = time.monotonic()
-    results = run_hosts(venv, tmp_path, hosts=("algo-2",), join_seconds="1")  # algo-1, the tracker, never comes
+    # algo-1, the tracker, never comes: algo-2 gives up (run_hosts waits RUN_SECONDS at most, so a hang fails too).
+    results = run_hosts(venv, tmp_path, hosts=("algo-2",), join_seconds="1")
     assert results["algo-2"].returncode == 1
-    assert time.monotonic() - started < 60
     said = results["algo-2"].stdout
     assert "the tracker on algo-1 (127.0.0.1:" in said and "did not accept within 1 s (VGSALES_RABIT_JOIN_SECONDS)" in said
     assert "algo-2 waited for algo-1, of the hosts ['algo-1', 'algo-2']" in said

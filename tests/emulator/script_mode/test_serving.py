@@ -15,7 +15,6 @@ import os
 import tarfile
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -476,6 +475,7 @@ SLOW_ON_TWO_ROWS = LOAD_MODEL + '''
 
     def predict_fn(data, model):
         if data.num_row() == 2:
+            print("slow request started", flush=True)
             time.sleep(6)
         return model.predict(data)
 '''
@@ -503,11 +503,10 @@ def test_a_request_queued_behind_a_slow_one_gets_sagemakers_timeout_not_the_wait
     slow = threading.Thread(target=server.invoke, args=(as_csv(ROWS[:2]).encode(), "text/csv", None, 30.0))
     slow.start()
     try:
-        time.sleep(0.5)  # the slow request holds the process
-        started = time.monotonic()
+        wait_until(lambda: "slow request started" in hosting.log(name), message="the slow request to hold the process")
         with pytest.raises(script_serving.InvocationTimeout):
             server.invoke(as_csv(ROWS[:1]).encode(), "text/csv", None, 1.0)
-        assert time.monotonic() - started < 2.5
+        assert slow.is_alive(), "the queued request gave up at its own timeout, not after the slow one's 6 s"
     finally:
         slow.join(30)
     assert any("busy with earlier requests" in line for line in hosting.log(name))
@@ -526,8 +525,17 @@ def test_a_request_tried_again_on_the_updated_model_keeps_its_timeout_from_its_a
 
     slow = threading.Thread(target=slow_request)
     slow.start()
-    time.sleep(0.3)
+    wait_until(lambda: "slow request started" in hosting.log(name), message="the slow request to hold the process")
     outcome: list[BaseException | bytes] = []
+    queued_in = threading.Event()
+    invoke = script_serving.ModelServer.invoke
+
+    def noting_invoke(server, body, *args, **kwargs):
+        if server is old and threading.current_thread() is not slow:
+            queued_in.set()
+        return invoke(server, body, *args, **kwargs)
+
+    monkeypatch.setattr(script_serving.ModelServer, "invoke", noting_invoke)
 
     def queued() -> None:
         try:
@@ -537,7 +545,7 @@ def test_a_request_tried_again_on_the_updated_model_keeps_its_timeout_from_its_a
 
     waiting = threading.Thread(target=queued)
     waiting.start()  # waits for the old model's process behind the slow request
-    time.sleep(0.3)
+    assert queued_in.wait(30), "the request reached the old model's server"
     replacement = hosting.config(hosting.model(booster, code(DEFAULTS)))
     hosting.sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=replacement)
     assert hosting.settled(name)["EndpointStatus"] == "InService"
@@ -558,10 +566,8 @@ def test_a_request_after_a_crash_waits_for_the_restart_no_longer_than_its_timeou
     with pytest.raises(ClientError) as crashed:
         hosting.invoke(name, as_csv(ROWS[:2]))
     assert crashed.value.response["OriginalStatusCode"] == 502
-    started = time.monotonic()
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(ClientError) as refused:  # an answer after the 4 s load would have been the prediction
         hosting.invoke(name, as_csv(ROWS[:1]))
-    assert time.monotonic() - started < 6
     error = refused.value.response
     assert error["Error"]["Code"] == "ModelError" and error["OriginalStatusCode"] == 0
     assert error["OriginalMessage"].startswith("Your invocation timed out while waiting for a response from container")
@@ -721,20 +727,22 @@ SLEEPS_IN_PREDICT_FN = LOAD_MODEL + '''
     import time
 
     def predict_fn(data, model):
+        print("script sleeping", flush=True)
         time.sleep(120)
 '''
 SLEEPS_IN_MODEL_FN = '''
     import time
 
     def model_fn(model_dir):
+        print("script sleeping", flush=True)
         time.sleep(120)
 '''
 
 
 @pytest.mark.parametrize(("how", "script", "busy"), [
-    ("StopTransformJob", SLEEPS_IN_PREDICT_FN, "batch transform of"),
-    ("moto's reset", SLEEPS_IN_PREDICT_FN, "batch transform of"),
-    ("StopTransformJob", SLEEPS_IN_MODEL_FN, "starting the model server"),
+    ("StopTransformJob", SLEEPS_IN_PREDICT_FN, "predict_fn"),
+    ("moto's reset", SLEEPS_IN_PREDICT_FN, "predict_fn"),
+    ("StopTransformJob", SLEEPS_IN_MODEL_FN, "model_fn"),
 ], ids=["stop during a request", "reset during a request", "stop during model_fn"])
 def test_a_stop_ends_a_transform_job_waiting_for_its_script_at_once(aws_env, bucket, booster, tmp_path, how, script,
                                                                     busy):  # fmt: skip
@@ -751,19 +759,22 @@ def test_a_stop_ends_a_transform_job_waiting_for_its_script_at_once(aws_env, buc
     job = transform_job(hosting, hosting.model(booster, code(script)))
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][region]
     try:
-        wait_until(lambda: any(busy in line for line in transform_log(job, region)), timeout=60,
-                   message=f"transform job {job} to log {busy!r}")
-        wait_until(lambda: script_processes(job), timeout=30, message=f"the model server of {job}")
-        time.sleep(0.5)  # the script is sleeping
-        started = time.monotonic()
+        wait_until(lambda: any("script sleeping" in line for line in transform_log(job, region)), timeout=60,
+                   message=f"the script of transform job {job} to sleep in {busy}")
+        # The script sleeps 120 s: ending within 15 s is ending without waiting for it.
         if how == "StopTransformJob":
             hosting.sagemaker.stop_transform_job(TransformJobName=job)
             assert transform_ended(hosting, job, timeout=15)["TransformJobStatus"] == "Stopped"
         else:
-            with backend_lock:  # as moto's BackendDict.reset resets each backend
-                backend.reset()
+            def reset() -> None:
+                with backend_lock:  # as moto's BackendDict.reset resets each backend
+                    backend.reset()
+
+            resetting = threading.Thread(target=reset)
+            resetting.start()
+            resetting.join(15)
+            assert not resetting.is_alive(), "the reset waited for the script"
             assert backend.runs.running() == []
-        assert time.monotonic() - started < 10
         assert not script_processes(job)
     finally:  # never leave a job waiting for its script, also when an assertion failed
         for run in backend.runs.running():
