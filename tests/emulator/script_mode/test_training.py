@@ -419,11 +419,16 @@ def test_a_job_name_is_never_a_path(aws_env, bucket):
 
 
 def test_an_environment_sagemaker_would_refuse_is_refused_at_create(aws_env, bucket):
-    with pytest.raises(ClientError, match="Member must satisfy regular expression pattern"):
-        start(bucket, {"train.py": "pass\n"}, environment={"1BAD": "x"})
+    for key in ("1BAD", "BAD-KEY", "K" * 513):  # a digit first; a valid start then a hyphen; one character too long
+        with pytest.raises(ClientError, match="Member must satisfy regular expression pattern"):
+            start(bucket, {"train.py": "pass\n"}, environment={key: "x"})
     with pytest.raises(ClientError, match="less than or equal to 512"):
         start(bucket, {"train.py": "pass\n"}, environment={"LONG": "x" * 513})
-    assert ended(start(bucket, {"train.py": "pass\n"}, environment={"_OK_1": "x" * 512}))["TrainingJobStatus"] == "Completed"
+    with pytest.raises(ClientError, match="Member must have length less than or equal to 100"):
+        start(bucket, {"train.py": "pass\n"}, environment={f"K{index}": "x" for index in range(101)})
+    done = ended(start(bucket, {"train.py": "pass\n"},
+                       environment={"_OK_1": "x" * 512, "K" * 512: "y", **{f"K{index}": "z" for index in range(98)}}))
+    assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
 
 
 def test_a_channel_the_role_may_not_read_fails_the_job_as_sagemaker_says(aws_env, bucket, make_role):
