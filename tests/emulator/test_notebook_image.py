@@ -59,6 +59,7 @@ def test_pip_goes_around_the_emulators_proxy_only(monkeypatch):
 
 
 def test_an_instance_reaches_the_users_index_hosts_with_the_users_pip_settings(monkeypatch, tmp_path):
+    monkeypatch.delenv("PIP_CONFIG_FILE", raising=False)  # a user who names no pip.conf of their own
     monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.corp.example/simple")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///srv/wheels http://mirror.example:8080/simple")
     monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "60")
