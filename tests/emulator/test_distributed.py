@@ -13,11 +13,12 @@ import boto3
 import numpy as np
 import pytest
 import xgboost as xgb
-from sklearn.datasets import dump_svmlight_file, make_classification
+from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 
 from vgsales.emulator import distributed
 
+from support import datasets
 from support.wait import wait_until
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
@@ -26,9 +27,7 @@ HYPERPARAMETERS = {"num_round": "25", "objective": "binary:logistic", "eval_metr
 
 
 def libsvm(rows: slice) -> bytes:
-    buffer = io.BytesIO()
-    dump_svmlight_file(FEATURES[rows], LABELS[rows], buffer, zero_based=True)
-    return buffer.getvalue()
+    return datasets.libsvm(FEATURES[rows], LABELS[rows])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ uses a region of its own, so that resetting it leaves the other tests' resources
 
 from __future__ import annotations
 
-import io
 import threading
 import uuid
 from pathlib import Path
@@ -17,10 +16,11 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import backend_lock
 from moto.sagemaker.models import sagemaker_backends
-from sklearn.datasets import dump_svmlight_file, make_classification
+from sklearn.datasets import make_classification
 
 from vgsales.emulator.sagemaker import SageMakerBackend
 
+from support import datasets
 from support.wait import wait_until
 
 REGION = "eu-west-3"
@@ -30,9 +30,7 @@ ENDLESS = {"num_round": "100000000", "objective": "binary:logistic", "eval_metri
 
 def libsvm(rows: slice) -> bytes:
     features, labels = make_classification(n_samples=2000, n_features=6, n_informative=4, random_state=3)
-    buffer = io.BytesIO()
-    dump_svmlight_file(features[rows], labels[rows], buffer, zero_based=True)
-    return buffer.getvalue()
+    return datasets.libsvm(features[rows], labels[rows])
 
 
 @pytest.fixture(scope="module")

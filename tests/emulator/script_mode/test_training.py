@@ -17,12 +17,13 @@ import boto3
 import psutil
 import pytest
 from botocore.exceptions import ClientError
-from sklearn.datasets import dump_svmlight_file, make_classification
+from sklearn.datasets import make_classification
 
 from vgsales.emulator.script_mode import host as script_host
 from vgsales.emulator.training import download_denied
 
 from support.script_mode import sourcedir
+from support import datasets
 from support.wait import wait_until
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -98,9 +99,7 @@ PROBE_SCRIPT = textwrap.dedent('''
 
 
 def libsvm(rows: slice) -> bytes:
-    buffer = io.BytesIO()
-    dump_svmlight_file(FEATURES[rows], LABELS[rows], buffer, zero_based=True)
-    return buffer.getvalue()
+    return datasets.libsvm(FEATURES[rows], LABELS[rows])
 
 
 @pytest.fixture(scope="module")
