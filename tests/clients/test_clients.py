@@ -290,64 +290,91 @@ def test_the_deploy_tasks_sample_commands_work_as_printed(client_stack, compat_p
     assert 0.0 <= float(run(["sh", "-c", python.replace("python3", str(compat_python), 1)], env).strip()) <= 1.0
 
 
+# sagemaker-core's role check, as SDK v3's ModelTrainer and ModelBuilder call it, on each role named (none: the
+# caller's own, as a notebook resolves it). One process per identity: importing sagemaker.core alone takes 3.6 CPU-s.
 V3_ROLE_CHECK = """
 import json, sys
 from sagemaker.core.helper.iam_role_resolver import RoleValidationError, resolve_and_validate_role
-role = sys.argv[1] if len(sys.argv) > 1 else None
-answers = {}
-for role_type in ("training", "serving"):
-    try:
-        answers[role_type] = resolve_and_validate_role(provided_role=role, role_type=role_type)
-    except RoleValidationError as error:
-        answers[role_type] = "refused: " + str(error)
-print(json.dumps(answers))
+verdicts = {}
+for role in sys.argv[1:] or [None]:
+    answers = {}
+    for role_type in ("training", "serving"):
+        try:
+            answers[role_type] = resolve_and_validate_role(provided_role=role, role_type=role_type)
+        except RoleValidationError as error:
+            answers[role_type] = "refused: " + str(error)
+    verdicts[role or "caller"] = answers
+print(json.dumps(verdicts))
 """
 
-
-@pytest.mark.parametrize("admin", [False, True], ids=["as the notebook", "as an administrator"])
-def test_the_execution_role_passes_the_sdk_v3_role_check(client_stack, client_env, admin):
-    """SDK v3's ModelTrainer and ModelBuilder call sagemaker-core's resolve_and_validate_role (validation on)
-    before they submit anything; it simulates the role's policy with SimulatePrincipalPolicy, here and on AWS.
-    A caller that may not simulate gets only a warning ("verdict unknown"), which would make this pass for
-    any role: the role may simulate itself (OwnRoleCheck), so the verdict is a real one in both cases."""
-    env = client_env(client_stack, Path(sys.executable), admin=admin)
-    role = client_stack.state.read(StackRecord).role_arn
-    # A notebook resolves the role from its caller identity; an administrator (an IAM user) names it.
-    command = [sys.executable, "-c", V3_ROLE_CHECK] + ([role] if admin else [])
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=env["HOME"])
-    assert result.returncode == 0, result.stderr
-    assert "verdict unknown" not in result.stderr and "Cannot simulate" not in result.stderr, result.stderr
-    assert last_json(result.stdout) == {"training": role, "serving": role}
+# Near misses of the module's policy, each a role one statement short: (what changed, the permission it lacks).
+ONE_STATEMENT_SHORT = [("drop VpcPlacedJobs", "ec2:CreateNetworkInterface"),
+                       ("strict metric namespace", "cloudwatch:PutMetricData")]
 
 
-@pytest.mark.parametrize(
-    ("change", "missing"),
-    [("drop VpcPlacedJobs", "ec2:CreateNetworkInterface"), ("strict metric namespace", "cloudwatch:PutMetricData")],
-)
-def test_the_role_check_refuses_a_role_one_statement_short(client_stack, client_env, change, missing):
-    """Near misses of the module's policy: the check is real, so each one is refused for what it lacks."""
-    stack = client_stack.state.read(StackRecord)
-    policy = json.loads(stack.role_policy_json)
+def one_statement_short(policy: dict, change: str) -> dict:
+    policy = json.loads(json.dumps(policy))
     if change == "drop VpcPlacedJobs":
         policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "VpcPlacedJobs"]
     else:
         for statement in policy["Statement"]:
             if statement["Sid"] == "SageMakerMetrics":
                 statement["Condition"] = {"StringLike": statement["Condition"]["StringLikeIfExists"]}
-    name = f"vgsales-near-miss-{len(change)}"
+    return policy
+
+
+@pytest.fixture(scope="module")
+def role_verdicts(client_stack, tmp_path_factory):
+    """The role check's verdicts, by identity ("as the notebook", "as an administrator") and then by role ("caller",
+    the stack's role, each near miss's ARN by its change): a notebook resolves the role from its caller identity; an
+    administrator (an IAM user) names it, as a platform engineer checking roles does (the notebook identity may
+    simulate only its own role). A caller that may not simulate gets only a warning ("verdict unknown"), which
+    would make every role pass: the stack's role may simulate itself (OwnRoleCheck), so each verdict is real."""
+    stack = client_stack.state.read(StackRecord)
     iam = client_stack.aws.client("iam")
     trust = iam.get_role(RoleName=stack.role_name)["Role"]["AssumeRolePolicyDocument"]
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    near_misses: dict[str, str] = {}
     try:
-        # A platform engineer checking a role: the notebook identity may simulate only its own role.
-        env = client_env(client_stack, Path(sys.executable), admin=True)
-        answers = last_json(run([sys.executable, "-c", V3_ROLE_CHECK, arn], env))
-        assert answers["training"].startswith("refused: ") and missing in answers["training"], answers
-        assert answers["serving"] == arn
+        for change, _ in ONE_STATEMENT_SHORT:
+            name = f"vgsales-near-miss-{len(change)}"
+            near_misses[change] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+            policy = one_statement_short(json.loads(stack.role_policy_json), change)
+            iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+        verdicts = {}
+        for identity, admin, roles in (("as the notebook", False, []),
+                                       ("as an administrator", True, [stack.role_arn, *near_misses.values()])):
+            env = client_process_env(client_stack, tmp_path_factory.mktemp("role-check"), Path(sys.executable), admin)
+            result = subprocess.run([sys.executable, "-c", V3_ROLE_CHECK, *roles], env=env, capture_output=True,
+                                    text=True, timeout=300, cwd=env["HOME"])
+            assert result.returncode == 0, result.stderr
+            assert "verdict unknown" not in result.stderr and "Cannot simulate" not in result.stderr, result.stderr
+            verdicts[identity] = last_json(result.stdout)
+        return verdicts, near_misses
     finally:
-        iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
-        iam.delete_role(RoleName=name)
+        for change, arn in near_misses.items():
+            name = arn.rsplit("/", 1)[1]
+            iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
+            iam.delete_role(RoleName=name)
+
+
+@pytest.mark.parametrize("identity", ["as the notebook", "as an administrator"])
+def test_the_execution_role_passes_the_sdk_v3_role_check(client_stack, role_verdicts, identity):
+    """SDK v3's ModelTrainer and ModelBuilder call sagemaker-core's resolve_and_validate_role (validation on)
+    before they submit anything; it simulates the role's policy with SimulatePrincipalPolicy, here and on AWS."""
+    verdicts, _ = role_verdicts
+    role = client_stack.state.read(StackRecord).role_arn
+    asked = "caller" if identity == "as the notebook" else role
+    assert verdicts[identity][asked] == {"training": role, "serving": role}
+
+
+@pytest.mark.parametrize(("change", "missing"), ONE_STATEMENT_SHORT)
+def test_the_role_check_refuses_a_role_one_statement_short(role_verdicts, change, missing):
+    """Near misses of the module's policy: the check is real, so each one is refused for what it lacks."""
+    verdicts, near_misses = role_verdicts
+    arn = near_misses[change]
+    answers = verdicts["as an administrator"][arn]
+    assert answers["training"].startswith("refused: ") and missing in answers["training"], answers
+    assert answers["serving"] == arn
 
 
 def test_a_csv_row_leaves_absent_features_empty_not_zero(client_stack):
