@@ -19,6 +19,8 @@ from vgsales.context import Context
 from vgsales.infra import stack
 from vgsales.settings import STACK_TAG
 
+from support.stacks import SharedStack
+
 ROLE_TRUST = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 )
@@ -135,17 +137,22 @@ def assert_untouched(ctx: Context, neighbours: dict[str, set[str]], when: str) -
 
 
 @pytest.fixture(scope="module")
-def neighbourhood(terraform_available, make_settings, tmp_path_factory):
-    """A local stack `vgsales` set up beside neighbours that were there first; torn down (emulator kept) at the end."""
-    ctx = Context.of(make_settings(tmp_path_factory.mktemp("boundary")))
-    service = ctx.target.service
-    service.start()
-    try:
-        neighbours = plant_neighbours(ctx)
-        record = stack.setup(ctx)
-        yield ctx, neighbours, record
-    finally:
-        service.stop()
+def neighbourhoods(terraform_available, make_settings, tmp_path_factory):
+    """The module's neighbourhood, built once; the teardown test spends it, and a test after that gets a new one."""
+    with SharedStack(lambda: Context.of(make_settings(tmp_path_factory.mktemp("boundary")))) as shared:
+        yield shared
+
+
+def _neighbours_first(ctx: Context) -> dict[str, set[str]]:
+    ctx.target.service.start()
+    return plant_neighbours(ctx)
+
+
+@pytest.fixture
+def neighbourhood(neighbourhoods):
+    """A local stack `vgsales` set up beside neighbours that were there first: (context, neighbours, its record)."""
+    neighbours = neighbourhoods.step("neighbours", _neighbours_first)
+    return neighbourhoods.ctx, neighbours, neighbourhoods.step("setup", stack.setup)
 
 
 def test_setup_leaves_the_neighbours_alone(neighbourhood):
@@ -171,10 +178,11 @@ def test_status_never_lists_a_neighbour(neighbourhood):
     assert_untouched(ctx, neighbours, "status")
 
 
-def test_teardown_removes_the_stack_and_nothing_else(neighbourhood):
-    """Runs last. The pipeline's own resources (tagged through stack_tags, as deploy tags them) go, and so does
+def test_teardown_removes_the_stack_and_nothing_else(neighbourhood, neighbourhoods):
+    """The pipeline's own resources (tagged through stack_tags, as deploy tags them) go, and so does
     what code made through the SDK with the stack's tag and the SDK's default names; neighbours stay."""
     ctx, neighbours, record = neighbourhood
+    neighbourhoods.spent()  # torn down from here on, or half torn down if this fails
     for model in ("vgsales-model-ours", "sagemaker-xgboost-2026-12-01-00-00-00-003"):
         ctx.aws.client("sagemaker").create_model(
             ModelName=model, ExecutionRoleArn=record.role_arn,
