@@ -52,6 +52,9 @@ tuner = HyperparameterTuner(
     hyperparameter_ranges={"eta": ContinuousParameter(0.05, 0.5)},
     max_jobs=2,
     max_parallel_jobs=2,
+    # The SDK names a tuning job after the image and the minute (sagemaker/tuner.py, name_from_base(short=True)): a
+    # second tuner on the same image in the same minute, such as another user's, would get ResourceInUse, on AWS too.
+    base_tuning_job_name="sdk-v2-script-tuner",
 )
 tuner.fit(inputs("FullyReplicated"))
 tuning = tuner.describe()
