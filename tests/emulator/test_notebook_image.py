@@ -79,6 +79,28 @@ def test_an_instance_reaches_the_users_index_hosts_with_the_users_pip_settings(m
     assert notebook_image.instance_pip_env()["PIP_CONFIG_FILE"] == str(tmp_path / ".config" / "pip" / "pip.conf")
 
 
+def test_an_instances_pip_trusts_the_ca_bundle_the_users_pip_trusts(monkeypatch):
+    """pip's own order: PIP_CERT, then REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE (its vendored requests). A near miss:
+    AWS_CA_BUNDLE is botocore's, never pip's. The bundle reaches the instance as PIP_CERT only."""
+    for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/certs/aws.pem")
+    assert not {"PIP_CERT", "SSL_CERT_FILE", "SSL_CERT_DIR"} & set(notebook_image.instance_pip_env())
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/certs/curl.pem")
+    assert notebook_image.instance_pip_env()["PIP_CERT"] == "/certs/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/certs/requests.pem")
+    assert notebook_image.instance_pip_env()["PIP_CERT"] == "/certs/requests.pem"
+    monkeypatch.setenv("PIP_CERT", "/certs/pip.pem")
+    env = notebook_image.instance_pip_env()
+    assert env["PIP_CERT"] == "/certs/pip.pem"
+    assert not {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"} & set(env)
+    # pip 24.2 and newer verify through the system store (truststore), which OpenSSL finds by these two.
+    monkeypatch.setenv("SSL_CERT_FILE", "/certs/system.pem")
+    monkeypatch.setenv("SSL_CERT_DIR", "/certs/system")
+    env = notebook_image.instance_pip_env()
+    assert (env["SSL_CERT_FILE"], env["SSL_CERT_DIR"]) == ("/certs/system.pem", "/certs/system")
+
+
 def test_setup_builds_the_image_as_a_step_of_its_own_and_says_what_to_do_without_an_index(monkeypatch):
     """The local target's hook (targets/local.py), which setup runs before Terraform creates the instance."""
     from vgsales.errors import WorkshopError

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from vgsales import targets
-from vgsales.emulator import endpoint, notebook_image, tls
+from vgsales.emulator import endpoint, notebook_image, notebook_instances, tls
 from vgsales.emulator.proxy import TunnelProxy
 from vgsales.infra import bundle
 from vgsales.targets.local import Emulator
@@ -126,6 +126,53 @@ def test_the_bundles_pip_reaches_its_index_with_the_emulators_proxy_in_the_shell
     (pip_env,) = seen
     assert not set(shell) & set(pip_env), "pip got the emulator's environment"
     assert pip_env["PIP_INDEX_URL"] == url, "the user's own pip settings stay"
+    assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
+
+
+def test_a_notebook_instances_pip_trusts_the_ca_bundle_the_users_pip_trusts(
+    package_index, emulator_proxy, monkeypatch, tmp_path
+):
+    """A laptop behind a proxy that re-signs TLS with its own CA: the user's pip trusts it through
+    REQUESTS_CA_BUNDLE, and on-create's install in the local notebook instance must too. The instance's pip is the
+    image's (what a local conda_python3 runs; pip 23.2 on Python 3.11, whose certifi bundle lacks the CA), in the
+    environment the instance's scripts get, with the emulator's proxy in it: without the bundle it says
+    CERTIFICATE_VERIFY_FAILED and "from versions: none"."""
+    url, ca, _server = package_index
+    for name in list(os.environ):
+        if name.startswith("PIP_") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", url)
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))  # the user's shell: their pip works
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/nonexistent/users-aws-ca.pem")  # botocore's, which pip never reads
+
+    def identity_env(key_id: str, secret: str, token: str, region: str) -> dict[str, str]:
+        env = endpoint.client_env("https://127.0.0.1:1", "/nonexistent/emulator-ca.pem",
+                                  endpoint.Credentials(key_id, secret), region, proxy_url=emulator_proxy.url)  # fmt: skip
+        return {**env, "AWS_SESSION_TOKEN": token}
+
+    host = notebook_instances.Host(tmp_path / "instances", identity_env)
+    instance = notebook_instances.Instance(host, "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/ca", "ca")
+    launch = notebook_instances.Launch(
+        arn=instance.arn, name=instance.name, region="us-east-1", credentials=("ASIAROLE", "secret", "token"),
+        on_create=None, on_start=None, lifecycle_arn=None, first_start=True, log_stream=lambda name: None,
+    )  # fmt: skip
+    notebook_image.index_hosts.cache_clear()
+    try:
+        env = instance.environment(launch)
+    finally:
+        notebook_image.index_hosts.cache_clear()
+    assert "REQUESTS_CA_BUNDLE" not in env, "the learner's own requests code keeps its defaults"
+    image_python = notebook_image.ensure().parents[2] / "bin" / "python"
+    _QuietHandler.requests.clear()
+    result = subprocess.run(
+        [str(image_python), "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(tmp_path / "got"),
+         "setuptools"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-600:]
+    assert list((tmp_path / "got").glob("setuptools-*.whl")), "pip downloaded nothing"
     assert any(path.startswith("/simple/setuptools") for path in _QuietHandler.requests), "pip used the index"
 
 

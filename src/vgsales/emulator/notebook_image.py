@@ -29,6 +29,7 @@ PIP_TIMEOUT_SECONDS = 900
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
 _INDEX_SETTINGS = ("index-url", "extra-index-url", "find-links")
+_OPENSSL_TRUST = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 class ImageUnavailable(Exception):
@@ -107,12 +108,23 @@ def pip_env() -> dict[str, str]:
 
 def instance_pip_env() -> dict[str, str]:
     """What a notebook instance's pip needs to reach the user's package index, as an instance with direct internet
-    access reaches PyPI: the user's pip settings (PIP_* variables, and their pip.conf, which the instance's own home
-    would hide), and the index's hosts in NO_PROXY, past the emulator's proxy that the instance's AWS clients use."""
+    access reaches PyPI: the user's pip settings (PIP_* variables, their pip.conf, which the instance's own home
+    would hide, and the CA bundle their pip trusts), and the index's hosts in NO_PROXY, past the emulator's proxy that
+    the instance's AWS clients use."""
     env = {name: value for name, value in os.environ.items() if name.startswith("PIP_")}
     user_config = Path.home() / ".config" / "pip" / "pip.conf"
     if "PIP_CONFIG_FILE" not in env and user_config.is_file():
         env["PIP_CONFIG_FILE"] = str(user_config)
+    # The CA bundle the user's pip verifies the index with. Without PIP_CERT, pip's vendored requests takes
+    # REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE (pip/_vendor/requests/sessions.py, merge_environment_settings); pip
+    # 24.2 and newer also read the system store through truststore, where SSL_CERT_FILE and SSL_CERT_DIR point
+    # OpenSSL. Behind a proxy that re-signs TLS with its own CA, an instance without them fails on-create's install
+    # with CERTIFICATE_VERIFY_FAILED ("from versions: none") while the user's own pip works. The bundle reaches the
+    # instance as PIP_CERT, pip's own setting, so that requests in the learner's code keeps its defaults.
+    bundle = env.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        env["PIP_CERT"] = bundle
+    env.update({name: os.environ[name] for name in _OPENSSL_TRUST if name in os.environ})
     return env
 
 
