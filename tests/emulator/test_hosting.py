@@ -294,6 +294,32 @@ def test_a_bad_request_is_a_model_error_and_the_endpoint_keeps_serving(stack, se
     assert float(good) == pytest.approx(float(expected(served["booster"], ROWS[:1])[0]), rel=1e-6)
 
 
+def test_endpoints_are_listed_newest_first_by_default(stack, served):
+    """ListEndpoints' documented default is CreationTime, Descending (listing.DEFAULTS): a client that takes the
+    first endpoint listed as the newest. moto (5.x) listed them oldest first. Created c, a, b."""
+    config = stack.config(served["url"])
+    stem = unique("listed")
+    names = [f"{stem}-{letter}" for letter in "cab"]
+    try:
+        for name in names:
+            stack.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+        for name in names:
+            wait_for_endpoint(stack.sagemaker, name)
+
+        def listed(**request) -> list[str]:
+            return [item["EndpointName"] for item in stack.sagemaker.list_endpoints(NameContains=stem, **request)["Endpoints"]]
+
+        assert listed() == names[::-1]
+        assert listed(SortOrder="Ascending") == names
+        assert listed(SortBy="Name") == sorted(names, reverse=True)
+    finally:
+        for name in names:
+            try:
+                stack.sagemaker.delete_endpoint(EndpointName=name)
+            except ClientError:
+                pass  # never created: the assertion above says why
+
+
 def test_an_unknown_endpoint_is_a_validation_error(stack):
     with pytest.raises(ClientError) as refused:
         stack.invoke(unique("missing"), "1,2,3,4,5")

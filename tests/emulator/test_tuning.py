@@ -222,6 +222,25 @@ def test_listing_sorts_filters_and_pages(sagemaker, bucket):
     assert summaries[0]["TrainingJobStatusCounters"]["Completed"] == 5
 
 
+def test_tuning_jobs_are_listed_by_name_by_default(sagemaker, bucket):
+    """ListHyperParameterTuningJobs' documented default is SortBy Name, Ascending (listing.DEFAULTS); moto (5.x)
+    listed them oldest first. Created b then a, so that the two orders differ."""
+    stem = unique("tune-listed")
+    names = [f"{stem}-b", f"{stem}-a"]
+    for name in names:
+        sagemaker.create_hyper_parameter_tuning_job(**{**request(bucket, jobs=1, parallel=1), "HyperParameterTuningJobName": name})
+    for name in names:
+        wait(sagemaker, name)
+
+    def listed(**kwargs) -> list[str]:
+        found = sagemaker.list_hyper_parameter_tuning_jobs(NameContains=stem, **kwargs)["HyperParameterTuningJobSummaries"]
+        return [summary["HyperParameterTuningJobName"] for summary in found]
+
+    assert listed() == sorted(names)
+    assert listed(SortBy="CreationTime") == names
+    assert listed(SortOrder="Descending") == sorted(names, reverse=True)
+
+
 def test_parallel_jobs_run_concurrently(sagemaker, bucket):
     """Two at a time: some child starts before an earlier one ends (the machine has at least 2 cores)."""
     static = {**STATIC, "num_round": "300"}

@@ -12,8 +12,8 @@ moto.
 
 from __future__ import annotations
 
-from datetime import datetime
 from types import ModuleType
+from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import TYPE_RESPONSE, ActionResult, EmptyResult
@@ -21,7 +21,7 @@ from moto.sagemaker import urls as moto_urls
 from moto.sagemaker.responses import SageMakerResponse
 from werkzeug.exceptions import HTTPException
 
-from . import access, catalogue, training
+from . import access, catalogue, listing, training
 from .compat.sagemaker import shaped
 from .hosting import HostingBackend
 from .notebooks import NotebookRunBackend
@@ -128,34 +128,30 @@ class SageMakerService(SageMakerResponse):
     def list_training_jobs(self) -> ActionResult:
         """moto's (5.x), which validates SortBy and SortOrder and then ignores them, and cuts the page before it
         filters (a NameContains match on a later page was never returned): here the filters first, then the order
-        asked for (SageMaker's defaults: CreationTime, Ascending), then the page."""
+        asked for (SageMaker's defaults, listing.DEFAULTS), then the page."""
         super().list_training_jobs()  # moto's validation of every parameter, and its error messages
         found = self.backend.list_training_jobs(next_token=None, max_results=None, **self._list_filters())["TrainingJobSummaries"]
-        return ActionResult(self._sorted_page(found, "TrainingJobSummaries", "TrainingJobName", "TrainingJobStatus",
-                                              default_order="Ascending"))  # fmt: skip
+        return ActionResult(listing.sorted_page(found, "TrainingJobSummaries", _fields("TrainingJobName", "TrainingJobStatus"),
+                                                self._get_param))  # fmt: skip
 
     def list_transform_jobs(self) -> ActionResult:
         """moto's (5.x) pages, sorts and filters transform jobs as it does training jobs (above): here the filters,
-        then the order (SageMaker's defaults: CreationTime, Descending), then the page (10 by default)."""
+        then the order (SageMaker's defaults, listing.DEFAULTS), then the page (10 by default)."""
         super().list_transform_jobs()
         found = self.backend.list_transform_jobs(next_token=None, max_results=None, **self._list_filters())["TransformJobSummaries"]
-        return ActionResult(self._sorted_page(found, "TransformJobSummaries", "TransformJobName", "TransformJobStatus",
-                                              default_order="Descending", default_size=10))  # fmt: skip
+        return ActionResult(listing.sorted_page(found, "TransformJobSummaries", _fields("TransformJobName", "TransformJobStatus"),
+                                                self._get_param, default_size=10))  # fmt: skip
 
     def list_models(self) -> ActionResult:
         """moto's (5.x) ignores every parameter and answers with all models in the order they were created: here
         NameContains, CreationTimeBefore and CreationTimeAfter, then SortBy (Name or CreationTime, the default) and
-        SortOrder (Descending by default), then MaxResults and NextToken, as SageMaker's ListModels."""
+        SortOrder (listing.DEFAULTS), then MaxResults and NextToken, as SageMaker's ListModels."""
         param = self._get_param
         found = [model.response_object for model in self.backend.list_models()]
         if param("NameContains"):
             found = [model for model in found if param("NameContains") in model["ModelName"]]
-        for bound, keep in (("CreationTimeBefore", lambda created, at: created < at),
-                            ("CreationTimeAfter", lambda created, at: created > at)):  # fmt: skip
-            if param(bound) is not None:
-                at = _instant(param(bound))
-                found = [model for model in found if keep(_instant(model["CreationTime"]), at)]
-        return ActionResult(self._sorted_page(found, "Models", "ModelName", None, default_order="Descending"))
+        found = listing.created_between(found, param("CreationTimeAfter"), param("CreationTimeBefore"))
+        return ActionResult(listing.sorted_page(found, "Models", _fields("ModelName"), param))
 
     def _list_filters(self) -> dict[str, object]:
         param = self._get_param
@@ -165,34 +161,6 @@ class SageMakerService(SageMakerResponse):
             "last_modified_time_before": param("LastModifiedTimeBefore"), "name_contains": param("NameContains"),
             "status_equals": param("StatusEquals"),
         }  # fmt: skip
-
-    def _sorted_page(self, found: list[Document], key: str, name: str, status: str | None, *, default_order: str,
-                     default_size: int | None = None) -> Document:
-        """``found`` in the order SortBy and SortOrder ask for (ties by name), cut to the page MaxResults and
-        NextToken ask for; the answer with its NextToken when more follow."""
-        param = self._get_param
-        sort_by = param("SortBy", "CreationTime")
-        fields = {"Name": name, "CreationTime": "CreationTime", **({"Status": status} if status else {})}
-        if sort_by not in fields:
-            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{sort_by}' at 'sortBy' "
-                                f"failed to satisfy constraint: Member must satisfy enum value set: {sorted(fields)}")  # fmt: skip
-        order = param("SortOrder", default_order)
-        if order not in ("Ascending", "Descending"):
-            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{order}' at 'sortOrder' "
-                                "failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]")  # fmt: skip
-        found.sort(key=lambda item: (_sortable(item[fields[sort_by]]), item[name]), reverse=order == "Descending")
-        size = self._get_int_param("MaxResults")
-        if size is not None and not 1 <= size <= 100:
-            bound = "greater than or equal to 1" if size < 1 else "less than or equal to 100"
-            raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
-                                f"failed to satisfy constraint: Member must have value {bound}")  # fmt: skip
-        size = size or default_size
-        start = _page_start(param("NextToken"), len(found))
-        end = len(found) if not size else start + size
-        result: Document = {key: found[start:end]}
-        if end < len(found):
-            result["NextToken"] = str(end)
-        return result
 
     def list_training_jobs_for_hyper_parameter_tuning_job(self) -> ActionResult:
         param = self._get_param
@@ -267,34 +235,68 @@ class SageMakerService(SageMakerResponse):
         return EmptyResult()
 
     def list_notebook_instance_lifecycle_configs(self) -> ActionResult:
-        configs = self.backend.list_notebook_instance_lifecycle_configs(self._get_param("NameContains") or "")
-        return ActionResult({"NotebookInstanceLifecycleConfigs": configs})
+        param = self._get_param
+        found = self.backend.list_notebook_instance_lifecycle_configs(param("NameContains") or "")
+        found = listing.created_between(found, param("CreationTimeAfter"), param("CreationTimeBefore"))
+        found = listing.created_between(found, param("LastModifiedTimeAfter"), param("LastModifiedTimeBefore"),
+                                        field="LastModifiedTime")  # fmt: skip
+        fields = {**_fields("NotebookInstanceLifecycleConfigName"), "LastModifiedTime": "LastModifiedTime"}
+        return ActionResult(listing.sorted_page(found, "NotebookInstanceLifecycleConfigs", fields, param))
+
+    # --- experiments: moto's (5.x) lists take MaxResults and NextToken only, and ListTrialComponents its
+    # TrialName; SortBy, SortOrder, CreatedAfter, CreatedBefore and ExperimentName were ignored ----------------
+    def list_experiments(self) -> ActionResult:
+        found = [_experiment_summary(item, "ExperimentName", item.experiment_name)
+                 for item in self.backend.experiments.values()]  # fmt: skip
+        return self._experiments_page(found, "ExperimentSummaries", "ExperimentName")
+
+    def list_trials(self) -> ActionResult:
+        param = self._get_param
+        trials = [trial for trial in self.backend.trials.values()
+                  if param("ExperimentName") in (None, trial.experiment_name)
+                  and param("TrialComponentName") in (None, *trial.trial_components)]  # fmt: skip
+        found = [_experiment_summary(trial, "TrialName", trial.trial_name) for trial in trials]
+        return self._experiments_page(found, "TrialSummaries", "TrialName")
+
+    def list_trial_components(self) -> ActionResult:
+        """ExperimentName: the components of that experiment's trials. SourceArn: the components a SageMaker job
+        made, which the emulator never makes, so none."""
+        param = self._get_param
+        components = list(self.backend.trial_components.values())
+        if param("TrialName") is not None:
+            trial = self.backend.trials.get(str(param("TrialName")))
+            components = [item for item in components if trial is not None and item.trial_component_name in trial.trial_components]
+        if param("ExperimentName") is not None:
+            names = {name for trial in self.backend.trials.values() if trial.experiment_name == param("ExperimentName")
+                     for name in trial.trial_components}  # fmt: skip
+            components = [item for item in components if item.trial_component_name in names]
+        if param("SourceArn") is not None:
+            components = []
+        found = [_experiment_summary(item, "TrialComponentName", item.trial_component_name) for item in components]
+        return self._experiments_page(found, "TrialComponentSummaries", "TrialComponentName")
+
+    def _experiments_page(self, found: list[Document], key: str, name: str) -> ActionResult:
+        found = listing.created_between(found, self._get_param("CreatedAfter"), self._get_param("CreatedBefore"))
+        # "The default value is 10." (MaxResults of each, botocore's sagemaker model); moto's pages held 100.
+        return ActionResult(listing.sorted_page(found, key, _fields(name), self._get_param, default_size=10))
+
+    # --- SortBy and SortOrder: SageMaker's defaults where a request names none -----------------------------
+    def _get_param(self, param_name: str, if_none: Any = None) -> Any:
+        """A request's parameter; a SortBy or SortOrder it does not name is SageMaker's documented default for
+        the operation (listing.DEFAULTS), so that moto's list methods and the emulator's own sort as SageMaker's."""
+        value = super()._get_param(param_name, if_none)
+        if value is None and param_name in listing.SORT_PARAMETERS:
+            return listing.DEFAULTS.get(self._get_action(), {}).get(param_name)
+        return value
 
 
-def _instant(value: object) -> float:
-    """A time as SageMaker's JSON carries it (epoch seconds, or an ISO 8601 string from moto's records)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    text = str(value)
-    try:
-        return float(text)
-    except ValueError:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+def _fields(name: str, status: str | None = None) -> dict[str, str]:
+    """SortBy's values for a list of summaries: Name, CreationTime, and Status where the operation has it."""
+    return {"Name": name, "CreationTime": "CreationTime", **({"Status": status} if status else {})}
 
 
-def _sortable(value: object) -> object:
-    """Times compare as instants, whichever form they come in; anything else as itself."""
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value
+def _experiment_summary(item: Any, name_field: str, name: str) -> Document:
+    """What moto's responses answer for an experiment, a trial or a trial component (moto/sagemaker/responses.py)."""
+    return {name_field: name, name_field.replace("Name", "Arn"): item.arn, "CreationTime": item.creation_time,
+            "LastModifiedTime": item.last_modified_time}  # fmt: skip
 
-
-def _page_start(token: str | None, total: int) -> int:
-    """Where a NextToken this response gave continues; SageMaker's ValidationException for any other."""
-    if not token:
-        return 0
-    if not token.isdigit() or int(token) > total:
-        raise JsonRESTError("ValidationException", f'Invalid pagination token because "{token}".')
-    return int(token)

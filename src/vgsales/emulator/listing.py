@@ -1,0 +1,107 @@
+"""How SageMaker's List operations order, filter and page what they answer, for the ones the emulator answers itself.
+
+SageMaker documents each List operation's default SortBy and SortOrder (botocore's sagemaker service model, the
+members' documentation: "The default is Descending."), and they differ from one operation to the next: training
+jobs oldest first, endpoints and transform jobs newest first, tuning jobs by name. moto (5.x) applies SortBy and
+SortOrder only when a request names them, oldest first otherwise, and ignores them altogether for some operations
+(ListModels, the experiments' lists), so a client that takes the first endpoint listed as the newest got the oldest,
+with no error. SageMakerService reads a missing SortBy or SortOrder from DEFAULTS; tests/emulator/test_listing.py
+holds the table to botocore's documentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from moto.core.exceptions import JsonRESTError
+
+from .shapes import Document
+
+# Only what the documentation states: where it names no default order (ListNotebookInstances,
+# ListNotebookInstanceLifecycleConfigs), a request without SortOrder is answered Ascending, as moto's lists are.
+DEFAULTS: dict[str, dict[str, str]] = {
+    "ListTrainingJobs": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
+    "ListTransformJobs": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListModels": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListEndpoints": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListEndpointConfigs": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListHyperParameterTuningJobs": {"SortBy": "Name", "SortOrder": "Ascending"},
+    "ListTrainingJobsForHyperParameterTuningJob": {"SortBy": "Name", "SortOrder": "Ascending"},
+    "ListNotebookInstances": {"SortBy": "Name"},
+    "ListNotebookInstanceLifecycleConfigs": {"SortBy": "CreationTime"},
+    "ListExperiments": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListTrials": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListTrialComponents": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListModelPackageGroups": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
+    "ListModelPackages": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
+}
+SORT_PARAMETERS = ("SortBy", "SortOrder")
+
+
+def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], param: Callable[[str], object],
+                *, default_size: int | None = None) -> Document:  # fmt: skip
+    """``found`` in the order SortBy and SortOrder ask for (``fields``: SortBy's values and the summary field each
+    sorts by; ties by name), cut to the page MaxResults and NextToken ask for; the answer with its NextToken when
+    more follow. ``param`` reads the request's parameters, DEFAULTS filled in."""
+    sort_by = param("SortBy")
+    if sort_by not in fields:
+        raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{sort_by}' at 'sortBy' "
+                            f"failed to satisfy constraint: Member must satisfy enum value set: {sorted(fields)}")  # fmt: skip
+    order = param("SortOrder") or "Ascending"
+    if order not in ("Ascending", "Descending"):
+        raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{order}' at 'sortOrder' "
+                            "failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]")  # fmt: skip
+    name = fields["Name"]
+    found = sorted(found, key=lambda item: (_sortable(item[fields[str(sort_by)]]), item[name]),
+                   reverse=order == "Descending")  # fmt: skip
+    size = param("MaxResults")
+    if size is not None and not 1 <= int(str(size)) <= 100:
+        bound = "greater than or equal to 1" if int(str(size)) < 1 else "less than or equal to 100"
+        raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
+                            f"failed to satisfy constraint: Member must have value {bound}")  # fmt: skip
+    size = int(str(size)) if size is not None else default_size
+    start = _page_start(param("NextToken"), len(found))  # type: ignore[arg-type]
+    end = len(found) if not size else start + size
+    result: Document = {key: found[start:end]}
+    if end < len(found):
+        result["NextToken"] = str(end)
+    return result
+
+
+def created_between(found: list[Document], after: object, before: object, field: str = "CreationTime") -> list[Document]:
+    """The summaries whose ``field`` is after ``after`` and before ``before`` (either may be None: no bound)."""
+    if after is not None:
+        found = [item for item in found if instant(item[field]) > instant(after)]
+    if before is not None:
+        found = [item for item in found if instant(item[field]) < instant(before)]
+    return found
+
+
+def instant(value: object) -> float:
+    """A time as SageMaker's JSON carries it (epoch seconds, or an ISO 8601 string from moto's records)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _sortable(value: object) -> object:
+    """Times compare as instants, whichever form they come in; anything else as itself."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
+
+
+def _page_start(token: str | None, total: int) -> int:
+    """Where a NextToken this response gave continues; SageMaker's ValidationException for any other."""
+    if not token:
+        return 0
+    if not token.isdigit() or int(token) > total:
+        raise JsonRESTError("ValidationException", f'Invalid pagination token because "{token}".')
+    return int(token)
