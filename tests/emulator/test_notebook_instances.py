@@ -101,11 +101,15 @@ def instance_processes(name: str) -> list[psutil.Process]:
 
 @pytest.fixture(scope="module")
 def served(sagemaker, role_arn):
-    """An InService instance whose lifecycle configuration ran; stopped and deleted by the module's last test."""
+    """An InService instance whose lifecycle configuration ran, which the module's tests read and leave InService;
+    stopped and deleted after them (stop and delete are tested on an instance of their own)."""
     name = create(sagemaker, role_arn, ON_CREATE, ON_START)
     described = wait_for(sagemaker, name, ("InService", "Failed"))
     assert described["NotebookInstanceStatus"] == "InService", described.get("FailureReason")
-    return name
+    yield name
+    sagemaker["sagemaker"].stop_notebook_instance(NotebookInstanceName=name)
+    wait_for(sagemaker, name, ("Stopped",))
+    sagemaker["sagemaker"].delete_notebook_instance(NotebookInstanceName=name)
 
 
 def presigned(sagemaker, name: str, **extra) -> str:
@@ -254,7 +258,9 @@ def test_a_script_past_the_limit_fails_the_instance(sagemaker, role_arn, monkeyp
     assert instance_processes(name) == []
 
 
-def test_stop_ends_every_process_and_start_keeps_only_the_volume(sagemaker, served):
+def test_stop_ends_every_process_and_start_keeps_only_the_volume(sagemaker, role_arn):
+    served = create(sagemaker, role_arn, ON_CREATE, ON_START)  # its own: stopped and deleted here
+    assert wait_for(sagemaker, served, ("InService", "Failed"))["NotebookInstanceStatus"] == "InService"
     instance = next(found for found in notebook_instances._running.values() if found.name == served)
     before = instance.processes()
     assert len(before) >= 2  # JupyterLab and on-create's background job, which left its session

@@ -33,7 +33,7 @@ from vgsales.records import StackRecord
 
 from support.browser import artifacts_dir, chromium, needs, needs_chromium
 from support.jupyter import outputs_text, run_notebook
-from support.stacks import discard
+from support.stacks import SharedStack
 from support.wait import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -42,21 +42,40 @@ MIN_ACCURACY = 0.86
 
 
 @pytest.fixture(scope="module")
-def instance_stack(shared_dataset, tmp_path_factory):
+def instance_stacks(shared_dataset, tmp_path_factory):
+    """The module's stack with its notebook instance, found as a notebook finds it (notebook.load_settings), built
+    once; the test that kills its emulator spends it, and a test after that gets a new one."""
     needs(shutil.which("terraform") is not None, "terraform on PATH")
     needs_chromium()
-    state_dir = tmp_path_factory.mktemp("workshop-state")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dir))
-        env.delenv(notebook.PROJECT_DIR_ENV, raising=False)
-        ctx = Context.of(notebook.load_settings(PROJECT_ROOT))
-        try:
-            stack.setup(ctx)
-            yield ctx
-        finally:
-            discard(ctx)
-            # Hygiene: nothing of the instance (JupyterLab, kernels, the scripts' background jobs) outlives it.
-            assert instance_processes(state_dir) == []
+    state_dirs: list[Path] = []
+
+    def new_context() -> Context:
+        state_dirs.append(tmp_path_factory.mktemp("workshop-state"))
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("INVOKE_WORKSHOP_STATE_DIR", str(state_dirs[-1]))
+            env.delenv(notebook.PROJECT_DIR_ENV, raising=False)
+            return Context.of(notebook.load_settings(PROJECT_ROOT))
+
+    with SharedStack(new_context) as shared:
+        yield shared
+    # Hygiene: nothing of an instance (JupyterLab, kernels, the scripts' background jobs) outlives it.
+    assert [pid for state_dir in state_dirs for pid in instance_processes(state_dir)] == []
+
+
+@pytest.fixture
+def instance_stack(instance_stacks):
+    instance_stacks.step("setup", stack.setup)
+    return instance_stacks.ctx
+
+
+def in_service(ctx: Context) -> None:
+    """The stack's instance InService again, after a test that stopped it (a start that a test may undo is no
+    step: support/stacks.py)."""
+    sagemaker = ctx.aws.client("sagemaker")
+    name = ctx.state.read(StackRecord).notebook_instance_name
+    if sagemaker.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"] == "Stopped":
+        sagemaker.start_notebook_instance(NotebookInstanceName=name)
+    sagemaker.get_waiter("notebook_instance_in_service").wait(NotebookInstanceName=name, WaiterConfig={"Delay": 1})
 
 
 def instance_processes(state_dir: Path) -> list[int]:
@@ -78,7 +97,7 @@ def instance_volume(ctx) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(instance_stack):
+def browser(instance_stacks):
     driver = chromium()
     yield driver
     driver.quit()
@@ -90,10 +109,11 @@ def file_browser_names(driver) -> list[str]:
     return [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".jp-DirListing-itemText")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lab(instance_stack, browser):
     """The browser signed in with `invoke notebook`'s URL, and a requests session on the browser's own cookies (which
     run notebooks through Jupyter's API, as its UI would): (base URL, session)."""
+    in_service(instance_stack)
     url = notebook_access.presigned_url(instance_stack)  # what `invoke notebook` prints and opens
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/lab\?authToken=[\w-]{43}", url)
     browser.get(url)
@@ -202,6 +222,16 @@ def test_conda_python3_runs_code_written_for_the_sagemaker_sdk_v2(instance_stack
 
 
 def test_invoke_notebook_prints_a_url_that_signs_in_once_and_refuses_a_stopped_instance(instance_stack):
+    in_service(instance_stack)
+    # A stop ends every process of the instance, on-create's background install too, and a start runs on-start
+    # only (as on AWS): the learner waits for install.log's last line first, as the notebook tells them to.
+    install_log = instance_volume(instance_stack) / "video-game-sales" / "install.log"
+
+    def install_ended() -> bool:
+        lines = install_log.read_text().splitlines() if install_log.is_file() else []
+        return bool(lines) and lines[-1].startswith("vgsales on-create: ")
+
+    wait_until(install_ended, timeout=300, message="on-create's install to end before the instance stops")
     env = {**os.environ, "INVOKE_WORKSHOP_STATE_DIR": str(instance_stack.settings.state_dir)}
 
     def invoke_notebook() -> subprocess.CompletedProcess[str]:
@@ -225,14 +255,11 @@ def test_invoke_notebook_prints_a_url_that_signs_in_once_and_refuses_a_stopped_i
     assert "Traceback" not in refused.stderr
 
 
-def test_a_killed_emulator_leaves_no_jupyterlab_behind(instance_stack):
+def test_a_killed_emulator_leaves_no_jupyterlab_behind(instance_stacks, instance_stack):
     """A killed emulator cannot stop its instances: each JupyterLab watches the emulator and shuts down (with its
     kernels) when it is gone."""
-    sagemaker = instance_stack.aws.client("sagemaker")
-    name = instance_stack.state.read(StackRecord).notebook_instance_name
-    if sagemaker.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"] != "InService":
-        sagemaker.start_notebook_instance(NotebookInstanceName=name)
-        sagemaker.get_waiter("notebook_instance_in_service").wait(NotebookInstanceName=name, WaiterConfig={"Delay": 1})
+    in_service(instance_stack)
+    instance_stacks.spent()  # its emulator is killed below
     state_dir = instance_stack.settings.state_dir
     assert instance_processes(state_dir) != []
     # They take SIGTERM, which a stop sends: the emulator blocks it in its own threads, and a child inherits that.
