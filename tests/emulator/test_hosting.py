@@ -294,12 +294,13 @@ def test_a_bad_request_is_a_model_error_and_the_endpoint_keeps_serving(stack, se
     assert float(good) == pytest.approx(float(expected(served["booster"], ROWS[:1])[0]), rel=1e-6)
 
 
-def test_endpoints_are_listed_newest_first_by_default(stack, served):
-    """ListEndpoints' documented default is CreationTime, Descending (listing.DEFAULTS): a client that takes the
-    first endpoint listed as the newest. moto (5.x) listed them oldest first. Created c, a, b."""
+def test_endpoints_are_listed_newest_first_ten_at_a_time_by_default(stack, served):
+    """ListEndpoints' documented defaults are CreationTime, Descending, and a page of 10 (listing.DEFAULTS): a
+    client that takes the first endpoint listed as the newest, or reads one page. moto (5.x) listed them oldest
+    first, 100 at a time. Eleven, created c, a, b, then d to k, so that no two orders agree."""
     config = stack.config(served["url"])
     stem = unique("listed")
-    names = [f"{stem}-{letter}" for letter in "cab"]
+    names = [f"{stem}-{letter}" for letter in "cabdefghijk"]
     try:
         for name in names:
             stack.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
@@ -307,8 +308,11 @@ def test_endpoints_are_listed_newest_first_by_default(stack, served):
             wait_for_endpoint(stack.sagemaker, name)
 
         def listed(**request) -> list[str]:
-            return [item["EndpointName"] for item in stack.sagemaker.list_endpoints(NameContains=stem, **request)["Endpoints"]]
+            pages = stack.sagemaker.get_paginator("list_endpoints").paginate(NameContains=stem, **request)
+            return [item["EndpointName"] for page in pages for item in page["Endpoints"]]
 
+        first = stack.sagemaker.list_endpoints(NameContains=stem)
+        assert [item["EndpointName"] for item in first["Endpoints"]] == names[::-1][:10] and first["NextToken"]
         assert listed() == names[::-1]
         assert listed(SortOrder="Ascending") == names
         assert listed(SortBy="Name") == sorted(names, reverse=True)

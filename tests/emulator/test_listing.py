@@ -26,15 +26,19 @@ CREATED = "cab"
 A_DAY_AGO = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
 
 
-def documented_defaults(operation: str) -> dict[str, str]:
-    """What botocore's sagemaker model says an operation defaults SortBy and SortOrder to ("The default is
-    Descending.", "The default value is CreationTime."), spelled as the parameter's enum spells it."""
+def documented_defaults(operation: str) -> dict[str, str | int]:
+    """What botocore's sagemaker model says an operation defaults SortBy, SortOrder and MaxResults to ("The default
+    is Descending.", "The default value is CreationTime.", "This value defaults to 10."), an enum's value spelled as
+    the enum spells it."""
     shape = get_session().get_service_model("sagemaker").operation_model(operation).input_shape
-    found = {}
-    for parameter in listing.SORT_PARAMETERS:
+    found: dict[str, str | int] = {}
+    for parameter in listing.DEFAULTED:
         member = shape.members.get(parameter) if shape is not None else None
-        said = re.search(r"[Tt]he default (?:value )?is (\w+)", re.sub("<[^>]+>", "", member.documentation or "")) if member else None
-        if said:
+        text = re.sub("<[^>]+>", "", member.documentation or "") if member is not None else ""
+        said = re.search(r"(?:[Tt]he default (?:value )?is|defaults to) (\w+)", text)
+        if said and parameter == "MaxResults":
+            found[parameter] = int(said.group(1))
+        elif said:
             (value,) = [value for value in member.enum if value.lower() == said.group(1).lower()]
             found[parameter] = value
     return found
@@ -44,12 +48,13 @@ def test_the_defaults_are_the_ones_sagemaker_documents_for_every_list_the_emulat
     answered = sorted(name for name in catalogue.EXECUTED | catalogue.BOOKKEEPING_OPERATIONS if name.startswith("List"))
     documented = {name: documented_defaults(name) for name in answered}
     assert listing.DEFAULTS == {name: defaults for name, defaults in documented.items() if defaults}
-    assert documented["ListEndpoints"] == {"SortBy": "CreationTime", "SortOrder": "Descending"}  # the parser reads
+    assert documented["ListEndpoints"] == {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10}
+    assert documented["ListTrainingJobs"] == {"SortBy": "CreationTime", "SortOrder": "Ascending"}  # no page size
     assert documented["ListNotebookInstances"] == {"SortBy": "Name"}  # no order documented: none assumed
 
 
 def test_a_capitalised_default_is_read_in_the_enums_spelling():
-    assert documented_defaults("ListImages") == {"SortBy": "CREATION_TIME", "SortOrder": "DESCENDING"}
+    assert documented_defaults("ListImages") == {"SortBy": "CREATION_TIME", "SortOrder": "DESCENDING", "MaxResults": 10}
 
 
 @pytest.fixture

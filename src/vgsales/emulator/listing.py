@@ -5,8 +5,9 @@ members' documentation: "The default is Descending."), and they differ from one 
 jobs oldest first, endpoints and transform jobs newest first, tuning jobs by name. moto (5.x) applies SortBy and
 SortOrder only when a request names them, oldest first otherwise, and ignores them altogether for some operations
 (ListModels, the experiments' lists), so a client that takes the first endpoint listed as the newest got the oldest,
-with no error. SageMakerService reads a missing SortBy or SortOrder from DEFAULTS; tests/emulator/test_listing.py
-holds the table to botocore's documentation.
+with no error. Some document a page of 10 where moto's held 100: code that read one page of endpoints and worked
+here missed the eleventh on AWS. SageMakerService reads a missing SortBy, SortOrder or MaxResults from DEFAULTS;
+tests/emulator/test_listing.py holds the table to botocore's documentation.
 """
 
 from __future__ import annotations
@@ -19,28 +20,28 @@ from moto.core.exceptions import JsonRESTError
 from .shapes import Document
 
 # Only what the documentation states: where it names no default order (ListNotebookInstances,
-# ListNotebookInstanceLifecycleConfigs), a request without SortOrder is answered Ascending, as moto's lists are.
-DEFAULTS: dict[str, dict[str, str]] = {
+# ListNotebookInstanceLifecycleConfigs), a request without SortOrder is answered Ascending, as moto's lists are; where
+# it names no page size, a request without MaxResults gets everything.
+DEFAULTS: dict[str, dict[str, str | int]] = {
     "ListTrainingJobs": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
-    "ListTransformJobs": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListTransformJobs": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
     "ListModels": {"SortBy": "CreationTime", "SortOrder": "Descending"},
-    "ListEndpoints": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListEndpoints": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
     "ListEndpointConfigs": {"SortBy": "CreationTime", "SortOrder": "Descending"},
-    "ListHyperParameterTuningJobs": {"SortBy": "Name", "SortOrder": "Ascending"},
-    "ListTrainingJobsForHyperParameterTuningJob": {"SortBy": "Name", "SortOrder": "Ascending"},
+    "ListHyperParameterTuningJobs": {"SortBy": "Name", "SortOrder": "Ascending", "MaxResults": 10},
+    "ListTrainingJobsForHyperParameterTuningJob": {"SortBy": "Name", "SortOrder": "Ascending", "MaxResults": 10},
     "ListNotebookInstances": {"SortBy": "Name"},
     "ListNotebookInstanceLifecycleConfigs": {"SortBy": "CreationTime"},
-    "ListExperiments": {"SortBy": "CreationTime", "SortOrder": "Descending"},
-    "ListTrials": {"SortBy": "CreationTime", "SortOrder": "Descending"},
-    "ListTrialComponents": {"SortBy": "CreationTime", "SortOrder": "Descending"},
+    "ListExperiments": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
+    "ListTrials": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
+    "ListTrialComponents": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
     "ListModelPackageGroups": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
     "ListModelPackages": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
 }
-SORT_PARAMETERS = ("SortBy", "SortOrder")
+DEFAULTED = ("SortBy", "SortOrder", "MaxResults")
 
 
-def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], param: Callable[[str], object],
-                *, default_size: int | None = None) -> Document:  # fmt: skip
+def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], param: Callable[[str], object]) -> Document:
     """``found`` in the order SortBy and SortOrder ask for (``fields``: SortBy's values and the summary field each
     sorts by; ties by name), cut to the page MaxResults and NextToken ask for; the answer with its NextToken when
     more follow. ``param`` reads the request's parameters, DEFAULTS filled in."""
@@ -60,7 +61,7 @@ def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], para
         bound = "greater than or equal to 1" if int(str(size)) < 1 else "less than or equal to 100"
         raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
                             f"failed to satisfy constraint: Member must have value {bound}")  # fmt: skip
-    size = int(str(size)) if size is not None else default_size
+    size = int(str(size)) if size is not None else None
     start = _page_start(param("NextToken"), len(found))  # type: ignore[arg-type]
     end = len(found) if not size else start + size
     result: Document = {key: found[start:end]}

@@ -136,11 +136,11 @@ class SageMakerService(SageMakerResponse):
 
     def list_transform_jobs(self) -> ActionResult:
         """moto's (5.x) pages, sorts and filters transform jobs as it does training jobs (above): here the filters,
-        then the order (SageMaker's defaults, listing.DEFAULTS), then the page (10 by default)."""
+        then the order and the page (SageMaker's defaults, listing.DEFAULTS)."""
         super().list_transform_jobs()
         found = self.backend.list_transform_jobs(next_token=None, max_results=None, **self._list_filters())["TransformJobSummaries"]
         return ActionResult(listing.sorted_page(found, "TransformJobSummaries", _fields("TransformJobName", "TransformJobStatus"),
-                                                self._get_param, default_size=10))  # fmt: skip
+                                                self._get_param))  # fmt: skip
 
     def list_models(self) -> ActionResult:
         """moto's (5.x) ignores every parameter and answers with all models in the order they were created: here
@@ -277,15 +277,15 @@ class SageMakerService(SageMakerResponse):
 
     def _experiments_page(self, found: list[Document], key: str, name: str) -> ActionResult:
         found = listing.created_between(found, self._get_param("CreatedAfter"), self._get_param("CreatedBefore"))
-        # "The default value is 10." (MaxResults of each, botocore's sagemaker model); moto's pages held 100.
-        return ActionResult(listing.sorted_page(found, key, _fields(name), self._get_param, default_size=10))
+        return ActionResult(listing.sorted_page(found, key, _fields(name), self._get_param))
 
-    # --- SortBy and SortOrder: SageMaker's defaults where a request names none -----------------------------
+    # --- SortBy, SortOrder and MaxResults: SageMaker's defaults where a request names none ------------------
     def _get_param(self, param_name: str, if_none: Any = None) -> Any:
-        """A request's parameter; a SortBy or SortOrder it does not name is SageMaker's documented default for
-        the operation (listing.DEFAULTS), so that moto's list methods and the emulator's own sort as SageMaker's."""
+        """A request's parameter; a SortBy, SortOrder or MaxResults it does not name is SageMaker's documented
+        default for the operation (listing.DEFAULTS), so that moto's list methods and the emulator's own sort and
+        page as SageMaker's."""
         value = super()._get_param(param_name, if_none)
-        if value is None and param_name in listing.SORT_PARAMETERS:
+        if value is None and param_name in listing.DEFAULTED:
             return listing.DEFAULTS.get(self._get_action(), {}).get(param_name)
         return value
 
