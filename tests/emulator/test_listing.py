@@ -1,5 +1,6 @@
 """SageMaker's List operations order what they answer as SageMaker documents (vgsales.emulator.listing): each
-operation's own default SortBy and SortOrder when a request names none, and the sort, filters and pages it asks for.
+operation's own default SortBy, SortOrder and page size when a request names none, and the sort, filters and pages
+it asks for.
 
 Items are created in the order c, a, b, so that oldest first, newest first and by name are three different answers.
 Near misses: an experiment's neighbour with the same prefix, a trial component of another experiment's trial, a

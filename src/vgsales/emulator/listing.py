@@ -21,7 +21,7 @@ from .shapes import Document
 
 # Only what the documentation states: where it names no default order (ListNotebookInstances,
 # ListNotebookInstanceLifecycleConfigs), a request without SortOrder is answered Ascending, as moto's lists are; where
-# it names no page size, a request without MaxResults gets everything.
+# it names no page size, a request without MaxResults gets moto's page (100), or all of a list the emulator sorts here.
 DEFAULTS: dict[str, dict[str, str | int]] = {
     "ListTrainingJobs": {"SortBy": "CreationTime", "SortOrder": "Ascending"},
     "ListTransformJobs": {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 10},
