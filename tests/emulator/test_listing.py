@@ -157,6 +157,8 @@ def test_experiments_trials_and_components_are_sorted_and_filtered_as_asked(sage
     assert component_names(ExperimentName=experiments[1]) == [elsewhere]
     assert component_names(TrialName=trials[0], SortBy="Name", SortOrder="Ascending") == sorted(components)
     assert component_names(SourceArn="arn:aws:sagemaker:us-east-1:123456789012:training-job/none") == []
+    with pytest.raises(ClientError, match="ExperimentName and TrialName"):  # documented: one filter at most
+        component_names(ExperimentName=experiments[0], TrialName=trials[0])
 
 
 def test_the_experiments_lists_answer_ten_at_a_time_by_default(sagemaker):

@@ -260,8 +260,13 @@ class SageMakerService(SageMakerResponse):
 
     def list_trial_components(self) -> ActionResult:
         """ExperimentName: the components of that experiment's trials. SourceArn: the components a SageMaker job
-        made, which the emulator never makes, so none."""
+        made, which the emulator never makes, so none. One of the three at most, as documented ("If you specify
+        ExperimentName, you can't filter by SourceArn or TrialName.")."""
         param = self._get_param
+        named = [name for name in ("ExperimentName", "TrialName", "SourceArn") if param(name) is not None]
+        if len(named) > 1:
+            raise JsonRESTError("ValidationException", f"ListTrialComponents filters by one of ExperimentName, "
+                                f"TrialName and SourceArn at most; this request gives {' and '.join(named)}.")  # fmt: skip
         components = list(self.backend.trial_components.values())
         if param("TrialName") is not None:
             trial = self.backend.trials.get(str(param("TrialName")))
