@@ -276,12 +276,14 @@ class TrainingRun(JobRun):
             self._stop_reason = "MaxRuntimeExceeded"
         return self._stop_reason is not None
 
-    def _check_stop(self) -> None:
+    def check_stop(self) -> None:
         if self.should_stop():
             raise JobStopped()
 
     # --- the job itself ---------------------------------------------------------------------------------
-    def _log(self, *messages: str, level: str = "INFO") -> None:
+    # check_stop, write_log, enter_phase, fetch, output_uri, upload_archive and finish are public: script mode's
+    # executor (script_mode/training.py) runs a job through them as the built-in algorithm's does here.
+    def write_log(self, *messages: str, level: str = "INFO") -> None:
         if self._streams:
             self._streams[0].write(_info(message, level) for message in messages)
 
@@ -289,7 +291,7 @@ class TrainingRun(JobRun):
         if self._streams:
             self._streams[0].write([line])
 
-    def _phase(self, status: str, message: str) -> None:
+    def enter_phase(self, status: str, message: str) -> None:
         with self._lock:
             if self._stop_reason is None or self.job.training_job_status == "InProgress":
                 _transition(self.job, status, message)
@@ -300,20 +302,20 @@ class TrainingRun(JobRun):
         self._check_image()
         if script_training.requested(self.job.hyper_parameters):
             self._training_started = self.job.training_start_time = utcnow()
-            self._phase("Downloading", "Downloading input data")
+            self.enter_phase("Downloading", "Downloading input data")
             script_training.ScriptTraining(self).execute()
             return
         plan = self._plan()
-        self._check_stop()
+        self.check_stop()
         self._training_started = utcnow()
         self.job.training_start_time = self._training_started
-        self._phase("Downloading", "Downloading input data")
+        self.enter_phase("Downloading", "Downloading input data")
         if self.instance_count > 1:
             self._run_on_hosts(plan)
             return
         channels = self._download()
-        self._check_stop()
-        self._phase("Training", "Training image download completed. Training in progress.")
+        self.check_stop()
+        self.enter_phase("Training", "Training image download completed. Training in progress.")
         outcome = self._outcome = self._train(plan, channels)
         if outcome.stopped:
             # A tuning job's early stopping keeps the model of the round it stopped at, so that the job can
@@ -321,10 +323,10 @@ class TrainingRun(JobRun):
             if plan.save_model_on_termination or self._stop_reason == EARLY_STOPPED:
                 self._upload(outcome)
             raise JobStopped()
-        self._check_stop()
-        self._phase("Uploading", "Uploading generated training model")
+        self.check_stop()
+        self.enter_phase("Uploading", "Uploading generated training model")
         self._upload(outcome)
-        self._finish("Completed", "Completed", "Training job completed", outcome.final_metrics)
+        self.finish("Completed", "Completed", "Training job completed", outcome.final_metrics)
 
     @property
     def instance_count(self) -> int:
@@ -362,22 +364,22 @@ class TrainingRun(JobRun):
             uris = self._channel_uris(name, source)
             for host, share in zip(hosts, distributed.shares(uris, count, sharded)):
                 if share:
-                    host.files[name] = [(uri, self._fetch(uri)) for uri in share]
-            self._log(f"Channel '{name}': {len(uris)} object(s), {'ShardedByS3Key' if sharded else 'FullyReplicated'} "
+                    host.files[name] = [(uri, self.fetch(uri)) for uri in share]
+            self.write_log(f"Channel '{name}': {len(uris)} object(s), {'ShardedByS3Key' if sharded else 'FullyReplicated'} "
                       f"over {count} hosts.")
         with_data = [host for host in hosts if host.has_training_data]
         if "validation" in channels and any("validation" not in host.files for host in with_data):
             raise JobFailure("ClientError", "Channel 'validation' has fewer objects than the hosts that train; with "
                              "ShardedByS3Key every training host needs its share of the validation objects too. Write "
                              "the validation channel as at least as many objects as instances.")
-        self._check_stop()
-        self._phase("Training", "Training image download completed. Training in progress.")
+        self.check_stop()
+        self.enter_phase("Training", "Training image download completed. Training in progress.")
         if len(with_data) == 1:
             host = with_data[0]
             for other in hosts:
                 if other is not host:
                     self.log_on(other.index, f"Host {other.name} not being used for distributed training.", level="WARNING")
-            self._log("Only 1 host with training data, starting single node training.")
+            self.write_log("Only 1 host with training data, starting single node training.")
             files = {name: (data_format, [self._data.DataFile(uri, content) for uri, content in objects])
                      for name, objects in host.files.items()}
             outcome = self._train(plan, files)
@@ -387,10 +389,10 @@ class TrainingRun(JobRun):
         else:
             result = distributed.run(self, hosts, data_format, dict(self.job.hyper_parameters or {}))
             archive, metrics = result.model_archive, result.final_metrics
-        self._check_stop()
-        self._phase("Uploading", "Uploading generated training model")
-        self._upload_archive(archive)
-        self._finish("Completed", "Completed", "Training job completed", metrics)
+        self.check_stop()
+        self.enter_phase("Uploading", "Uploading generated training model")
+        self.upload_archive(archive)
+        self.finish("Completed", "Completed", "Training job completed", metrics)
 
     def _check_image(self) -> None:
         spec = self.job.algorithm_specification or {}
@@ -407,13 +409,13 @@ class TrainingRun(JobRun):
         hosts = "one host" if self.instance_count == 1 else f"{self.instance_count} hosts"
         if script_training.requested(self.job.hyper_parameters):
             program = script_training.decoded(self.job.hyper_parameters[script_training.PROGRAM])
-            self._log(f"Local emulator: running the training script {program} (script mode) of image {image} with "
+            self.write_log(f"Local emulator: running the training script {program} (script mode) of image {image} with "
                       f"xgboost {version}, on {hosts}, each a process of its own.")
         else:
             where = "in the emulator's process" if self.instance_count == 1 else f"on {hosts} (worker processes)"
-            self._log(f"Local emulator: running the built-in XGBoost algorithm of image {image} with xgboost {version}, {where}.")
+            self.write_log(f"Local emulator: running the built-in XGBoost algorithm of image {image} with xgboost {version}, {where}.")
         if tag and not tag.startswith(".".join(version.split(".")[:2])):
-            self._log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
+            self.write_log(f"Image tag {tag} names another XGBoost release; results can differ slightly from AWS.")
 
     @property
     def image_version(self) -> Version | None:
@@ -427,7 +429,7 @@ class TrainingRun(JobRun):
             raise JobFailure("ClientError", str(exc)) from None
         except UnsupportedByEmulator as exc:
             raise JobFailure("ClientError", str(exc)) from None
-        self._log(*plan.notes)
+        self.write_log(*plan.notes)
         return plan
 
     def _channel_files(self, channel: Document) -> list[DataFile]:
@@ -441,12 +443,12 @@ class TrainingRun(JobRun):
         uris = self._channel_uris(name, source)
         files = []
         for uri in uris:
-            files.append(self._data.DataFile(uri, self._fetch(uri)))
-            self._check_stop()
-        self._log(f"Channel '{name}': {len(files)} file(s), {sum(len(f.content) for f in files)} bytes.")
+            files.append(self._data.DataFile(uri, self.fetch(uri)))
+            self.check_stop()
+        self.write_log(f"Channel '{name}': {len(files)} file(s), {sum(len(f.content) for f in files)} bytes.")
         return files
 
-    def _fetch(self, uri: str) -> bytes:
+    def fetch(self, uri: str) -> bytes:
         try:
             return self.aws.get_object(uri)
         except backends.S3ObjectMissing as exc:
@@ -516,10 +518,10 @@ class TrainingRun(JobRun):
             data = self._data.load_training_data(train_files, validation_files, data_format, plan.csv_weights)
         except self._data.InvalidTrainingData as exc:
             raise JobFailure("ClientError", str(exc)) from None
-        self._log(f"Train matrix has {data.train.num_row()} rows and {data.train.num_col()} columns")
+        self.write_log(f"Train matrix has {data.train.num_row()} rows and {data.train.num_col()} columns")
         if data.validation is not None:
-            self._log(f"Validation matrix has {data.validation.num_row()} rows")
-        self._check_stop()
+            self.write_log(f"Validation matrix has {data.validation.num_row()} rows")
+        self.check_stop()
         sync = self._checkpoints()
         resume_from = sync.resume(self._algorithm.load_booster) if sync else None
         after_round = sync.after_round if sync else None
@@ -534,21 +536,21 @@ class TrainingRun(JobRun):
     def _checkpoints(self) -> CheckpointSync | None:
         """The job's CheckpointConfig, written as its image's tag writes checkpoints (algorithm/checkpoints.py)."""
         uri = (self.job.checkpoint_config or {}).get("S3Uri")
-        return CheckpointSync(self.aws, uri, checkpoint_style(self.image_version), self._log) if uri else None
+        return CheckpointSync(self.aws, uri, checkpoint_style(self.image_version), self.write_log) if uri else None
 
-    def _output_uri(self) -> str:
+    def output_uri(self) -> str:
         return self.job.model_artifacts["S3ModelArtifacts"]
 
     def _upload(self, outcome: TrainingOutcome) -> None:
-        self._upload_archive(self._algorithm.model_archive(outcome.booster))
+        self.upload_archive(self._algorithm.model_archive(outcome.booster))
 
-    def _upload_archive(self, archive: bytes) -> None:
+    def upload_archive(self, archive: bytes) -> None:
         try:
-            self.aws.put_object(self._output_uri(), archive)
+            self.aws.put_object(self.output_uri(), archive)
         except (backends.S3ObjectMissing, ValueError) as exc:
-            raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self._output_uri()}: {exc}.") from None
+            raise JobFailure("ClientError", f"Unable to upload the model artifacts to {self.output_uri()}: {exc}.") from None
         except AccessDenied:
-            raise JobFailure("ClientError", upload_denied(self._output_uri())) from None
+            raise JobFailure("ClientError", upload_denied(self.output_uri())) from None
 
     def _set_end_times(self) -> None:
         end = utcnow()
@@ -566,12 +568,12 @@ class TrainingRun(JobRun):
             {"MetricName": name, "Value": value, "Timestamp": now} for name, value in metrics.items()
         ]
 
-    def _finish(self, job_status: str, status: str, message: str, metrics: dict[str, float] | None) -> None:
+    def finish(self, job_status: str, status: str, message: str, metrics: dict[str, float] | None) -> None:
         self.last_a_second(self.job.creation_time)
         if job_status == "Completed" and self._stop_reason is not None:
             # Stopped while it waited out its first second: the stop, which SageMaker accepted, wins.
             logged, message = STOP_MESSAGES.get(self._stop_reason, STOP_MESSAGES["Stopped"])
-            self._log(f"Training stopped: {logged}")
+            self.write_log(f"Training stopped: {logged}")
             job_status = status = "Stopped"
         with self._lock:
             self._set_metrics(metrics)
@@ -581,14 +583,14 @@ class TrainingRun(JobRun):
     def _finish_stopped(self, outcome: TrainingOutcome | None) -> None:
         reason = self._stop_reason or "Stopped"
         logged, message = STOP_MESSAGES.get(reason, STOP_MESSAGES["Stopped"])
-        self._log(f"Training stopped: {logged}")
+        self.write_log(f"Training stopped: {logged}")
         # The secondary status of an early-stopped job is Stopped, as for StopTrainingJob.
-        self._finish("Stopped", "Stopped" if reason == EARLY_STOPPED else reason, message,
+        self.finish("Stopped", "Stopped" if reason == EARLY_STOPPED else reason, message,
                      outcome.final_metrics if outcome else None)
 
     def _fail(self, reason: str) -> None:
         try:
-            self._log(f"Reporting training FAILURE: {reason}", level="ERROR")
+            self.write_log(f"Reporting training FAILURE: {reason}", level="ERROR")
         except Exception:  # the logs are best effort; the job's status is what matters
             log.exception("could not log the failure of training job %s", self.job.training_job_name)
         self.last_a_second(self.job.creation_time)

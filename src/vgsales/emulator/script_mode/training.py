@@ -146,22 +146,22 @@ class ScriptTraining:
         session = None
         try:
             self._download()
-            self.run._check_stop()
-            self.run._phase("Training", "Training image download completed. Training in progress.")
+            self.run.check_stop()
+            self.run.enter_phase("Training", "Training image download completed. Training in progress.")
             env = environment.create(self.folder / "env")
             try:
-                environment.install_requirements(env, self.folder / "algo-1" / "code", self.run._log, self.host,
+                environment.install_requirements(env, self.folder / "algo-1" / "code", self.run.write_log, self.host,
                                                  self.run.should_stop)  # fmt: skip
             except environment.SetupFailure as failure:
                 raise JobFailure("AlgorithmError", str(failure)) from None
             except environment.SetupStopped:
                 raise JobStopped() from None
-            self.run._check_stop()
+            self.run.check_stop()
             session = self._session()
             self._start(env, session)
             self._supervise()
-            self.run._check_stop()
-            self.run._phase("Uploading", "Uploading generated training model")
+            self.run.check_stop()
+            self.run.enter_phase("Uploading", "Uploading generated training model")
             self._upload()
         finally:
             for process in self.processes:
@@ -172,7 +172,7 @@ class ScriptTraining:
             if session is not None:
                 session.revoke()
             shutil.rmtree(self.folder, ignore_errors=True)
-        self.run._finish("Completed", "Completed", "Training job completed", self._final_metrics())
+        self.run.finish("Completed", "Completed", "Training job completed", self._final_metrics())
 
     # --- downloading ------------------------------------------------------------------------------------
     def _download(self) -> None:
@@ -193,7 +193,7 @@ class ScriptTraining:
             sharded = data_source.get("S3DataDistributionType") == "ShardedByS3Key"
             ordered = sorted(objects)
             shares[name] = [ordered[i::len(self.hosts)] if sharded else ordered for i in range(len(self.hosts))]
-            self.run._log(f"Channel '{name}': {len(objects)} object(s), "
+            self.run.write_log(f"Channel '{name}': {len(objects)} object(s), "
                           f"{'ShardedByS3Key' if sharded else 'FullyReplicated'} over {len(self.hosts)} host(s).")
         for index, name in enumerate(self.hosts):
             base = self.folder / name
@@ -205,8 +205,8 @@ class ScriptTraining:
                 target = base / "input" / "data" / channel
                 target.mkdir(parents=True)
                 for uri, relative in per_host[index]:
-                    _write_under(target, relative, self.run._fetch(uri), channel)
-                    self.run._check_stop()
+                    _write_under(target, relative, self.run.fetch(uri), channel)
+                    self.run.check_stop()
             _extract(code, base / "code", source)
 
     def _code_archive(self, source: str) -> bytes:
@@ -345,15 +345,15 @@ class ScriptTraining:
         master = self.folder / self.hosts[0]
         model = master / "model"
         if any(model.iterdir()):
-            self.run._upload_archive(_pack(model))
+            self.run.upload_archive(_pack(model))
         else:
             # SageMaker completes such a job and uploads no model.tar.gz, while DescribeTrainingJob still names
             # where it would be (aws/sagemaker-python-sdk#608 and #3455); deploying it then fails to download it.
-            self.run._log("No model artifact is saved under SM_MODEL_DIR (/opt/ml/model): the job completes and saves "
-                          f"no model files to S3, so there is nothing at {self.run._output_uri()}.", level="WARNING")
+            self.run.write_log("No model artifact is saved under SM_MODEL_DIR (/opt/ml/model): the job completes and saves "
+                          f"no model files to S3, so there is nothing at {self.run.output_uri()}.", level="WARNING")
         data = master / "output" / "data"
         if any(data.iterdir()):
-            uri = self.run._output_uri().rsplit("/", 1)[0] + "/output.tar.gz"
+            uri = self.run.output_uri().rsplit("/", 1)[0] + "/output.tar.gz"
             try:
                 self.run.aws.put_object(uri, _pack(data))
             except AccessDenied:
