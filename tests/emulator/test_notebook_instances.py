@@ -249,7 +249,8 @@ def test_an_instance_is_pending_until_its_scripts_and_server_are_ready(sagemaker
 
 def test_a_script_past_the_limit_fails_the_instance(sagemaker, role_arn, monkeypatch):
     host = notebook_instances.current_host()
-    monkeypatch.setattr(notebook_instances, "_hosts", [host.__class__(host.root, host.client_env, lifecycle_limit_seconds=1.0)])
+    limited = host.__class__(host.root, host.client_env, lifecycle_limit_seconds=1.0)
+    monkeypatch.setattr(notebook_instances, "current_host", lambda: limited)  # where the next start happens
     name = create(sagemaker, role_arn, on_create="#!/bin/bash\necho started\nsleep 30\n")
     described = wait_for(sagemaker, name, ("InService", "Failed"))
     assert described["NotebookInstanceStatus"] == "Failed"

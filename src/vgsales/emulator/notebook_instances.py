@@ -49,7 +49,7 @@ from pathlib import Path
 import psutil
 
 from .. import loopback
-from . import notebook_grants, notebook_image
+from . import local_hosts, notebook_grants, notebook_image
 from .backends import LogStream
 
 log = logging.getLogger(__name__)
@@ -93,20 +93,19 @@ class Host:
 
 # The hosts of this process's emulators, newest last. Servers in one process share moto's state (the tests start
 # several), so each adds its own host and removes only that one, with the instances started under it.
-_hosts: list[Host] = []
+_hosts: local_hosts.Hosts[Host] = local_hosts.Hosts()
 _running: dict[str, Instance] = {}  # by instance ARN
 _lock = threading.Lock()
 
 
 def add_host(host: Host) -> None:
-    with _lock:
-        _hosts.append(host)
+    _hosts.add(host)
 
 
 def remove_host(host: Host) -> None:
     """Stop the instances started under this host, and forget it."""
+    _hosts.remove(host)
     with _lock:
-        _hosts[:] = [kept for kept in _hosts if kept is not host]
         instances = [instance for instance in _running.values() if instance.host is host]
         for instance in instances:
             del _running[instance.arn]
@@ -118,21 +117,12 @@ def end_orphans(root: Path) -> None:
     """End what an earlier emulator's instances left running under ``root`` (a killed emulator stops nothing: its
     JupyterLabs end themselves, notebook_server.py, but a script's background job may not). Without the folder
     there is nothing to look for, and an emulator's start scans no process table."""
-    if not root.exists():
-        return
-    for process in psutil.process_iter():
-        try:
-            environ = process.environ()
-            if MARK in environ and environ.get("HOME", "").startswith(str(root) + os.sep):
-                process.kill()
-        except psutil.Error:
-            continue
+    local_hosts.kill_marked(root, lambda environ: MARK in environ and environ.get("HOME", "").startswith(str(root) + os.sep))
 
 
 def current_host() -> Host | None:
     """Where a notebook instance starts now: the newest running emulator's host."""
-    with _lock:
-        return _hosts[-1] if _hosts else None
+    return _hosts.current()
 
 
 def stop_all() -> None:
@@ -400,14 +390,7 @@ class Instance:
 
     def processes(self) -> list[psutil.Process]:
         """This instance's processes: every one with its mark in its environment, wherever it went."""
-        found = []
-        for process in psutil.process_iter():
-            try:
-                if process.environ().get(MARK) == self.mark:
-                    found.append(process)
-            except psutil.Error:
-                continue
-        return found
+        return local_hosts.marked(lambda environ: environ.get(MARK) == self.mark)
 
     def delete(self) -> None:
         """Stop, and remove its folder, volume included (deleting an instance deletes its volume on AWS)."""

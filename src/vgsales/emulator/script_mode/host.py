@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
+from .. import local_hosts
 
 MARK = "VGSALES_SCRIPT_MODE"  # in the environment of every script process, with the folder of its job
 ROLE_SESSION_NAME = "SageMaker"  # what a training job's and an endpoint's role sessions are called on AWS
@@ -44,19 +44,18 @@ class Host:
     processes: dict[int, subprocess.Popen] = field(default_factory=dict, compare=False)
 
 
-_hosts: list[Host] = []
-_lock = threading.Lock()
+_hosts: local_hosts.Hosts[Host] = local_hosts.Hosts()
+_lock = threading.Lock()  # the hosts' processes
 
 
 def add_host(host: Host) -> None:
-    with _lock:
-        _hosts.append(host)
+    _hosts.add(host)
 
 
 def remove_host(host: Host) -> None:
     """End every process started under this host, and what they started, and forget it (the emulator's stop)."""
+    _hosts.remove(host)
     with _lock:
-        _hosts[:] = [kept for kept in _hosts if kept is not host]
         running = list(host.processes.values())
         host.processes.clear()
     for process in running:
@@ -82,10 +81,10 @@ def job_folder(host: Host, kind: str, name: str) -> Path:
 
 
 def current_host() -> Host:
-    with _lock:
-        if not _hosts:
-            raise RuntimeError("no emulator runs script-mode processes in this process")
-        return _hosts[-1]
+    host = _hosts.current()
+    if host is None:
+        raise RuntimeError("no emulator runs script-mode processes in this process")
+    return host
 
 
 def end_orphans(folder: Path) -> None:
@@ -93,15 +92,8 @@ def end_orphans(folder: Path) -> None:
     ended (a script may start processes in sessions of their own, which its group's end does not reach), and at an
     emulator's start what a killed one left under its root. Without the folder nothing was started there, and no
     process table is read."""
-    if not folder.exists():
-        return
     prefix = str(folder) + os.sep
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get(MARK, "").startswith(prefix):
-                process.kill()
-        except psutil.Error:
-            continue
+    local_hosts.kill_marked(folder, lambda environ: environ.get(MARK, "").startswith(prefix))
 
 
 def start(
