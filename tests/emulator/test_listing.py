@@ -85,15 +85,25 @@ def newest_first(names: list[str]) -> list[str]:
 def test_endpoint_configs_newest_first_by_default(sagemaker, make_role):
     role = make_role("listing", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
     model = f"listing-model-{uuid.uuid4().hex[:8]}"
-    sagemaker.create_model(ModelName=model, ExecutionRoleArn=role,
-                           PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"})
-    variant = [{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]
-    names = create_in_order(lambda name: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variant),
-                            "listing-config")
+    sagemaker.create_model(
+        ModelName=model,
+        ExecutionRoleArn=role,
+        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"},
+    )
+    variant = [
+        {"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+    ]
+    names = create_in_order(
+        lambda name: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variant),
+        "listing-config",
+    )
 
     def listed(**request) -> list[str]:
         stem = names[0][:-2]
-        return [item["EndpointConfigName"] for item in sagemaker.list_endpoint_configs(NameContains=stem, **request)["EndpointConfigs"]]
+        return [
+            item["EndpointConfigName"]
+            for item in sagemaker.list_endpoint_configs(NameContains=stem, **request)["EndpointConfigs"]
+        ]
 
     assert listed() == newest_first(names)
     assert listed(SortOrder="Ascending") == oldest_first(names)
@@ -106,8 +116,12 @@ def test_lifecycle_configurations_oldest_first_filtered_and_paged(sagemaker):
     stem = names[0][:-2]
 
     def listed(**request) -> list[str]:
-        return [item["NotebookInstanceLifecycleConfigName"] for item in
-                sagemaker.list_notebook_instance_lifecycle_configs(NameContains=stem, **request)["NotebookInstanceLifecycleConfigs"]]
+        return [
+            item["NotebookInstanceLifecycleConfigName"]
+            for item in sagemaker.list_notebook_instance_lifecycle_configs(NameContains=stem, **request)[
+                "NotebookInstanceLifecycleConfigs"
+            ]
+        ]
 
     assert listed() == oldest_first(names), "CreationTime by default, as documented (the emulator sorted by name)"
     assert listed(SortBy="Name") == sorted(names)
@@ -117,9 +131,13 @@ def test_lifecycle_configurations_oldest_first_filtered_and_paged(sagemaker):
     page = sagemaker.list_notebook_instance_lifecycle_configs(NameContains=stem, MaxResults=2)
     assert len(page["NotebookInstanceLifecycleConfigs"]) == 2 and page["NextToken"]
     rest = sagemaker.list_notebook_instance_lifecycle_configs(NameContains=stem, NextToken=page["NextToken"])
-    assert [item["NotebookInstanceLifecycleConfigName"] for item in rest["NotebookInstanceLifecycleConfigs"]] == names[2:]
+    assert [item["NotebookInstanceLifecycleConfigName"] for item in rest["NotebookInstanceLifecycleConfigs"]] == names[
+        2:
+    ]
     with pytest.raises(ClientError, match="sortBy"):
-        sagemaker.list_notebook_instance_lifecycle_configs(SortBy="Status")  # ListNotebookInstances' key, not this one's
+        sagemaker.list_notebook_instance_lifecycle_configs(
+            SortBy="Status"
+        )  # ListNotebookInstances' key, not this one's
 
 
 def test_experiments_trials_and_components_are_sorted_and_filtered_as_asked(sagemaker):
@@ -134,16 +152,26 @@ def test_experiments_trials_and_components_are_sorted_and_filtered_as_asked(sage
     assert mine("ExperimentName", every, stem) == [f"{stem}-neighbour", *newest_first(experiments)], "newest first"
     ascending = sagemaker.list_experiments(SortBy="Name", SortOrder="Ascending", MaxResults=100)["ExperimentSummaries"]
     assert mine("ExperimentName", ascending, stem) == sorted([*experiments, f"{stem}-neighbour"])
-    assert mine("ExperimentName", sagemaker.list_experiments(CreatedBefore=A_DAY_AGO)["ExperimentSummaries"], stem) == []
-    after = sagemaker.list_experiments(CreatedAfter=A_DAY_AGO, SortOrder="Ascending", MaxResults=100)["ExperimentSummaries"]
+    assert (
+        mine("ExperimentName", sagemaker.list_experiments(CreatedBefore=A_DAY_AGO)["ExperimentSummaries"], stem) == []
+    )
+    after = sagemaker.list_experiments(CreatedAfter=A_DAY_AGO, SortOrder="Ascending", MaxResults=100)[
+        "ExperimentSummaries"
+    ]
     assert mine("ExperimentName", after, stem) == [*experiments, f"{stem}-neighbour"]
 
-    trials = create_in_order(lambda name: sagemaker.create_trial(TrialName=name, ExperimentName=experiments[0]), "listing-trial")
+    trials = create_in_order(
+        lambda name: sagemaker.create_trial(TrialName=name, ExperimentName=experiments[0]), "listing-trial"
+    )
     other_trial = f"{trials[0][:-2]}-other"
     sagemaker.create_trial(TrialName=other_trial, ExperimentName=experiments[1])
-    assert [t["TrialName"] for t in sagemaker.list_trials(ExperimentName=experiments[0])["TrialSummaries"]] == newest_first(trials)
+    assert [
+        t["TrialName"] for t in sagemaker.list_trials(ExperimentName=experiments[0])["TrialSummaries"]
+    ] == newest_first(trials)
 
-    components = create_in_order(lambda name: sagemaker.create_trial_component(TrialComponentName=name), "listing-component")
+    components = create_in_order(
+        lambda name: sagemaker.create_trial_component(TrialComponentName=name), "listing-component"
+    )
     for component in components:
         sagemaker.associate_trial_component(TrialComponentName=component, TrialName=trials[0])
     elsewhere = f"{components[0][:-2]}-elsewhere"

@@ -70,7 +70,8 @@ def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], para
     return result
 
 
-def created_between(found: list[Document], after: object, before: object, field: str = "CreationTime") -> list[Document]:
+def created_between(found: list[Document], after: object, before: object,
+                    field: str = "CreationTime") -> list[Document]:  # fmt: skip
     """The summaries whose ``field`` is after ``after`` and before ``before`` (either may be None: no bound)."""
     if after is not None:
         found = [item for item in found if instant(item[field]) > instant(after)]

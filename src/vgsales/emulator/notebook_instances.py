@@ -117,7 +117,8 @@ def end_orphans(root: Path) -> None:
     """End what an earlier emulator's instances left running under ``root`` (a killed emulator stops nothing: its
     JupyterLabs end themselves, notebook_server.py, but a script's background job may not). Without the folder
     there is nothing to look for, and an emulator's start scans no process table."""
-    local_hosts.kill_marked(root, lambda environ: MARK in environ and environ.get("HOME", "").startswith(str(root) + os.sep))
+    under_root = str(root) + os.sep
+    local_hosts.kill_marked(root, lambda environ: MARK in environ and environ.get("HOME", "").startswith(under_root))
 
 
 def current_host() -> Host | None:

@@ -131,16 +131,16 @@ class SageMakerService(SageMakerResponse):
         asked for (SageMaker's defaults, listing.DEFAULTS), then the page."""
         super().list_training_jobs()  # moto's validation of every parameter, and its error messages
         found = self.backend.list_training_jobs(next_token=None, max_results=None, **self._list_filters())["TrainingJobSummaries"]
-        return ActionResult(listing.sorted_page(found, "TrainingJobSummaries", _fields("TrainingJobName", "TrainingJobStatus"),
-                                                self._get_param))  # fmt: skip
+        fields = _fields("TrainingJobName", "TrainingJobStatus")
+        return ActionResult(listing.sorted_page(found, "TrainingJobSummaries", fields, self._get_param))
 
     def list_transform_jobs(self) -> ActionResult:
         """moto's (5.x) pages, sorts and filters transform jobs as it does training jobs (above): here the filters,
         then the order and the page (SageMaker's defaults, listing.DEFAULTS)."""
         super().list_transform_jobs()
         found = self.backend.list_transform_jobs(next_token=None, max_results=None, **self._list_filters())["TransformJobSummaries"]
-        return ActionResult(listing.sorted_page(found, "TransformJobSummaries", _fields("TransformJobName", "TransformJobStatus"),
-                                                self._get_param))  # fmt: skip
+        fields = _fields("TransformJobName", "TransformJobStatus")
+        return ActionResult(listing.sorted_page(found, "TransformJobSummaries", fields, self._get_param))
 
     def list_models(self) -> ActionResult:
         """moto's (5.x) ignores every parameter and answers with all models in the order they were created: here
@@ -265,12 +265,13 @@ class SageMakerService(SageMakerResponse):
         param = self._get_param
         named = [name for name in ("ExperimentName", "TrialName", "SourceArn") if param(name) is not None]
         if len(named) > 1:
-            raise JsonRESTError("ValidationException", f"ListTrialComponents filters by one of ExperimentName, "
-                                f"TrialName and SourceArn at most; this request gives {' and '.join(named)}.")  # fmt: skip
+            raise JsonRESTError("ValidationException", "ListTrialComponents filters by one of ExperimentName, "
+                                f"TrialName and SourceArn at most; this request gives {' and '.join(named)}.")
         components = list(self.backend.trial_components.values())
         if param("TrialName") is not None:
             trial = self.backend.trials.get(str(param("TrialName")))
-            components = [item for item in components if trial is not None and item.trial_component_name in trial.trial_components]
+            members = trial.trial_components if trial is not None else []
+            components = [item for item in components if item.trial_component_name in members]
         if param("ExperimentName") is not None:
             names = {name for trial in self.backend.trials.values() if trial.experiment_name == param("ExperimentName")
                      for name in trial.trial_components}  # fmt: skip
