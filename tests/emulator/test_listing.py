@@ -58,6 +58,17 @@ def test_a_capitalised_default_is_read_in_the_enums_spelling():
     assert documented_defaults("ListImages") == {"SortBy": "CREATION_TIME", "SortOrder": "DESCENDING", "MaxResults": 10}
 
 
+def test_a_time_bound_excludes_what_was_created_at_it():
+    """"Created after" and "created before" are strict, in any of the forms a time comes in (a boundary that whole-
+    second requests cannot reach through the API)."""
+    at = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    second = datetime.timedelta(seconds=1)
+    found = [{"CreationTime": at - second}, {"CreationTime": at.isoformat()}, {"CreationTime": (at + second).timestamp()}]
+    assert listing.created_between(found, at, None) == found[2:]
+    assert listing.created_between(found, None, at.timestamp()) == found[:1]
+    assert listing.created_between(found, at - second, at + second) == found[1:2]
+
+
 @pytest.fixture
 def sagemaker(aws_env):
     return boto3.client("sagemaker")
