@@ -56,12 +56,12 @@ def sorted_page(found: list[Document], key: str, fields: Mapping[str, str], para
     name = fields["Name"]
     found = sorted(found, key=lambda item: (_sortable(item[fields[str(sort_by)]]), item[name]),
                    reverse=order == "Descending")  # fmt: skip
-    size = param("MaxResults")
-    if size is not None and not 1 <= int(str(size)) <= 100:
-        bound = "greater than or equal to 1" if int(str(size)) < 1 else "less than or equal to 100"
+    asked = param("MaxResults")
+    size = None if asked is None else int(str(asked))  # an int, from the JSON body or DEFAULTS
+    if size is not None and not 1 <= size <= 100:
+        bound = "greater than or equal to 1" if size < 1 else "less than or equal to 100"
         raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
                             f"failed to satisfy constraint: Member must have value {bound}")  # fmt: skip
-    size = int(str(size)) if size is not None else None
     start = _page_start(param("NextToken"), len(found))  # type: ignore[arg-type]
     end = len(found) if not size else start + size
     result: Document = {key: found[start:end]}
