@@ -155,9 +155,10 @@ def test_an_interrupted_terraform_is_waited_for_before_the_task_ends(tmp_path: P
     pid_file, stopped = tmp_path / "terraform.pid", tmp_path / "stopped-gracefully"
     fake = tmp_path / "bin" / "terraform"
     fake.parent.mkdir()
-    # A Terraform that, on SIGINT, takes a moment to stop and says so in a file.
-    fake.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\n'
-                    f'trap \'sleep 0.5; touch "{stopped}"; exit 130\' INT\nwhile :; do sleep 0.05; done\n')  # fmt: skip
+    # A Terraform that, on SIGINT, takes a moment to stop and says so in a file. It writes its pid only once its
+    # trap is set: a SIGINT before the trap ended it at once (a fresh-clone run on a busy machine met that race).
+    fake.write_text(f'#!/bin/sh\ntrap \'sleep 0.5; touch "{stopped}"; exit 130\' INT\n'
+                    f'echo $$ > "{pid_file}"\nwhile :; do sleep 0.05; done\n')  # fmt: skip
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     terraform = TerraformStack(tmp_path / "work", dict(os.environ))
